@@ -1,0 +1,33 @@
+import {readFileSync, existsSync} from 'node:fs'
+import {Args} from '@oclif/core'
+import {CtlCommand} from '../../lib/command.js'
+import {CtlError, ExitCode} from '../../lib/errors.js'
+import {formatProblems, parseInventory, resolveInventoryPath, type InventoryProblem} from '../../inventory/load.js'
+
+export interface ValidateResult {
+  file: string
+  valid: boolean
+  nodes?: number
+  problems: InventoryProblem[]
+}
+
+export default class InventoryValidate extends CtlCommand {
+  static override summary = 'Validate an inventory without touching any host.'
+  static override description = 'An env name resolves to inventories/<env>.yml; anything with a slash or a .yml ending is a path. Problems are reported as file:line:column: field: message; exit code 1 when invalid.'
+  static override examples = ['<%= config.bin %> inventory validate prod', '<%= config.bin %> inventory validate inventories/examples/swarm-galera.yml']
+  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+
+  async run(): Promise<ValidateResult> {
+    const {args} = await this.parse(InventoryValidate)
+    const file = resolveInventoryPath(args.env)
+    if (!existsSync(file)) throw new CtlError(`No inventory at ${file}`, {exitCode: ExitCode.cannotRun, hint: 'Pass an env name from inventories/ or a path.'})
+    const {inventory, problems} = parseInventory(readFileSync(file, 'utf8'), file)
+    if (!inventory) {
+      this.logToStderr(formatProblems(problems))
+      process.exitCode = ExitCode.failed
+      return {file, valid: false, problems}
+    }
+    this.log(`${file}: valid (${inventory.nodes.length} nodes, ${inventory.stacks.length} stacks, ${inventory.services.length} services)`)
+    return {file, valid: true, nodes: inventory.nodes.length, problems: []}
+  }
+}

@@ -1,0 +1,126 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
+import {LineCounter, parseDocument, isMap, isSeq, type Document, type Node as YamlNode} from 'yaml'
+import type {z} from 'zod'
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {inventorySchema, type Inventory, type InventoryNode} from './schema/index.js'
+
+export interface LoadedInventory {
+  /** The env name (file name without extension). */
+  env: string
+  /** Absolute path of the inventory file. */
+  file: string
+  inventory: Inventory
+}
+
+export interface InventoryProblem {
+  file: string
+  line: number
+  column: number
+  /** Dotted path of the field, e.g. `nodes[1].address`. */
+  field: string
+  message: string
+}
+
+/** `prod` → inventories/prod.yml; anything with a slash or a .yml/.yaml ending is a path. */
+export function resolveInventoryPath(envOrPath: string, cwd = process.cwd()): string {
+  if (envOrPath.includes('/') || /\.ya?ml$/.test(envOrPath)) return resolve(cwd, envOrPath)
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(envOrPath)) {
+    throw new CtlError(`"${envOrPath}" is not an environment name`, {exitCode: ExitCode.cannotRun, hint: 'Use a name like prod, or a path to a .yml file.'})
+  }
+  const dir = process.env.CTL_INVENTORY_DIR ?? join(cwd, 'inventories')
+  return resolve(dir, `${envOrPath}.yml`)
+}
+
+export function formatField(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '')
+}
+
+/** The YAML node closest to `path` that exists, so a missing field points at its parent. */
+function nearestNode(doc: Document, path: readonly PropertyKey[]): YamlNode | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as unknown[], true) as YamlNode | undefined
+    if (node && typeof node === 'object' && 'range' in node && node.range) return node
+    // For a key whose value is missing, point at the key itself.
+    const parent = doc.getIn(path.slice(0, depth - 1) as unknown[], true)
+    if (depth > 0 && (isMap(parent) || isSeq(parent))) {
+      const key = path[depth - 1]
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => (p.key as {value?: unknown} | null)?.value === key)
+        const keyNode = pair?.key as YamlNode | undefined
+        if (keyNode?.range) return keyNode
+      }
+    }
+  }
+  return undefined
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  return issue.message
+}
+
+/** Parses and validates inventory text; returns the inventory or every problem with its line. */
+export function parseInventory(text: string, file: string): {inventory?: Inventory; problems: InventoryProblem[]} {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0])
+        return {file, line: pos.line, column: pos.col, field: '(yaml)', message: e.message.split('\n')[0]}
+      }),
+    }
+  }
+  const result = inventorySchema.safeParse(doc.toJS())
+  if (result.success) return {inventory: result.data, problems: []}
+  return {
+    problems: result.error.issues.map((issue) => {
+      const node = nearestNode(doc, issue.path)
+      const pos = node?.range ? lineCounter.linePos(node.range[0]) : {line: 1, col: 1}
+      return {file, line: pos.line, column: pos.col, field: formatField(issue.path) || '(root)', message: describeIssue(issue)}
+    }),
+  }
+}
+
+export function formatProblems(problems: InventoryProblem[]): string {
+  return problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n')
+}
+
+/** Loads and validates an inventory; a bad one stops here, before anything touches a host. */
+export function loadInventory(envOrPath: string): LoadedInventory {
+  const file = resolveInventoryPath(envOrPath)
+  if (!existsSync(file)) {
+    throw new CtlError(`No inventory at ${file}`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'inventory.missing',
+      hint: 'Create inventories/<env>.yml (see inventories/examples/), or pass a path to a .yml file.',
+    })
+  }
+  const {inventory, problems} = parseInventory(readFileSync(file, 'utf8'), file)
+  if (!inventory) {
+    throw new CtlError(`Invalid inventory ${file}:\n${formatProblems(problems)}`, {
+      exitCode: ExitCode.failed,
+      code: 'inventory.invalid',
+      hint: 'Fix the fields named above; `ctl inventory validate` re-checks without touching any host.',
+    })
+  }
+  return {env: basename(file).replace(/\.ya?ml$/, ''), file, inventory}
+}
+
+/** Resolves `~` and paths relative to the inventory file. */
+export function resolveInventoryRelative(loaded: Pick<LoadedInventory, 'file'>, path: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1))
+  return isAbsolute(path) ? path : resolve(dirname(loaded.file), path)
+}
+
+export function findNode(loaded: LoadedInventory, name: string): InventoryNode {
+  const node = loaded.inventory.nodes.find((n) => n.name === name)
+  if (!node) {
+    throw new CtlError(`No node named "${name}" in ${loaded.file}`, {
+      exitCode: ExitCode.cannotRun,
+      hint: `Known nodes: ${loaded.inventory.nodes.map((n) => n.name).join(', ')}`,
+    })
+  }
+  return node
+}

@@ -1,0 +1,58 @@
+import {z} from 'zod'
+import {databases} from './databases.js'
+import {limits, node, sshSettings, swarm} from './nodes.js'
+import {loadBalancer, service, stack, tlsEndpoint} from './services.js'
+import {backups, deployLock, vault} from './vault.js'
+import {identifier} from './common.js'
+
+export const inventorySchema = z
+  .object({
+    name: identifier,
+    description: z.string().optional(),
+    ssh: sshSettings.default(sshSettings.parse({})),
+    nodes: z.array(node).min(1),
+    swarm: swarm.default(swarm.parse({})),
+    limits: limits.default(limits.parse({})),
+    stacks: z.array(stack).default([]),
+    services: z.array(service).default([]),
+    loadBalancer: loadBalancer.optional(),
+    databases: databases.default({}),
+    vault: vault.optional(),
+    backups: backups.default(backups.parse({})),
+    deployLock: deployLock.default(deployLock.parse({})),
+    tls: z.object({endpoints: z.array(tlsEndpoint).default([])}).default({endpoints: []}),
+  })
+  .strict()
+  .superRefine((inv, ctx) => {
+    const names = new Set<string>()
+    inv.nodes.forEach((n, i) => {
+      if (names.has(n.name)) ctx.addIssue({code: 'custom', path: ['nodes', i, 'name'], message: `duplicate node name "${n.name}"`})
+      names.add(n.name)
+    })
+    const refersToNode = (name: string, path: (string | number)[]) => {
+      if (!names.has(name)) ctx.addIssue({code: 'custom', path, message: `no node named "${name}" in nodes`})
+    }
+    inv.databases.galera?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'galera', 'members', i, 'node']))
+    if (inv.databases.galera?.backupNode) refersToNode(inv.databases.galera.backupNode, ['databases', 'galera', 'backupNode'])
+    inv.databases.patroni?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'patroni', 'members', i, 'node']))
+    inv.databases.etcd?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'etcd', 'members', i, 'node']))
+    inv.vault?.members.forEach((m, i) => refersToNode(m.node, ['vault', 'members', i, 'node']))
+    inv.services.forEach((s, i) => {
+      s.hosts?.forEach((h, j) => refersToNode(h, ['services', i, 'hosts', j]))
+      if (s.strategy === 'swarm' && !s.stack) ctx.addIssue({code: 'custom', path: ['services', i, 'stack'], message: 'a swarm service names its stack'})
+      if (s.strategy === 'hosts' && (!s.hosts?.length || !s.reloadCommand)) {
+        ctx.addIssue({code: 'custom', path: ['services', i], message: 'a hosts-strategy service needs hosts and reloadCommand'})
+      }
+      if (s.stack && !inv.stacks.some((st) => st.name === s.stack)) {
+        ctx.addIssue({code: 'custom', path: ['services', i, 'stack'], message: `no stack named "${s.stack}" in stacks`})
+      }
+    })
+    if (inv.vault && inv.vault.keyThreshold > inv.vault.keyShares) {
+      ctx.addIssue({code: 'custom', path: ['vault', 'keyThreshold'], message: 'keyThreshold must not exceed keyShares'})
+    }
+  })
+
+export type Inventory = z.infer<typeof inventorySchema>
+export type {InventoryNode} from './nodes.js'
+export type {InventoryService} from './services.js'
+export type {ProcessControl} from './common.js'

@@ -1,0 +1,54 @@
+import {z} from 'zod'
+import {hostAddress, identifier, labelMap, port} from './common.js'
+
+export const sshSettings = z.object({
+  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a user name').default('root'),
+  port: port.default(22),
+  /** Private key path; `~` and paths relative to the inventory file are resolved. */
+  key: z.string().optional(),
+  /** known_hosts file used to verify host keys (never disabled). Default ~/.ssh/known_hosts. */
+  knownHosts: z.string().optional(),
+  connectTimeoutMs: z.number().int().positive().default(8000),
+  commandTimeoutMs: z.number().int().positive().default(120000),
+  /** How many hosts are worked on at once. */
+  concurrency: z.number().int().min(1).max(200).default(16),
+  /** Prefix remote commands with `sudo -n` (for a non-root user). */
+  sudo: z.boolean().default(false),
+})
+export type SshSettings = z.infer<typeof sshSettings>
+
+export const dockerSettings = z.object({
+  /** The engine's socket on the node. */
+  socket: z.string().default('/var/run/docker.sock'),
+})
+
+export const swarmRole = z.enum(['manager', 'worker', 'none'])
+
+export const node = z.object({
+  name: identifier,
+  address: hostAddress,
+  /** Per-node SSH overrides of the inventory's `ssh`. */
+  ssh: sshSettings.partial().optional(),
+  docker: dockerSettings.partial().optional(),
+  /** Swarm role; `none` for hosts outside the swarm (e.g. seed 001's plain servers). */
+  role: swarmRole.default('worker'),
+  /** Swarm node labels ctl manages, e.g. `type: service` or `type: db`. */
+  labels: labelMap.default({}),
+})
+export type InventoryNode = z.infer<typeof node>
+
+export const swarm = z.object({
+  /** Label keys ctl owns: it adds, changes and removes only these. Default: the keys used by nodes. */
+  managedLabelKeys: z.array(z.string()).optional(),
+  minEngineVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/).default('20.10'),
+  /** Address pool for overlay networks (lab engines need their own). */
+  defaultAddrPool: z.string().optional(),
+})
+
+export const limits = z.object({
+  minDiskFreeMb: z.number().int().nonnegative().default(2048),
+  /** The path whose free space is checked. */
+  diskPath: z.string().default('/'),
+  minMemAvailableMb: z.number().int().nonnegative().default(512),
+  maxClockSkewMs: z.number().int().positive().default(2000),
+})

@@ -1,0 +1,61 @@
+import {z} from 'zod'
+import {identifier, port} from './common.js'
+
+export const stack = z.object({
+  name: identifier,
+  /** Compose files, relative to the inventory file. */
+  files: z.array(z.string()).min(1),
+  /** Services (compose names) allowed to publish ports in host mode; seed 002 keeps Redis/RabbitMQ off it. */
+  hostModePortsAllowed: z.array(z.string()).default([]),
+})
+
+export const healthCheck = z.object({
+  /** Where the gate asks: through the load balancer, or at each task/host directly. */
+  via: z.enum(['loadBalancer', 'task', 'host']).default('task'),
+  path: z.string().regex(/^\/[^\s]*$/).default('/health'),
+  port: port.optional(),
+  /** Full URL, when asked through the load balancer. */
+  url: z.string().url().optional(),
+  expectStatus: z.number().int().default(200),
+  /** How long a new task must keep answering healthy before the next one is replaced. */
+  passForSeconds: z.number().nonnegative().default(5),
+  intervalMs: z.number().int().positive().default(500),
+  timeoutMs: z.number().int().positive().default(2000),
+  /** Give up on a task that is not healthy within this time. */
+  deadlineSeconds: z.number().positive().default(60),
+  /** For seed 001's JSON health: exactly one server reports this field true. */
+  singleLeaderField: z.string().optional(),
+})
+
+export const rollout = z.object({
+  parallelism: z.number().int().min(1).default(1),
+  order: z.enum(['start-first', 'stop-first']).default('start-first'),
+  monitorSeconds: z.number().nonnegative().default(5),
+  failureAction: z.enum(['rollback', 'pause']).default('rollback'),
+})
+
+export const service = z.object({
+  /** Name in ctl commands, e.g. `app`. */
+  name: identifier,
+  /** Swarm strategy: the stack it lives in (Swarm service `<stack>_<name>`). */
+  stack: identifier.optional(),
+  strategy: z.enum(['swarm', 'hosts']).default('swarm'),
+  replicas: z.number().int().nonnegative().optional(),
+  health: healthCheck.optional(),
+  rollout: rollout.default(rollout.parse({})),
+  /** Host strategy (seed 001): the nodes it runs on, in order, and the reload command (argv). */
+  hosts: z.array(identifier).optional(),
+  reloadCommand: z.array(z.string()).min(1).optional(),
+})
+export type InventoryService = z.infer<typeof service>
+
+export const loadBalancer = z.object({
+  kind: z.enum(['haproxy', 'traefik', 'apisix', 'nginx']).default('haproxy'),
+  url: z.string().url(),
+})
+
+export const tlsEndpoint = z.object({
+  host: z.string(),
+  port: port.default(443),
+  minDaysValid: z.number().int().positive().default(14),
+})

@@ -1,0 +1,27 @@
+import {readFileSync} from 'node:fs'
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {registerSecret} from '../lib/redact.js'
+import {resolveInventoryRelative, type LoadedInventory} from './load.js'
+
+/** Resolves `env:NAME` or `file:path` at run time and registers the value for redaction. */
+export function resolveSecret(loaded: Pick<LoadedInventory, 'file'>, ref: string): string {
+  let value: string | undefined
+  if (ref.startsWith('env:')) {
+    const name = ref.slice(4)
+    value = process.env[name]
+    if (value === undefined) {
+      throw new CtlError(`Secret ${ref} is not set`, {exitCode: ExitCode.cannotRun, code: 'secret.missing', hint: `Export ${name} before running ctl.`})
+    }
+  } else if (ref.startsWith('file:')) {
+    const path = resolveInventoryRelative(loaded, ref.slice(5))
+    try {
+      value = readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+    } catch (error) {
+      throw new CtlError(`Secret ${ref} cannot be read`, {exitCode: ExitCode.cannotRun, code: 'secret.missing', hint: `Check that ${path} exists and is readable.`, cause: error})
+    }
+  } else {
+    throw new CtlError(`"${ref}" is not a secret reference`, {exitCode: ExitCode.cannotRun, hint: 'Use env:NAME or file:path.'})
+  }
+  registerSecret(value)
+  return value
+}

@@ -1,0 +1,6 @@
+import type {LabComponent} from '../types.js'
+
+/**
+ * The lab's components, in start order (down runs in reverse). Each area adds its own line here.
+ */
+export const labComponents: LabComponent[] = []

@@ -1,0 +1,91 @@
+import {Command, Errors, Flags} from '@oclif/core'
+import {appendAudit} from './audit.js'
+import {CtlError, ExitCode, toCtlError} from './errors.js'
+import {setProgressQuiet} from './progress.js'
+import {redact, redactDeep} from './redact.js'
+import {loadInventory, type LoadedInventory} from '../inventory/load.js'
+import {SshPool} from '../ssh/pool.js'
+
+/** What a command tells the audit log about itself. */
+export interface AuditContext {
+  env?: string
+  hosts?: string[]
+  outcome?: string
+  detail?: unknown
+}
+
+/**
+ * Base of every ctl command: `--json` prints the value `run()` returns; a CtlError becomes its
+ * message, hint and exit code; commands that touch hosts are written to the audit log.
+ */
+export abstract class CtlCommand extends Command {
+  static override enableJsonFlag = true
+
+  /** Set by commands that act on an environment; written to the audit log at the end. */
+  protected auditContext?: AuditContext
+  private pools: SshPool[] = []
+
+  protected override async init(): Promise<void> {
+    await super.init()
+    setProgressQuiet(this.jsonEnabled())
+  }
+
+  /** Loads and validates the inventory, and marks the command for the audit log. */
+  protected loadEnv(envOrPath: string): LoadedInventory {
+    const loaded = loadInventory(envOrPath)
+    this.auditContext = {...this.auditContext, env: loaded.env}
+    return loaded
+  }
+
+  /** The SSH pool of this command run; closed when the command ends. */
+  protected sshPool(loaded: LoadedInventory): SshPool {
+    const pool = new SshPool(loaded)
+    this.pools.push(pool)
+    return pool
+  }
+
+  /** Marks the run as failed (exit 1) while still printing its result. */
+  protected markFailed(outcome = 'failed'): void {
+    process.exitCode = ExitCode.failed
+    this.auditContext = {...this.auditContext, outcome}
+  }
+
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    if (error instanceof Errors.ExitError) throw error
+    // oclif's own parse errors (unknown flag, missing argument) are usage errors.
+    const isUsage = error?.constructor?.name?.endsWith('Error') && 'parse' in error
+    const ctlError = error instanceof CtlError ? error : toCtlError(error, {exitCode: isUsage ? ExitCode.cannotRun : ExitCode.failed})
+    if (this.auditContext) this.auditContext.outcome = ctlError.exitCode === ExitCode.cannotRun ? 'refused' : 'failed'
+    this.auditContext = this.auditContext && {...this.auditContext, detail: {error: ctlError.message, host: ctlError.host, step: ctlError.step}}
+    if (this.jsonEnabled()) {
+      this.logJson(redactDeep(ctlError.toJSON()))
+    } else {
+      this.logToStderr(redact(`Error: ${ctlError.describe()}`))
+    }
+    await this.writeAudit()
+    this.auditContext = undefined
+    this.exit(ctlError.exitCode)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    for (const pool of this.pools) pool.dispose()
+    if (!error) await this.writeAudit()
+    return super.finally(error)
+  }
+
+  private async writeAudit(): Promise<void> {
+    if (!this.auditContext) return
+    const {outcome, ...rest} = this.auditContext
+    try {
+      appendAudit({command: [this.id ?? this.constructor.name, ...this.argv].join(' '), outcome: outcome ?? 'ok', ...rest})
+    } catch (error) {
+      this.logToStderr(`Warning: could not write the audit log: ${(error as Error).message}`)
+    }
+  }
+}
+
+/** Flags shared by commands that change things. */
+export const changeFlags = {
+  'dry-run': Flags.boolean({description: 'Show the plan and change nothing.', default: false}),
+  yes: Flags.boolean({char: 'y', description: 'Answer yes to confirmations (for scripts).', default: false}),
+}

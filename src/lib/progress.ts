@@ -1,0 +1,91 @@
+import {Listr, type ListrTaskWrapper} from 'listr2'
+import ora from 'ora'
+import {toCtlError, type CtlError} from './errors.js'
+
+/**
+ * The one way ctl reports progress: a listr2 task per host (or step), run with a concurrency limit.
+ * A failure marks its own task; the others go on, and every outcome is returned. Output is silent in
+ * `--json` mode and falls back to plain lines where there is no terminal (CI, pipes).
+ */
+
+let quiet = false
+
+/** Silences progress output (set by `--json`, so stdout carries only the result). */
+export function setProgressQuiet(value: boolean): void {
+  quiet = value
+}
+
+export function isProgressQuiet(): boolean {
+  return quiet
+}
+
+export type Outcome<T> = {ok: true; value: T} | {ok: false; error: CtlError}
+
+export interface ProgressItem {
+  /** Stable key of the item, e.g. the node name. */
+  key: string
+  /** Line shown while it runs. */
+  title: string
+}
+
+/** A handle a task uses to say what it is doing now. */
+export interface TaskReporter {
+  status(text: string): void
+}
+
+export async function runTasks<I extends ProgressItem, T>(
+  items: readonly I[],
+  work: (item: I, report: TaskReporter) => Promise<T>,
+  options: {concurrency?: number} = {},
+): Promise<Map<string, Outcome<T>>> {
+  const outcomes = new Map<string, Outcome<T>>()
+  if (items.length === 0) return outcomes
+  const list = new Listr(
+    items.map((item) => ({
+      title: item.title,
+      task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, any, any>) => {
+        try {
+          const value = await work(item, {status: (text) => (task.output = text)})
+          outcomes.set(item.key, {ok: true, value})
+        } catch (error) {
+          const ctlError = toCtlError(error, {host: item.key})
+          outcomes.set(item.key, {ok: false, error: ctlError})
+          task.title = `${item.title}: ${ctlError.message}`
+          throw ctlError
+        }
+      },
+    })),
+    {
+      concurrent: options.concurrency ?? 10,
+      exitOnError: false,
+      collectErrors: false,
+      silentRendererCondition: () => quiet,
+      fallbackRendererCondition: () => !process.stdout.isTTY,
+      rendererOptions: {collapseErrors: false},
+    },
+  )
+  await list.run().catch(() => undefined)
+  return outcomes
+}
+
+/** Shows a spinner for one long wait (a cluster forming, a leader changing). */
+export async function withSpinner<T>(text: string, work: (update: (text: string) => void) => Promise<T>): Promise<T> {
+  if (quiet || !process.stderr.isTTY) {
+    if (!quiet) process.stderr.write(`${text}\n`)
+    return work(() => undefined)
+  }
+  const spinner = ora({text, stream: process.stderr}).start()
+  try {
+    const result = await work((t) => (spinner.text = t))
+    spinner.succeed()
+    return result
+  } catch (error) {
+    spinner.fail()
+    throw error
+  }
+}
+
+/** A plain progress line on stderr (never in `--json` output). */
+export function note(text: string): void {
+  if (!quiet) process.stderr.write(`${text}\n`)
+}
