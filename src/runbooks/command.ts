@@ -1,0 +1,54 @@
+import {Args, Flags} from '@oclif/core'
+import {changeFlags, CtlCommand} from '../lib/command.js'
+import {ExitCode} from '../lib/errors.js'
+import {redact} from '../lib/redact.js'
+import {runRunbook} from './engine.js'
+import {runSummary, textObserver} from './render.js'
+import type {Runbook, RunbookRunResult} from './types.js'
+
+/** The argument and flags every `ctl runbook <name> <env>` command has. */
+export const runbookArgs = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+
+export const runbookFlags = {
+  ...changeFlags,
+  resume: Flags.boolean({description: 'Continue the latest stopped run of this runbook on this env, from the step that did not finish, after re-checking the facts.', default: false}),
+  'run-id': Flags.string({description: 'With --resume: the run to continue (default: the latest).', dependsOn: ['resume']}),
+}
+
+/**
+ * Base of the runbook commands: each one is a thin file that parses its own flags, then calls
+ * `execute(runbook, env, flags, options)`. Prints the steps as they run (or the JSON result).
+ */
+export abstract class RunbookCommand extends CtlCommand {
+  protected async execute<S, O>(
+    runbook: Runbook<S, O>,
+    env: string,
+    flags: {'dry-run': boolean; yes: boolean; resume: boolean; 'run-id'?: string},
+    options: O,
+  ): Promise<RunbookRunResult> {
+    const loaded = this.loadEnv(env)
+    const pool = this.sshPool(loaded)
+    const print = (line: string) => this.log(line)
+    const result = await runRunbook(runbook, {
+      loaded,
+      remote: pool,
+      options,
+      dryRun: flags['dry-run'],
+      yes: flags.yes,
+      resume: flags.resume,
+      runId: flags['run-id'],
+      observer: this.jsonEnabled() ? undefined : textObserver(print),
+    })
+    const hosts = [...new Set(result.steps.flatMap((s) => s.plan.commands.map((c) => c.node)))]
+    this.auditContext = {...this.auditContext, hosts, outcome: result.outcome, detail: {runId: result.runId, journal: result.journal, error: result.error?.message}}
+    if (!this.jsonEnabled()) {
+      for (const line of runSummary(result)) this.log(line)
+      if (result.error) {
+        const where = [result.error.host && `host ${result.error.host}`, result.error.step && `step ${result.error.step}`].filter(Boolean).join(', ')
+        this.logToStderr(redact(`Error: ${result.error.message}${where ? ` (${where})` : ''}${result.error.hint ? `\nHint: ${result.error.hint}` : ''}`))
+      }
+    }
+    if (result.error) process.exitCode = result.error.exitCode === ExitCode.cannotRun ? ExitCode.cannotRun : ExitCode.failed
+    return result
+  }
+}
