@@ -1,0 +1,40 @@
+/** A counting semaphore: at most `size` holders at once, the rest wait in order. */
+export class Semaphore {
+  private active = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(readonly size: number) {}
+
+  async use<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.active++
+    try {
+      return await work()
+    } finally {
+      const next = this.waiting.shift()
+      // The permit passes straight to the next waiter, so `active` stays the same.
+      if (next) next()
+      else this.active--
+    }
+  }
+}
+
+/** Maps `items` with at most `concurrency` calls of `work` in flight; results keep the input order. */
+export async function mapLimit<I, T>(items: readonly I[], concurrency: number, work: (item: I) => Promise<T>): Promise<T[]> {
+  const gate = new Semaphore(Math.max(1, concurrency))
+  return Promise.all(items.map((item) => gate.use(() => work(item))))
+}
+
+/** Resolves with `work`, or rejects with `onTimeout()` after `ms`; the timer never keeps the process alive. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([work, guard])
+  } finally {
+    clearTimeout(timer)
+  }
+}

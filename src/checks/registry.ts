@@ -1,0 +1,19 @@
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {clockSkewCheck} from './all/clock-skew.js'
+import {diskFreeCheck} from './all/disk-free.js'
+import {memoryCheck} from './all/memory.js'
+import {sshCheck} from './all/ssh.js'
+import {swarmPortsCheck} from './all/swarm-ports.js'
+import type {CheckDefinition} from './types.js'
+
+/** Every preflight check, in report order: hosts first, then Swarm, services, data, certificates. */
+export const allChecks: readonly CheckDefinition[] = [sshCheck, diskFreeCheck, memoryCheck, clockSkewCheck, swarmPortsCheck]
+
+/** The checks named by `ids` (all when none), in registry order; an unknown id is a usage error. */
+export function selectChecks(ids: readonly string[] = []): CheckDefinition[] {
+  const unknown = ids.filter((id) => !allChecks.some((c) => c.id === id))
+  if (unknown.length > 0) {
+    throw new CtlError(`Unknown check(s): ${unknown.join(', ')}`, {exitCode: ExitCode.cannotRun, code: 'check.unknown', hint: `Known checks: ${allChecks.map((c) => c.id).join(', ')} (ctl check list).`})
+  }
+  return ids.length === 0 ? [...allChecks] : allChecks.filter((c) => ids.includes(c.id))
+}

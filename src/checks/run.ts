@@ -1,0 +1,86 @@
+import {CtlError, ExitCode, toCtlError} from '../lib/errors.js'
+import {runTasks} from '../lib/progress.js'
+import type {LoadedInventory} from '../inventory/load.js'
+import type {SshPool} from '../ssh/pool.js'
+import {GatedRunner} from './gated-runner.js'
+import {mapLimit, withTimeout} from './limit.js'
+import {sshCheck} from './all/ssh.js'
+import type {CheckContext, CheckDefinition, CheckResult, CheckTarget, Finding} from './types.js'
+
+/** Default time budget of one check on one target. */
+export const DEFAULT_CHECK_TIMEOUT_MS = 30_000
+
+export interface RunChecksOptions {
+  /** Commands in flight at once over all hosts (the inventory's `ssh.concurrency`). */
+  concurrency: number
+  /** Overrides every check's time budget (tests, slow links). */
+  timeoutMs?: number
+}
+
+/** Turns what a check returned, or threw, into report rows. */
+export function toResults(check: CheckDefinition, target: CheckTarget, outcome: {findings: Finding[]} | {error: unknown}, durationMs: number): CheckResult[] {
+  const base = {check: check.id, title: check.title, target: target.name, durationMs}
+  if ('error' in outcome) {
+    const error = toCtlError(outcome.error)
+    return [{...base, status: 'error', detail: error.message, hint: error.hint}]
+  }
+  return outcome.findings.map((f) => ({...base, target: f.target ?? target.name, status: f.status, detail: f.detail, hint: f.hint}))
+}
+
+async function runOne(check: CheckDefinition, target: CheckTarget, ctx: Omit<CheckContext, 'timeoutMs'>, budgetMs: number): Promise<CheckResult[]> {
+  const started = Date.now()
+  try {
+    const found = await withTimeout(
+      check.run({...ctx, timeoutMs: budgetMs}, target),
+      budgetMs,
+      () => new CtlError(`timed out after ${budgetMs < 1000 ? `${budgetMs} ms` : `${Math.round(budgetMs / 1000)} s`}`, {exitCode: ExitCode.cannotRun, code: 'check.timeout', host: target.node?.name, hint: `The host or service may be stuck; rerun just this check: ctl check run <env> ${check.id}`}),
+    )
+    return toResults(check, target, {findings: Array.isArray(found) ? found : [found]}, Date.now() - started)
+  } catch (error) {
+    return toResults(check, target, {error}, Date.now() - started)
+  }
+}
+
+function skipped(check: CheckDefinition): CheckResult {
+  return {check: check.id, title: check.title, target: '-', status: 'skip', detail: check.skipReason ?? 'does not apply to this inventory', durationMs: 0}
+}
+
+/**
+ * Runs the checks: first the SSH connection to every node (so a down host costs one connect
+ * timeout, not one per check), then every other check on every target in parallel, each under its
+ * time budget. Never throws for a check: what cannot run becomes an `error` row.
+ */
+export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: readonly CheckDefinition[], options: RunChecksOptions): Promise<CheckResult[]> {
+  const runner = new GatedRunner(pool, {concurrency: options.concurrency})
+  const inventory = loaded.inventory
+  const ctx = {loaded, inventory, pool, remote: runner, isReachable: (node: Parameters<GatedRunner['isReachable']>[0]) => runner.isReachable(node)}
+  const budget = (check: CheckDefinition) => options.timeoutMs ?? check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS
+
+  const connectBudget = (check: CheckDefinition) => options.timeoutMs ?? check.timeoutMs ?? inventory.ssh.connectTimeoutMs + 10_000
+  const reachability = await mapLimit(sshCheck.targets(inventory), options.concurrency, (target) => runOne(sshCheck, target, ctx, connectBudget(sshCheck)))
+  for (const row of reachability.flat()) {
+    if (row.status === 'fail' || row.status === 'error') runner.markUnreachable(row.target, row.detail)
+  }
+
+  const byCheck = new Map<string, CheckResult[]>()
+  if (checks.some((c) => c.id === sshCheck.id)) byCheck.set(sshCheck.id, reachability.flat())
+  const rest = checks.filter((c) => c.id !== sshCheck.id)
+  await runTasks(
+    rest.map((check) => ({key: check.id, title: check.title, check})),
+    async ({check}, report) => {
+      const targets = check.targets(inventory)
+      if (targets.length === 0) {
+        byCheck.set(check.id, [skipped(check)])
+        return
+      }
+      report.status(targets.map((t) => t.name).join(', '))
+      const rows = (await mapLimit(targets, options.concurrency, (target) => runOne(check, target, ctx, budget(check)))).flat()
+      byCheck.set(check.id, rows)
+      const bad = rows.filter((r) => r.status === 'fail' || r.status === 'error')
+      // Marks the progress line; the rows carry the details.
+      if (bad.length > 0) throw new CtlError(bad.map((r) => `${r.target} ${r.status}`).join(', '))
+    },
+    {concurrency: Math.max(1, Math.min(rest.length, 8))},
+  )
+  return checks.flatMap((c) => byCheck.get(c.id) ?? [])
+}

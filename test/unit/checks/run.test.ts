@@ -1,0 +1,79 @@
+import {describe, expect, it} from 'vitest'
+import {CtlError, ExitCode} from '../../../src/lib/errors.js'
+import {setProgressQuiet} from '../../../src/lib/progress.js'
+import {runChecks} from '../../../src/checks/run.js'
+import {sshCheck} from '../../../src/checks/all/ssh.js'
+import {nodeTargets} from '../../../src/checks/targets.js'
+import type {CheckDefinition} from '../../../src/checks/types.js'
+import type {LoadedInventory} from '../../../src/inventory/load.js'
+import {inventorySchema} from '../../../src/inventory/schema/index.js'
+import type {InventoryNode} from '../../../src/inventory/schema/index.js'
+import type {RemoteResult, SshPool} from '../../../src/ssh/pool.js'
+
+// The orchestration only: a stand-in transport where host "down" refuses connections. The real
+// transport is exercised by test/lab/check-preflight.test.ts.
+const inventory = inventorySchema.parse({
+  name: 't',
+  nodes: [
+    {name: 'up1', address: '10.0.0.1'},
+    {name: 'up2', address: '10.0.0.2'},
+    {name: 'down', address: '10.0.0.3'},
+  ],
+})
+const loaded: LoadedInventory = {env: 't', file: '/tmp/t.yml', inventory}
+
+function fakePool(calls: string[]): SshPool {
+  return {
+    async run(node: InventoryNode, command: readonly string[]): Promise<RemoteResult> {
+      calls.push(`${node.name}: ${command.join(' ')}`)
+      if (node.name === 'down') throw new CtlError('Cannot connect to down', {code: 'ssh.connect', exitCode: ExitCode.cannotRun, hint: 'is sshd running?'})
+      return {node: node.name, command: command.join(' '), code: 0, stdout: 'Linux 6\n', stderr: '', durationMs: 1}
+    },
+  } as unknown as SshPool
+}
+
+const echoCheck: CheckDefinition = {
+  id: 'echo',
+  title: 'echo',
+  needs: 'nothing',
+  targets: (inv) => nodeTargets(inv),
+  async run(ctx, target) {
+    await ctx.remote.run(target.node!, ['echo'])
+    return {status: 'pass', detail: 'ok'}
+  },
+}
+const hangingCheck: CheckDefinition = {id: 'hang', title: 'hang', needs: 'nothing', targets: () => [{name: 'cluster'}], run: () => new Promise(() => undefined)}
+const throwingCheck: CheckDefinition = {
+  id: 'boom',
+  title: 'boom',
+  needs: 'nothing',
+  targets: () => [{name: 'cluster'}],
+  run: async () => {
+    throw new CtlError('tool missing', {hint: 'install it'})
+  },
+}
+const emptyCheck: CheckDefinition = {id: 'none', title: 'none', needs: 'nothing', targets: () => [], skipReason: 'no galera in the inventory', run: async () => ({status: 'pass', detail: ''})}
+
+setProgressQuiet(true)
+
+describe('runChecks', () => {
+  it('reports a down host once as an ssh failure and does not try it again for other checks', async () => {
+    const calls: string[] = []
+    const results = await runChecks(loaded, fakePool(calls), [sshCheck, echoCheck], {concurrency: 4})
+    expect(results.map((r) => `${r.check} ${r.target} ${r.status}`)).toEqual(['ssh up1 pass', 'ssh up2 pass', 'ssh down fail', 'echo up1 pass', 'echo up2 pass', 'echo down error'])
+    expect(results[2]!.hint).toBe('is sshd running?')
+    expect(results[5]!.detail).toMatch(/^not run: down is unreachable over SSH/)
+    expect(calls.filter((c) => c.startsWith('down'))).toEqual(['down: uname -sr'])
+  })
+
+  it('turns a check that hangs into an error row after its budget, and one that throws into an error with its hint', async () => {
+    const started = Date.now()
+    const results = await runChecks(loaded, fakePool([]), [hangingCheck, throwingCheck, emptyCheck], {concurrency: 4, timeoutMs: 300})
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(results.map((r) => [r.check, r.status, r.detail, r.hint])).toEqual([
+      ['hang', 'error', 'timed out after 300 ms', 'The host or service may be stuck; rerun just this check: ctl check run <env> hang'],
+      ['boom', 'error', 'tool missing', 'install it'],
+      ['none', 'skip', 'no galera in the inventory', undefined],
+    ])
+  })
+})
