@@ -15,6 +15,37 @@ export const LAB_STATE_DIR = '/var/lib/ctl-lab'
 /** Runtime files (sockets, pid files). */
 export const LAB_RUN_DIR = '/run/ctl-lab'
 
+/**
+ * One lab on this machine. The default instance uses the names above; `CTL_LAB_INSTANCE=<k>` (1-250)
+ * gives a separate lab (`ctl-lab<k>`, bridge `ctllab<k>`, subnet 198.18.<k>.0/24) so `down` can be
+ * rehearsed without touching the shared one.
+ */
+export interface LabInstance {
+  /** 0 for the default instance. */
+  id: number
+  /** Namespaces are `<prefix>-h<i>`. */
+  prefix: string
+  bridge: string
+  /** First three octets of the subnet, e.g. 198.18.0 */
+  subnetPrefix: string
+  bridgeAddress: string
+  stateDir: string
+  runDir: string
+  /** Name of the inventory describing it: `lab` for the default instance, `lab<k>` otherwise. */
+  inventoryName: string
+}
+
+export const DEFAULT_LAB_INSTANCE: LabInstance = {
+  id: 0,
+  prefix: LAB_PREFIX,
+  bridge: LAB_BRIDGE,
+  subnetPrefix: LAB_SUBNET_PREFIX,
+  bridgeAddress: LAB_BRIDGE_ADDRESS,
+  stateDir: LAB_STATE_DIR,
+  runDir: LAB_RUN_DIR,
+  inventoryName: 'lab',
+}
+
 export interface LabHost {
   /** h1, h2, ... as in inventories/lab.yml */
   name: string
@@ -25,17 +56,25 @@ export interface LabHost {
   stateDir: string
   /** /run/ctl-lab/<name> */
   runDir: string
+  /** The host's dockerd socket: /run/ctl-lab/<name>/docker.sock */
+  dockerSocket: string
+  /** The root-namespace end of the host's veth pair (its other end is eth0 inside the namespace). */
+  veth: string
 }
 
-export function labHost(index: number): LabHost {
+export function labHost(index: number, instance: LabInstance = DEFAULT_LAB_INSTANCE): LabHost {
   const name = `h${index}`
+  const runDir = `${instance.runDir}/${name}`
   return {
     name,
     index,
-    address: `${LAB_SUBNET_PREFIX}.${10 + index}`,
-    netns: `${LAB_PREFIX}-${name}`,
-    stateDir: `${LAB_STATE_DIR}/${name}`,
-    runDir: `${LAB_RUN_DIR}/${name}`,
+    address: `${instance.subnetPrefix}.${10 + index}`,
+    netns: `${instance.prefix}-${name}`,
+    stateDir: `${instance.stateDir}/${name}`,
+    runDir,
+    dockerSocket: `${runDir}/docker.sock`,
+    // Interface names are limited to 15 characters: ctllab<k>h<i> stays well below.
+    veth: `${instance.bridge}h${index}`,
   }
 }
 
@@ -45,6 +84,8 @@ export interface LabContext {
   projectRoot: string
   /** Progress line for the operator. */
   log(text: string): void
+  /** Which lab (default: the shared one, DEFAULT_LAB_INSTANCE). */
+  instance?: LabInstance
 }
 
 export interface LabStatusRow {

@@ -1,6 +1,11 @@
 import type {LabComponent} from '../types.js'
+import {dockerComponent} from './docker.js'
+import {hostsComponent} from './hosts.js'
 
 /**
  * The lab's components, in start order (down runs in reverse). Each area adds its own line here.
  */
-export const labComponents: LabComponent[] = []
+export const labComponents: LabComponent[] = [
+  hostsComponent,
+  dockerComponent,
+]

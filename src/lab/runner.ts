@@ -1,0 +1,198 @@
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {CtlError, ExitCode, toCtlError} from '../lib/errors.js'
+import {runTasks, withSpinner} from '../lib/progress.js'
+import {labComponents} from './components/index.js'
+import {existingLabHosts, removeHost} from './components/hosts.js'
+import {findMissingPackages, installPackages} from './packages.js'
+import {DEFAULT_LAB_HOSTS, knownHostsFile, labHosts, labInventoryPath, labKeyFile} from './instance.js'
+import {labInventoryYaml} from './lab-inventory.js'
+import {listNetns} from './network.js'
+import {hostIndexOfNetns} from './instance.js'
+import {deleteLink, linksMatching, mountsUnder, removeDir, unmountUnder} from './teardown.js'
+import type {LabComponent, LabContext, LabHost, LabInstance, LabStatusRow} from './types.js'
+
+/** The checkout ctl runs from (dist/lab/runner.js → ../..): where inventories/ and .lab/ live. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
+
+export interface ComponentOutcome {
+  component: string
+  ok: boolean
+  skipped?: boolean
+  error?: string
+  hint?: string
+}
+
+/**
+ * The components one `up` works on: all of them in start order, only those named by `--only`, and
+ * for sshd-only hosts (`--no-docker`) just the hosts themselves.
+ */
+export function selectComponents(all: readonly LabComponent[], options: {only?: readonly string[]; docker: boolean}): LabComponent[] {
+  const unknown = (options.only ?? []).filter((name) => !all.some((c) => c.name === name))
+  if (unknown.length > 0) {
+    throw new CtlError(`No lab component named ${unknown.join(', ')}`, {exitCode: ExitCode.cannotRun, code: 'lab.component', hint: `Components: ${all.map((c) => c.name).join(', ')}`})
+  }
+  let chosen = options.only && options.only.length > 0 ? all.filter((c) => options.only!.includes(c.name)) : [...all]
+  if (!options.docker) chosen = chosen.filter((c) => c.name === 'hosts')
+  return chosen
+}
+
+export function labContext(instance: LabInstance, hosts: LabHost[], log: (text: string) => void = () => undefined): LabContext {
+  return {hosts, projectRoot: PROJECT_ROOT, log, instance}
+}
+
+/** Runs one step per component, in order; a failure is recorded and the next component still runs. */
+async function runComponents(components: readonly LabComponent[], step: (component: LabComponent, ctx: LabContext) => Promise<void>, base: LabContext, options: {stopAfterHostsFail: boolean}): Promise<ComponentOutcome[]> {
+  let hostsFailed = false
+  const outcomes = await runTasks(
+    components.map((c) => ({key: c.name, title: c.name, component: c})),
+    async (item, report) => {
+      if (hostsFailed && options.stopAfterHostsFail) throw new CtlError('skipped: the lab hosts are not up', {code: 'lab.skipped'})
+      try {
+        await step(item.component, {...base, log: (text) => report.status(text)})
+      } catch (error) {
+        if (item.component.name === 'hosts') hostsFailed = true
+        throw error
+      }
+    },
+    {concurrency: 1},
+  )
+  return components.map((c) => {
+    const outcome = outcomes.get(c.name)
+    if (!outcome || outcome.ok) return {component: c.name, ok: true}
+    return {component: c.name, ok: false, skipped: outcome.error.code === 'lab.skipped' || undefined, error: outcome.error.describe(), hint: outcome.error.hint}
+  })
+}
+
+export interface LabUpResult {
+  instance: string
+  hosts: Array<{name: string; address: string; netns: string}>
+  inventory: string
+  inventoryGenerated: boolean
+  packagesInstalled: string[]
+  components: ComponentOutcome[]
+  durationMs: number
+}
+
+export async function upLab(instance: LabInstance, options: {hosts: number; docker: boolean; only?: string[]}): Promise<LabUpResult> {
+  const started = Date.now()
+  const hosts = labHosts(options.hosts, instance)
+  const components = selectComponents(labComponents, options)
+  const missing = await findMissingPackages(components.flatMap((c) => c.packages))
+  if (missing.length > 0) await withSpinner(`Installing Debian packages: ${missing.join(' ')}`, () => installPackages(missing))
+  const ctx = labContext(instance, hosts)
+  const outcomes = await runComponents(components, (c, stepCtx) => c.up(stepCtx), ctx, {stopAfterHostsFail: true})
+  const inventory = labInventoryPath(PROJECT_ROOT, instance, options.hosts)
+  if (inventory.generated) {
+    mkdirSync(dirname(inventory.path), {recursive: true})
+    writeFileSync(
+      inventory.path,
+      labInventoryYaml({name: instance.inventoryName, file: inventory.path, keyFile: labKeyFile(PROJECT_ROOT), knownHostsFile: knownHostsFile(PROJECT_ROOT, instance), hosts, docker: options.docker}),
+    )
+  }
+  return {
+    instance: instance.prefix,
+    hosts: hosts.map((h) => ({name: h.name, address: h.address, netns: h.netns})),
+    inventory: inventory.path,
+    inventoryGenerated: inventory.generated,
+    packagesInstalled: missing,
+    components: outcomes,
+    durationMs: Date.now() - started,
+  }
+}
+
+/** Hosts of the instance that exist now; when none do, the default count (so status shows them missing). */
+export async function currentLabHosts(instance: LabInstance): Promise<LabHost[]> {
+  const existing = await existingLabHosts(labContext(instance, []))
+  return existing.length > 0 ? existing : labHosts(DEFAULT_LAB_HOSTS, instance)
+}
+
+export interface LabLeftovers {
+  namespaces: string[]
+  links: string[]
+  processes: Array<{pid: number; command: string}>
+  mounts: string[]
+  dirs: string[]
+}
+
+/** Everything of the instance still on the machine (all empty after a clean `down`). */
+export async function findLeftovers(instance: LabInstance): Promise<LabLeftovers> {
+  const namespaces = (await listNetns()).filter((ns) => hostIndexOfNetns(ns, instance) !== undefined)
+  const links = await linksMatching(new RegExp(`^${instance.bridge}(h\\d+)?$`))
+  const markers = [`${instance.stateDir}/`, `${instance.runDir}/`, `/run/netns/${instance.prefix}-h`]
+  const processes: LabLeftovers['processes'] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    let command = ''
+    try {
+      command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim()
+    } catch {
+      continue
+    }
+    if (markers.some((m) => command.includes(m))) processes.push({pid: Number(entry), command})
+  }
+  const mounts = mountsUnder([instance.stateDir, instance.runDir]).concat(mountsUnder(namespaces.map((ns) => `/run/netns/${ns}`)))
+  const dirs = [instance.stateDir, instance.runDir].filter((d) => existsSync(d))
+  return {namespaces, links, processes, mounts, dirs}
+}
+
+export function leftoversCount(l: LabLeftovers): number {
+  return l.namespaces.length + l.links.length + l.processes.length + l.mounts.length + l.dirs.length
+}
+
+export interface LabDownResult {
+  instance: string
+  components: ComponentOutcome[]
+  leftovers: LabLeftovers
+  durationMs: number
+}
+
+/** Stops every component in reverse order, then removes whatever of the instance is left. */
+export async function downLab(instance: LabInstance): Promise<LabDownResult> {
+  const started = Date.now()
+  const hosts = await existingLabHosts(labContext(instance, []))
+  const ctx = labContext(instance, hosts)
+  const outcomes = await runComponents([...labComponents].reverse(), (c, stepCtx) => c.down(stepCtx), ctx, {stopAfterHostsFail: false})
+  // The hosts component removed namespaces and links; this sweeps what a failing component left.
+  await withSpinner(`Removing what is left of ${instance.prefix}`, async () => {
+    for (const host of await existingLabHosts(ctx)) await removeHost(host)
+    for (const link of await linksMatching(new RegExp(`^${instance.bridge}(h\\d+)?$`))) await deleteLink(link)
+    await unmountUnder([instance.stateDir, instance.runDir])
+    removeDir(instance.stateDir)
+    removeDir(instance.runDir)
+    rmSync(knownHostsFile(PROJECT_ROOT, instance), {force: true})
+  })
+  return {instance: instance.prefix, components: outcomes, leftovers: await findLeftovers(instance), durationMs: Date.now() - started}
+}
+
+export async function statusLab(instance: LabInstance): Promise<{instance: string; rows: LabStatusRow[]}> {
+  const ctx = labContext(instance, await currentLabHosts(instance))
+  const rows: LabStatusRow[] = []
+  for (const component of labComponents) {
+    try {
+      rows.push(...(await component.status(ctx)))
+    } catch (error) {
+      rows.push({component: component.name, ok: false, detail: `status failed: ${toCtlError(error).message}`})
+    }
+  }
+  return {instance: instance.prefix, rows}
+}
+
+/** Every break scenario the components offer, with the component that owns it. */
+export function labBreaks(components: readonly LabComponent[] = labComponents) {
+  return components.flatMap((c) => (c.breaks ?? []).map((b) => ({component: c.name, scenario: b})))
+}
+
+export async function breakLab(instance: LabInstance, name: string, argument?: string): Promise<{instance: string; scenario: string; component: string; message: string}> {
+  const found = labBreaks().find((b) => b.scenario.name === name)
+  if (!found) {
+    throw new CtlError(`No break scenario named "${name}"`, {exitCode: ExitCode.cannotRun, code: 'lab.break', hint: `Scenarios: ${labBreaks().map((b) => b.scenario.name).join(', ')}`})
+  }
+  if (found.scenario.argument && !argument) {
+    throw new CtlError(`${name} needs an argument: ${found.scenario.argument}`, {exitCode: ExitCode.cannotRun, code: 'lab.break'})
+  }
+  const ctx = labContext(instance, await currentLabHosts(instance))
+  const message = await found.scenario.run(ctx, argument)
+  return {instance: instance.prefix, scenario: name, component: found.component, message}
+}
