@@ -126,7 +126,7 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
 
   const planOf = (index: number): StepPlan => {
     try {
-      return runbook.steps[index]!.plan(state)
+      return runbook.steps[index]!.plan(state, loaded)
     } catch (error) {
       return {summary: `(cannot plan yet: ${toCtlError(error).message})`, commands: []}
     }

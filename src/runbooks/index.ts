@@ -1,11 +1,14 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
+import {galeraRecover} from './galera-recover.js'
 import type {AnyRunbook} from './types.js'
 
 /**
  * The runbook registry: what `ctl runbook list` and `ctl runbook show` read. Each runbook is also
  * its own command, `src/commands/runbook/<name>.ts`. Add one line per runbook here.
  */
-export const runbooks: AnyRunbook[] = []
+export const runbooks: AnyRunbook[] = [
+  galeraRecover,
+]
 
 export function findRunbook(name: string): AnyRunbook {
   const runbook = runbooks.find((r) => r.name === name)

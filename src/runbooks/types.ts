@@ -54,8 +54,8 @@ export interface RunbookStep<S> {
   risk: StepRisk
   /** Static description for `ctl runbook show`. */
   description: string
-  /** What it will do now, with the exact commands, given the state. */
-  plan(state: S): StepPlan
+  /** What it will do now, with the exact commands, given the state and the inventory (pure). */
+  plan(state: S, loaded: LoadedInventory): StepPlan
   /** Reads the facts this step needs (read-only: also runs under --dry-run). */
   gather?(ctx: StepContext<S>): Promise<void>
   act?(ctx: StepContext<S>): Promise<void>

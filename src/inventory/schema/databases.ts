@@ -24,7 +24,11 @@ export const galera = z.object({
   backupDir: z.string().default('/var/backups/ctl/mariadb'),
   /** The database used by the write/read verification after recovery. */
   verifyDatabase: identifier.default('ctl_verify'),
+  /** Seconds to wait for a started member to reach Synced (a joiner needing a full SST takes longest). */
+  syncTimeoutSeconds: z.number().int().positive().default(600),
 })
+export type GaleraCluster = z.infer<typeof galera>
+export type GaleraMember = GaleraCluster['members'][number]
 
 /** A Patroni cluster on etcd (seed 002, seed 004). */
 export const patroni = z.object({

@@ -1,0 +1,166 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+import {CtlError, ExitCode, toCtlError} from '../lib/errors.js'
+import {resolveSecret} from '../inventory/secrets.js'
+import {findNode, type LoadedInventory} from '../inventory/load.js'
+import type {GaleraCluster, GaleraMember} from '../inventory/schema/databases.js'
+import type {InventoryNode} from '../inventory/schema/index.js'
+import type {RemoteCommand} from '../lib/shell.js'
+import type {RemoteResult, RunOptions} from '../ssh/pool.js'
+import {controlCommand, readGrastateCommand, sqlCommand, WSREP_STATUS_SQL, wsrepRecoverCommand, type ControlAction} from './commands.js'
+import {parseGrastate, parseRecoveredPosition, parseWsrepStatus, type NodeFacts, type Position, type WsrepStatus} from './facts.js'
+
+/**
+ * Talking to a Galera cluster through the runbook context: every command goes through `run`
+ * (journaled, audited). These helpers read facts and wait; decisions live in decide.ts.
+ */
+
+export interface MemberRunner {
+  run(node: string, command: RemoteCommand, options?: Omit<RunOptions, 'step'>): Promise<RemoteResult>
+  progress(text: string): void
+}
+
+export function galeraCluster(loaded: LoadedInventory): GaleraCluster {
+  const cluster = loaded.inventory.databases.galera
+  if (!cluster) {
+    throw new CtlError(`${loaded.file} has no databases.galera section`, {exitCode: ExitCode.cannotRun, code: 'galera.not-configured', hint: 'Describe the members, how to start/stop them, and the SQL credentials (see docs/RUNBOOKS.md).'})
+  }
+  return cluster
+}
+
+export function memberOf(cluster: GaleraCluster, node: string): GaleraMember {
+  const member = cluster.members.find((m) => m.node === node)
+  if (!member) throw new CtlError(`${node} is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${cluster.members.map((m) => m.node).join(', ')}`})
+  return member
+}
+
+/** The commands for one cluster's members, as the inventory describes them (pure: used by plans). */
+export class GaleraCommands {
+  readonly cluster: GaleraCluster
+
+  constructor(readonly loaded: LoadedInventory) {
+    this.cluster = galeraCluster(loaded)
+  }
+
+  member(node: string): GaleraMember {
+    return memberOf(this.cluster, node)
+  }
+
+  node(node: string): InventoryNode {
+    return findNode(this.loaded, node)
+  }
+
+  /** The password (when the inventory has one) travels on stdin, never in this command. */
+  sqlCommand(node: string, sql: string): RemoteCommand {
+    return sqlCommand(this.member(node), this.node(node), this.cluster.user, sql, this.cluster.password !== undefined)
+  }
+
+  controlCommand(node: string, action: ControlAction, extra: readonly string[] = []): string[] {
+    return controlCommand(this.member(node), this.node(node), action, extra)
+  }
+}
+
+/** Runs commands on one cluster's members: resolves the SQL password once (registered for redaction). */
+export class GaleraAccess extends GaleraCommands {
+  private readonly password?: string
+
+  constructor(loaded: LoadedInventory, readonly runner: MemberRunner) {
+    super(loaded)
+    this.password = this.cluster.password ? resolveSecret(loaded, this.cluster.password) : undefined
+  }
+
+  async sql(node: string, sql: string, options: {check?: boolean; timeoutMs?: number} = {}): Promise<RemoteResult> {
+    return this.runner.run(node, this.sqlCommand(node, sql), {stdin: this.password === undefined ? undefined : `${this.password}\n`, check: options.check, timeoutMs: options.timeoutMs ?? 30_000})
+  }
+
+  async control(node: string, action: ControlAction, extra: readonly string[] = [], timeoutMs = 120_000): Promise<RemoteResult> {
+    return this.runner.run(node, this.controlCommand(node, action, extra), {timeoutMs})
+  }
+
+  /** Whether mariadbd runs: the inventory's status command (exit 0 = running). */
+  async isRunning(node: string): Promise<boolean> {
+    return (await this.control(node, 'status', [], 30_000)).code === 0
+  }
+
+  async status(node: string): Promise<{status?: WsrepStatus; error?: string}> {
+    const r = await this.sql(node, WSREP_STATUS_SQL)
+    if (r.code !== 0) return {error: (r.stderr || r.stdout).trim().split('\n').at(-1) || `exit ${r.code}`}
+    const status = parseWsrepStatus(r.stdout)
+    return status ? {status} : {error: 'no wsrep status variables (is wsrep on?)'}
+  }
+
+  /** Reads running state, wsrep status and grastate.dat of one member; never throws for a node that does not answer. */
+  async facts(node: string, previous?: NodeFacts): Promise<NodeFacts> {
+    try {
+      const running = await this.isRunning(node)
+      const grastateOut = await this.runner.run(node, readGrastateCommand(this.member(node), this.node(node)), {timeoutMs: 30_000})
+      const grastate = parseGrastate(grastateOut.stdout)
+      const facts: NodeFacts = {node, reachable: true, running, grastate}
+      if (running) {
+        const {status, error} = await this.status(node)
+        facts.status = status
+        facts.sqlError = error
+      } else if (previous?.recovered && !previous.running && grastate?.seqno === -1) {
+        // Still stopped since its position was recovered: the data has not moved.
+        facts.recovered = previous.recovered
+      }
+      return facts
+    } catch (error) {
+      const e = toCtlError(error)
+      if (e.code === 'ssh.connect' || e.code === 'ssh.timeout' || e.code?.startsWith('ssh.host-key')) return {node, reachable: false, running: false, error: e.message.split('\n')[0]}
+      throw e
+    }
+  }
+
+  async allFacts(previous: readonly NodeFacts[] = []): Promise<NodeFacts[]> {
+    return Promise.all(this.cluster.members.map((m) => this.facts(m.node, previous.find((p) => p.node === m.node))))
+  }
+
+  /** `mariadbd --wsrep-recover` on a stopped member: its last committed position from InnoDB. */
+  async recoverPosition(node: string): Promise<Position> {
+    const r = await this.runner.run(node, wsrepRecoverCommand(this.member(node)), {timeoutMs: 300_000})
+    const position = parseRecoveredPosition(`${r.stderr}\n${r.stdout}`)
+    if (r.code !== 0 || !position) {
+      throw new CtlError(`mariadbd --wsrep-recover did not report a position (exit ${r.code})`, {host: node, code: 'galera.recover-failed', hint: `Run it by hand on ${node} and read its output; is mariadbd still running, or the datadir damaged?`})
+    }
+    return position
+  }
+
+  /**
+   * Waits until the member is Synced in a Primary component (and, when given, of at least `size`
+   * members). Fails early when mariadbd stops (a refused bootstrap, a failed SST).
+   */
+  async waitForSynced(node: string, options: {size?: number; timeoutSeconds?: number} = {}): Promise<WsrepStatus> {
+    const deadline = Date.now() + (options.timeoutSeconds ?? this.cluster.syncTimeoutSeconds) * 1000
+    let last = 'not answering yet'
+    let stoppedChecks = 0
+    for (;;) {
+      const {status, error} = await this.status(node)
+      if (status) {
+        last = `${status.clusterStatus}, ${status.localState}, size ${status.clusterSize}`
+        if (status.clusterStatus === 'Primary' && status.localState === 'Synced' && status.clusterSize >= (options.size ?? 1)) return status
+      } else {
+        last = error ?? last
+        // The socket may not exist yet while a joiner receives its state; only a stopped process is final.
+        if (!(await this.isRunning(node))) stoppedChecks++
+        if (stoppedChecks >= 3) {
+          throw new CtlError(`mariadbd on ${node} stopped before reaching Synced (${last})`, {host: node, code: 'galera.start-failed', hint: `Read its error log on ${node} (the datadir's *.err or the log the start command names).`})
+        }
+      }
+      this.runner.progress(`${node}: ${last}`)
+      if (Date.now() > deadline) {
+        throw new CtlError(`${node} did not reach Synced in time (last: ${last})`, {host: node, code: 'galera.sync-timeout', hint: 'A joiner needing a full state transfer takes longer: look at its error log; raise databases.galera.syncTimeoutSeconds if it is still progressing.'})
+      }
+      await sleep(1000)
+    }
+  }
+
+  /** Waits for mariadbd to be gone (after stop or kill). */
+  async waitStopped(node: string, timeoutSeconds: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutSeconds * 1000
+    for (;;) {
+      if (!(await this.isRunning(node))) return true
+      if (Date.now() > deadline) return false
+      await sleep(500)
+    }
+  }
+}

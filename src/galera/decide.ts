@@ -1,0 +1,152 @@
+import {clusterUuidsOf, formatPosition, isFreshMember, isPrimary, isSynced, knownPosition, type NodeFacts, type Position} from './facts.js'
+
+/**
+ * How to bring a Galera cluster back, decided from the facts of every member (pure: tested on
+ * tables of cases). Data matters more than speed: when in doubt, refuse and say why.
+ */
+
+export type RecoveryDecision =
+  | {action: 'none'; reason: string; clusterUuid: string}
+  /** A Primary component exists: never bootstrap, restart the others so they rejoin it. */
+  | {action: 'rejoin'; reason: string; clusterUuid: string; primary: string[]; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
+  | {action: 'bootstrap'; reason: string; clusterUuid: string; bootstrapNode: string; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
+  | {action: 'refuse'; code: 'galera.unreachable' | 'galera.uuid-mismatch' | 'galera.position-unknown' | 'galera.no-member'; reason: string; hint: string}
+
+export interface DecideOptions {
+  /** Go on without the unreachable members (their data may be the most recent). */
+  allowUnreachable?: boolean
+}
+
+export interface BootstrapChoice {
+  node: string
+  position: Position
+  reason: string
+}
+
+/**
+ * The node to bootstrap from, among stopped members with a known position: the one grastate marks
+ * `safe_to_bootstrap: 1` (the last to leave a clean shutdown), unless another node is known to be
+ * further ahead; else the highest seqno; ties go to the first in inventory order.
+ */
+export function chooseBootstrapNode(facts: readonly NodeFacts[]): BootstrapChoice | undefined {
+  const candidates = facts.flatMap((f) => {
+    const position = knownPosition(f)
+    return position ? [{f, position}] : []
+  })
+  if (candidates.length === 0) return undefined
+  // Highest seqno; `reduce` keeps the earlier (inventory order) on ties.
+  const highest = candidates.reduce((best, c) => (c.position.seqno > best.position.seqno ? c : best))
+  const safe = candidates.filter((c) => c.f.grastate?.safeToBootstrap)
+  const safest = safe.length > 0 ? safe.reduce((best, c) => (c.position.seqno > best.position.seqno ? c : best)) : undefined
+  if (safest && safest.position.seqno >= highest.position.seqno) {
+    return {node: safest.f.node, position: safest.position, reason: `${safest.f.node} has safe_to_bootstrap: 1 (last to leave) at seqno ${safest.position.seqno}`}
+  }
+  const ties = candidates.filter((c) => c.position.seqno === highest.position.seqno).map((c) => c.f.node)
+  const why = ties.length > 1 ? `highest seqno ${highest.position.seqno}, shared with ${ties.slice(1).join(', ')}: first in inventory order` : `highest seqno ${highest.position.seqno}`
+  const over = safest ? `; ${safest.f.node} is marked safe_to_bootstrap but is behind (seqno ${safest.position.seqno})` : ''
+  return {node: highest.f.node, position: highest.position, reason: `${highest.f.node} has the ${why}${over}`}
+}
+
+/** Decides what galera-recover does, given the facts of every member in inventory order. */
+export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptions = {}): RecoveryDecision {
+  if (facts.length === 0) return {action: 'refuse', code: 'galera.no-member', reason: 'the inventory lists no Galera member', hint: 'Describe the cluster under databases.galera.members.'}
+  const unreachable = facts.filter((f) => !f.reachable)
+  if (unreachable.length > 0 && !options.allowUnreachable) {
+    return {
+      action: 'refuse',
+      code: 'galera.unreachable',
+      reason: `cannot reach ${unreachable.map((f) => `${f.node} (${f.error ?? 'no answer'})`).join(', ')}: its last committed position is unknown and it may hold the most recent writes`,
+      hint: 'Bring the host back (or check SSH), then run again. Only if it is lost for good: --allow-unreachable (asks first, naming the risk).',
+    }
+  }
+  const reachable = facts.filter((f) => f.reachable)
+  if (reachable.length === 0) return {action: 'refuse', code: 'galera.unreachable', reason: 'no member can be reached', hint: 'Check the hosts and SSH access.'}
+  const skipped = unreachable.map((f) => f.node)
+
+  const byUuid = new Map<string, string[]>()
+  for (const f of reachable) for (const uuid of clusterUuidsOf(f)) byUuid.set(uuid, [...(byUuid.get(uuid) ?? []), f.node])
+  if (byUuid.size > 1) {
+    return {
+      action: 'refuse',
+      code: 'galera.uuid-mismatch',
+      reason: `members disagree on the cluster uuid: ${[...byUuid].map(([uuid, nodes]) => `${uuid} (${nodes.join(', ')})`).join('; ')}`,
+      hint: 'They are not one cluster\'s history: find out which one holds the data you want (look at the rows), and rebuild the others from it by hand. ctl will not choose.',
+    }
+  }
+  const clusterUuid = [...byUuid.keys()][0] ?? ''
+
+  const primary = reachable.filter((f) => isPrimary(f))
+  if (primary.length > 0) {
+    if (unreachable.length === 0 && reachable.every((f) => isSynced(f) && f.status!.clusterSize === facts.length)) {
+      return {action: 'none', clusterUuid, reason: `the cluster is healthy: ${facts.length}/${facts.length} members Synced in a Primary component`}
+    }
+    // Running but outside the Primary component (stuck non-Primary, or not answering): restart them.
+    const stop = reachable.filter((f) => f.running && !isPrimary(f)).map((f) => f.node)
+    const start = reachable.filter((f) => !isPrimary(f)).map((f) => f.node)
+    return {
+      action: 'rejoin',
+      clusterUuid,
+      reason: `${primary.map((f) => f.node).join(', ')} still form a Primary component: no bootstrap; ${start.length > 0 ? `${start.join(', ')} rejoin it` : 'every reachable member is in it'}`,
+      primary: primary.map((f) => f.node),
+      stop,
+      start,
+      startPositions: positionsOf(reachable.filter((f) => start.includes(f.node))),
+      skipped,
+    }
+  }
+
+  // Fresh members hold no history: they join by full state transfer and are never a source.
+  const withHistory = reachable.filter((f) => !isFreshMember(f))
+  if (withHistory.length === 0) {
+    return {action: 'refuse', code: 'galera.position-unknown', reason: 'no member holds any cluster history (all datadirs are fresh)', hint: 'There is nothing to recover: initialise the cluster (bootstrap one member by hand), or restore a backup with ctl runbook mariadb-restore.'}
+  }
+  const unknown = withHistory.filter((f) => !knownPosition(f))
+  if (unknown.length > 0) {
+    return {
+      action: 'refuse',
+      code: 'galera.position-unknown',
+      reason: `the last committed position of ${unknown.map((f) => f.node).join(', ')} is unknown (grastate seqno -1 and no recovered position)`,
+      hint: 'Look at `mariadbd --wsrep-recover` on that node (its error log says why it failed), then run again.',
+    }
+  }
+  const choice = chooseBootstrapNode(withHistory)!
+  return {
+    action: 'bootstrap',
+    clusterUuid,
+    reason: `no member is Primary; bootstrap ${choice.node}: ${choice.reason}`,
+    bootstrapNode: choice.node,
+    stop: reachable.filter((f) => f.running).map((f) => f.node),
+    start: reachable.filter((f) => f.node !== choice.node).map((f) => f.node),
+    startPositions: positionsOf(reachable),
+    skipped,
+  }
+}
+
+function positionsOf(facts: readonly NodeFacts[]): Record<string, Position> {
+  const out: Record<string, Position> = {}
+  for (const f of facts) {
+    const p = knownPosition(f)
+    if (p) out[f.node] = p
+  }
+  return out
+}
+
+/** The lines shown before acting. */
+export function describeDecision(decision: RecoveryDecision): string[] {
+  switch (decision.action) {
+    case 'none':
+      return [`Decision: nothing to do: ${decision.reason}.`]
+    case 'refuse':
+      return [`Decision: REFUSE: ${decision.reason}.`]
+    case 'rejoin':
+    case 'bootstrap': {
+      const lines = [`Decision: ${decision.action.toUpperCase()}: ${decision.reason}.`]
+      if (decision.stop.length > 0) lines.push(`  stop first (running outside a Primary component): ${decision.stop.join(', ')}`)
+      if (decision.action === 'bootstrap') lines.push(`  bootstrap: ${decision.bootstrapNode} at ${formatPosition(decision.startPositions[decision.bootstrapNode])}`)
+      if (decision.start.length > 0) lines.push(`  then start one at a time, waiting for Synced: ${decision.start.map((n) => `${n} (from ${formatPosition(decision.startPositions[n])})`).join(', ')}`)
+      if (decision.skipped.length > 0) lines.push(`  left out (unreachable): ${decision.skipped.join(', ')}`)
+      lines.push(`  cluster uuid to keep: ${decision.clusterUuid || 'unknown'}`)
+      return lines
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import {describe, expect, it} from 'vitest'
+import {chooseBootstrapNode, decideRecovery} from '../../../src/galera/decide.js'
+import type {NodeFacts, WsrepStatus} from '../../../src/galera/facts.js'
+
+const U = '5f2b7c3e-1a2b-11ef-9a6e-8f1c2d3e4f50'
+const OTHER = '7a7a7a7a-1a2b-11ef-9a6e-8f1c2d3e4f50'
+
+/** A stopped member: `seqno` in grastate (clean stop) or recovered (crash: grastate -1). */
+function stopped(node: string, seqno: number, opts: {crash?: boolean; safe?: boolean; uuid?: string} = {}): NodeFacts {
+  const uuid = opts.uuid ?? U
+  return opts.crash
+    ? {node, reachable: true, running: false, grastate: {uuid, seqno: -1, safeToBootstrap: false}, recovered: {uuid, seqno}}
+    : {node, reachable: true, running: false, grastate: {uuid, seqno, safeToBootstrap: Boolean(opts.safe)}}
+}
+function running(node: string, status: Partial<WsrepStatus>): NodeFacts {
+  return {node, reachable: true, running: true, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}, status: {clusterStatus: 'Primary', clusterSize: 3, localState: 'Synced', clusterUuid: U, lastCommitted: 50, ready: true, ...status}}
+}
+const lost = (node: string): NodeFacts => ({node, reachable: false, running: false, error: 'connect ECONNREFUSED'})
+
+describe('chooseBootstrapNode', () => {
+  it.each<[string, NodeFacts[], string]>([
+    ['safe_to_bootstrap wins after a clean shutdown', [stopped('h1', 10), stopped('h2', 12, {safe: true}), stopped('h3', 11)], 'h2'],
+    ['highest recovered seqno after a crash', [stopped('h1', 10, {crash: true}), stopped('h2', 12, {crash: true}), stopped('h3', 11, {crash: true})], 'h2'],
+    ['the most advanced need not be first', [stopped('h1', 3, {crash: true}), stopped('h2', 3, {crash: true}), stopped('h3', 9, {crash: true})], 'h3'],
+    ['ties go to inventory order', [stopped('h1', 5, {crash: true}), stopped('h2', 9, {crash: true}), stopped('h3', 9, {crash: true})], 'h2'],
+    ['a stale safe_to_bootstrap loses to a node further ahead', [stopped('h1', 4, {safe: true}), stopped('h2', 8, {crash: true}), stopped('h3', 6, {crash: true})], 'h2'],
+    ['a stuck running member counts by its last committed seqno', [stopped('h1', 5, {crash: true}), running('h2', {clusterStatus: 'non-Primary', lastCommitted: 7, localState: 'Initialized', clusterSize: 1}), stopped('h3', 7, {crash: true})], 'h2'],
+  ])('%s', (_name, facts, expected) => {
+    expect(chooseBootstrapNode(facts)?.node).toBe(expected)
+  })
+})
+
+describe('decideRecovery', () => {
+  it('does nothing on a healthy cluster', () => {
+    expect(decideRecovery([running('h1', {}), running('h2', {}), running('h3', {})])).toMatchObject({action: 'none'})
+  })
+
+  it('never bootstraps while two members stay Primary: the lost one rejoins', () => {
+    const d = decideRecovery([running('h1', {clusterSize: 2}), running('h2', {clusterSize: 2}), stopped('h3', 40, {crash: true})])
+    expect(d).toMatchObject({action: 'rejoin', primary: ['h1', 'h2'], stop: [], start: ['h3'], clusterUuid: U})
+    expect(d.action === 'rejoin' && d.startPositions).toEqual({h3: {uuid: U, seqno: 40}})
+  })
+
+  it('restarts a member running outside the Primary component', () => {
+    const d = decideRecovery([running('h1', {clusterSize: 2}), running('h2', {clusterSize: 2}), running('h3', {clusterStatus: 'non-Primary', clusterSize: 1, localState: 'Initialized', lastCommitted: 45})])
+    expect(d).toMatchObject({action: 'rejoin', stop: ['h3'], start: ['h3']})
+  })
+
+  it('bootstraps the most advanced after a crash and hands every member its start position', () => {
+    const d = decideRecovery([stopped('h1', 10, {crash: true}), stopped('h2', 12, {crash: true}), stopped('h3', 11, {crash: true})])
+    expect(d).toMatchObject({action: 'bootstrap', bootstrapNode: 'h2', start: ['h1', 'h3'], stop: [], clusterUuid: U})
+    expect(d.action === 'bootstrap' && d.startPositions).toEqual({h1: {uuid: U, seqno: 10}, h2: {uuid: U, seqno: 12}, h3: {uuid: U, seqno: 11}})
+  })
+
+  it('after a staggered crash stops the stuck members and bootstraps the most advanced', () => {
+    const stuck = (n: string) => running(n, {clusterStatus: 'non-Primary', clusterSize: 1, localState: 'Initialized', lastCommitted: 60})
+    const d = decideRecovery([stopped('h1', 20, {crash: true}), stuck('h2'), stuck('h3')])
+    expect(d).toMatchObject({action: 'bootstrap', bootstrapNode: 'h2', stop: ['h2', 'h3'], start: ['h1', 'h3']})
+  })
+
+  it('refuses when a member cannot be reached', () => {
+    const d = decideRecovery([stopped('h1', 10, {crash: true}), stopped('h2', 12, {crash: true}), lost('h3')])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.unreachable'})
+    expect(d.action === 'refuse' && d.reason).toContain('h3')
+  })
+
+  it('with --allow-unreachable goes on without it and says so', () => {
+    const d = decideRecovery([stopped('h1', 10, {crash: true}), stopped('h2', 12, {crash: true}), lost('h3')], {allowUnreachable: true})
+    expect(d).toMatchObject({action: 'bootstrap', bootstrapNode: 'h2', start: ['h1'], skipped: ['h3']})
+  })
+
+  it('refuses when members disagree on the cluster uuid', () => {
+    const d = decideRecovery([stopped('h1', 10), stopped('h2', 12, {uuid: OTHER}), stopped('h3', 11)])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.uuid-mismatch'})
+    expect(d.action === 'refuse' && d.reason).toContain(`${OTHER} (h2)`)
+  })
+
+  it('refuses when a crashed member has no recovered position', () => {
+    const d = decideRecovery([stopped('h1', 10), {node: 'h2', reachable: true, running: false, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}}, stopped('h3', 11)])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.position-unknown'})
+  })
+
+  it('lets a fresh member join by state transfer, never bootstrap from it', () => {
+    const fresh: NodeFacts = {node: 'h1', reachable: true, running: false, recovered: {uuid: '00000000-0000-0000-0000-000000000000', seqno: -1}}
+    const d = decideRecovery([fresh, stopped('h2', 3, {crash: true}), stopped('h3', 2, {crash: true})])
+    expect(d).toMatchObject({action: 'bootstrap', bootstrapNode: 'h2', start: ['h1', 'h3']})
+  })
+})
