@@ -1,6 +1,7 @@
 import type {LabComponent} from '../types.js'
 import {dockerComponent} from './docker.js'
 import {hostsComponent} from './hosts.js'
+import {patroniComponent} from './patroni.js'
 
 /**
  * The lab's components, in start order (down runs in reverse). Each area adds its own line here.
@@ -8,4 +9,5 @@ import {hostsComponent} from './hosts.js'
 export const labComponents: LabComponent[] = [
   hostsComponent,
   dockerComponent,
+  patroniComponent,
 ]
