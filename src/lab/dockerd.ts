@@ -2,6 +2,7 @@ import {mkdirSync, rmSync} from 'node:fs'
 import {request} from 'node:http'
 import {CtlError} from '../lib/errors.js'
 import {asHostDaemon, runningDaemon, startDetached, stopProcess, strayDaemon, waitFor} from './daemon.js'
+import {cgroupPids} from './teardown.js'
 import type {LabHost} from './types.js'
 
 /**
@@ -93,8 +94,17 @@ export async function ensureDockerd(host: LabHost, log: (text: string) => void):
   return 'started'
 }
 
+/** Stops the host's engine for good: its containers are killed first (the lab is being removed). */
 export async function stopDockerd(host: LabHost): Promise<boolean> {
   const pid = dockerdPid(host) ?? strayDaemon(dockerdPaths(host).pidFile, dockerdPaths(host).dataRoot, host.netns)
-  // dockerd stops its containers (10 s each by default, in parallel) and its containerd on SIGTERM.
+  // Without this, dockerd would give every container its 10 s stop timeout.
+  for (const containerPid of cgroupPids(host.netns)) {
+    try {
+      process.kill(containerPid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  // On SIGTERM dockerd cleans up its networks and stops its own containerd.
   return pid === undefined ? true : stopProcess(pid, 30_000)
 }

@@ -1,6 +1,6 @@
 import {existsSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
 import {runLocal} from '../lib/local.js'
-import {isAlive, stopProcess} from './daemon.js'
+import {stopProcess} from './daemon.js'
 
 /**
  * Removing what the lab made: processes in its namespaces and cgroups, mounts under its
@@ -65,8 +65,9 @@ export function removeCgroups(netns: string): void {
 
 /** SIGTERM then SIGKILL every given process, in parallel. Returns the pids still alive after that. */
 export async function killAll(pids: readonly number[], graceMs = 5000): Promise<number[]> {
-  await Promise.all(pids.map((pid) => stopProcess(pid, graceMs)))
-  return pids.filter((pid) => isAlive(pid))
+  // stopProcess counts a zombie as gone: pid 1 reaps it a moment later.
+  const stopped = await Promise.all(pids.map((pid) => stopProcess(pid, graceMs)))
+  return pids.filter((_, i) => !stopped[i])
 }
 
 /** Mount points at or under any of the prefixes, deepest first (from /proc/mounts). */
