@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {identifier, port} from './common.js'
+import {identifier, port, secretRef} from './common.js'
 
 /** A Vault Raft cluster (seed 002's docker-stack-vault.yml). */
 export const vault = z.object({
@@ -12,6 +12,8 @@ export const vault = z.object({
   keysFile: z.string().default('~/.config/ctl/vault-keys.json'),
   /** CA bundle to verify Vault's certificate. */
   caCert: z.string().optional(),
+  /** Token for authenticated reads (the Raft configuration in `ctl vault status`); default $VAULT_TOKEN. */
+  token: secretRef.optional(),
 })
 
 export const backups = z.object({

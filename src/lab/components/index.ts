@@ -2,6 +2,7 @@ import type {LabComponent} from '../types.js'
 import {dockerComponent} from './docker.js'
 import {hostsComponent} from './hosts.js'
 import {patroniComponent} from './patroni.js'
+import {vaultComponent} from './vault.js'
 
 /**
  * The lab's components, in start order (down runs in reverse). Each area adds its own line here.
@@ -10,4 +11,5 @@ export const labComponents: LabComponent[] = [
   hostsComponent,
   dockerComponent,
   patroniComponent,
+  vaultComponent,
 ]
