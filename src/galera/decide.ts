@@ -80,8 +80,9 @@ export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptio
     if (unreachable.length === 0 && reachable.every((f) => isSynced(f) && f.status!.clusterSize === facts.length)) {
       return {action: 'none', clusterUuid, reason: `the cluster is healthy: ${facts.length}/${facts.length} members Synced in a Primary component`}
     }
-    // Running but outside the Primary component (stuck non-Primary, or not answering): restart them.
-    const stop = reachable.filter((f) => f.running && !isPrimary(f)).map((f) => f.node)
+    // Answering but outside the Primary component (stuck non-Primary): restart them. One that runs
+    // without answering SQL may be receiving a state transfer: it is waited for, never stopped.
+    const stop = reachable.filter((f) => f.running && f.status && !isPrimary(f)).map((f) => f.node)
     const start = reachable.filter((f) => !isPrimary(f)).map((f) => f.node)
     return {
       action: 'rejoin',

@@ -3,7 +3,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
 import {findNode} from '../inventory/load.js'
 import {GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
-import {NEW_CLUSTER_FLAG, probeReadSql, probeWriteSql, setSafeToBootstrapCommand, startPositionFlag, takesStartArguments, wsrepRecoverCommand} from '../galera/commands.js'
+import {NEW_CLUSTER_FLAG, WSREP_STATUS_SQL, probeReadSql, probeWriteSql, setSafeToBootstrapCommand, startPositionFlag, takesStartArguments, wsrepRecoverCommand} from '../galera/commands.js'
 import {decideRecovery, describeDecision, type RecoveryDecision} from '../galera/decide.js'
 import {formatPosition, isPrimary, knownPosition, needsPositionRecovery, type NodeFacts} from '../galera/facts.js'
 import {table} from './render.js'
@@ -110,7 +110,7 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         commands: plannedFor(loaded, (a) =>
           state.members.flatMap((node) => [
             {node, command: renderCommand(a.controlCommand(node, 'status'))},
-            {node, command: renderCommand(a.sqlCommand(node, 'SHOW GLOBAL STATUS WHERE Variable_name IN (...wsrep...)')), note: 'when running; password on stdin'},
+            {node, command: renderCommand(a.sqlCommand(node, WSREP_STATUS_SQL)), note: 'when running; password on stdin'},
             {node, command: `cat ${a.member(node).datadir}/grastate.dat`},
           ]),
         ),
@@ -280,10 +280,12 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         if (d.action === 'none') return
         const a = access(ctx)
         let size = d.action === 'bootstrap' ? 1 : d.primary.length
+        // Primary members still catching up (Joined, Donor) must be Synced before more join.
+        if (d.action === 'rejoin') for (const node of d.primary) await a.waitForSynced(node)
         for (const node of d.start) {
           const live = await a.facts(node)
-          if (!(live.running && live.status?.localState === 'Synced' && isPrimary(live))) {
-            if (live.running) throw new CtlError(`${node} runs but is not Synced in the Primary component (${live.status?.clusterStatus ?? live.sqlError})`, {host: node, code: 'galera.unexpected-state', hint: 'Run again without --resume.'})
+          // A member already running (joining, or started before an interruption) is only waited for.
+          if (!live.running) {
             const started = await a.control(node, 'start', startArguments(ctx, a, node, false))
             if (started.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${started.code})`, {host: node, code: 'galera.start-failed', hint: (started.stderr || started.stdout).trim().split('\n').slice(-3).join('\n')})
           }

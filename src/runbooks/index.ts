@@ -1,5 +1,6 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {galeraRecover} from './galera-recover.js'
+import {patroniSwitchover} from './patroni-switchover.js'
 import type {AnyRunbook} from './types.js'
 
 /**
@@ -8,6 +9,7 @@ import type {AnyRunbook} from './types.js'
  */
 export const runbooks: AnyRunbook[] = [
   galeraRecover,
+  patroniSwitchover,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

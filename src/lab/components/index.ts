@@ -1,5 +1,6 @@
 import type {LabComponent} from '../types.js'
 import {dockerComponent} from './docker.js'
+import {galeraComponent} from './galera.js'
 import {hostsComponent} from './hosts.js'
 import {patroniComponent} from './patroni.js'
 import {vaultComponent} from './vault.js'
@@ -10,6 +11,7 @@ import {vaultComponent} from './vault.js'
 export const labComponents: LabComponent[] = [
   hostsComponent,
   dockerComponent,
+  galeraComponent,
   patroniComponent,
   vaultComponent,
 ]

@@ -86,3 +86,11 @@ describe('decideRecovery', () => {
     expect(d).toMatchObject({action: 'bootstrap', bootstrapNode: 'h2', start: ['h1', 'h3']})
   })
 })
+
+describe('decideRecovery with a member that runs but does not answer SQL', () => {
+  const silent: NodeFacts = {node: 'h3', reachable: true, running: true, sqlError: "Can't connect to local server", grastate: {uuid: U, seqno: -1, safeToBootstrap: false}}
+  it('waits for it while a Primary component exists (it may be receiving a state transfer)', () => {
+    const d = decideRecovery([running('h1', {clusterSize: 2}), running('h2', {clusterSize: 2}), silent])
+    expect(d).toMatchObject({action: 'rejoin', stop: [], start: ['h3']})
+  })
+})
