@@ -1,6 +1,5 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {galeraRecover} from './galera-recover.js'
-import {patroniSwitchover} from './patroni-switchover.js'
 import type {AnyRunbook} from './types.js'
 
 /**
@@ -9,7 +8,6 @@ import type {AnyRunbook} from './types.js'
  */
 export const runbooks: AnyRunbook[] = [
   galeraRecover,
-  patroniSwitchover,
 ]
 
 export function findRunbook(name: string): AnyRunbook {
