@@ -1,13 +1,39 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
+import {backupsCheck} from './all/backups.js'
 import {clockSkewCheck} from './all/clock-skew.js'
 import {diskFreeCheck} from './all/disk-free.js'
+import {dockerEngineCheck} from './all/docker-engine.js'
+import {etcdCheck} from './all/etcd.js'
+import {galeraCheck} from './all/galera.js'
 import {memoryCheck} from './all/memory.js'
+import {nodeLabelsCheck} from './all/node-labels.js'
+import {placementCheck} from './all/placement.js'
+import {patroniCheck} from './all/patroni.js'
+import {swarmCheck} from './all/swarm.js'
 import {sshCheck} from './all/ssh.js'
 import {swarmPortsCheck} from './all/swarm-ports.js'
+import {tlsExpiryCheck} from './all/tls-expiry.js'
+import {vaultCheck} from './all/vault.js'
 import type {CheckDefinition} from './types.js'
 
 /** Every preflight check, in report order: hosts first, then Swarm, services, data, certificates. */
-export const allChecks: readonly CheckDefinition[] = [sshCheck, diskFreeCheck, memoryCheck, clockSkewCheck, swarmPortsCheck]
+export const allChecks: readonly CheckDefinition[] = [
+  sshCheck,
+  dockerEngineCheck,
+  diskFreeCheck,
+  memoryCheck,
+  clockSkewCheck,
+  swarmPortsCheck,
+  swarmCheck,
+  nodeLabelsCheck,
+  placementCheck,
+  galeraCheck,
+  patroniCheck,
+  etcdCheck,
+  vaultCheck,
+  backupsCheck,
+  tlsExpiryCheck,
+]
 
 /** The checks named by `ids` (all when none), in registry order; an unknown id is a usage error. */
 export function selectChecks(ids: readonly string[] = []): CheckDefinition[] {

@@ -10,10 +10,27 @@ export interface ClockSample {
   uncertaintyMs: number
 }
 
-/** The sample from one round trip: the remote time is taken somewhere between `sentAt` and `receivedAt`. */
-export function clockSample(node: string, sentAt: number, remoteEpochNs: string, receivedAt: number): ClockSample {
+/** What one round trip proves: the remote clock was read between `sentAt` and `receivedAt`, so its offset lies in [low, high]. */
+export interface OffsetBounds {
+  low: number
+  high: number
+}
+
+export function offsetBounds(sentAt: number, remoteEpochNs: string, receivedAt: number): OffsetBounds {
   const remoteMs = Number(BigInt(remoteEpochNs.trim()) / 1_000_000n)
-  return {node, offsetMs: remoteMs - (sentAt + receivedAt) / 2, uncertaintyMs: (receivedAt - sentAt) / 2}
+  return {low: remoteMs - receivedAt, high: remoteMs - sentAt}
+}
+
+/**
+ * Intersects the bounds of several round trips (each one holds the true offset, so all do at once):
+ * much tighter than any single trip when the delays vary, as they do on a busy host.
+ */
+export function combineBounds(node: string, bounds: readonly OffsetBounds[]): ClockSample {
+  const low = Math.max(...bounds.map((b) => b.low))
+  const high = Math.min(...bounds.map((b) => b.high))
+  // Empty only if a clock stepped between trips: fall back to the narrowest single trip.
+  const range = low <= high ? {low, high} : [...bounds].sort((a, b) => a.high - a.low - (b.high - b.low))[0]!
+  return {node, offsetMs: (range.low + range.high) / 2, uncertaintyMs: (range.high - range.low) / 2}
 }
 
 /** The lower median: a real node's clock, so the reference is never between two camps. */
@@ -40,18 +57,17 @@ export function judgeClockSkew(samples: readonly ClockSample[], maxSkewMs: numbe
   })
 }
 
-/** The best of a few round trips (the shortest one bounds the remote time most tightly). */
+/** A few round trips to one node, combined. */
 async function measure(remote: RemoteRunner, node: InventoryNode, timeoutMs: number, rounds = 3): Promise<ClockSample> {
-  let best: ClockSample | undefined
+  const bounds: OffsetBounds[] = []
   for (let i = 0; i < rounds; i++) {
     const sentAt = Date.now()
     const result = await remote.run(node, ['date', '+%s%N'], {timeoutMs, step: 'date'})
     const receivedAt = Date.now()
     if (result.code !== 0 || !/^\d{10,}$/.test(result.stdout.trim())) throw cannotRun(`\`date +%s%N\` gave no nanosecond time: ${outputTail(result)}`, {host: node.name, hint: 'ctl expects GNU date on the nodes.'})
-    const sample = clockSample(node.name, sentAt, result.stdout, receivedAt)
-    if (!best || sample.uncertaintyMs < best.uncertaintyMs) best = sample
+    bounds.push(offsetBounds(sentAt, result.stdout, receivedAt))
   }
-  return best!
+  return combineBounds(node.name, bounds)
 }
 
 export const clockSkewCheck: CheckDefinition = {

@@ -34,24 +34,38 @@ export function portProbeScript(probes: readonly PortProbe[], waitSeconds = 2): 
     udp: 'exec 3<>/dev/udp/$1/$2 && printf x >&3 && sleep 0.3 && printf x >&3',
   }
   const lines = probes.map((p) => {
-    const probe = shellCommand(['timeout', waitSeconds, 'bash', '-c', connect[p.proto], 'probe', p.address, p.port])
+    // stdin from /dev/null: bash on an sshd socket would read ~/.bashrc first (slow, and not ours to run).
+    const probe = shellCommand(['timeout', waitSeconds, 'bash', '--norc', '--noprofile', '-c', connect[p.proto], 'probe', p.address, p.port])
     const tag = shellCommand([p.proto, p.address, p.port])
-    return `(if ${probe} 2>/dev/null; then echo open ${tag}; else echo closed ${tag}; fi) &`
+    return `(${probe} </dev/null 2>/dev/null; echo "$? ${tag}") &`
   })
   return {script: ['command -v bash >/dev/null || exit 127', ...lines, 'wait'].join('\n')}
 }
 
-/** Reads the probe lines back into the closed probes. */
-export function closedProbes(output: string, probes: readonly PortProbe[]): PortProbe[] {
-  const closed = new Set(output.split('\n').filter((l) => l.startsWith('closed ')).map((l) => l.slice('closed '.length).trim()))
-  return probes.filter((p) => closed.has(`${p.proto} ${p.address} ${p.port}`))
+export interface ClosedProbe extends PortProbe {
+  /** refused: nothing listens (or a firewall rejects); no answer: dropped on the way (TCP only). */
+  why: 'refused' | 'no answer'
 }
 
-export function judgeSwarmPorts(self: string, probes: readonly PortProbe[], closed: readonly PortProbe[]): Finding {
+/** Reads the `<exit code> <proto> <address> <port>` lines back into the probes that failed. */
+export function closedProbes(output: string, probes: readonly PortProbe[]): ClosedProbe[] {
+  const codes = new Map<string, number>()
+  for (const line of output.split('\n')) {
+    const m = /^(\d+) (\S+ \S+ \d+)$/.exec(line.trim())
+    if (m) codes.set(m[2]!, Number(m[1]))
+  }
+  return probes.flatMap((p) => {
+    const code = codes.get(`${p.proto} ${p.address} ${p.port}`)
+    if (code === 0) return []
+    return [{...p, why: code === 124 || code === undefined ? 'no answer' : 'refused'} as ClosedProbe]
+  })
+}
+
+export function judgeSwarmPorts(self: string, probes: readonly PortProbe[], closed: readonly ClosedProbe[]): Finding {
   if (probes.length === 0) return {status: 'pass', detail: 'no other Swarm node to reach'}
   if (closed.length === 0) return {status: 'pass', detail: `${probes.length} ports reachable on ${new Set(probes.map((p) => p.peer)).size} peers (UDP: not refused)`}
-  const list = closed.map((p) => `${p.peer} ${p.port}/${p.proto}`).join(', ')
-  return {status: 'fail', detail: `from ${self}, closed: ${list}`, hint: 'Open 2377/tcp (managers), 7946/tcp+udp and 4789/udp between the nodes, and check the peers\' dockerd is in the swarm (swarm check).'}
+  const list = closed.map((p) => `${p.peer} ${p.port}/${p.proto} (${p.why})`).join(', ')
+  return {status: 'fail', detail: `from ${self}, not reachable: ${list}`, hint: 'Open 2377/tcp (managers), 7946/tcp+udp and 4789/udp between the nodes, and check the peers\' dockerd is in the swarm (swarm check).'}
 }
 
 export const swarmPortsCheck: CheckDefinition = {

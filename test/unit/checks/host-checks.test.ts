@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {judgeDiskFree, parseDfAvailableMb} from '../../../src/checks/all/disk-free.js'
 import {judgeMemory, parseMeminfo} from '../../../src/checks/all/memory.js'
-import {clockSample, judgeClockSkew} from '../../../src/checks/all/clock-skew.js'
+import {combineBounds, judgeClockSkew, offsetBounds} from '../../../src/checks/all/clock-skew.js'
 
 describe('disk-free', () => {
   it('reads the available column of df -Pk', () => {
@@ -30,8 +30,13 @@ describe('memory', () => {
 })
 
 describe('clock-skew', () => {
-  it('places the remote time at the middle of the round trip', () => {
-    expect(clockSample('h1', 1000, '1500000000\n', 1200)).toEqual({node: 'h1', offsetMs: 400, uncertaintyMs: 100})
+  it('bounds the offset by the round trip, and narrows it with several trips', () => {
+    expect(offsetBounds(1000, '1500000000\n', 1200)).toEqual({low: 300, high: 500})
+    expect(combineBounds('h1', [offsetBounds(1000, '1500000000', 1200)])).toEqual({node: 'h1', offsetMs: 400, uncertaintyMs: 100})
+    // read early in one trip and late in another: together they pin the offset to [450, 480]
+    expect(combineBounds('h1', [{low: 300, high: 480}, {low: 450, high: 900}])).toEqual({node: 'h1', offsetMs: 465, uncertaintyMs: 15})
+    // disjoint (a clock stepped): the narrowest trip alone
+    expect(combineBounds('h1', [{low: 0, high: 10}, {low: 100, high: 300}])).toEqual({node: 'h1', offsetMs: 5, uncertaintyMs: 5})
   })
   it('judges each node against the median node', () => {
     const findings = judgeClockSkew(

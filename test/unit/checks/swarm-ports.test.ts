@@ -13,13 +13,14 @@ describe('swarmPortProbes', () => {
 })
 
 describe('portProbeScript', () => {
-  it('probes with bash /dev/tcp and /dev/udp, addresses passed as arguments, all in parallel', () => {
-    const probes = swarmPortProbes(nodes[1]!, nodes).slice(0, 2)
+  it('probes with bash /dev/tcp and /dev/udp (no rc files, stdin closed), addresses passed as arguments, all in parallel', () => {
+    const probes = swarmPortProbes(nodes[1]!, nodes).slice(0, 3)
     expect(portProbeScript(probes).script).toBe(
       [
         'command -v bash >/dev/null || exit 127',
-        "(if timeout 2 bash -c 'exec 3<>/dev/tcp/$1/$2' probe 10.0.0.1 2377 2>/dev/null; then echo open tcp 10.0.0.1 2377; else echo closed tcp 10.0.0.1 2377; fi) &",
-        "(if timeout 2 bash -c 'exec 3<>/dev/tcp/$1/$2' probe 10.0.0.1 7946 2>/dev/null; then echo open tcp 10.0.0.1 7946; else echo closed tcp 10.0.0.1 7946; fi) &",
+        `(timeout 2 bash --norc --noprofile -c 'exec 3<>/dev/tcp/$1/$2' probe 10.0.0.1 2377 </dev/null 2>/dev/null; echo "$? tcp 10.0.0.1 2377") &`,
+        `(timeout 2 bash --norc --noprofile -c 'exec 3<>/dev/tcp/$1/$2' probe 10.0.0.1 7946 </dev/null 2>/dev/null; echo "$? tcp 10.0.0.1 7946") &`,
+        `(timeout 2 bash --norc --noprofile -c 'exec 3<>/dev/udp/$1/$2 && printf x >&3 && sleep 0.3 && printf x >&3' probe 10.0.0.1 7946 </dev/null 2>/dev/null; echo "$? udp 10.0.0.1 7946") &`,
         'wait',
       ].join('\n'),
     )
@@ -27,12 +28,12 @@ describe('portProbeScript', () => {
 })
 
 describe('judgeSwarmPorts', () => {
-  it('fails naming each closed port and its peer', () => {
+  it('fails naming each closed port, its peer and whether it was refused or unanswered', () => {
     const probes = swarmPortProbes(nodes[1]!, nodes)
-    const closed = closedProbes('open tcp 10.0.0.1 2377\nclosed udp 10.0.0.1 4789\nclosed tcp 10.0.0.1 7946\n', probes)
+    const closed = closedProbes('0 tcp 10.0.0.1 2377\n1 udp 10.0.0.1 4789\n124 tcp 10.0.0.1 7946\n0 udp 10.0.0.1 7946\n', probes)
     const finding = judgeSwarmPorts('w1', probes, closed)
     expect(finding.status).toBe('fail')
-    expect(finding.detail).toBe('from w1, closed: m1 7946/tcp, m1 4789/udp')
-    expect(judgeSwarmPorts('w1', probes, []).status).toBe('pass')
+    expect(finding.detail).toBe('from w1, not reachable: m1 7946/tcp (no answer), m1 4789/udp (refused)')
+    expect(judgeSwarmPorts('w1', probes, closedProbes('0 tcp 10.0.0.1 2377\n0 tcp 10.0.0.1 7946\n0 udp 10.0.0.1 7946\n0 udp 10.0.0.1 4789\n', probes)).status).toBe('pass')
   })
 })
