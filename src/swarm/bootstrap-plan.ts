@@ -116,9 +116,10 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
     if (checkNode(node, facts.get(node.name), options, blockers, notes).install) installs.add(node.name)
   }
 
-  // The existing swarm: the cluster(s) that inventory nodes manage.
+  // The existing swarm: the cluster(s) the inventory's managers manage. A swarm that only an
+  // inventory worker manages is someone else's.
   const clusters = new Map<string, {managers: string[]; nodes: SwarmNodeView[]}>()
-  for (const node of members) {
+  for (const node of managers) {
     const swarm = facts.get(node.name)?.engine?.swarm
     if (swarm?.state !== 'active' || !swarm.isManager || !swarm.clusterId) continue
     const entry = clusters.get(swarm.clusterId) ?? {managers: [], nodes: facts.get(node.name)?.clusterNodes ?? []}
@@ -137,12 +138,11 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
   for (const node of members) {
     const swarm = facts.get(node.name)?.engine?.swarm
     if (swarm?.state !== 'active' || !swarm.nodeId) continue
-    const ours = swarm.isManager ? swarm.clusterId === clusterId : clusterNodeIds.has(swarm.nodeId)
-    if (!ours || clusters.size > 1) {
-      if (clusters.size <= 1) {
-        const where = swarm.isManager ? `cluster ${swarm.clusterId?.slice(0, 12)}` : `managers ${swarm.remoteManagers.map((m) => m.address).join(', ') || 'unknown'}`
-        blockers.push({node: node.name, reason: `already in another swarm (${where})`, hint: `If it should join this one, make it leave by hand first: ctl exec ${inventory.name} --node ${node.name} -- docker swarm leave --force`})
-      }
+    if (clusters.size > 1) continue // the blocker above says it
+    const ours = clusterId !== undefined && (swarm.isManager ? swarm.clusterId === clusterId : clusterNodeIds.has(swarm.nodeId))
+    if (!ours) {
+      const where = swarm.isManager ? `cluster ${swarm.clusterId?.slice(0, 12)}` : `managers ${swarm.remoteManagers.map((m) => m.address).join(', ') || 'unknown'}`
+      blockers.push({node: node.name, reason: `already in another swarm (${where})`, hint: `If it should join this one, make it leave by hand first: ctl exec ${inventory.name} --node ${node.name} -- docker swarm leave --force`})
       continue
     }
     inSwarm.set(node.name, {nodeId: swarm.nodeId, role: swarm.isManager ? 'manager' : 'worker'})

@@ -151,3 +151,19 @@ describe('planBootstrap: refusals before any change', () => {
     expect(blockers(inv, factsMap(down), {...options, installDocker: true})).toEqual(['m1: Docker Engine is installed but does not answer: connect ENOENT'])
   })
 })
+
+describe('planBootstrap: a worker that runs its own swarm', () => {
+  it('is reported as in another swarm, not as a second cluster of the inventory', () => {
+    const ours = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true})]
+    const inv = inventoryOf(['m1:manager', 'w1:worker'])
+    const rogue = inSwarm('w1', 'id-w1', 'manager', 'ffffffffffffffff', [swarmNode('id-w1', '10.0.0.2', 'manager', {leader: true})])
+    const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', ours), rogue), options)
+    expect(plan.blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual(['w1: already in another swarm (cluster ffffffffffff)'])
+  })
+
+  it('is reported the same way when the inventory has no swarm yet', () => {
+    const inv = inventoryOf(['m1:manager', 'w1:worker'])
+    const rogue = inSwarm('w1', 'id-w1', 'manager', 'ffffffffffffffff', [swarmNode('id-w1', '10.0.0.2', 'manager', {leader: true})])
+    expect(planBootstrap(inv, factsMap(freshFacts('m1'), rogue), options).blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual(['w1: already in another swarm (cluster ffffffffffff)'])
+  })
+})

@@ -1,0 +1,52 @@
+import {Args} from '@oclif/core'
+import {CtlCommand} from '../../lib/command.js'
+import {connectManager, listSwarmNodes} from '../../swarm/cluster.js'
+import {compareNodes, type NodeRow} from '../../swarm/node-report.js'
+
+export interface NodeListResult {
+  env: string
+  /** The manager the swarm was read from. */
+  via: string
+  nodes: NodeRow[]
+  /** Rows with drift. */
+  drifted: number
+}
+
+export default class NodeLs extends CtlCommand {
+  static override summary = 'The inventory against the swarm: status, availability, role, leader, Engine, labels, drift.'
+  static override description = 'Reads the swarm from a manager (the leader when reachable) and lists every inventory node and every swarm node the inventory does not know. Drift (wrong role, not Ready, drained, labels that differ on managed keys, unknown nodes) is marked; the exit code is 1 when there is any.'
+  static override examples = ['<%= config.bin %> node ls lab', '<%= config.bin %> node ls prod --json']
+  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+
+  async run(): Promise<NodeListResult> {
+    const {args} = await this.parse(NodeLs)
+    const loaded = this.loadEnv(args.env)
+    const manager = await connectManager(this.sshPool(loaded), loaded.inventory)
+    this.auditContext = {...this.auditContext, hosts: [manager.node.name]}
+    const rows = compareNodes(loaded.inventory, await listSwarmNodes(manager))
+    const drifted = rows.filter((r) => r.drift.length > 0).length
+    if (!this.jsonEnabled()) this.render(rows, manager.node.name, drifted)
+    if (drifted > 0) this.markFailed('drift')
+    return {env: loaded.env, via: manager.node.name, nodes: rows, drifted}
+  }
+
+  private render(rows: NodeRow[], via: string, drifted: number): void {
+    const table = [
+      ['NODE', 'ADDRESS', 'ROLE', 'STATUS', 'AVAILABILITY', 'LEADER', 'ENGINE', 'LABELS', 'DRIFT'],
+      ...rows.map((r) => [
+        r.name,
+        r.address ?? '-',
+        r.role ? (r.inventoryRole && r.inventoryRole !== r.role ? `${r.role} (inv: ${r.inventoryRole})` : r.role) : `- (inv: ${r.inventoryRole})`,
+        r.status ?? '-',
+        r.availability ?? '-',
+        r.leader ? 'yes' : '',
+        r.engineVersion ?? '-',
+        Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+        r.drift.length ? `! ${r.drift.join('; ')}` : 'ok',
+      ]),
+    ]
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
+    for (const row of table) this.log(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    this.log(`(read from ${via}) ${drifted === 0 ? 'No drift.' : `${drifted} node(s) drifted from the inventory.`}`)
+  }
+}
