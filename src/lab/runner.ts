@@ -10,7 +10,7 @@ import {DEFAULT_LAB_HOSTS, knownHostsFile, labHosts, labInventoryPath, labKeyFil
 import {labInventoryYaml} from './lab-inventory.js'
 import {listNetns} from './network.js'
 import {hostIndexOfNetns} from './instance.js'
-import {deleteLink, linksMatching, mountsUnder, removeDir, unmountUnder} from './teardown.js'
+import {deleteLink, killAll, linksMatching, mountsUnder, removeDir, unmountUnder} from './teardown.js'
 import type {LabComponent, LabContext, LabHost, LabInstance, LabStatusRow} from './types.js'
 
 /** The checkout ctl runs from (dist/lab/runner.js → ../..): where inventories/ and .lab/ live. */
@@ -83,6 +83,7 @@ export async function upLab(instance: LabInstance, options: {hosts: number; dock
   if (missing.length > 0) await withSpinner(`Installing Debian packages: ${missing.join(' ')}`, () => installPackages(missing))
   const ctx = labContext(instance, hosts)
   const outcomes = await runComponents(components, (c, stepCtx) => c.up(stepCtx), ctx, {stopAfterHostsFail: true})
+  if (existsSync(instance.stateDir)) writeFileSync(labRecordFile(instance), `${JSON.stringify({hosts: options.hosts, docker: options.docker})}\n`)
   const inventory = labInventoryPath(PROJECT_ROOT, instance, options.hosts)
   if (inventory.generated) {
     mkdirSync(dirname(inventory.path), {recursive: true})
@@ -102,10 +103,26 @@ export async function upLab(instance: LabInstance, options: {hosts: number; dock
   }
 }
 
-/** Hosts of the instance that exist now; when none do, the default count (so status shows them missing). */
+/** Where `up` records how many hosts the lab should have, so status sees a host that vanished. */
+function labRecordFile(instance: LabInstance): string {
+  return `${instance.stateDir}/lab.json`
+}
+
+function recordedHostCount(instance: LabInstance): number | undefined {
+  try {
+    const count = (JSON.parse(readFileSync(labRecordFile(instance), 'utf8')) as {hosts?: number}).hosts
+    return typeof count === 'number' ? count : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Hosts the lab should have (from the last `up`) plus any that exist now; the default count when unknown. */
 export async function currentLabHosts(instance: LabInstance): Promise<LabHost[]> {
   const existing = await existingLabHosts(labContext(instance, []))
-  return existing.length > 0 ? existing : labHosts(DEFAULT_LAB_HOSTS, instance)
+  const expected = labHosts(recordedHostCount(instance) ?? (existing.length > 0 ? 1 : DEFAULT_LAB_HOSTS), instance)
+  const byName = new Map([...expected, ...existing].map((h) => [h.name, h]))
+  return [...byName.values()].sort((a, b) => a.index - b.index)
 }
 
 export interface LabLeftovers {
@@ -157,6 +174,9 @@ export async function downLab(instance: LabInstance): Promise<LabDownResult> {
   // The hosts component removed namespaces and links; this sweeps what a failing component left.
   await withSpinner(`Removing what is left of ${instance.prefix}`, async () => {
     for (const host of await existingLabHosts(ctx)) await removeHost(host)
+    // Daemons of the lab that live outside its namespaces (e.g. one left in a namespace whose name
+    // was deleted) are found by their command lines, which name the lab's directories.
+    await killAll((await findLeftovers(instance)).processes.map((p) => p.pid))
     for (const link of await linksMatching(new RegExp(`^${instance.bridge}(h\\d+)?$`))) await deleteLink(link)
     await unmountUnder([instance.stateDir, instance.runDir])
     removeDir(instance.stateDir)
@@ -168,15 +188,17 @@ export async function downLab(instance: LabInstance): Promise<LabDownResult> {
 
 export async function statusLab(instance: LabInstance): Promise<{instance: string; rows: LabStatusRow[]}> {
   const ctx = labContext(instance, await currentLabHosts(instance))
-  const rows: LabStatusRow[] = []
-  for (const component of labComponents) {
-    try {
-      rows.push(...(await component.status(ctx)))
-    } catch (error) {
-      rows.push({component: component.name, ok: false, detail: `status failed: ${toCtlError(error).message}`})
-    }
-  }
-  return {instance: instance.prefix, rows}
+  // Components are asked at once (each only reads); rows keep the components' order.
+  const perComponent = await Promise.all(
+    labComponents.map(async (component): Promise<LabStatusRow[]> => {
+      try {
+        return await component.status(ctx)
+      } catch (error) {
+        return [{component: component.name, ok: false, detail: `status failed: ${toCtlError(error).message}`}]
+      }
+    }),
+  )
+  return {instance: instance.prefix, rows: perComponent.flat()}
 }
 
 /** Every break scenario the components offer, with the component that owns it. */
