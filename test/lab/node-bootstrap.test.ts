@@ -13,6 +13,9 @@ describe('ctl node bootstrap lab', () => {
     if ((await swarmOf('h3')).ControlAvailable) await docker('h3', ['swarm', 'leave', '--force'], {reject: false})
     const run = await runCtl(['node', 'bootstrap', 'lab', '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
+    // A new swarm has no node labels: give it the inventory's, as the other lab tests expect.
+    const labelled = await runCtl(['node', 'label', 'lab', '--yes'])
+    expect(labelled.exitCode, labelled.stderr).toBe(0)
   })
 
   it('refuses before any change when a node is already in another swarm', async () => {

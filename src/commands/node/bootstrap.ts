@@ -110,7 +110,7 @@ Stops before changing anything when a node is unreachable, is in another swarm, 
     applied.push(...(await applyBootstrap(pool, loaded, plan)))
     const via = plan.steps.map((s) => (s.kind === 'init' ? s.node : 'via' in s ? s.via : undefined)).find(Boolean)
     if (via) await waitUntilReady(pool, loaded, via)
-    this.say(`Done: ${applied.length} change(s); every swarm node is Ready.`)
+    this.say(`Done: ${applied.length} change(s); every swarm node is Ready. Node labels: \`ctl node label ${loaded.env}\`.`)
     this.auditContext.detail = {applied}
     return result(applied)
   }
