@@ -8,8 +8,8 @@ import type {PatroniMemberAddress, RunOn} from './topology.js'
  * and unknown paths with 503: the reply keeps the status and both readings of the body.
  */
 
-/** What curl prints after the body: a newline and the HTTP status (000 when nothing answered). */
-const STATUS_MARK = '\n__ctl_http_status='
+/** What curl prints right after the body: a marker and the HTTP status (000 when nothing answered). */
+const STATUS_MARK = '__ctl_http_status='
 
 export interface RestRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE'

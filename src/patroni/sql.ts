@@ -78,7 +78,7 @@ export const REPLICATION_SQL = `select coalesce(json_agg(r), '[]'::json) from (
  * Proves the server accepts writes: assigning a transaction id is refused during recovery
  * ("cannot assign TransactionIds during recovery") and creates no object.
  */
-export const WRITE_PROBE_SQL = `select json_build_object('recovery', pg_is_in_recovery(), 'xid', txid_current()::text, 'server', inet_server_addr()::text, 'port', inet_server_port())`
+export const WRITE_PROBE_SQL = `select json_build_object('recovery', pg_is_in_recovery(), 'xid', txid_current()::text, 'server', host(inet_server_addr()), 'port', inet_server_port())`
 
 /** Where a replica's (or the leader's) WAL stands: the LSN a backup taken now reflects (timeline: Patroni's). */
 export const POSITION_SQL = `select json_build_object('recovery', pg_is_in_recovery(),

@@ -1,5 +1,7 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {galeraRecover} from './galera-recover.js'
+import {patroniFailover} from './patroni-failover.js'
+import {patroniSwitchover} from './patroni-switchover.js'
 import type {AnyRunbook} from './types.js'
 
 /**
@@ -8,6 +10,8 @@ import type {AnyRunbook} from './types.js'
  */
 export const runbooks: AnyRunbook[] = [
   galeraRecover,
+  patroniSwitchover,
+  patroniFailover,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

@@ -243,7 +243,9 @@ case "\${1:-}" in
 start)
   if running; then echo "${d.what} already running (pid $(pid))"; exit 0; fi
 ${mkdirs}
-  # Detached from this session, output to its log, environment cleaned.
+  # Detached from this session, output to its log, environment cleaned; run from / because an SSH
+  # session's cwd (/root) is closed to the service user and PostgreSQL's start then hangs.
+  cd /
   setsid ${runAs}${d.argv.map((a) => quote(a)).join(' ')} >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   sleep 0.3

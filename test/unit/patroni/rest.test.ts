@@ -3,19 +3,19 @@ import {buildRestRequest, parseRestReply, restCall} from '../../../src/patroni/r
 import {shellCommand} from '../../../src/lib/shell.js'
 
 const member = {name: 'pg-h1', node: 'h1', address: '198.18.0.11', restPort: 8008, pgPort: 5432}
-const MARK = '\n__ctl_http_status='
+const MARK = '__ctl_http_status='
 
 describe('buildRestRequest', () => {
   it('builds a GET as one curl command line', () => {
     expect(shellCommand(buildRestRequest(member, {method: 'GET', path: '/cluster'}))).toBe(
-      "curl -sS --max-time 10 -X GET -w '\n__ctl_http_status=%{http_code}' http://198.18.0.11:8008/cluster",
+      "curl -sS --max-time 10 -X GET -w '__ctl_http_status=%{http_code}' http://198.18.0.11:8008/cluster",
     )
   })
 
   it('sends a body on stdin, never in the command', () => {
     const argv = buildRestRequest(member, {method: 'POST', path: '/switchover', body: {leader: 'pg-h1', candidate: 'pg-h2'}, timeoutSeconds: 60})
     expect(shellCommand(argv)).toBe(
-      "curl -sS --max-time 60 -X POST -w '\n__ctl_http_status=%{http_code}' -H 'Content-Type: application/json' --data-binary @- http://198.18.0.11:8008/switchover",
+      "curl -sS --max-time 60 -X POST -w '__ctl_http_status=%{http_code}' -H 'Content-Type: application/json' --data-binary @- http://198.18.0.11:8008/switchover",
     )
     expect(argv.join(' ')).not.toContain('pg-h2')
   })
