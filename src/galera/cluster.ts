@@ -68,8 +68,13 @@ export class GaleraAccess extends GaleraCommands {
     this.password = this.cluster.password ? resolveSecret(loaded, this.cluster.password) : undefined
   }
 
+  /** What commands built with a password read on stdin (first line). */
+  stdinSecret(): string | undefined {
+    return this.password === undefined ? undefined : `${this.password}\n`
+  }
+
   async sql(node: string, sql: string, options: {check?: boolean; timeoutMs?: number} = {}): Promise<RemoteResult> {
-    return this.runner.run(node, this.sqlCommand(node, sql), {stdin: this.password === undefined ? undefined : `${this.password}\n`, check: options.check, timeoutMs: options.timeoutMs ?? 30_000})
+    return this.runner.run(node, this.sqlCommand(node, sql), {stdin: this.stdinSecret(), check: options.check, timeoutMs: options.timeoutMs ?? 30_000})
   }
 
   async control(node: string, action: ControlAction, extra: readonly string[] = [], timeoutMs = 120_000): Promise<RemoteResult> {
@@ -133,20 +138,22 @@ export class GaleraAccess extends GaleraCommands {
     const deadline = Date.now() + (options.timeoutSeconds ?? this.cluster.syncTimeoutSeconds) * 1000
     let last = 'not answering yet'
     let stoppedChecks = 0
+    let reported = ''
     for (;;) {
       const {status, error} = await this.status(node)
       if (status) {
         last = `${status.clusterStatus}, ${status.localState}, size ${status.clusterSize}`
         if (status.clusterStatus === 'Primary' && status.localState === 'Synced' && status.clusterSize >= (options.size ?? 1)) return status
       } else {
-        last = error ?? last
+        last = `mariadbd not answering SQL yet (starting, or receiving a state transfer): ${error ?? ''}`
         // The socket may not exist yet while a joiner receives its state; only a stopped process is final.
         if (!(await this.isRunning(node))) stoppedChecks++
         if (stoppedChecks >= 3) {
           throw new CtlError(`mariadbd on ${node} stopped before reaching Synced (${last})`, {host: node, code: 'galera.start-failed', hint: `Read its error log on ${node} (the datadir's *.err or the log the start command names).`})
         }
       }
-      this.runner.progress(`${node}: ${last}`)
+      if (last !== reported) this.runner.progress(`${node}: ${last}`)
+      reported = last
       if (Date.now() > deadline) {
         throw new CtlError(`${node} did not reach Synced in time (last: ${last})`, {host: node, code: 'galera.sync-timeout', hint: 'A joiner needing a full state transfer takes longer: look at its error log; raise databases.galera.syncTimeoutSeconds if it is still progressing.'})
       }

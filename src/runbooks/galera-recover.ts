@@ -1,11 +1,11 @@
-import {randomBytes} from 'node:crypto'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
 import {findNode} from '../inventory/load.js'
 import {GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
-import {NEW_CLUSTER_FLAG, WSREP_STATUS_SQL, probeReadSql, probeWriteSql, setSafeToBootstrapCommand, startPositionFlag, takesStartArguments, wsrepRecoverCommand} from '../galera/commands.js'
+import {NEW_CLUSTER_FLAG, WSREP_STATUS_SQL, setSafeToBootstrapCommand, startPositionFlag, takesStartArguments, wsrepRecoverCommand} from '../galera/commands.js'
 import {decideRecovery, describeDecision, type RecoveryDecision} from '../galera/decide.js'
 import {formatPosition, isPrimary, knownPosition, needsPositionRecovery, type NodeFacts} from '../galera/facts.js'
+import {verificationProblems, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
 
@@ -24,16 +24,6 @@ export interface GaleraRecoverState {
   bootstrapped?: string
   joined: string[]
   verification?: GaleraVerification
-}
-
-export interface GaleraVerification {
-  members: {node: string; clusterStatus: string; size: number; state: string; uuid: string}[]
-  primary: boolean
-  size: number
-  expectedSize: number
-  allSynced: boolean
-  uuidUnchanged: boolean
-  probe: {token: string; writtenOn: string; readOn: string; found: boolean}
 }
 
 type Ctx = StepContext<GaleraRecoverState>
@@ -303,17 +293,12 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       description: 'Reads every member\'s wsrep status; writes a probe row (database databases.galera.verifyDatabase) on one member and reads it on another with wsrep_sync_wait.',
       plan: (state) => ({summary: `Check ${state.members.join(', ')} and write/read a probe row`, commands: []}),
       async act(ctx) {
-        ctx.state.verification = await verifyCluster(ctx)
-        const v = ctx.state.verification
-        ctx.report(table(['NODE', 'CLUSTER', 'SIZE', 'STATE', 'UUID'], v.members.map((m) => [m.node, m.clusterStatus, String(m.size), m.state, m.uuid])))
-        ctx.report([`Probe ${v.probe.token}: written on ${v.probe.writtenOn}, ${v.probe.found ? 'read' : 'NOT FOUND'} on ${v.probe.readOn}`])
-        const problems = [
-          !v.primary && 'not every member is in a Primary component',
-          v.size !== v.expectedSize && `cluster size ${v.size}, expected ${v.expectedSize}`,
-          !v.allSynced && 'not every member is Synced',
-          !v.uuidUnchanged && `cluster uuid changed (was ${ctx.state.originalUuid})`,
-          !v.probe.found && `the probe written on ${v.probe.writtenOn} was not read on ${v.probe.readOn}`,
-        ].filter(Boolean)
+        const d = decisionOrThrow(ctx.state)
+        const nodes = ctx.state.members.filter((n) => !(d.action !== 'none' && d.skipped.includes(n)))
+        const v = await verifyGalera(access(ctx), nodes, ctx.state.originalUuid)
+        ctx.state.verification = v
+        ctx.report(verificationReport(v))
+        const problems = verificationProblems(v, ctx.state.originalUuid)
         if (problems.length > 0) throw new CtlError(`Verification failed: ${problems.join('; ')}`, {code: 'galera.verify-failed', hint: 'Look at the members\' status above and their error logs.'})
       },
     },
@@ -325,30 +310,4 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
 function stopList(state: GaleraRecoverState): string[] {
   const d = state.decision
   return d && (d.action === 'rejoin' || d.action === 'bootstrap') ? d.stop : []
-}
-
-async function verifyCluster(ctx: Ctx): Promise<GaleraVerification> {
-  const a = access(ctx)
-  const d = decisionOrThrow(ctx.state)
-  const nodes = ctx.state.members.filter((n) => !(d.action !== 'none' && d.skipped.includes(n)))
-  const members = await Promise.all(
-    nodes.map(async (node) => {
-      const {status, error} = await a.status(node)
-      return {node, clusterStatus: status?.clusterStatus ?? `? (${error})`, size: status?.clusterSize ?? 0, state: status?.localState ?? '?', uuid: status?.clusterUuid ?? '?'}
-    }),
-  )
-  const token = `recover-${Date.now()}-${randomBytes(3).toString('hex')}`
-  const db = a.cluster.verifyDatabase
-  const [writer, reader] = [nodes[0]!, nodes[1] ?? nodes[0]!]
-  await a.sql(writer, probeWriteSql(db, token), {check: true})
-  const read = await a.sql(reader, probeReadSql(db, token), {check: true})
-  return {
-    members,
-    primary: members.every((m) => m.clusterStatus === 'Primary'),
-    size: Math.min(...members.map((m) => m.size)),
-    expectedSize: nodes.length,
-    allSynced: members.every((m) => m.state === 'Synced'),
-    uuidUnchanged: members.every((m) => m.uuid === ctx.state.originalUuid),
-    probe: {token, writtenOn: writer, readOn: reader, found: read.stdout.split('\n').some((l) => l.trim() === token)},
-  }
 }

@@ -1,5 +1,7 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {galeraRecover} from './galera-recover.js'
+import {mariadbBackup} from './mariadb-backup.js'
+import {mariadbRestore} from './mariadb-restore.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import type {AnyRunbook} from './types.js'
@@ -10,6 +12,8 @@ import type {AnyRunbook} from './types.js'
  */
 export const runbooks: AnyRunbook[] = [
   galeraRecover,
+  mariadbBackup,
+  mariadbRestore,
   patroniSwitchover,
   patroniFailover,
 ]

@@ -180,8 +180,8 @@ export const galeraComponent: LabComponent = {
     },
     {
       name: 'galera-node-loss',
-      summary: 'kill -9 the mariadbd of one member (default the last): the other two stay Primary',
-      argument: 'member host (default h3)',
+      summary: 'kill -9 the mariadbd of one member: the other two stay Primary',
+      argument: 'member host, e.g. h3',
       async run(ctx, argument) {
         const hosts = galeraHosts(ctx)
         const host = argument ? hosts.find((h) => h.name === argument) : hosts.at(-1)

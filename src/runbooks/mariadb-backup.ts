@@ -1,0 +1,113 @@
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {renderCommand} from '../lib/shell.js'
+import {GaleraAccess, GaleraCommands, galeraCluster, memberOf} from '../galera/cluster.js'
+import {backupCommand, backupStamp, parseGaleraInfo, parseRecord, prepareCommand, readGaleraInfoCommand, recordCommand, type BackupRecord} from '../galera/backup.js'
+import {formatPosition, type Position} from '../galera/facts.js'
+import type {Runbook, StepContext} from './types.js'
+
+export interface MariadbBackupOptions {
+  /** The member to back up (default: the inventory's backup node, else the first member). */
+  node?: string
+}
+
+export interface MariadbBackupState {
+  node: string
+  backupDir: string
+  /** The backup directory on the node. */
+  target: string
+  position?: Position
+  record?: BackupRecord
+}
+
+type Ctx = StepContext<MariadbBackupState>
+
+const access = (ctx: Ctx) => new GaleraAccess(ctx.loaded, ctx)
+
+export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = {
+  name: 'mariadb-backup',
+  summary: 'Take a consistent physical backup of a Galera member with mariabackup (--backup --galera-info, --prepare), recording its size and checksum.',
+  description: [
+    'Runs on one member (the inventory\'s backupNode by default, as seed 000 keeps a dedicated backup node; --node to choose),',
+    'which must be Synced. The backup lands in databases.galera.backupDir/<time> on that node, is prepared (ready to restore),',
+    'and gets a sha256 manifest of every file; the manifest\'s checksum, the size and the Galera position (uuid:seqno) are',
+    'recorded in the run journal and printed. Restore with ctl runbook mariadb-restore <env> --from <dir>.',
+  ].join('\n'),
+  needs: 'databases.galera (members, socket, user/password; backupNode and backupDir optional); mariabackup on the node',
+
+  setup({loaded, options}) {
+    const cluster = galeraCluster(loaded)
+    const node = options.node ?? cluster.backupNode ?? cluster.members[0]!.node
+    memberOf(cluster, node)
+    return {node, backupDir: cluster.backupDir, target: `${cluster.backupDir}/${backupStamp()}`}
+  },
+
+  steps: [
+    {
+      id: 'check-member',
+      title: 'Check the member is Synced',
+      risk: 'read',
+      description: 'A backup is taken from a member Synced in a Primary component, so it holds every committed write.',
+      plan: (state) => ({summary: `Check ${state.node}`, commands: []}),
+      async act(ctx) {
+        const {status, error} = await access(ctx).status(ctx.state.node)
+        if (!status) throw new CtlError(`Cannot read the wsrep status of ${ctx.state.node}: ${error}`, {host: ctx.state.node, exitCode: ExitCode.cannotRun, code: 'galera.not-running', hint: 'Is mariadbd running there? ctl runbook galera-recover <env> brings the cluster back.'})
+        ctx.report([`${ctx.state.node}: ${status.clusterStatus}, ${status.localState}, size ${status.clusterSize}, seqno ${status.lastCommitted}`])
+        if (status.clusterStatus !== 'Primary' || status.localState !== 'Synced') {
+          throw new CtlError(`${ctx.state.node} is ${status.clusterStatus}/${status.localState}, not Synced in a Primary component`, {host: ctx.state.node, exitCode: ExitCode.cannotRun, code: 'galera.not-synced', hint: 'Back up a Synced member (--node), or recover the cluster first.'})
+        }
+      },
+    },
+    {
+      id: 'backup',
+      title: 'mariabackup --backup --galera-info',
+      risk: 'change',
+      description: 'Copies the datadir while the member keeps serving (InnoDB redo log copied alongside); the password travels on stdin as MYSQL_PWD.',
+      plan: (state, loaded) => {
+        const a = new GaleraCommands(loaded)
+        return {summary: `Back up ${state.node} into ${state.target}`, commands: [{node: state.node, command: renderCommand(backupCommand(a.member(state.node), a.cluster.user, state.target, a.cluster.password !== undefined))}]}
+      },
+      async act(ctx) {
+        // A retried backup never writes into the directory of an interrupted one.
+        if (ctx.resuming) ctx.state.target = `${ctx.state.backupDir}/${backupStamp()}`
+        const a = access(ctx)
+        const r = await ctx.run(ctx.state.node, backupCommand(a.member(ctx.state.node), a.cluster.user, ctx.state.target, a.cluster.password !== undefined), {stdin: a.stdinSecret(), timeoutMs: 6 * 3600_000})
+        if (r.code !== 0) throw new CtlError(`mariabackup --backup failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`, {host: ctx.state.node, code: 'mariadb.backup-failed', hint: `The partial backup stays in ${ctx.state.target} for inspection; fix the cause and run again.`})
+      },
+    },
+    {
+      id: 'prepare',
+      title: 'mariabackup --prepare',
+      risk: 'change',
+      description: 'Applies the copied redo log so the backup is consistent and ready for --copy-back.',
+      plan: (state) => ({summary: `Prepare ${state.target}`, commands: [{node: state.node, command: renderCommand(prepareCommand(state.target))}]}),
+      async act(ctx) {
+        const r = await ctx.run(ctx.state.node, prepareCommand(ctx.state.target), {timeoutMs: 6 * 3600_000})
+        if (r.code !== 0) throw new CtlError(`mariabackup --prepare failed (exit ${r.code})`, {host: ctx.state.node, code: 'mariadb.prepare-failed', hint: r.stderr.trim().split('\n').slice(-3).join('\n')})
+      },
+    },
+    {
+      id: 'record',
+      title: 'Record size, checksum and Galera position',
+      risk: 'change',
+      description: `Writes a sha256 manifest of every file into the backup and records the manifest's checksum, the size and xtrabackup_galera_info (uuid:seqno).`,
+      plan: (state) => ({summary: `Checksum ${state.target}`, commands: [{node: state.node, command: renderCommand(recordCommand(state.target))}, {node: state.node, command: renderCommand(readGaleraInfoCommand(state.target))}]}),
+      async act(ctx) {
+        const r = await ctx.run(ctx.state.node, recordCommand(ctx.state.target), {check: true, timeoutMs: 3600_000})
+        const record = parseRecord(r.stdout)
+        if (!record) throw new CtlError('Could not read the checksum and size of the backup', {host: ctx.state.node, code: 'mariadb.record-failed'})
+        ctx.state.record = record
+        const info = await ctx.run(ctx.state.node, readGaleraInfoCommand(ctx.state.target), {check: true, timeoutMs: 30_000})
+        ctx.state.position = parseGaleraInfo(info.stdout)
+        ctx.report([
+          `Backup: ${ctx.state.node}:${ctx.state.target}`,
+          `Size: ${(record.sizeBytes / 1048576).toFixed(1)} MiB (${record.sizeBytes} bytes)`,
+          `Checksum (sha256 of ctl-manifest.sha256): ${record.checksum}`,
+          `Galera position: ${formatPosition(ctx.state.position)}`,
+          `Restore: ctl runbook mariadb-restore ${ctx.loaded.env} --from ${ctx.state.target} --node ${ctx.state.node}`,
+        ])
+      },
+    },
+  ],
+
+  summarize: (state) => ({node: state.node, backup: state.target, sizeBytes: state.record?.sizeBytes, checksum: state.record?.checksum, position: state.position}),
+}

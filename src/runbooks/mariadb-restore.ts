@@ -1,0 +1,240 @@
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {renderCommand} from '../lib/shell.js'
+import {GaleraAccess, GaleraCommands, galeraCluster, memberOf} from '../galera/cluster.js'
+import {backupStamp, copyBackCommand, isPreparedCommand, moveDatadirAsideCommand, parseGaleraInfo, readGaleraInfoCommand, verifyBackupCommand, writeGrastateCommand} from '../galera/backup.js'
+import {NEW_CLUSTER_FLAG, startPositionFlag, takesStartArguments} from '../galera/commands.js'
+import {formatPosition, isPrimary, type NodeFacts, type Position} from '../galera/facts.js'
+import {verificationProblems, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
+import {factsTable} from './galera-recover.js'
+import type {PlannedCommand, Runbook, StepContext} from './types.js'
+
+export interface MariadbRestoreOptions {
+  /** The backup directory on the node (made by mariadb-backup). */
+  from: string
+  /** The member holding the backup, which is restored and bootstraps (default: backupNode, else the first member). */
+  node?: string
+}
+
+export interface MariadbRestoreState {
+  node: string
+  from: string
+  members: string[]
+  /** Suffix of the moved-aside datadirs: `<datadir>.before-restore-<stamp>`. */
+  stamp: string
+  position?: Position
+  checksum?: string
+  facts: NodeFacts[]
+  movedAside: Record<string, string>
+  restored: boolean
+  bootstrapped: boolean
+  reseeded: string[]
+  verification?: GaleraVerification
+}
+
+type Ctx = StepContext<MariadbRestoreState>
+
+const access = (ctx: Ctx) => new GaleraAccess(ctx.loaded, ctx)
+const asidePath = (datadir: string, stamp: string) => `${datadir}.before-restore-${stamp}`
+const others = (state: MariadbRestoreState) => state.members.filter((m) => m !== state.node)
+
+function startArgs(a: GaleraCommands, node: string, bootstrap: boolean, position?: Position): string[] {
+  const args = bootstrap ? [NEW_CLUSTER_FLAG] : []
+  if (bootstrap && position && takesStartArguments(a.member(node))) args.push(startPositionFlag(position))
+  return args
+}
+
+async function stopMember(ctx: Ctx, a: GaleraAccess, node: string): Promise<void> {
+  if (!(await a.isRunning(node))) return
+  await a.control(node, 'stop', [], 300_000)
+  if (!(await a.waitStopped(node, 10))) {
+    // Only a member outside any Primary component may be killed: it cannot have committed anything.
+    const live = await a.facts(node)
+    if (isPrimary(live)) throw new CtlError(`mariadbd on ${node} did not stop`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand, then continue with --resume.'})
+    ctx.progress(`${node}: ignores SIGTERM outside a Primary component: killing it`)
+    await a.control(node, 'kill', [], 30_000)
+    if (!(await a.waitStopped(node, 30))) throw new CtlError(`mariadbd on ${node} survived the kill command`, {host: node, code: 'galera.stop-failed'})
+  }
+}
+
+/** Moves a member's datadir aside unless that was done already (a resumed run). */
+async function moveAside(ctx: Ctx, a: GaleraAccess, node: string): Promise<void> {
+  if (ctx.state.movedAside[node]) return
+  const datadir = a.member(node).datadir
+  const aside = asidePath(datadir, ctx.state.stamp)
+  await ctx.run(node, moveDatadirAsideCommand(datadir, aside), {check: true, timeoutMs: 600_000})
+  ctx.state.movedAside[node] = aside
+  ctx.progress(`${node}: old datadir kept at ${aside}`)
+}
+
+export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions> = {
+  name: 'mariadb-restore',
+  summary: 'Return a Galera cluster to a mariabackup backup: restore one member, bootstrap it, re-seed the others from it.',
+  description: [
+    'Checks the backup against its manifest (size and checksum as recorded by mariadb-backup), then stops every member,',
+    'moves the restored member\'s datadir aside (<datadir>.before-restore-<time>: never deleted), copies the backup back',
+    '(--copy-back), fixes ownership, writes grastate.dat from the backup\'s Galera position and bootstraps from it (the',
+    'backup is the newest data the cluster will have). The other members\' datadirs are moved aside too and each joins by a',
+    'full state transfer, one at a time. Verifies Primary, size, Synced, the backup\'s uuid, and a write read elsewhere.',
+  ].join('\n'),
+  needs: 'databases.galera (members with datadir and control; user/password); a prepared backup from ctl runbook mariadb-backup on the node',
+
+  setup({loaded, options}) {
+    const cluster = galeraCluster(loaded)
+    const node = options.node ?? cluster.backupNode ?? cluster.members[0]!.node
+    memberOf(cluster, node)
+    if (!options.from?.startsWith('/')) throw new CtlError('--from takes the absolute path of a backup directory on the node', {exitCode: ExitCode.cannotRun, hint: 'ctl runbook mariadb-backup prints it, e.g. /var/backups/ctl/mariadb/20261126T121500'})
+    return {node, from: options.from.replace(/\/+$/, ''), members: cluster.members.map((m) => m.node), stamp: backupStamp(), facts: [], movedAside: {}, restored: false, bootstrapped: false, reseeded: []}
+  },
+
+  steps: [
+    {
+      id: 'check-backup',
+      title: 'Check the backup and read the cluster',
+      risk: 'read',
+      description: 'Verifies every file of the backup against its sha256 manifest, reads its Galera position, and reads every member.',
+      plan: (state) => ({
+        summary: `Check ${state.node}:${state.from}`,
+        commands: [verifyBackupCommand(state.from), isPreparedCommand(state.from), readGaleraInfoCommand(state.from)].map((c) => ({node: state.node, command: renderCommand(c)})),
+      }),
+      async act(ctx) {
+        const {node, from} = ctx.state
+        const check = await ctx.run(node, verifyBackupCommand(from), {timeoutMs: 3600_000})
+        if (check.code !== 0) {
+          throw new CtlError(`The backup ${from} on ${node} does not match its manifest (or has none)`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-corrupt', hint: `${(check.stderr || check.stdout).trim().split('\n').slice(-3).join('\n')}\nUse another backup; this one was not touched.`})
+        }
+        ctx.state.checksum = /^([0-9a-f]{64})\s/m.exec(check.stdout)?.[1]
+        if ((await ctx.run(node, isPreparedCommand(from), {timeoutMs: 30_000})).code !== 0) {
+          throw new CtlError(`${from} on ${node} is not a prepared backup`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-not-prepared', hint: `Run mariabackup --prepare --target-dir=${from} on ${node} first (ctl runbook mariadb-backup does it).`})
+        }
+        const info = await ctx.run(node, readGaleraInfoCommand(from), {timeoutMs: 30_000})
+        ctx.state.position = parseGaleraInfo(info.stdout)
+        if (!ctx.state.position) throw new CtlError(`${from} has no xtrabackup_galera_info`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-no-position', hint: 'Take backups with ctl runbook mariadb-backup (it uses --galera-info).'})
+        ctx.state.facts = await access(ctx).allFacts()
+        const unreachable = ctx.state.facts.filter((f) => !f.reachable)
+        if (unreachable.length > 0) throw new CtlError(`Cannot reach ${unreachable.map((f) => f.node).join(', ')}: a restore needs every member`, {exitCode: ExitCode.cannotRun, code: 'galera.unreachable', hint: 'Bring it back first: a member left out would rejoin with newer data.'})
+        ctx.report([`Backup ${node}:${from}: manifest checksum ${ctx.state.checksum}, Galera position ${formatPosition(ctx.state.position)}`, ...factsTable(ctx.state.facts)])
+      },
+    },
+    {
+      id: 'stop-members',
+      title: 'Stop every member',
+      risk: 'data-risk',
+      description: 'Stops every running member (control.stop; a member stuck outside a Primary component is killed).',
+      confirmation: (state) =>
+        `Return the WHOLE cluster (${state.members.join(', ')}) to the backup at ${formatPosition(state.position)}? Every write made after the backup leaves service; the current datadirs are kept as <datadir>.before-restore-${state.stamp}.`,
+      plan: (state, loaded) => {
+        const a = new GaleraCommands(loaded)
+        return {summary: `Stop ${state.members.join(', ')}`, commands: state.members.map((node) => ({node, command: renderCommand(a.controlCommand(node, 'stop'))}))}
+      },
+      async act(ctx) {
+        const a = access(ctx)
+        // Joiners first, the member holding the most recent data last.
+        for (const node of [...others(ctx.state), ctx.state.node]) await stopMember(ctx, a, node)
+      },
+    },
+    {
+      id: 'restore-datadir',
+      title: 'Move the datadir aside and copy the backup back',
+      risk: 'change',
+      description: 'On the restored member: mv datadir aside, new empty datadir (same owner and mode), mariabackup --copy-back, chown -R, grastate.dat = the backup\'s position with safe_to_bootstrap: 1.',
+      plan: (state, loaded) => {
+        const a = new GaleraCommands(loaded)
+        const m = a.member(state.node)
+        const commands: PlannedCommand[] = [
+          {node: state.node, command: renderCommand(moveDatadirAsideCommand(m.datadir, asidePath(m.datadir, state.stamp)))},
+          {node: state.node, command: renderCommand(copyBackCommand(m, state.from))},
+        ]
+        if (state.position) commands.push({node: state.node, command: renderCommand(writeGrastateCommand(m.datadir, state.position, true))})
+        return {summary: `Restore ${state.from} into ${m.datadir} on ${state.node}`, commands}
+      },
+      async act(ctx) {
+        const a = access(ctx)
+        const m = a.member(ctx.state.node)
+        if (ctx.state.restored) return
+        if (ctx.state.movedAside[ctx.state.node]) {
+          // Interrupted during the copy: start again from an empty datadir (the partial copy is moved aside too).
+          await ctx.run(ctx.state.node, moveDatadirAsideCommand(m.datadir, `${asidePath(m.datadir, ctx.state.stamp)}-partial-${backupStamp()}`), {check: true, timeoutMs: 600_000})
+        } else {
+          await moveAside(ctx, a, ctx.state.node)
+        }
+        await ctx.run(ctx.state.node, copyBackCommand(m, ctx.state.from), {check: true, timeoutMs: 6 * 3600_000})
+        await ctx.run(ctx.state.node, writeGrastateCommand(m.datadir, ctx.state.position!, true), {check: true, timeoutMs: 30_000})
+        ctx.state.restored = true
+      },
+    },
+    {
+      id: 'bootstrap',
+      title: 'Bootstrap the cluster from the restored member',
+      risk: 'change',
+      description: 'Starts the restored member with --wsrep-new-cluster at the backup\'s position and waits for Primary/Synced.',
+      plan: (state, loaded) => {
+        const a = new GaleraCommands(loaded)
+        return {summary: `Bootstrap ${state.node}`, commands: [{node: state.node, command: renderCommand(a.controlCommand(state.node, 'start', startArgs(a, state.node, true, state.position)))}]}
+      },
+      async act(ctx) {
+        const a = access(ctx)
+        const node = ctx.state.node
+        if (!(await a.isRunning(node))) {
+          const r = await a.control(node, 'start', startArgs(a, node, true, ctx.state.position))
+          if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n')})
+        }
+        const status = await a.waitForSynced(node)
+        if (ctx.state.position && status.clusterUuid !== ctx.state.position.uuid) {
+          throw new CtlError(`${node} came up with cluster uuid ${status.clusterUuid}, not the backup's ${ctx.state.position.uuid}`, {host: node, code: 'galera.uuid-changed', hint: 'Check that the start position reached mariadbd (its error log).'})
+        }
+        ctx.state.bootstrapped = true
+      },
+    },
+    {
+      id: 'reseed-members',
+      title: 'Re-seed the other members from the restored one',
+      risk: 'change',
+      description: 'For each other member, one at a time: move its datadir aside (kept), start it on an empty datadir so it joins by full state transfer, wait for Synced.',
+      plan: (state, loaded) => {
+        const a = new GaleraCommands(loaded)
+        return {
+          summary: `Re-seed ${others(state).join(', ')}`,
+          commands: others(state).flatMap((node) => [
+            {node, command: renderCommand(moveDatadirAsideCommand(a.member(node).datadir, asidePath(a.member(node).datadir, state.stamp)))},
+            {node, command: renderCommand(a.controlCommand(node, 'start'))},
+          ]),
+        }
+      },
+      async act(ctx) {
+        const a = access(ctx)
+        let size = 1
+        for (const node of others(ctx.state)) {
+          size++
+          if (!ctx.state.reseeded.includes(node)) {
+            if (!(await a.isRunning(node))) {
+              await moveAside(ctx, a, node)
+              const r = await a.control(node, 'start')
+              if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n')})
+            }
+          }
+          await a.waitForSynced(node, {size})
+          if (!ctx.state.reseeded.includes(node)) ctx.state.reseeded.push(node)
+          ctx.progress(`${node}: Synced, cluster size ${size}`)
+        }
+      },
+    },
+    {
+      id: 'verify',
+      title: 'Verify: Primary, full size, all Synced, the backup\'s uuid, a write read elsewhere',
+      risk: 'change',
+      description: 'As galera-recover\'s verification, with the backup\'s cluster uuid expected.',
+      plan: (state) => ({summary: `Check ${state.members.join(', ')} and write/read a probe row`, commands: []}),
+      async act(ctx) {
+        const expected = ctx.state.position?.uuid
+        const v = await verifyGalera(access(ctx), ctx.state.members, expected)
+        ctx.state.verification = v
+        ctx.report(verificationReport(v))
+        ctx.report(Object.entries(ctx.state.movedAside).map(([node, path]) => `${node}: previous datadir kept at ${path} (remove it by hand once the restore is confirmed)`))
+        const problems = verificationProblems(v, expected)
+        if (problems.length > 0) throw new CtlError(`Verification failed: ${problems.join('; ')}`, {code: 'galera.verify-failed', hint: 'Look at the members\' status above and their error logs.'})
+      },
+    },
+  ],
+
+  summarize: (state) => ({node: state.node, from: state.from, checksum: state.checksum, position: state.position, movedAside: state.movedAside, reseeded: state.reseeded, verification: state.verification}),
+}

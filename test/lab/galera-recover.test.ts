@@ -1,0 +1,180 @@
+import {spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {galeraPaths} from '../../src/lab/components/galera-files.js'
+import {projectRoot, runCtl, json} from '../support/cli.js'
+import {breakLab, clusterUuid, control, ensureHealthy, expectHealthy, grastate, host, inventoryVariant, members, prepareTable, recover, rowsDigest, status, waitFor, writeRows} from './support/galera.js'
+
+// The lab's real Galera cluster (3 mariadbd in the host namespaces), broken in each way issue 7
+// names and recovered by `ctl runbook galera-recover lab`. Every test leaves the cluster healthy.
+
+const stepStatus = (result: any) => Object.fromEntries(result.steps.map((s: any) => [s.id, s.status]))
+
+describe('galera-recover in the lab', () => {
+  beforeAll(async () => {
+    await ensureHealthy()
+    await prepareTable()
+  })
+  beforeEach(async () => {
+    await ensureHealthy()
+  })
+  afterAll(async () => {
+    await ensureHealthy()
+  })
+
+  it('after galera-crash (kill -9 of every mariadbd) bootstraps with the recovered positions, keeps the uuid and every row', async () => {
+    const uuid = await clusterUuid()
+    await writeRows('h2', 'before-crash', 50)
+    const digest = await rowsDigest('h1')
+    const started = Date.now()
+    await breakLab('galera-crash')
+    for (const m of members) expect((await control(m, 'status')).code, `${m} still runs`).not.toBe(0)
+    const {run, result} = await recover(['--yes'])
+    const rto = (Date.now() - started) / 1000
+    expect(run.exitCode, `${run.stderr}\n${JSON.stringify(result.error)}`).toBe(0)
+    process.stderr.write(`[galera] galera-crash → verified cluster: ${rto.toFixed(1)} s (runbook ${(result.durationMs / 1000).toFixed(1)} s)\n`)
+    expect(result.outcome).toBe('ok')
+    expect(result.summary.decision).toMatchObject({action: 'bootstrap', clusterUuid: uuid})
+    // seqno -1 everywhere after the kill: every position came from --wsrep-recover.
+    expect(result.summary.facts.map((f: any) => f.grastate.seqno)).toEqual([-1, -1, -1])
+    expect(result.summary.facts.every((f: any) => f.recovered?.uuid === uuid)).toBe(true)
+    expect(stepStatus(result)).toMatchObject({'recover-positions': 'done', 'stop-stuck': 'skipped', bootstrap: 'done', rejoin: 'done', verify: 'done'})
+    expect(result.summary.verification).toMatchObject({primary: true, size: 3, allSynced: true, uuidUnchanged: true, probe: {found: true}})
+    await expectHealthy(uuid, digest)
+  })
+
+  it('after a staggered crash the most advanced member (not the first) is bootstrapped and the stuck non-Primary one is stopped', async () => {
+    const uuid = await clusterUuid()
+    await breakLab('galera-node-loss', 'h1')
+    await writeRows('h2', 'after-h1-died', 40)
+    const digest = await rowsDigest('h2')
+    // h2 dies too: h3 is left alone, running in non-Primary, ignoring SIGTERM.
+    expect((await control('h2', 'kill')).code).toBe(0)
+    await waitFor('h3 non-Primary', async () => ((await status('h3'))?.clusterStatus === 'non-Primary' ? true : undefined))
+    const {run, result} = await recover(['--yes'])
+    expect(run.exitCode, `${run.stderr}\n${JSON.stringify(result.error)}`).toBe(0)
+    const decided = result.steps.find((s: any) => s.id === 'decide').report.join('\n')
+    expect(decided).toContain('stop first (running outside a Primary component): h3')
+    expect(decided).toContain('bootstrap: h2')
+    // Decided again once h3 was stopped and its position recovered: still h2.
+    expect(result.summary.decision).toMatchObject({action: 'bootstrap', bootstrapNode: 'h2', stop: []})
+    expect(result.summary.stopped).toEqual(['h3'])
+    expect(stepStatus(result)['stop-stuck']).toBe('done')
+    // h1 is behind: its recovered seqno is lower than h2's.
+    const seqno = (n: string) => result.summary.decision.startPositions[n].seqno
+    expect(seqno('h1')).toBeLessThan(seqno('h2'))
+    await expectHealthy(uuid, digest)
+    expect(await rowsDigest('h1')).toBe(digest)
+  })
+
+  it('after a staggered crash where every member died, bootstraps the most advanced, not the first', async () => {
+    const uuid = await clusterUuid()
+    await breakLab('galera-node-loss', 'h1')
+    await writeRows('h3', 'h1-gone', 30)
+    const digest = await rowsDigest('h3')
+    await Promise.all([control('h2', 'kill'), control('h3', 'kill')])
+    const {run, result} = await recover(['--yes'])
+    expect(run.exitCode, `${run.stderr}\n${JSON.stringify(result.error)}`).toBe(0)
+    // h2 and h3 tie at the highest seqno: inventory order picks h2.
+    expect(result.summary.decision).toMatchObject({action: 'bootstrap', bootstrapNode: 'h2', start: ['h1', 'h3']})
+    await expectHealthy(uuid, digest)
+  })
+
+  it('after a graceful full shutdown bootstraps the last member to leave (safe_to_bootstrap: 1) without --wsrep-recover', async () => {
+    const uuid = await clusterUuid()
+    expect((await control('h1', 'stop')).code).toBe(0)
+    await writeRows('h2', 'h1-stopped', 20)
+    expect((await control('h2', 'stop')).code).toBe(0)
+    await writeRows('h3', 'h3-last', 20)
+    const digest = await rowsDigest('h3')
+    expect((await control('h3', 'stop')).code).toBe(0)
+    expect(grastate('h3')).toMatch(/safe_to_bootstrap: 1/)
+    const {run, result} = await recover(['--yes'])
+    expect(run.exitCode, `${run.stderr}\n${JSON.stringify(result.error)}`).toBe(0)
+    expect(result.summary.decision).toMatchObject({action: 'bootstrap', bootstrapNode: 'h3', start: ['h1', 'h2']})
+    expect(stepStatus(result)['recover-positions']).toBe('skipped')
+    await expectHealthy(uuid, digest)
+  })
+
+  it('with one member lost while two stay Primary, does not bootstrap: the lost one rejoins', async () => {
+    const uuid = await clusterUuid()
+    await breakLab('galera-node-loss', 'h3')
+    await waitFor('size 2', async () => ((await status('h1'))?.clusterSize === 2 ? true : undefined))
+    await writeRows('h1', 'h3-lost', 25)
+    const digest = await rowsDigest('h1')
+    const bootstrapPid = readFileSync(galeraPaths(host('h1')).pidFile, 'utf8')
+    const {run, result} = await recover(['--yes'])
+    expect(run.exitCode, `${run.stderr}\n${JSON.stringify(result.error)}`).toBe(0)
+    expect(result.summary.decision).toMatchObject({action: 'rejoin', primary: ['h1', 'h2'], start: ['h3']})
+    expect(stepStatus(result)).toMatchObject({bootstrap: 'skipped', rejoin: 'done'})
+    // h1 was never restarted.
+    expect(readFileSync(galeraPaths(host('h1')).pidFile, 'utf8')).toBe(bootstrapPid)
+    await expectHealthy(uuid, digest)
+  })
+
+  it('refuses when a member cannot be reached, and when members disagree on the cluster uuid', async () => {
+    await breakLab('galera-crash')
+    // h3 unreachable: its sshd port answers nothing.
+    const unreachable = inventoryVariant('lab-unreachable', (inv) => {
+      inv.nodes[2].ssh = {port: 1}
+    })
+    const refused = await runCtl(['runbook', 'galera-recover', unreachable, '--yes', '--json'], {timeoutMs: 120_000})
+    expect(refused.exitCode).toBe(2)
+    const r1 = json(refused)
+    expect(r1.outcome).toBe('refused')
+    expect(r1.error.code).toBe('galera.unreachable')
+    expect(r1.error.message).toContain('h3')
+    for (const m of members) expect((await control(m, 'status')).code, `${m} was started`).not.toBe(0)
+
+    // h3's grastate names another cluster.
+    const file = join(galeraPaths(host('h3')).datadir, 'grastate.dat')
+    const original = readFileSync(file, 'utf8')
+    writeFileSync(file, original.replace(/^uuid:\s*\S+/m, 'uuid:    7a7a7a7a-1a2b-11ef-9a6e-8f1c2d3e4f50'))
+    try {
+      const {run, result} = await recover(['--yes'])
+      expect(run.exitCode).toBe(2)
+      expect(result.outcome).toBe('refused')
+      expect(result.error.code).toBe('galera.uuid-mismatch')
+      expect(result.error.message).toContain('7a7a7a7a-1a2b-11ef-9a6e-8f1c2d3e4f50 (h3)')
+      for (const m of members) expect((await control(m, 'status')).code, `${m} was started`).not.toBe(0)
+    } finally {
+      writeFileSync(file, original)
+    }
+  })
+
+  it('a run killed right after the bootstrap step continues with --resume and finishes', async () => {
+    const uuid = await clusterUuid()
+    await writeRows('h1', 'before-interrupt', 10)
+    const digest = await rowsDigest('h1')
+    await breakLab('galera-crash')
+    const stateDir = mkdtempSync(join(tmpdir(), 'ctl-galera-resume-'))
+    const env = {...process.env, CTL_NONINTERACTIVE: '1', CTL_STATE_DIR: stateDir}
+    const child = spawn(join(projectRoot, 'bin', 'run.js'), ['runbook', 'galera-recover', 'lab', '--yes'], {cwd: projectRoot, env, detached: true, stdio: 'ignore'})
+    const journal = () => readdirSync(join(stateDir, 'runs')).map((f) => join(stateDir, 'runs', f))[0]
+    await waitFor(
+      'the bootstrap step to finish',
+      async () => {
+        const file = existsSync(join(stateDir, 'runs')) ? journal() : undefined
+        return file && readFileSync(file, 'utf8').includes('"step":"bootstrap","status":"done"') ? true : undefined
+      },
+      120_000,
+    )
+    process.kill(-child.pid!, 'SIGKILL')
+    await sleep(500)
+    const text = readFileSync(journal()!, 'utf8')
+    expect(text).not.toContain('"type":"end"')
+
+    const {run, result} = await recover(['--yes', '--resume'], {CTL_STATE_DIR: stateDir})
+    expect(run.exitCode, `${run.stderr}\n${JSON.stringify(result.error)}`).toBe(0)
+    expect(result.resumed).toBe(true)
+    expect(result.journal).toBe(journal())
+    expect(stepStatus(result)).toMatchObject({'gather-facts': 'done', decide: 'done', bootstrap: 'done', verify: 'done'})
+    expect(stepStatus(result).rejoin).toBe('done')
+    // The resumed run re-read the facts and saw the bootstrapped member Primary.
+    expect(result.summary.decision.action).toBe('rejoin')
+    await expectHealthy(uuid, digest)
+  })
+})

@@ -1,0 +1,76 @@
+import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {json, runCtl} from '../support/cli.js'
+import {ensureHealthy, expectHealthy, members, prepareTable, sql, writeRows} from './support/galera.js'
+
+// mariadb-backup then mariadb-restore on the lab's real Galera cluster: the rows come back exactly
+// as they were at backup time, on every member, and nothing of the old data is deleted.
+
+const allRows = (on: (typeof members)[number]) => sql(on, 'SET SESSION wsrep_sync_wait = 1; SELECT id, v FROM ctl_test.rows ORDER BY id;')
+
+describe('mariadb-backup and mariadb-restore in the lab', () => {
+  const cleanup: string[] = []
+  beforeAll(async () => {
+    await ensureHealthy()
+    await prepareTable()
+  })
+  afterAll(async () => {
+    await ensureHealthy()
+    for (const path of cleanup) rmSync(path, {recursive: true, force: true})
+  })
+
+  it('backs up the backup node, then restores the whole cluster to the rows of backup time', async () => {
+    await writeRows('h1', 'in-backup', 30)
+    const atBackup = await allRows('h1')
+
+    const backup = await runCtl(['runbook', 'mariadb-backup', 'lab', '--yes', '--json'], {timeoutMs: 600_000})
+    expect(backup.exitCode, backup.stderr).toBe(0)
+    const b = json(backup).summary
+    cleanup.push(b.backup)
+    // The inventory's backup node, with size, checksum and position recorded.
+    expect(b.node).toBe('h3')
+    expect(b.backup).toMatch(/^\/var\/lib\/ctl-lab\/h3\/galera-backups\/\d{8}T\d{6}$/)
+    expect(b.checksum).toMatch(/^[0-9a-f]{64}$/)
+    expect(b.sizeBytes).toBeGreaterThan(1_000_000)
+    expect(b.position.uuid).toBe((await sql('h1', "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_state_uuid'")).split('\t')[1])
+    expect(existsSync(join(b.backup, 'xtrabackup_checkpoints'))).toBe(true)
+    expect(readFileSync(join(b.backup, 'xtrabackup_checkpoints'), 'utf8')).toMatch(/backup_type = (log-applied|full-prepared)/)
+
+    // Writes after the backup: the restore takes them out of service.
+    await writeRows('h2', 'after-backup', 15)
+    await sql('h1', "DELETE FROM ctl_test.rows WHERE v LIKE 'in-backup-1%';")
+    expect(await allRows('h3')).not.toBe(atBackup)
+
+    const restore = await runCtl(['runbook', 'mariadb-restore', 'lab', '--from', b.backup, '--yes', '--json'], {timeoutMs: 900_000})
+    const r = json(restore)
+    expect(restore.exitCode, `${restore.stderr}\n${JSON.stringify(r.error)}`).toBe(0)
+    expect(r.summary.checksum).toBe(b.checksum)
+    expect(r.summary.verification).toMatchObject({primary: true, size: 3, allSynced: true, uuidUnchanged: true, probe: {found: true}})
+    for (const m of members) expect(await allRows(m), `${m} rows`).toBe(atBackup)
+
+    // Old datadirs moved aside, never deleted: the post-backup rows are still on disk there.
+    expect(Object.keys(r.summary.movedAside).sort()).toEqual(['h1', 'h2', 'h3'])
+    for (const path of Object.values<string>(r.summary.movedAside)) {
+      expect(existsSync(join(path, 'ibdata1')), path).toBe(true)
+      cleanup.push(path)
+    }
+    const digest = await sql('h1', "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT(id, ':', v))), 0) FROM ctl_test.rows;")
+    await expectHealthy(b.position.uuid, digest)
+  })
+
+  it('refuses a backup that does not match its manifest, before stopping anything', async () => {
+    const backup = await runCtl(['runbook', 'mariadb-backup', 'lab', '--yes', '--json'], {timeoutMs: 600_000})
+    expect(backup.exitCode, backup.stderr).toBe(0)
+    const dir = json(backup).summary.backup as string
+    cleanup.push(dir)
+    const manifest = join(dir, 'ctl-manifest.sha256')
+    const text = readFileSync(manifest, 'utf8')
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(manifest, text.replace(/^[0-9a-f]/m, (c) => (c === '0' ? '1' : '0')))
+    const restore = await runCtl(['runbook', 'mariadb-restore', 'lab', '--from', dir, '--yes', '--json'], {timeoutMs: 120_000})
+    expect(restore.exitCode).toBe(2)
+    expect(json(restore).error.code).toBe('mariadb.backup-corrupt')
+    for (const m of members) expect((await sql(m, "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'")).split('\t')[1], m).toBe('Synced')
+  })
+})
