@@ -1,6 +1,6 @@
 import {execa} from 'execa'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 
 // `down` and the repair of stale leftovers, on a separate lab instance (CTL_LAB_INSTANCE=7:
@@ -48,6 +48,10 @@ async function hostnames(): Promise<string[]> {
 
 describe('ctl lab down and repair (instance 7)', () => {
   const defaultBefore = defaultLabPids()
+  // Start from nothing, whatever an interrupted earlier run left of instance 7.
+  beforeAll(async () => {
+    await ctl('lab', 'down', '--yes')
+  })
   afterAll(async () => {
     await ctl('lab', 'down', '--yes')
   })

@@ -14,6 +14,7 @@ async function reachable(): Promise<Record<string, boolean>> {
 
 describe('ctl lab break node-down (instance 8)', () => {
   beforeAll(async () => {
+    await ctl('lab', 'down', '--yes')
     const up = await ctl('lab', 'up', '--hosts', '2', '--no-docker', '--json')
     expect(up.exitCode, up.stdout + up.stderr).toBe(0)
     expect(json(up).components).toEqual([{component: 'hosts', ok: true}])
