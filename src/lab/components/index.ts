@@ -1,4 +1,5 @@
 import type {LabComponent} from '../types.js'
+import {appComponent} from './app.js'
 import {dockerComponent} from './docker.js'
 import {galeraComponent} from './galera.js'
 import {hostsComponent} from './hosts.js'
@@ -11,6 +12,7 @@ import {vaultComponent} from './vault.js'
 export const labComponents: LabComponent[] = [
   hostsComponent,
   dockerComponent,
+  appComponent,
   galeraComponent,
   patroniComponent,
   vaultComponent,

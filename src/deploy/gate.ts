@@ -1,0 +1,66 @@
+/**
+ * ctl's external /health gate: a new task (or host) must answer healthy, without a break, for
+ * `passForSeconds` before the rollout goes on; no pass within `deadlineSeconds` fails it. The
+ * decision is pure (a list of probes in, a verdict out); `probeHealth` is the one HTTP call.
+ */
+
+export interface Probe {
+  /** Milliseconds since the epoch. */
+  at: number
+  /** HTTP status, or null when nothing answered. */
+  status: number | null
+  /** Start of the body, or the connection error. */
+  detail: string
+}
+
+export interface GateSettings {
+  expectStatus: number
+  passForSeconds: number
+  deadlineSeconds: number
+}
+
+export type GateVerdict =
+  | {state: 'pending'; healthyForMs: number}
+  | {state: 'passed'; healthyForMs: number}
+  | {state: 'failed'; reason: string}
+
+export function isHealthy(probe: Probe, settings: Pick<GateSettings, 'expectStatus'>): boolean {
+  return probe.status === settings.expectStatus
+}
+
+/** How long the probes have answered healthy without a break, up to the newest one. */
+export function healthyStreakMs(probes: readonly Probe[], settings: Pick<GateSettings, 'expectStatus'>): number {
+  const newest = probes.at(-1)
+  if (!newest || !isHealthy(newest, settings)) return 0
+  let first = newest
+  for (let i = probes.length - 1; i >= 0 && isHealthy(probes[i]!, settings); i--) first = probes[i]!
+  return newest.at - first.at
+}
+
+export function evaluateGate(probes: readonly Probe[], startedAt: number, now: number, settings: GateSettings): GateVerdict {
+  const streak = healthyStreakMs(probes, settings)
+  if (streak >= settings.passForSeconds * 1000) return {state: 'passed', healthyForMs: streak}
+  if (now - startedAt > settings.deadlineSeconds * 1000) {
+    const last = probes.at(-1)
+    const lastText = last ? (last.status === null ? `no answer (${last.detail})` : `HTTP ${last.status}`) : 'never probed'
+    return {state: 'failed', reason: `not healthy for ${settings.passForSeconds}s within ${settings.deadlineSeconds}s; last answer: ${lastText}`}
+  }
+  return {state: 'pending', healthyForMs: streak}
+}
+
+/** The last answers, for the report of a failed gate: `HTTP 503 {"status":"failing"...}`. */
+export function lastAnswers(probes: readonly Probe[], count = 3): string[] {
+  return probes.slice(-count).map((p) => `${new Date(p.at).toISOString()} ${p.status === null ? 'no answer' : `HTTP ${p.status}`}${p.detail ? ` ${p.detail}` : ''}`)
+}
+
+/** One GET of a health URL from the operator's machine. Never throws: failures are probes too. */
+export async function probeHealth(url: string, timeoutMs: number, now: () => number = Date.now): Promise<Probe> {
+  try {
+    const response = await fetch(url, {signal: AbortSignal.timeout(timeoutMs), headers: {connection: 'close'}})
+    const body = (await response.text()).replace(/\s+/g, ' ').trim().slice(0, 200)
+    return {at: now(), status: response.status, detail: body}
+  } catch (error) {
+    const err = error as Error & {cause?: {code?: string}}
+    return {at: now(), status: null, detail: err.cause?.code ?? err.name ?? String(error)}
+  }
+}

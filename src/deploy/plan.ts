@@ -1,0 +1,140 @@
+import {CtlError, ExitCode} from '../lib/errors.js'
+import type {Inventory, InventoryService} from '../inventory/schema/index.js'
+import {checkHostModeCapacity} from './capacity.js'
+import {composeServices, renderOverride, type ComposeService} from './compose.js'
+import {applyImageOverride, sameImage} from './images.js'
+
+/**
+ * The deploy plan: which services of which stacks change, from which image to which. Pure: it reads
+ * the stack files' contents and what runs now (both fetched by the caller) and decides.
+ */
+
+export interface StackInput {
+  name: string
+  /** Absolute paths of the stack's compose files, in order. */
+  files: string[]
+  /** The merged compose document of those files. */
+  merged: Record<string, unknown>
+  /** The `version:` of the first file (the override must match it). */
+  version: string
+}
+
+export interface ServicePlan {
+  stack: string
+  /** Compose name, e.g. `app`. */
+  service: string
+  /** Swarm name, e.g. `app_app`. */
+  swarmName: string
+  oldImage: string | null
+  newImage: string
+  action: 'create' | 'update' | 'unchanged'
+  /** Rolled under ctl's /health gate (it is an inventory service with a health check). */
+  gated: boolean
+  replicas: number
+}
+
+export interface StackPlan {
+  name: string
+  files: string[]
+  /** The override file ctl adds last (images and rollout settings). */
+  override: string
+  services: ServicePlan[]
+}
+
+export interface DeployPlan {
+  env: string
+  stacks: StackPlan[]
+  /** Services whose image changes or that are created. */
+  changes: ServicePlan[]
+}
+
+export interface DeploySelection {
+  stack?: string
+  service?: string
+  images: Record<string, string>
+}
+
+/** Swarm names a stack's service `<stack>_<service>`. */
+export function swarmServiceName(stack: string, service: string): string {
+  return `${stack}_${service}`
+}
+
+/** The stacks to deploy: all, the one named by --stack, or the one holding --service. */
+export function selectStacks(inventory: Inventory, selection: DeploySelection, stacks: readonly StackInput[]): StackInput[] {
+  if (inventory.stacks.length === 0) {
+    throw new CtlError('The inventory lists no stacks to deploy', {exitCode: ExitCode.cannotRun, code: 'deploy.no-stacks', hint: 'Add a `stacks:` section naming the compose files.'})
+  }
+  let chosen = [...stacks]
+  if (selection.stack) {
+    chosen = chosen.filter((s) => s.name === selection.stack)
+    if (chosen.length === 0) throw new CtlError(`No stack named "${selection.stack}"`, {exitCode: ExitCode.cannotRun, hint: `Known stacks: ${stacks.map((s) => s.name).join(', ')}`})
+  }
+  if (selection.service) {
+    chosen = chosen.filter((s) => selection.service! in composeServices(s.merged))
+    if (chosen.length === 0) {
+      throw new CtlError(`No stack${selection.stack ? ` "${selection.stack}"` : ''} has a service "${selection.service}"`, {exitCode: ExitCode.cannotRun, code: 'deploy.unknown-service'})
+    }
+  }
+  return chosen
+}
+
+export function planDeploy(
+  env: string,
+  inventory: Inventory,
+  selection: DeploySelection,
+  stacks: readonly StackInput[],
+  /** Swarm service name → its current image, for services that exist. */
+  running: Readonly<Record<string, string>>,
+): DeployPlan {
+  const chosen = selectStacks(inventory, selection, stacks)
+  const known = new Set(chosen.flatMap((s) => Object.keys(composeServices(s.merged))))
+  for (const name of Object.keys(selection.images)) {
+    if (!known.has(name)) throw new CtlError(`--image names "${name}", which no selected stack defines`, {exitCode: ExitCode.cannotRun, code: 'deploy.unknown-service', hint: `Services: ${[...known].join(', ')}`})
+    if (selection.service && name !== selection.service) throw new CtlError(`--image ${name}=... conflicts with --service ${selection.service}`, {exitCode: ExitCode.cannotRun, code: 'deploy.bad-image-flag'})
+  }
+  const plans = chosen.map((stack) => planStack(inventory, selection, stack, running))
+  return {env, stacks: plans, changes: plans.flatMap((s) => s.services.filter((x) => x.action !== 'unchanged'))}
+}
+
+function planStack(inventory: Inventory, selection: DeploySelection, stack: StackInput, running: Readonly<Record<string, string>>): StackPlan {
+  const composed = composeServices(stack.merged)
+  const images: Record<string, string> = {}
+  const services: ServicePlan[] = []
+  const gatedServices: InventoryService[] = []
+  for (const [name, compose] of Object.entries(composed)) {
+    const swarmName = swarmServiceName(stack.name, name)
+    const current = running[swarmName] ?? null
+    if (!compose.image) throw new CtlError(`Service "${name}" of stack "${stack.name}" has no image`, {code: 'deploy.bad-stack-file'})
+    // --service pins every other service of the stack to what runs now, so only the named one changes.
+    const pinned = selection.service && name !== selection.service && current
+    const newImage = pinned ? current : applyImageOverride(compose.image, selection.images[name])
+    if (newImage !== compose.image) images[name] = newImage
+    const inv = inventory.services.find((s) => s.strategy === 'swarm' && s.stack === stack.name && s.name === name)
+    if (inv) {
+      checkCapacity(inventory, stack.name, name, compose, inv)
+      if (inv.health) gatedServices.push(inv)
+    }
+    services.push({
+      stack: stack.name,
+      service: name,
+      swarmName,
+      oldImage: current,
+      newImage,
+      action: current === null ? 'create' : sameImage(current, newImage) ? 'unchanged' : 'update',
+      gated: Boolean(inv?.health),
+      replicas: compose.replicas ?? 1,
+    })
+  }
+  return {name: stack.name, files: stack.files, override: renderOverride(images, gatedServices, stack.version), services}
+}
+
+function checkCapacity(inventory: Inventory, stack: string, name: string, compose: ComposeService, inv: InventoryService): void {
+  const verdict = checkHostModeCapacity(compose, inv.rollout, inventory.nodes)
+  if (!verdict.ok) {
+    throw new CtlError(`Service "${name}" of stack "${stack}" ${verdict.reason}`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'deploy.host-port-capacity',
+      hint: `Lower replicas to ${Math.max(0, verdict.eligible.length - inv.rollout.parallelism)}, add eligible nodes, or use order stop-first (brief capacity loss) in the inventory's rollout.`,
+    })
+  }
+}

@@ -1,0 +1,68 @@
+import {describe, expect, it} from 'vitest'
+import {decideRollback, decideRollout} from '../../../src/deploy/decide.js'
+import type {GateVerdict} from '../../../src/deploy/gate.js'
+import {currentTasks, parseServiceJson, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
+
+const task = (id: string, current: boolean, state: string, desiredState = 'running', extra: Partial<TaskView> = {}): TaskView => ({id, current, state, desiredState, image: current ? 'app:v2' : 'app:v1', createdAt: `2026-01-01T00:00:0${id.length}Z`, ...extra})
+const view = (updateState: string | undefined, tasks: TaskView[], replicas = 2): ServiceView => ({name: 's', image: 'app:v2', replicas, updateState, tasks})
+const passed: GateVerdict = {state: 'passed', healthyForMs: 3000}
+const pending: GateVerdict = {state: 'pending', healthyForMs: 0}
+const gates = (entries: Record<string, GateVerdict>) => new Map(Object.entries(entries))
+
+describe('rollout decision', () => {
+  it.each([
+    ['first new task starting', view('updating', [task('a', false, 'running'), task('b', false, 'running'), task('n1', true, 'starting')]), {}, 'waiting'],
+    ['one passed, Swarm goes on', view('updating', [task('b', false, 'running'), task('n1', true, 'running'), task('a', false, 'shutdown', 'shutdown')]), {n1: passed}, 'waiting'],
+    ['all passed but Swarm still updating', view('updating', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'waiting'],
+    ['all passed and completed', view('completed', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'done'],
+    ['new service, no update status', view(undefined, [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'done'],
+    ['completed but one gate still pending', view('completed', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: pending}, 'waiting'],
+    ['gate failed', view('updating', [task('n1', true, 'running')]), {n1: {state: 'failed', reason: 'HTTP 503'}}, 'failed'],
+    ['new task exited', view('updating', [task('n1', true, 'complete', 'shutdown')]), {}, 'failed'],
+    ['new task rejected', view('updating', [task('n1', true, 'rejected', 'shutdown', {error: 'no such image'})]), {}, 'failed'],
+    ['Swarm paused', view('paused', [task('n1', true, 'running')]), {}, 'failed'],
+    ['Swarm rolling back', view('rollback_started', [task('a', true, 'running')]), {}, 'failed'],
+  ] as const)('%s → %s', (_name, v, g, kind) => {
+    expect(decideRollout(v, gates(g as Record<string, GateVerdict>)).kind).toBe(kind)
+  })
+
+  it('ignores failures of tasks that existed before the rollout', () => {
+    const v = view('updating', [task('old', true, 'failed', 'shutdown'), task('n1', true, 'starting')])
+    expect(decideRollout(v, gates({}), new Set(['old'])).kind).toBe('waiting')
+    expect(decideRollout(v, gates({})).kind).toBe('failed')
+  })
+
+  it('names the failing task and whether Swarm already rolls back', () => {
+    const failed = decideRollout(view('updating', [task('n1', true, 'running')]), gates({n1: {state: 'failed', reason: 'HTTP 503'}}))
+    expect(failed).toMatchObject({kind: 'failed', swarmRollingBack: false, task: {id: 'n1'}, reason: 'task n1 failed the /health gate: HTTP 503'})
+    const swarm = decideRollout({...view('rollback_started', [task('a', true, 'running'), task('bad1', false, 'complete', 'shutdown')]), updateMessage: 'update rolled back due to failure'}, gates({}))
+    expect(swarm).toMatchObject({kind: 'failed', swarmRollingBack: true, task: {id: 'bad1'}, reason: 'Swarm is rolling back: update rolled back due to failure'})
+  })
+
+  it.each([
+    ['rollback in progress', view('rollback_started', [task('o1', true, 'running')]), {o1: passed}, 'waiting'],
+    ['rollback completed, all healthy', view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]), {o1: passed, o2: passed}, 'done'],
+    ['rollback completed, one not yet healthy', view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]), {o1: passed}, 'waiting'],
+    ['rollback paused', view('rollback_paused', []), {}, 'failed'],
+  ] as const)('rollback: %s → %s', (_name, v, g, kind) => {
+    expect(decideRollback(v, gates(g as Record<string, GateVerdict>)).kind).toBe(kind)
+  })
+})
+
+describe('service state from the Engine API', () => {
+  it('marks tasks made from the present spec (image and force-update counter) as current', () => {
+    const spec = (image: string, force = 0) => ({ContainerSpec: {Image: image, Env: ['A=1']}, ForceUpdate: force})
+    const service = {Spec: {Name: 'app_app', TaskTemplate: spec('app:v2', 1), Mode: {Replicated: {Replicas: 2}}}, PreviousSpec: {TaskTemplate: spec('app:v1')}, UpdateStatus: {State: 'updating', Message: 'update in progress'}}
+    const tasks = [
+      {ID: 'old', NodeID: 'n1', Slot: 1, DesiredState: 'shutdown', Status: {State: 'shutdown'}, Spec: spec('app:v1'), CreatedAt: '1'},
+      {ID: 'forced-before', NodeID: 'n2', Slot: 2, DesiredState: 'running', Status: {State: 'running'}, Spec: spec('app:v2', 0), CreatedAt: '2'},
+      {ID: 'new', NodeID: 'n3', Slot: 1, DesiredState: 'running', Status: {State: 'running'}, Spec: spec('app:v2', 1), CreatedAt: '3'},
+      {ID: 'bad', NodeID: '', Slot: 2, DesiredState: 'running', Status: {State: 'pending', Err: 'no suitable node'}, Spec: spec('app:v2', 1), CreatedAt: '4'},
+    ]
+    const v = parseServiceJson(service, tasks)
+    expect(v).toMatchObject({name: 'app_app', image: 'app:v2', previousImage: 'app:v1', replicas: 2, updateState: 'updating'})
+    expect(v.tasks.map((t) => [t.id, t.current])).toEqual([['old', false], ['forced-before', false], ['new', true], ['bad', true]])
+    expect(v.tasks[3]).toMatchObject({nodeId: undefined, error: 'no suitable node'})
+    expect(currentTasks(v).map((t) => t.id)).toEqual(['new', 'bad'])
+  })
+})

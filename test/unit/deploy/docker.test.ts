@@ -1,0 +1,30 @@
+import {describe, expect, it} from 'vitest'
+import {serviceForceUpdateArgv, serviceRollbackArgv, stackDeployArgv, stackUploadDir} from '../../../src/deploy/docker.js'
+import {healthUrl} from '../../../src/deploy/health-url.js'
+import {shellCommand} from '../../../src/lib/shell.js'
+import {testInventory} from './fixtures.js'
+
+const inventory = testInventory()
+const manager = inventory.nodes[0]!
+
+describe('docker commands of a deploy', () => {
+  it('builds the exact command lines', () => {
+    expect(shellCommand(stackDeployArgv(manager, 'web', ['/var/lib/ctl/stacks/t/web/0-web.yml', '/var/lib/ctl/stacks/t/web/1-ctl-override.yml']))).toBe(
+      'docker -H unix:///run/d.sock stack deploy -c /var/lib/ctl/stacks/t/web/0-web.yml -c /var/lib/ctl/stacks/t/web/1-ctl-override.yml --resolve-image never --detach=true web',
+    )
+    expect(shellCommand(serviceRollbackArgv(manager, 'web_app'))).toBe('docker -H unix:///run/d.sock service rollback --detach web_app')
+    expect(shellCommand(serviceForceUpdateArgv(manager, 'web_app'))).toBe('docker -H unix:///run/d.sock service update --force --detach web_app')
+    expect(shellCommand(serviceForceUpdateArgv(inventory.nodes[1]!, 'web_app', 5))).toBe('docker -H unix:///var/run/docker.sock service update --force --detach --update-delay 5s web_app')
+    expect(stackUploadDir('/var/lib/ctl/locks', 't', 'web')).toBe('/var/lib/ctl/stacks/t/web')
+  })
+
+  it('asks /health at the task, at the host, or through the load balancer', () => {
+    const [app, legacy] = inventory.services
+    expect(healthUrl(inventory, app!, '10.0.0.2')).toBe('http://10.0.0.2:8080/health')
+    expect(healthUrl(inventory, app!, 'fd00::2')).toBe('http://[fd00::2]:8080/health')
+    expect(healthUrl(inventory, app!, undefined)).toBeUndefined()
+    expect(healthUrl(inventory, legacy!, '10.0.0.3')).toBe('http://10.0.0.3:5000/health')
+    const viaLb = {...app!, health: {...app!.health!, via: 'loadBalancer' as const}}
+    expect(healthUrl(inventory, viaLb, '10.0.0.2')).toBe('http://lb.example:80/health')
+  })
+})
