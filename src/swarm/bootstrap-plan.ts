@@ -163,14 +163,14 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
   let via = inSwarmManagers.find((n) => inSwarm.get(n.name)?.nodeId === leaderId) ?? inSwarmManagers[0]
   if (!via && managers[0]) {
     via = managers[0]
-    steps.push({kind: 'init', node: via.name, advertiseAddress: via.address, defaultAddrPool: inventory.swarm.defaultAddrPool})
+    steps.push({kind: 'init', node: via.name, advertiseAddress: swarmAddress(via), defaultAddrPool: inventory.swarm.defaultAddrPool})
   }
   if (via) {
     const viaView = cluster?.nodes.find((n) => n.id === inSwarm.get(via!.name)?.nodeId)
-    const remoteAddress = viaView?.managerAddress ?? joinAddress(via.address)
+    const remoteAddress = viaView?.managerAddress ?? joinAddress(swarmAddress(via))
     for (const role of ['manager', 'worker'] as const) {
       for (const node of members.filter((n) => n.role === role && n !== via && !inSwarm.has(n.name))) {
-        steps.push({kind: 'join', node: node.name, role, advertiseAddress: node.address, via: via.name, remoteAddress})
+        steps.push({kind: 'join', node: node.name, role, advertiseAddress: swarmAddress(node), via: via.name, remoteAddress})
       }
     }
     for (const node of members) {
@@ -188,6 +188,11 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
 const ORDER: Record<BootstrapStep['kind'], number> = {'install-engine': 0, init: 1, join: 2, promote: 3, demote: 4}
 function stepOrder(step: BootstrapStep): number {
   return ORDER[step.kind] * 10 + (step.kind === 'join' && step.role === 'worker' ? 1 : 0)
+}
+
+/** The address a node advertises to the swarm: `advertiseAddress`, else its SSH `address`. */
+export function swarmAddress(node: InventoryNode): string {
+  return node.advertiseAddress ?? node.address
 }
 
 /** `host:2377`, bracketing IPv6 addresses. */

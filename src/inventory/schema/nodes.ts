@@ -30,6 +30,8 @@ export const node = z.object({
   /** Per-node SSH overrides of the inventory's `ssh`. */
   ssh: sshSettings.partial().optional(),
   docker: dockerSettings.partial().optional(),
+  /** Where the other Swarm nodes reach this one (e.g. its private-network IP) when not `address`. */
+  advertiseAddress: hostAddress.optional(),
   /** Swarm role; `none` for hosts outside the swarm (e.g. seed 001's plain servers). */
   role: swarmRole.default('worker'),
   /** Swarm node labels ctl manages, e.g. `type: service` or `type: db`. */

@@ -167,3 +167,21 @@ describe('planBootstrap: a worker that runs its own swarm', () => {
     expect(planBootstrap(inv, factsMap(freshFacts('m1'), rogue), options).blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual(['w1: already in another swarm (cluster ffffffffffff)'])
   })
 })
+
+describe('planBootstrap: advertise addresses', () => {
+  it('advertises a private address when the inventory names one, and joins through it', () => {
+    const inv = inventoryOf(['m1:manager', 'w1:worker'])
+    inv.nodes[0]!.advertiseAddress = '192.168.100.1'
+    inv.nodes[1]!.advertiseAddress = '192.168.100.2'
+    expect(steps(inv, factsMap(freshFacts('m1'), freshFacts('w1')))).toEqual([
+      'm1: swarm init, advertise 192.168.100.1',
+      'w1: join as worker via m1 (192.168.100.1:2377), advertise 192.168.100.2',
+    ])
+  })
+
+  it('brackets an IPv6 manager address', () => {
+    const inv = inventoryOf(['m1:manager', 'w1:worker'])
+    inv.nodes[0]!.address = 'fd00::1'
+    expect(steps(inv, factsMap(freshFacts('m1'), freshFacts('w1')))[1]).toBe('w1: join as worker via m1 ([fd00::1]:2377), advertise 10.0.0.2')
+  })
+})

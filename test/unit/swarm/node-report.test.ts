@@ -49,3 +49,10 @@ describe('findSwarmNode', () => {
     expect(findSwarmNode(node, nodes)?.id).toBe(expected)
   })
 })
+
+describe('findSwarmNode with an advertise address', () => {
+  it('finds the node by the private address it advertised', () => {
+    const node = {...inventoryOf(['app-1:worker']).nodes[0]!, address: '203.0.113.5', advertiseAddress: '10.1.0.5'}
+    expect(findSwarmNode(node, [swarmNode('x', '10.1.0.5', 'worker', {hostname: 'other'})])?.id).toBe('x')
+  })
+})

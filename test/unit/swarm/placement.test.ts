@@ -1,7 +1,8 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {inventorySchema} from '../../../src/inventory/schema/index.js'
-import {readStackFile, verifyPlacement, type StackDefinition} from '../../../src/swarm/placement.js'
+import {loadInventory} from '../../../src/inventory/load.js'
+import {loadStacks, readStackFile, verifyPlacement, type StackDefinition} from '../../../src/swarm/placement.js'
 import {swarmNode} from './fixtures.js'
 
 const stacksDir = join(import.meta.dirname, 'stacks')
@@ -74,5 +75,25 @@ describe('verifyPlacement', () => {
     expect(report.findings).toHaveLength(1)
     expect(report.findings[0]).toMatchObject({kind: 'unreadable', severity: 'error'})
     expect(report.findings[0]!.message).toContain('missing.yml: ENOENT')
+  })
+})
+
+describe('verifyPlacement on the example inventories (inventories/examples)', () => {
+  const examples = join(import.meta.dirname, '..', '..', '..', 'inventories', 'examples')
+  it.each(['chat-galera', 'hosting-haproxy', 'iklim-swarm', 'modular-ha'])('%s: every service of its stacks can be placed as intended', (name) => {
+    const loaded = loadInventory(join(examples, `${name}.yml`))
+    const report = verifyPlacement(loaded.inventory, loadStacks(loaded))
+    expect(report.findings).toEqual([])
+    expect(report.services.length).toBeGreaterThan(0)
+  })
+
+  it('iklim (seed 002): RabbitMQ switched to host mode is flagged; Patroni in host mode is not', () => {
+    const loaded = loadInventory(join(examples, 'iklim-swarm.yml'))
+    const stacks = loadStacks(loaded, ['iklimco'])
+    const services = (stacks[0]!.files[0]!.content as {services: Record<string, any>}).services
+    services.rabbitmq.ports = [{target: 5672, published: 5672, mode: 'host'}]
+    const report = verifyPlacement(loaded.inventory, stacks)
+    expect(report.findings.map((f) => [f.service, f.kind])).toEqual([['rabbitmq', 'host-mode-port']])
+    expect(report.services.filter((s) => s.hostModePorts.length > 0).map((s) => s.service)).toEqual(expect.arrayContaining(['patroni1', 'rabbitmq']))
   })
 })
