@@ -76,6 +76,12 @@ export async function ensureDockerd(host: LabHost, log: (text: string) => void):
     log(`${host.name}: stopping stray dockerd ${stray}`)
     await stopProcess(stray, 15_000)
   }
+  // dockerd reuses a live containerd from its pid file; one left in another namespace must go.
+  const strayContainerd = strayDaemon(`${p.execRoot}/containerd/containerd.pid`, p.execRoot, host.netns)
+  if (strayContainerd !== undefined) {
+    log(`${host.name}: stopping stray containerd ${strayContainerd}`)
+    await stopProcess(strayContainerd, 10_000)
+  }
   const pid = dockerdPid(host)
   if (pid !== undefined && (await waitFor(() => enginePing(p.socket), 5000, 200))) return 'running'
   if (pid !== undefined) {

@@ -63,10 +63,13 @@ describe('ctl lab down and repair (instance 7)', () => {
     expect(await hostnames()).toEqual(['h1', 'h2'])
   })
 
-  it('repairs stale pieces: a namespace without its sshd, and a namespace deleted under its daemons', async () => {
+  it('repairs stale pieces: killed daemons, and a namespace deleted under its running daemons', async () => {
     const h1Sshd = pidOf('/run/ctl-lab7/h1/sshd.pid')!
     const h2Sshd = pidOf('/run/ctl-lab7/h2/sshd.pid')!
+    const h1Dockerd = pidOf('/run/ctl-lab7/h1/docker.pid')!
+    // As after a crash: no daemon gets to clean up (pid files, sockets and mounts stay behind).
     process.kill(Number(h1Sshd), 'SIGKILL')
+    process.kill(Number(h1Dockerd), 'SIGKILL')
     // The namespace's name and link go, but its sshd and dockerd keep running in it, unreachable.
     await execa('ip', ['netns', 'del', 'ctl-lab7-h2'])
     await execa('ip', ['link', 'del', 'ctllab7h2'])
@@ -76,6 +79,8 @@ describe('ctl lab down and repair (instance 7)', () => {
 
     await upTwoHosts()
     expect(await hostnames()).toEqual(['h1', 'h2'])
+    expect((await docker('h1', 'info', '--format', '{{.Name}}')).stdout).toBe('h1')
+    expect(pidOf('/run/ctl-lab7/h1/docker.pid')).not.toBe(h1Dockerd)
     expect(pidOf('/run/ctl-lab7/h2/sshd.pid')).not.toBe(h2Sshd)
     // The daemons left in the orphaned namespace were stopped, not left behind.
     const alive = (pid: string) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== ''
