@@ -1,4 +1,5 @@
 import {relative, dirname} from 'node:path'
+import {LAB_SWARM_ADDRESS_POOL} from './dockerd.js'
 import type {LabHost} from './types.js'
 
 /**
@@ -16,6 +17,7 @@ export function labInventoryYaml(options: {name: string; file: string; keyFile: 
     `  key: ${rel(options.keyFile)}`,
     `  knownHosts: ${rel(options.knownHostsFile)}`,
     '  connectTimeoutMs: 5000',
+    ...(options.docker ? ['swarm:', `  defaultAddrPool: ${LAB_SWARM_ADDRESS_POOL}`] : []),
     'nodes:',
   ]
   for (const host of options.hosts) {

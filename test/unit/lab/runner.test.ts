@@ -42,6 +42,7 @@ describe('labInventoryYaml', () => {
     const ours = inventoryOf(generated, file)
     expect(ours.nodes).toEqual(committed.nodes)
     expect(ours.ssh).toEqual(committed.ssh)
+    expect(ours.swarm.defaultAddrPool).toBe(committed.swarm.defaultAddrPool)
   })
 
   it('writes sshd-only hosts of another instance with paths relative to the file', () => {
