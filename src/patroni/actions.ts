@@ -5,7 +5,8 @@ import type {InventoryNode} from '../inventory/schema/index.js'
 import type {ProcessControl} from '../inventory/schema/common.js'
 import {gatherClusterFacts, leaderTarget, memberTarget, type ClusterFacts} from './facts.js'
 import {restCall, type RestReply, type RestRequest} from './rest.js'
-import {queryJson, WRITE_PROBE_SQL, type PgTarget} from './sql.js'
+import {POSITION_SQL, queryJson, runSql, WRITE_PROBE_SQL, type PgTarget} from './sql.js'
+import type {RemoteCommand} from '../lib/shell.js'
 import {memberNamed, type PatroniMemberAddress, type PatroniTopology, type RunOn} from './topology.js'
 
 /**
@@ -88,6 +89,25 @@ export class PatroniAccess {
   probeEndpoint(fromNode: string, endpoint: {host: string; port: number}, step?: string): Promise<WriteProbe> {
     const target: PgTarget = {node: fromNode, host: endpoint.host, port: endpoint.port, user: this.topology.user, database: this.topology.database}
     return queryJson<WriteProbe>(this.runOn, target, this.password, WRITE_PROBE_SQL, {step, timeoutMs: 15_000})
+  }
+
+  /** The WAL position a dump taken now from `member` reflects. */
+  position(member: string): Promise<{recovery: boolean; lsn: string}> {
+    return queryJson(this.runOn, memberTarget(this.topology, this.member(member)), this.password, POSITION_SQL)
+  }
+
+  /** Runs SQL on a target (psql; password on stdin); returns its output. */
+  sql(target: PgTarget, sql: string, step?: string): Promise<string> {
+    return runSql(this.runOn, target, this.password, sql, {step})
+  }
+
+  query<T>(target: PgTarget, sql: string, step?: string): Promise<T> {
+    return queryJson<T>(this.runOn, target, this.password, sql, {step})
+  }
+
+  /** Runs a script built with afterPasswordFromStdin (pg_dump, pg_restore): the password is its first stdin line. */
+  runWithPassword(node: string, command: RemoteCommand, timeoutMs: number): Promise<{code: number; stdout: string; stderr: string}> {
+    return this.runOn(node, command, {stdin: `${this.password ?? ''}\n`, timeoutMs})
   }
 
   leaderTarget(leader: string, database?: string): PgTarget {

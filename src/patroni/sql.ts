@@ -22,7 +22,12 @@ const READ_PASSWORD = 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; expor
 
 /** The environment line shared by psql, pg_dump and pg_restore scripts (password from stdin). */
 export function withPasswordFromStdin(argv: readonly string[]): {script: string} {
-  return {script: `${READ_PASSWORD}; exec ${argv.map((a) => quote(a)).join(' ')}`}
+  return afterPasswordFromStdin(`exec ${argv.map((a) => quote(a)).join(' ')}`)
+}
+
+/** `script` (already built from quoted parts) with the password read from stdin first. */
+export function afterPasswordFromStdin(script: string): {script: string} {
+  return {script: `${READ_PASSWORD}; ${script}`}
 }
 
 export function connectionArgs(target: Pick<PgTarget, 'host' | 'port' | 'user'>): string[] {

@@ -4,6 +4,8 @@ import {mariadbBackup} from './mariadb-backup.js'
 import {mariadbRestore} from './mariadb-restore.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
+import {pgBackup} from './pg-backup.js'
+import {pgRestore} from './pg-restore.js'
 import type {AnyRunbook} from './types.js'
 
 /**
@@ -16,6 +18,8 @@ export const runbooks: AnyRunbook[] = [
   mariadbRestore,
   patroniSwitchover,
   patroniFailover,
+  pgBackup,
+  pgRestore,
 ]
 
 export function findRunbook(name: string): AnyRunbook {
