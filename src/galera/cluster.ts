@@ -27,6 +27,13 @@ export function galeraCluster(loaded: LoadedInventory): GaleraCluster {
   return cluster
 }
 
+/** The member backups run on: the one asked for, else the inventory's backupNode, else the first member. */
+export function backupMember(cluster: GaleraCluster, asked?: string): string {
+  const node = asked ?? cluster.backupNode ?? cluster.members[0]!.node
+  memberOf(cluster, node)
+  return node
+}
+
 export function memberOf(cluster: GaleraCluster, node: string): GaleraMember {
   const member = cluster.members.find((m) => m.node === node)
   if (!member) throw new CtlError(`${node} is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${cluster.members.map((m) => m.node).join(', ')}`})
@@ -79,6 +86,30 @@ export class GaleraAccess extends GaleraCommands {
 
   async control(node: string, action: ControlAction, extra: readonly string[] = [], timeoutMs = 120_000): Promise<RemoteResult> {
     return this.runner.run(node, this.controlCommand(node, action, extra), {timeoutMs})
+  }
+
+  /** Starts mariadbd with the inventory's start command (plus `extra` arguments); fails with its output. */
+  async start(node: string, extra: readonly string[] = []): Promise<void> {
+    const r = await this.control(node, 'start', extra)
+    if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n')})
+  }
+
+  /**
+   * Stops mariadbd; when it ignores SIGTERM, kills it, but only outside a Primary component (a
+   * member stuck in non-Primary cannot have committed anything, so nothing committed is lost).
+   */
+  async stopSafely(node: string): Promise<'not-running' | 'stopped' | 'killed'> {
+    if (!(await this.isRunning(node))) return 'not-running'
+    await this.control(node, 'stop', [], 300_000)
+    if (await this.waitStopped(node, 5)) return 'stopped'
+    const live = await this.facts(node)
+    if (live.running && live.status?.clusterStatus === 'Primary') {
+      throw new CtlError(`mariadbd on ${node} did not stop and is Primary: not killing it`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand (it may be busy), then continue with --resume.'})
+    }
+    this.runner.progress(`${node}: still running after SIGTERM outside a Primary component: killing it`)
+    await this.control(node, 'kill', [], 30_000)
+    if (!(await this.waitStopped(node, 30))) throw new CtlError(`mariadbd on ${node} survived the kill command`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand, then continue with --resume.'})
+    return 'killed'
   }
 
   /** Whether mariadbd runs: the inventory's status command (exit 0 = running). */

@@ -191,14 +191,7 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
           // Re-read: never kill a member that became Primary meanwhile.
           const live = await a.facts(node)
           if (isPrimary(live)) throw new CtlError(`${node} is Primary now: not stopping it`, {host: node, code: 'galera.became-primary', hint: 'The cluster changed under us: run again (without --resume) to decide on fresh facts.'})
-          if (live.running) {
-            await a.control(node, 'stop', [], 120_000)
-            if (!(await a.waitStopped(node, 5))) {
-              ctx.progress(`${node}: still running after SIGTERM (stuck non-Primary): killing it`)
-              await a.control(node, 'kill', [], 30_000)
-              if (!(await a.waitStopped(node, 30))) throw new CtlError(`mariadbd on ${node} survived the kill command`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand, then run again with --resume.'})
-            }
-          }
+          await a.stopSafely(node)
           if (!ctx.state.stopped.includes(node)) ctx.state.stopped.push(node)
         }
         // Positions from InnoDB now that they are stopped, then decide again on the new facts.
@@ -242,8 +235,7 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         if (!isPrimary(live)) {
           if (live.running) throw new CtlError(`${node} runs but is not Primary`, {host: node, code: 'galera.unexpected-state', hint: 'Run again without --resume to decide on fresh facts.'})
           await ctx.run(node, setSafeToBootstrapCommand(a.member(node), findNode(ctx.loaded, node)), {check: true, timeoutMs: 30_000})
-          const started = await a.control(node, 'start', startArguments(ctx, a, node, true))
-          if (started.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${started.code})`, {host: node, code: 'galera.start-failed', hint: (started.stderr || started.stdout).trim().split('\n').slice(-3).join('\n')})
+          await a.start(node, startArguments(ctx, a, node, true))
         }
         const status = await a.waitForSynced(node)
         ctx.state.bootstrapped = node
@@ -275,10 +267,7 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         for (const node of d.start) {
           const live = await a.facts(node)
           // A member already running (joining, or started before an interruption) is only waited for.
-          if (!live.running) {
-            const started = await a.control(node, 'start', startArguments(ctx, a, node, false))
-            if (started.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${started.code})`, {host: node, code: 'galera.start-failed', hint: (started.stderr || started.stdout).trim().split('\n').slice(-3).join('\n')})
-          }
+          if (!live.running) await a.start(node, startArguments(ctx, a, node, false))
           size++
           const status = await a.waitForSynced(node, {size})
           if (!ctx.state.joined.includes(node)) ctx.state.joined.push(node)

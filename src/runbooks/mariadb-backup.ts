@@ -1,6 +1,6 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
-import {GaleraAccess, GaleraCommands, galeraCluster, memberOf} from '../galera/cluster.js'
+import {backupMember, GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
 import {backupCommand, backupStamp, parseGaleraInfo, parseRecord, prepareCommand, readGaleraInfoCommand, recordCommand, type BackupRecord} from '../galera/backup.js'
 import {formatPosition, type Position} from '../galera/facts.js'
 import type {Runbook, StepContext} from './types.js'
@@ -36,8 +36,7 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
 
   setup({loaded, options}) {
     const cluster = galeraCluster(loaded)
-    const node = options.node ?? cluster.backupNode ?? cluster.members[0]!.node
-    memberOf(cluster, node)
+    const node = backupMember(cluster, options.node)
     return {node, backupDir: cluster.backupDir, target: `${cluster.backupDir}/${backupStamp()}`}
   },
 

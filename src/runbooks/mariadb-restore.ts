@@ -1,9 +1,9 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
-import {GaleraAccess, GaleraCommands, galeraCluster, memberOf} from '../galera/cluster.js'
+import {backupMember, GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
 import {backupStamp, copyBackCommand, isPreparedCommand, moveDatadirAsideCommand, parseGaleraInfo, readGaleraInfoCommand, verifyBackupCommand, writeGrastateCommand} from '../galera/backup.js'
 import {NEW_CLUSTER_FLAG, startPositionFlag, takesStartArguments} from '../galera/commands.js'
-import {formatPosition, isPrimary, type NodeFacts, type Position} from '../galera/facts.js'
+import {formatPosition, type NodeFacts, type Position} from '../galera/facts.js'
 import {verificationProblems, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
 import {factsTable} from './galera-recover.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
@@ -43,19 +43,6 @@ function startArgs(a: GaleraCommands, node: string, bootstrap: boolean, position
   return args
 }
 
-async function stopMember(ctx: Ctx, a: GaleraAccess, node: string): Promise<void> {
-  if (!(await a.isRunning(node))) return
-  await a.control(node, 'stop', [], 300_000)
-  if (!(await a.waitStopped(node, 10))) {
-    // Only a member outside any Primary component may be killed: it cannot have committed anything.
-    const live = await a.facts(node)
-    if (isPrimary(live)) throw new CtlError(`mariadbd on ${node} did not stop`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand, then continue with --resume.'})
-    ctx.progress(`${node}: ignores SIGTERM outside a Primary component: killing it`)
-    await a.control(node, 'kill', [], 30_000)
-    if (!(await a.waitStopped(node, 30))) throw new CtlError(`mariadbd on ${node} survived the kill command`, {host: node, code: 'galera.stop-failed'})
-  }
-}
-
 /** Moves a member's datadir aside unless that was done already (a resumed run). */
 async function moveAside(ctx: Ctx, a: GaleraAccess, node: string): Promise<void> {
   if (ctx.state.movedAside[node]) return
@@ -80,8 +67,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
 
   setup({loaded, options}) {
     const cluster = galeraCluster(loaded)
-    const node = options.node ?? cluster.backupNode ?? cluster.members[0]!.node
-    memberOf(cluster, node)
+    const node = backupMember(cluster, options.node)
     if (!options.from?.startsWith('/')) throw new CtlError('--from takes the absolute path of a backup directory on the node', {exitCode: ExitCode.cannotRun, hint: 'ctl runbook mariadb-backup prints it, e.g. /var/backups/ctl/mariadb/20261126T121500'})
     return {node, from: options.from.replace(/\/+$/, ''), members: cluster.members.map((m) => m.node), stamp: backupStamp(), facts: [], movedAside: {}, restored: false, bootstrapped: false, reseeded: []}
   },
@@ -129,7 +115,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       async act(ctx) {
         const a = access(ctx)
         // Joiners first, the member holding the most recent data last.
-        for (const node of [...others(ctx.state), ctx.state.node]) await stopMember(ctx, a, node)
+        for (const node of [...others(ctx.state), ctx.state.node]) await a.stopSafely(node)
       },
     },
     {
@@ -174,10 +160,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       async act(ctx) {
         const a = access(ctx)
         const node = ctx.state.node
-        if (!(await a.isRunning(node))) {
-          const r = await a.control(node, 'start', startArgs(a, node, true, ctx.state.position))
-          if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n')})
-        }
+        if (!(await a.isRunning(node))) await a.start(node, startArgs(a, node, true, ctx.state.position))
         const status = await a.waitForSynced(node)
         if (ctx.state.position && status.clusterUuid !== ctx.state.position.uuid) {
           throw new CtlError(`${node} came up with cluster uuid ${status.clusterUuid}, not the backup's ${ctx.state.position.uuid}`, {host: node, code: 'galera.uuid-changed', hint: 'Check that the start position reached mariadbd (its error log).'})
@@ -208,8 +191,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
           if (!ctx.state.reseeded.includes(node)) {
             if (!(await a.isRunning(node))) {
               await moveAside(ctx, a, node)
-              const r = await a.control(node, 'start')
-              if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n')})
+              await a.start(node)
             }
           }
           await a.waitForSynced(node, {size})

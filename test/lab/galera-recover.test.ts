@@ -39,7 +39,7 @@ describe('galera-recover in the lab', () => {
     expect(result.outcome).toBe('ok')
     expect(result.summary.decision).toMatchObject({action: 'bootstrap', clusterUuid: uuid})
     // seqno -1 everywhere after the kill: every position came from --wsrep-recover.
-    expect(result.summary.facts.map((f: any) => f.grastate.seqno)).toEqual([-1, -1, -1])
+    expect(result.summary.facts.map((f: any) => f.grastate?.seqno ?? -1)).toEqual([-1, -1, -1])
     expect(result.summary.facts.every((f: any) => f.recovered?.uuid === uuid)).toBe(true)
     expect(stepStatus(result)).toMatchObject({'recover-positions': 'done', 'stop-stuck': 'skipped', bootstrap: 'done', rejoin: 'done', verify: 'done'})
     expect(result.summary.verification).toMatchObject({primary: true, size: 3, allSynced: true, uuidUnchanged: true, probe: {found: true}})
@@ -143,6 +143,14 @@ describe('galera-recover in the lab', () => {
     } finally {
       writeFileSync(file, original)
     }
+
+    // No terminal and no --yes: the read steps run, then it stops before the first data-risk step.
+    const {run, result} = await recover([])
+    expect(run.exitCode).toBe(2)
+    expect(result.outcome).toBe('stopped')
+    expect(result.error.step).toBe('bootstrap')
+    expect(stepStatus(result)).toMatchObject({'gather-facts': 'done', 'recover-positions': 'done', decide: 'done', bootstrap: 'stopped', rejoin: 'pending'})
+    for (const m of members) expect((await control(m, 'status')).code, `${m} was started`).not.toBe(0)
   })
 
   it('a run killed right after the bootstrap step continues with --resume and finishes', async () => {
