@@ -24,8 +24,23 @@ export function serviceRollbackArgv(node: InventoryNode, service: string): strin
   return dockerCli(node, ['service', 'rollback', '--detach', service])
 }
 
-/** A rolling restart without a new image: Swarm replaces every task under the service's update_config. */
-export function serviceForceUpdateArgv(node: InventoryNode, service: string, updateDelaySeconds?: number): string[] {
-  const delay = updateDelaySeconds === undefined ? [] : ['--update-delay', `${updateDelaySeconds}s`]
-  return dockerCli(node, ['service', 'update', '--force', '--detach', ...delay, service])
+/**
+ * A rolling restart without a new image: Swarm replaces every task, under the inventory's rollout
+ * (so a service last changed by hand still rolls start-first, one at a time, paced for the gate).
+ */
+export function serviceForceUpdateArgv(
+  node: InventoryNode,
+  service: string,
+  rollout: {parallelism: number; order: string; monitorSeconds: number; failureAction: string},
+  delaySeconds: number,
+): string[] {
+  return dockerCli(node, [
+    'service', 'update', '--force', '--detach',
+    '--update-parallelism', String(rollout.parallelism),
+    '--update-order', rollout.order,
+    '--update-delay', `${delaySeconds}s`,
+    '--update-monitor', `${rollout.monitorSeconds}s`,
+    '--update-failure-action', rollout.failureAction,
+    service,
+  ])
 }

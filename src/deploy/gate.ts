@@ -48,9 +48,16 @@ export function evaluateGate(probes: readonly Probe[], startedAt: number, now: n
   return {state: 'pending', healthyForMs: streak}
 }
 
-/** The last answers, for the report of a failed gate: `HTTP 503 {"status":"failing"...}`. */
+/**
+ * The last answers for the report of a failed gate (`HTTP 503 {"status":"failing"...}`): the last
+ * `count` that answered at all, then the newest probe if nothing answered it (the task had stopped).
+ */
 export function lastAnswers(probes: readonly Probe[], count = 3): string[] {
-  return probes.slice(-count).map((p) => `${new Date(p.at).toISOString()} ${p.status === null ? 'no answer' : `HTTP ${p.status}`}${p.detail ? ` ${p.detail}` : ''}`)
+  const answered = probes.filter((p) => p.status !== null).slice(-count)
+  const newest = probes.at(-1)
+  const shown = newest && newest.status === null ? [...answered.slice(-(count - 1)), newest] : answered
+  if (shown.length === 0 && newest) shown.push(newest)
+  return shown.map((p) => `${new Date(p.at).toISOString()} ${p.status === null ? 'no answer' : `HTTP ${p.status}`}${p.detail ? ` ${p.detail}` : ''}`)
 }
 
 /** One GET of a health URL from the operator's machine. Never throws: failures are probes too. */

@@ -23,6 +23,6 @@ export function renderServiceOutcome(s: ServiceOutcome): string {
     lines.push(`  failed task ${s.failedTask.task}${s.failedTask.node ? ` on ${s.failedTask.node}` : ''}${s.failedTask.url ? ` (${s.failedTask.url})` : ''}: ${s.failedTask.verdict}`)
     for (const answer of s.failedTask.lastAnswers) lines.push(`    ${answer}`)
   }
-  for (const g of s.outcome === 'updated' ? s.gates : (s.rollbackGates ?? [])) lines.push(`  task ${g.task} on ${g.node ?? '?'}: ${g.verdict}`)
+  for (const g of s.rollbackGates ?? s.gates) lines.push(`  task ${g.task} on ${g.node ?? '?'}: ${g.verdict}`)
   return lines.join('\n')
 }

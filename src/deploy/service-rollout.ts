@@ -51,12 +51,18 @@ export function rolloutTimeoutMs(service: InventoryService, replicas: number): n
   return (Math.max(1, replicas) * (health.deadlineSeconds + gatePacingSeconds(service) + 10) + 30) * 1000
 }
 
+/** The failed task for the report: ctl's gate on it (with its last answers) and what Swarm says of it. */
 function failedGate(outcome: WatchOutcome, nodesById: ReadonlyMap<string, InventoryNode>): GateReport | undefined {
   if (outcome.decision.kind !== 'failed') return undefined
   const task = outcome.decision.task
   const gate = task ? outcome.gates.find((g) => g.task === task.id) : outcome.gates.find((g) => g.verdict.state === 'failed')
-  if (gate) return describeGate(gate)
-  return task ? {task: task.id.slice(0, 12), node: task.nodeId ? nodesById.get(task.nodeId)?.name : undefined, verdict: `${task.state}${task.error ? `: ${task.error}` : ''}`, lastAnswers: []} : undefined
+  if (!task && !gate) return undefined
+  const report: GateReport = gate ? describeGate(gate) : {task: task!.id.slice(0, 12), verdict: '', lastAnswers: []}
+  if (task && gate?.verdict.state !== 'failed') {
+    report.verdict = `swarm: task ${task.state}${task.error ? ` (${task.error})` : ''}${report.lastAnswers.length ? '; ctl gate had not decided yet' : ''}`
+  }
+  report.node ??= task?.nodeId ? nodesById.get(task.nodeId)?.name : undefined
+  return report
 }
 
 /** Watches a rollout Swarm has started (after stack deploy or a forced update) and handles failure. */

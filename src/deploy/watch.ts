@@ -48,6 +48,7 @@ export async function watchService(options: WatchOptions): Promise<WatchOutcome>
   const health = service.health!
   const started = Date.now()
   const gates = new Map<string, TaskGate>()
+  const before = options.before ?? new Set<string>()
   let view = await readService(manager, swarmName)
   let lastRead = Date.now()
   let lastReport = ''
@@ -57,7 +58,7 @@ export async function watchService(options: WatchOptions): Promise<WatchOutcome>
       view = await readService(manager, swarmName)
       lastRead = Date.now()
     }
-    const tasks = view.tasks.filter((t) => t.current && t.desiredState === 'running')
+    const tasks = view.tasks.filter((t) => t.current && t.desiredState === 'running' && !before.has(t.id))
     await Promise.all(tasks.map((task) => probeTask(gates, task, inventory, service, nodesById)))
     const verdicts = new Map<string, GateVerdict>()
     for (const gate of gates.values()) {
@@ -90,8 +91,9 @@ async function probeTask(gates: Map<string, TaskGate>, task: TaskView, inventory
   }
   gate.node ??= node?.name
   gate.url ??= healthUrl(inventory, service, node?.address)
-  // A task not yet running has nothing to answer; its deadline runs from when it was first seen.
-  if (!gate.url || task.state !== 'running' || gate.verdict.state !== 'pending') return
+  // Probed from `starting` (container up, Docker's healthcheck pending) so a failing task's answers are
+  // on record even when Swarm stops it first; its deadline runs from when it was first seen.
+  if (!gate.url || (task.state !== 'running' && task.state !== 'starting') || gate.verdict.state !== 'pending') return
   gate.probes.push(await probeHealth(gate.url, health.timeoutMs))
   if (gate.probes.length > MAX_PROBES_KEPT) gate.probes.splice(0, gate.probes.length - MAX_PROBES_KEPT)
 }

@@ -13,8 +13,9 @@ describe('docker commands of a deploy', () => {
       'docker -H unix:///run/d.sock stack deploy -c /var/lib/ctl/stacks/t/web/0-web.yml -c /var/lib/ctl/stacks/t/web/1-ctl-override.yml --resolve-image never --detach=true web',
     )
     expect(shellCommand(serviceRollbackArgv(manager, 'web_app'))).toBe('docker -H unix:///run/d.sock service rollback --detach web_app')
-    expect(shellCommand(serviceForceUpdateArgv(manager, 'web_app'))).toBe('docker -H unix:///run/d.sock service update --force --detach web_app')
-    expect(shellCommand(serviceForceUpdateArgv(inventory.nodes[1]!, 'web_app', 5))).toBe('docker -H unix:///var/run/docker.sock service update --force --detach --update-delay 5s web_app')
+    expect(shellCommand(serviceForceUpdateArgv(inventory.nodes[1]!, 'web_app', inventory.services[0]!.rollout, 5))).toBe(
+      'docker -H unix:///var/run/docker.sock service update --force --detach --update-parallelism 1 --update-order start-first --update-delay 5s --update-monitor 4s --update-failure-action rollback web_app',
+    )
     expect(stackUploadDir('/var/lib/ctl/locks', 't', 'web')).toBe('/var/lib/ctl/stacks/t/web')
   })
 
