@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runLocal} from '../../lib/local.js'
 import {forEachLimited} from '../concurrency.js'
@@ -93,11 +93,39 @@ export async function vaultAnswers(apiAddr: string): Promise<boolean> {
   }
 }
 
-export async function startVaultNode(ctx: LabContext, host: LabHost, vaultBinary?: string): Promise<'running' | 'started'> {
+/**
+ * Holds `<run dir>/vault.lock` (made with mkdir, atomic) while `work` runs, so two `lab up` runs at
+ * the same time do not both start a server on the same address. A lock older than a minute is stale.
+ */
+async function withStartLock<T>(host: LabHost, work: () => Promise<T>): Promise<T> {
+  const lock = `${host.runDir}/vault.lock`
+  mkdirSync(host.runDir, {recursive: true})
+  const taken = await waitFor(() => {
+    try {
+      mkdirSync(lock)
+      return true
+    } catch {
+      const held = statSync(lock, {throwIfNoEntry: false})
+      if (held && Date.now() - held.mtimeMs > 60_000) rmSync(lock, {recursive: true, force: true})
+      return false
+    }
+  }, READY_TIMEOUT_MS * 2, 100)
+  if (!taken) throw new Error(`${lock} is held by another start; remove it if no \`ctl lab up\` is running`)
+  try {
+    return await work()
+  } finally {
+    rmSync(lock, {recursive: true, force: true})
+  }
+}
+
+export function startVaultNode(ctx: LabContext, host: LabHost, vaultBinary?: string): Promise<'running' | 'started'> {
+  return withStartLock(host, () => startUnlocked(ctx, host, vaultBinary))
+}
+
+async function startUnlocked(ctx: LabContext, host: LabHost, vaultBinary?: string): Promise<'running' | 'started'> {
   const paths = vaultLabPaths(host)
   if (runningDaemon(paths.pidFile, paths.dir, host.netns) !== undefined) return 'running'
   mkdirSync(paths.dir, {recursive: true, mode: 0o700})
-  mkdirSync(host.runDir, {recursive: true})
   const dataDir = `${paths.dir}/data`
   mkdirSync(dataDir, {recursive: true, mode: 0o700})
   if (vaultBinary) writeFileSync(paths.config, realVaultConfig({nodeId: host.name, listenHost: host.address, port: VAULT_PORT, clusterPort: VAULT_CLUSTER_PORT, dataDir}))
@@ -132,16 +160,21 @@ export function labVaultKeysFile(projectRoot: string): string {
   return `${labFilesDir(projectRoot)}/vault-keys.json`
 }
 
+/** Vault runs in the default lab only: inventories/lab.yml is the one that names vault members. */
+function isDefaultLab(ctx: LabContext): boolean {
+  return (ctx.instance?.id ?? 0) === 0
+}
+
 /**
- * Stops the nodes and deletes their state, and the lab's keys file with it (those keys open nothing
- * any more): the next start is an uninitialized cluster.
+ * Stops the nodes and deletes their state, and, in the default lab, the lab's keys file with it
+ * (those keys open nothing any more): the next start is an uninitialized cluster.
  */
 export async function wipeVaultNodes(ctx: LabContext): Promise<void> {
   await forEachLimited(vaultHosts(ctx), 3, async (host) => {
     await stopVaultNode(host)
     rmSync(vaultLabPaths(host).dir, {recursive: true, force: true})
   })
-  rmSync(labVaultKeysFile(ctx.projectRoot), {force: true})
+  if (isDefaultLab(ctx)) rmSync(labVaultKeysFile(ctx.projectRoot), {force: true})
 }
 
 async function hostStatus(host: LabHost): Promise<LabStatusRow> {
@@ -164,6 +197,7 @@ export const vaultComponent: LabComponent = {
   packages: ['gpg'],
 
   async up(ctx) {
+    if (!isDefaultLab(ctx)) return ctx.log('vault: runs in the default lab only (inventories/lab.yml names its members)')
     const binary = await findVaultBinary()
     if (!binary && !existsSync(join(ctx.projectRoot, 'dist/lab/vault-double/main.js'))) {
       throw new Error('dist/lab/vault-double/main.js is missing: run `npm run build` first')
@@ -180,6 +214,7 @@ export const vaultComponent: LabComponent = {
   },
 
   async status(ctx) {
+    if (!isDefaultLab(ctx)) return []
     return Promise.all(vaultHosts(ctx).map((h) => hostStatus(h)))
   },
 

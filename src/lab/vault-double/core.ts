@@ -1,5 +1,4 @@
 import {createHash, createHmac, randomBytes, randomUUID, timingSafeEqual} from 'node:crypto'
-import {encryptForPgpKey} from './pgp.js'
 import {combine, split} from './shamir.js'
 import {loadState, saveState, type DoubleCluster, type DoubleNodeState, type DoublePeer} from './state.js'
 
@@ -190,6 +189,8 @@ export class VaultDoubleNode {
     let keys = plainShares
     let returnedToken = rootToken
     try {
+      // Loaded only when asked for: it brings in the process runner, which slows every start.
+      const {encryptForPgpKey} = await import('./pgp.js')
       // Vault encrypts the hex form of each share, so a holder's `gpg -d` prints the key to type.
       if (pgpKeys) keys = await Promise.all(plainShares.map((share, i) => encryptForPgpKey(String(pgpKeys[i]), share.toString('hex'))))
       if (typeof body.root_token_pgp_key === 'string' && body.root_token_pgp_key) {
