@@ -13,6 +13,7 @@ export class GatedRunner implements RemoteRunner {
   private readonly unreachable = new Map<string, string>()
   private readonly perHost = new Map<string, Semaphore>()
   private readonly overall: Semaphore
+  private closed = false
 
   constructor(
     private readonly inner: RemoteRunner,
@@ -26,11 +27,21 @@ export class GatedRunner implements RemoteRunner {
     this.unreachable.set(node, reason)
   }
 
+  /**
+   * Refuses every command from now on, including those still queued: a check that timed out may
+   * still be waiting for a session, and must not open a new connection after the pool is disposed
+   * (that connection would keep the process alive).
+   */
+  close(): void {
+    this.closed = true
+  }
+
   isReachable(node: InventoryNode): boolean {
     return !this.unreachable.has(node.name)
   }
 
   run(node: InventoryNode, command: RemoteCommand, options?: RunOptions): Promise<RemoteResult> {
+    if (this.closed) return Promise.reject(this.closedError(node))
     const reason = this.unreachable.get(node.name)
     if (reason !== undefined) {
       return Promise.reject(
@@ -41,6 +52,10 @@ export class GatedRunner implements RemoteRunner {
     if (!hostGate) this.perHost.set(node.name, (hostGate = new Semaphore(this.sessionsPerHost)))
     const gate = hostGate
     // Per host first: a command waiting for its host's session holds no overall permit.
-    return gate.use(() => this.overall.use(() => this.inner.run(node, command, options)))
+    return gate.use(() => this.overall.use(() => (this.closed ? Promise.reject(this.closedError(node)) : this.inner.run(node, command, options))))
+  }
+
+  private closedError(node: InventoryNode): CtlError {
+    return new CtlError(`not run on ${node.name}: the check had already timed out`, {host: node.name, exitCode: ExitCode.cannotRun, code: 'check.closed'})
   }
 }

@@ -9,6 +9,7 @@ import {memoryCheck} from './all/memory.js'
 import {nodeLabelsCheck} from './all/node-labels.js'
 import {placementCheck} from './all/placement.js'
 import {patroniCheck} from './all/patroni.js'
+import {serviceHealthCheck} from './all/service-health.js'
 import {swarmCheck} from './all/swarm.js'
 import {sshCheck} from './all/ssh.js'
 import {swarmPortsCheck} from './all/swarm-ports.js'
@@ -27,6 +28,7 @@ export const allChecks: readonly CheckDefinition[] = [
   swarmCheck,
   nodeLabelsCheck,
   placementCheck,
+  serviceHealthCheck,
   galeraCheck,
   patroniCheck,
   etcdCheck,

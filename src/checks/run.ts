@@ -54,10 +54,11 @@ export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: 
   const runner = new GatedRunner(pool, {concurrency: options.concurrency})
   const inventory = loaded.inventory
   const ctx = {loaded, inventory, pool, remote: runner, isReachable: (node: Parameters<GatedRunner['isReachable']>[0]) => runner.isReachable(node)}
-  const budget = (check: CheckDefinition) => options.timeoutMs ?? check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS
+  const own = (check: CheckDefinition) => (typeof check.timeoutMs === 'function' ? check.timeoutMs(inventory) : check.timeoutMs)
+  const budget = (check: CheckDefinition) => options.timeoutMs ?? own(check) ?? DEFAULT_CHECK_TIMEOUT_MS
 
-  const connectBudget = (check: CheckDefinition) => options.timeoutMs ?? check.timeoutMs ?? inventory.ssh.connectTimeoutMs + 10_000
-  const reachability = await mapLimit(sshCheck.targets(inventory), options.concurrency, (target) => runOne(sshCheck, target, ctx, connectBudget(sshCheck)))
+  const connectBudget = options.timeoutMs ?? inventory.ssh.connectTimeoutMs + 10_000
+  const reachability = await mapLimit(sshCheck.targets(inventory), options.concurrency, (target) => runOne(sshCheck, target, ctx, connectBudget))
   for (const row of reachability.flat()) {
     if (row.status === 'fail' || row.status === 'error') runner.markUnreachable(row.target, row.detail)
   }
@@ -65,22 +66,26 @@ export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: 
   const byCheck = new Map<string, CheckResult[]>()
   if (checks.some((c) => c.id === sshCheck.id)) byCheck.set(sshCheck.id, reachability.flat())
   const rest = checks.filter((c) => c.id !== sshCheck.id)
-  await runTasks(
-    rest.map((check) => ({key: check.id, title: check.title, check})),
-    async ({check}, report) => {
-      const targets = check.targets(inventory)
-      if (targets.length === 0) {
-        byCheck.set(check.id, [skipped(check)])
-        return
-      }
-      report.status(targets.map((t) => t.name).join(', '))
-      const rows = (await mapLimit(targets, options.concurrency, (target) => runOne(check, target, ctx, budget(check)))).flat()
-      byCheck.set(check.id, rows)
-      const bad = rows.filter((r) => r.status === 'fail' || r.status === 'error')
-      // Marks the progress line; the rows carry the details.
-      if (bad.length > 0) throw new CtlError(bad.map((r) => `${r.target} ${r.status}`).join(', '))
-    },
-    {concurrency: Math.max(1, Math.min(rest.length, 8))},
-  )
+  try {
+    await runTasks(
+      rest.map((check) => ({key: check.id, title: check.title, check})),
+      async ({check}, report) => {
+        const targets = check.targets(inventory)
+        if (targets.length === 0) {
+          byCheck.set(check.id, [skipped(check)])
+          return
+        }
+        report.status(targets.map((t) => t.name).join(', '))
+        const rows = (await mapLimit(targets, options.concurrency, (target) => runOne(check, target, ctx, budget(check)))).flat()
+        byCheck.set(check.id, rows)
+        const bad = rows.filter((r) => r.status === 'fail' || r.status === 'error')
+        // Marks the progress line; the rows carry the details.
+        if (bad.length > 0) throw new CtlError(bad.map((r) => `${r.target} ${r.status}`).join(', '))
+      },
+      {concurrency: Math.max(1, Math.min(rest.length, 8))},
+    )
+  } finally {
+    runner.close()
+  }
   return checks.flatMap((c) => byCheck.get(c.id) ?? [])
 }

@@ -62,6 +62,6 @@ export interface CheckDefinition {
   /** Why the check does not apply (shown when `targets` is empty). */
   skipReason?: string
   run(ctx: CheckContext, target: CheckTarget): Promise<Finding | Finding[]>
-  /** Overrides the default per-target time budget. */
-  timeoutMs?: number
+  /** Overrides the default per-target time budget; a function for checks whose work grows with the nodes. */
+  timeoutMs?: number | ((inventory: Inventory) => number)
 }

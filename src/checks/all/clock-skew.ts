@@ -3,17 +3,15 @@ import type {InventoryNode} from '../../inventory/schema/index.js'
 import type {RemoteRunner} from '../../ssh/pool.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
-/** One node's clock against ours: its offset, known within ± half the round trip. */
-export interface ClockSample {
-  node: string
-  offsetMs: number
-  uncertaintyMs: number
-}
-
-/** What one round trip proves: the remote clock was read between `sentAt` and `receivedAt`, so its offset lies in [low, high]. */
+/** What one round trip proves: the remote clock was read between `sentAt` and `receivedAt`, so its offset from ours lies in [low, high]. */
 export interface OffsetBounds {
   low: number
   high: number
+}
+
+/** One node's clock against ours, as an interval that holds the true offset. */
+export interface ClockSample extends OffsetBounds {
+  node: string
 }
 
 export function offsetBounds(sentAt: number, remoteEpochNs: string, receivedAt: number): OffsetBounds {
@@ -22,37 +20,50 @@ export function offsetBounds(sentAt: number, remoteEpochNs: string, receivedAt: 
 }
 
 /**
- * Intersects the bounds of several round trips (each one holds the true offset, so all do at once):
- * much tighter than any single trip when the delays vary, as they do on a busy host.
+ * Intersects the bounds of several round trips (each holds the true offset, so all do at once):
+ * tighter than any single trip when the delays vary, as they do on a busy host.
  */
 export function combineBounds(node: string, bounds: readonly OffsetBounds[]): ClockSample {
   const low = Math.max(...bounds.map((b) => b.low))
   const high = Math.min(...bounds.map((b) => b.high))
   // Empty only if a clock stepped between trips: fall back to the narrowest single trip.
   const range = low <= high ? {low, high} : [...bounds].sort((a, b) => a.high - a.low - (b.high - b.low))[0]!
-  return {node, offsetMs: (range.low + range.high) / 2, uncertaintyMs: (range.high - range.low) / 2}
-}
-
-/** The lower median: a real node's clock, so the reference is never between two camps. */
-function medianNode(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor((sorted.length - 1) / 2)]!
+  return {node, low: range.low, high: range.high}
 }
 
 /**
- * Skew between nodes, judged against the median node's clock (so one bad clock stands out rather
- * than shifting everyone): fail when a node is off by more than the limit even allowing for the
- * measurement's uncertainty, warn when only the uncertainty hides whether it is.
+ * The offset most nodes agree on (Marzullo's algorithm): the middle of the region covered by the
+ * most intervals. One bad clock then stands out instead of shifting the reference.
+ */
+export function consensusOffset(samples: readonly OffsetBounds[]): number {
+  const edges = samples.flatMap((s) => [{at: s.low, delta: 1}, {at: s.high, delta: -1}]).sort((a, b) => a.at - b.at || b.delta - a.delta)
+  let depth = 0
+  let best = -1
+  let reference = 0
+  edges.forEach((edge, i) => {
+    depth += edge.delta
+    if (edge.delta === 1 && depth > best) {
+      best = depth
+      reference = (edge.at + (edges[i + 1]?.at ?? edge.at)) / 2
+    }
+  })
+  return reference
+}
+
+/**
+ * Skew of each node from the consensus: fail when it is over the limit even at the nearest end of
+ * its interval, warn when only the measurement's uncertainty hides whether it is.
  */
 export function judgeClockSkew(samples: readonly ClockSample[], maxSkewMs: number): Finding[] {
   if (samples.length < 2) return samples.map((s) => ({target: s.node, status: 'pass', detail: 'only one reachable node: nothing to compare'}))
-  const reference = medianNode(samples.map((s) => s.offsetMs))
+  const reference = consensusOffset(samples)
   return samples.map((s) => {
-    const off = Math.round(s.offsetMs - reference)
-    const within = Math.ceil(s.uncertaintyMs)
-    const detail = `${off >= 0 ? '+' : ''}${off} ms from the median node (±${within} ms, limit ${maxSkewMs} ms)`
-    if (Math.abs(off) - within > maxSkewMs) return {target: s.node, status: 'fail', detail, hint: `Fix time sync on ${s.node} (chrony/systemd-timesyncd): Swarm's Raft, TLS and Galera need close clocks.`}
-    if (Math.abs(off) > maxSkewMs) return {target: s.node, status: 'warn', detail: `${detail}: the link is too slow to tell`, hint: 'Rerun the check; compare `date` on the nodes by hand.'}
+    const nearest = reference < s.low ? s.low - reference : reference > s.high ? reference - s.high : 0
+    const farthest = Math.max(Math.abs(reference - s.low), Math.abs(reference - s.high))
+    const off = Math.round((s.low + s.high) / 2 - reference)
+    const detail = `${off >= 0 ? '+' : ''}${off} ms from the nodes' consensus (±${Math.ceil((s.high - s.low) / 2)} ms, limit ${maxSkewMs} ms)`
+    if (nearest > maxSkewMs) return {target: s.node, status: 'fail', detail, hint: `Fix time sync on ${s.node} (chrony/systemd-timesyncd): Swarm's Raft, TLS and Galera need close clocks.`}
+    if (farthest > maxSkewMs) return {target: s.node, status: 'warn', detail: `${detail}: the round trips are too slow to tell`, hint: 'Rerun when the hosts are less busy, or compare `date` on the nodes by hand.'}
     return {target: s.node, status: 'pass', detail}
   })
 }
@@ -74,6 +85,8 @@ export const clockSkewCheck: CheckDefinition = {
   id: 'clock-skew',
   title: 'Clock skew between nodes',
   needs: 'SSH, GNU date',
+  // Three round trips per node, all nodes in one target: the budget grows with the nodes.
+  timeoutMs: (inventory) => 20_000 + 1_000 * inventory.nodes.length,
   targets: (inventory) => (inventory.nodes.length > 0 ? [{name: 'nodes'}] : []),
   async run(ctx) {
     const nodes = ctx.inventory.nodes.filter((n) => ctx.isReachable(n))

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {judgeDiskFree, parseDfAvailableMb} from '../../../src/checks/all/disk-free.js'
 import {judgeMemory, parseMeminfo} from '../../../src/checks/all/memory.js'
-import {combineBounds, judgeClockSkew, offsetBounds} from '../../../src/checks/all/clock-skew.js'
+import {combineBounds, consensusOffset, judgeClockSkew, offsetBounds} from '../../../src/checks/all/clock-skew.js'
 
 describe('disk-free', () => {
   it('reads the available column of df -Pk', () => {
@@ -32,31 +32,40 @@ describe('memory', () => {
 describe('clock-skew', () => {
   it('bounds the offset by the round trip, and narrows it with several trips', () => {
     expect(offsetBounds(1000, '1500000000\n', 1200)).toEqual({low: 300, high: 500})
-    expect(combineBounds('h1', [offsetBounds(1000, '1500000000', 1200)])).toEqual({node: 'h1', offsetMs: 400, uncertaintyMs: 100})
     // read early in one trip and late in another: together they pin the offset to [450, 480]
-    expect(combineBounds('h1', [{low: 300, high: 480}, {low: 450, high: 900}])).toEqual({node: 'h1', offsetMs: 465, uncertaintyMs: 15})
+    expect(combineBounds('h1', [{low: 300, high: 480}, {low: 450, high: 900}])).toEqual({node: 'h1', low: 450, high: 480})
     // disjoint (a clock stepped): the narrowest trip alone
-    expect(combineBounds('h1', [{low: 0, high: 10}, {low: 100, high: 300}])).toEqual({node: 'h1', offsetMs: 5, uncertaintyMs: 5})
+    expect(combineBounds('h1', [{low: 0, high: 10}, {low: 100, high: 300}])).toEqual({node: 'h1', low: 0, high: 10})
   })
-  it('judges each node against the median node', () => {
+  it('takes the offset most intervals agree on as the reference', () => {
+    expect(consensusOffset([{low: -100, high: 100}, {low: -50, high: 300}, {low: 5000, high: 5100}])).toBe(25)
+  })
+  it('fails only a node off the consensus by more than the limit at the nearest end of its interval', () => {
     const findings = judgeClockSkew(
       [
-        {node: 'h1', offsetMs: 10, uncertaintyMs: 5},
-        {node: 'h2', offsetMs: 0, uncertaintyMs: 5},
-        {node: 'h3', offsetMs: 5000, uncertaintyMs: 5},
-        {node: 'h4', offsetMs: 2100, uncertaintyMs: 200},
+        {node: 'h1', low: -400, high: 300},
+        {node: 'h2', low: -3000, high: 3000},
+        {node: 'h3', low: 4800, high: 5200},
+        {node: 'h4', low: -2500, high: -500},
+        {node: 'h5', low: -200, high: 200},
       ],
       2000,
     )
     expect(findings.map((f) => [f.target, f.status])).toEqual([
       ['h1', 'pass'],
-      ['h2', 'pass'],
+      ['h2', 'warn'],
       ['h3', 'fail'],
       ['h4', 'warn'],
+      ['h5', 'pass'],
     ])
-    expect(findings[2]!.detail).toBe('+4990 ms from the median node (±5 ms, limit 2000 ms)')
+    expect(findings[2]!.detail).toBe("+5000 ms from the nodes' consensus (±200 ms, limit 2000 ms)")
+  })
+  it('passes nodes sharing one clock however slow the round trips, when their intervals overlap', () => {
+    const shared = [{node: 'h1', low: -1300, high: 400}, {node: 'h2', low: -900, high: 1800}, {node: 'h3', low: -200, high: 100}]
+    expect(judgeClockSkew(shared, 2000).map((f) => f.status)).toEqual(['pass', 'pass', 'pass'])
   })
   it('has nothing to compare with one node', () => {
-    expect(judgeClockSkew([{node: 'h1', offsetMs: 99999, uncertaintyMs: 1}], 10)[0]!.status).toBe('pass')
+    expect(judgeClockSkew([{node: 'h1', low: 99999, high: 100000}], 10)[0]!.status).toBe('pass')
   })
 })
+

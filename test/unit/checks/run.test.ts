@@ -77,3 +77,25 @@ describe('runChecks', () => {
     ])
   })
 })
+
+describe('runChecks after a timeout', () => {
+  it('refuses the commands a timed-out check still had queued, so no connection outlives the run', async () => {
+    const calls: string[] = []
+    const pool = fakePool(calls)
+    const slow: CheckDefinition = {
+      id: 'slow',
+      title: 'slow',
+      needs: 'nothing',
+      targets: () => [{name: 'cluster'}],
+      async run(ctx) {
+        await new Promise((r) => setTimeout(r, 400))
+        await ctx.remote.run(inventory.nodes[0]!, ['late'])
+        return {status: 'pass', detail: ''}
+      },
+    }
+    const results = await runChecks(loaded, pool, [slow], {concurrency: 4, timeoutMs: 100})
+    expect(results[0]!.status).toBe('error')
+    await new Promise((r) => setTimeout(r, 500))
+    expect(calls.filter((c) => c.includes('late'))).toEqual([])
+  })
+})
