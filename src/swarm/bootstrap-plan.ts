@@ -1,5 +1,6 @@
 import type {Inventory, InventoryNode} from '../inventory/schema/index.js'
 import {isSupportedOs, versionAtLeast, type HostProbe} from './host-facts.js'
+import {findSwarmNode} from './match.js'
 import type {EngineFacts, SwarmNodeView} from './views.js'
 
 /** The raft port managers listen on. */
@@ -31,6 +32,11 @@ export type BootstrapStep =
   | {kind: 'init'; node: string; advertiseAddress: string; defaultAddrPool?: string}
   | {kind: 'join'; node: string; role: 'manager' | 'worker'; advertiseAddress: string; via: string; remoteAddress: string}
   | {kind: 'promote' | 'demote'; node: string; nodeId: string; via: string}
+  /**
+   * The entry of an earlier identity of the node (it left, or was rebuilt, and joins again): removed
+   * once the swarm sees it down, never forced.
+   */
+  | {kind: 'remove-stale'; node: string; nodeId: string; via: string}
 
 export interface BootstrapPlan {
   /** Anything here stops the run before it changes anything. */
@@ -147,9 +153,6 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
     }
     inSwarm.set(node.name, {nodeId: swarm.nodeId, role: swarm.isManager ? 'manager' : 'worker'})
   }
-  const inventoryIds = new Set([...inSwarm.values()].map((n) => n.nodeId))
-  const strangers = cluster?.nodes.filter((n) => !inventoryIds.has(n.id)) ?? []
-  if (strangers.length > 0) notes.push(`the swarm has nodes not in the inventory (left alone): ${strangers.map((n) => n.hostname || n.id).join(', ')}`)
   for (const node of inventory.nodes.filter((n) => n.role === 'none')) {
     const swarm = facts.get(node.name)?.engine?.swarm
     if (swarm?.state === 'active') notes.push(`${node.name} has role none but is in a swarm (left alone)`)
@@ -165,6 +168,10 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
     via = managers[0]
     steps.push({kind: 'init', node: via.name, advertiseAddress: swarmAddress(via), defaultAddrPool: inventory.swarm.defaultAddrPool})
   }
+  // Entries no inventory engine claims as itself: candidates for old identities of rejoined nodes.
+  const claimed = new Set([...inSwarm.values()].map((n) => n.nodeId))
+  const unclaimed = cluster?.nodes.filter((n) => !claimed.has(n.id)) ?? []
+  const replacedIds = new Set<string>()
   if (via) {
     const viaView = cluster?.nodes.find((n) => n.id === inSwarm.get(via!.name)?.nodeId)
     const remoteAddress = viaView?.managerAddress ?? joinAddress(swarmAddress(via))
@@ -179,13 +186,32 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
       if (current.role === node.role) unchanged.push(node.name)
       else steps.push({kind: node.role === 'manager' ? 'promote' : 'demote', node: node.name, nodeId: current.nodeId, via: via.name})
     }
+    for (const stale of unclaimed) {
+      const owner = members.find((m) => m.address === stale.address || m.advertiseAddress === stale.address)
+      if (!owner) continue
+      const current = inSwarm.get(owner.name)
+      const replaced = (current && current.nodeId !== stale.id) || steps.some((st) => st.kind === 'join' && st.node === owner.name)
+      if (!replaced) continue
+      replacedIds.add(stale.id)
+      if (stale.role === 'manager') notes.push(`${owner.name}: its old manager entry ${stale.id.slice(0, 12)} is down; demote and remove it by hand (docker node demote, docker node rm)`)
+      else steps.push({kind: 'remove-stale', node: owner.name, nodeId: stale.id, via: via.name})
+    }
   }
+  // Known: reported by an inventory node itself, or matching one by address or hostname.
+  const inventoryIds = new Set([...inSwarm.values()].map((n) => n.nodeId))
+  for (const node of inventory.nodes) {
+    const match = cluster && findSwarmNode(node, cluster.nodes)
+    if (match) inventoryIds.add(match.id)
+  }
+  for (const id of replacedIds) inventoryIds.add(id)
+  const strangers = cluster?.nodes.filter((n) => !inventoryIds.has(n.id)) ?? []
+  if (strangers.length > 0) notes.push(`the swarm has nodes not in the inventory (left alone): ${strangers.map((n) => n.hostname || n.id).join(', ')}`)
   // Promotions before demotions, so the manager count never dips below what the quorum needs.
   steps.sort((a, b) => stepOrder(a) - stepOrder(b))
   return {blockers, steps, unchanged, notes, clusterId}
 }
 
-const ORDER: Record<BootstrapStep['kind'], number> = {'install-engine': 0, init: 1, join: 2, promote: 3, demote: 4}
+const ORDER: Record<BootstrapStep['kind'], number> = {'install-engine': 0, init: 1, join: 2, promote: 3, demote: 4, 'remove-stale': 5}
 function stepOrder(step: BootstrapStep): number {
   return ORDER[step.kind] * 10 + (step.kind === 'join' && step.role === 'worker' ? 1 : 0)
 }
@@ -213,5 +239,7 @@ export function describeStep(step: BootstrapStep): string {
       return `${step.node}: promote to manager (via ${step.via})`
     case 'demote':
       return `${step.node}: demote to worker (via ${step.via})`
+    case 'remove-stale':
+      return `${step.node}: remove its old swarm entry ${step.nodeId.slice(0, 12)} (replaced)`
   }
 }

@@ -102,6 +102,22 @@ export async function applyBootstrap(pool: SshPool, loaded: LoadedInventory, pla
     }
     done(step)
   }
+  for (const step of plan.steps.filter((s) => s.kind === 'remove-stale')) {
+    const via = node(step.via)
+    const docker = engineApi(pool, via)
+    try {
+      // The swarm marks a departed node down after its heartbeats stop (seconds); a live one never is.
+      const deadline = Date.now() + 90_000
+      while (toSwarmNode(await engineCall(via, `inspect old entry of ${step.node}`, () => docker.getNode(step.nodeId).inspect())).state !== 'down') {
+        if (Date.now() > deadline) throw new CtlError(`the old entry ${step.nodeId.slice(0, 12)} of ${step.node} is still not down after 90 s; left in place`, {host: step.node, step: 'remove old entry', hint: 'Check `docker node ls` on a manager; remove it with `docker node rm` once it is down.'})
+        await new Promise((r) => setTimeout(r, 2000))
+      }
+      await engineCall(via, `remove old entry of ${step.node}`, () => docker.getNode(step.nodeId).remove({}))
+    } catch (error) {
+      throw stopped(`removing the old swarm entry of ${step.node} failed`, error as CtlError)
+    }
+    done(step)
+  }
   return applied
 }
 

@@ -47,7 +47,7 @@ export function compareNodes(inventory: Inventory, swarmNodes: readonly SwarmNod
       inInventory: false,
       address: view.address,
       ...liveFields(view),
-      drift: [view.state === 'down' ? 'not in the inventory (down: a left or replaced node? `docker node rm` it)' : 'not in the inventory'],
+      drift: [view.state === 'down' ? 'not in the inventory (down: the old entry of a node that left or was rebuilt? `ctl node bootstrap` removes it once the node is back)' : 'not in the inventory'],
     })
   }
   return rows

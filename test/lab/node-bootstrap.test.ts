@@ -83,6 +83,17 @@ describe('ctl node bootstrap lab', () => {
     expect(again).toMatchObject({changed: false, steps: [], unchanged: ['h1', 'h2', 'h3']})
   })
 
+  it('joins a node that left again, and removes its old entry', async () => {
+    const oldId = (await swarmOf('h3')).NodeID
+    await docker('h3', ['swarm', 'leave', '--force'])
+    const result = json(await runCtl(['node', 'bootstrap', 'lab', '--yes', '--json']))
+    expect(result.applied).toEqual(['h3: join as worker via h1 (198.18.0.11:2377), advertise 198.18.0.13', `h3: remove its old swarm entry ${oldId.slice(0, 12)} (replaced)`])
+    const ids = (await docker('h1', ['node', 'ls', '--format', '{{.ID}}'])).stdout.split('\n')
+    expect(ids).toHaveLength(3)
+    expect(ids).not.toContain(oldId)
+    expect(ids).toContain((await swarmOf('h3')).NodeID)
+  })
+
   it('refuses an even number of managers before any change', async () => {
     const inventory = labInventoryCopy((inv) => (inv.nodes[1].role = 'manager'))
     const run = await runCtl(['node', 'bootstrap', inventory, '--yes', '--json'])

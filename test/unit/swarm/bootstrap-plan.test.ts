@@ -185,3 +185,55 @@ describe('planBootstrap: advertise addresses', () => {
     expect(steps(inv, factsMap(freshFacts('m1'), freshFacts('w1')))[1]).toBe('w1: join as worker via m1 ([fd00::1]:2377), advertise 10.0.0.2')
   })
 })
+
+describe('planBootstrap: a known node whose engine does not answer', () => {
+  it('is a blocker, and not mistaken for a node outside the inventory', () => {
+    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-w1', '10.0.0.2', 'worker')]
+    const inv = inventoryOf(['m1:manager', 'w1:worker'])
+    const silent: NodeFacts = {node: 'w1', reachable: true, probe: freshFacts('w1').probe, engineError: 'Cannot open the Docker Engine socket'}
+    const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), silent), options)
+    expect(plan.notes).toEqual([])
+    expect(plan.blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual(['w1: Docker Engine is installed but does not answer: Cannot open the Docker Engine socket'])
+  })
+})
+
+describe('planBootstrap: old entries of rejoined nodes', () => {
+  const inv = inventoryOf(['m1:manager', 'w1:worker'])
+  it('removes the down entry of a worker that joined again with a new identity', () => {
+    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-old', '10.0.0.2', 'worker', {state: 'down'}), swarmNode('id-new', '10.0.0.2', 'worker')]
+    const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), inSwarm('w1', 'id-new', 'worker', 'C1')), options)
+    expect(plan.steps.map(describeStep)).toEqual(['w1: remove its old swarm entry id-old (replaced)'])
+    expect(plan.notes).toEqual([])
+  })
+
+  it('removes it after joining the node again in the same run', () => {
+    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-old', '10.0.0.2', 'worker', {state: 'down'})]
+    const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), freshFacts('w1')), options)
+    expect(plan.steps.map(describeStep)).toEqual(['w1: join as worker via m1 (10.0.0.1:2377), advertise 10.0.0.2', 'w1: remove its old swarm entry id-old (replaced)'])
+  })
+
+  it('leaves a down node that has not been replaced (it may just be rebooting)', () => {
+    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-w1', '10.0.0.2', 'worker', {state: 'down'})]
+    const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), inSwarm('w1', 'id-w1', 'worker', 'C1')), options)
+    expect(plan.steps).toEqual([])
+  })
+})
+
+describe('planBootstrap: old entries the manager still lists as ready', () => {
+  it('plans the removal right after the rejoin (the executor waits for it to go down)', () => {
+    const inv = inventoryOf(['m1:manager', 'w1:worker'])
+    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-old', '10.0.0.2', 'worker')]
+    expect(steps(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), freshFacts('w1')))).toEqual([
+      'w1: join as worker via m1 (10.0.0.1:2377), advertise 10.0.0.2',
+      'w1: remove its old swarm entry id-old (replaced)',
+    ])
+  })
+
+  it('never plans to remove an entry an inventory engine claims (two nodes behind one address)', () => {
+    const inv = inventoryOf(['m1:manager', 'w1:worker', 'w2:worker'])
+    inv.nodes[2]!.address = '10.0.0.2'
+    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-w1', '10.0.0.2', 'worker'), swarmNode('id-w2', '10.0.0.2', 'worker')]
+    const facts = factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), inSwarm('w1', 'id-w1', 'worker', 'C1'), inSwarm('w2', 'id-w2', 'worker', 'C1'))
+    expect(planBootstrap(inv, facts, options).steps).toEqual([])
+  })
+})

@@ -18,7 +18,7 @@ describe('compareNodes (ctl node ls)', () => {
       ['b', ['role manager, inventory says worker', 'availability drain', 'manager unreachable']],
       ['c', ['not in the swarm']],
       ['d', []],
-      ['old', ['not in the inventory (down: a left or replaced node? `docker node rm` it)']],
+      ['old', ['not in the inventory (down: the old entry of a node that left or was rebuilt? `ctl node bootstrap` removes it once the node is back)']],
     ])
     expect(rows[0]).toMatchObject({leader: true, role: 'manager', status: 'ready', engineVersion: '20.10.24', labels: {type: 'service'}})
   })
