@@ -9,6 +9,7 @@ import {findMissingPackages, installPackages} from './packages.js'
 import {DEFAULT_LAB_HOSTS, knownHostsFile, labHosts, labInventoryPath, labKeyFile} from './instance.js'
 import {labInventoryYaml} from './lab-inventory.js'
 import {listNetns} from './network.js'
+import {withLabLock} from './lock.js'
 import {hostIndexOfNetns} from './instance.js'
 import {deleteLink, killAll, linksMatching, mountsUnder, removeDir, unmountUnder} from './teardown.js'
 import type {LabComponent, LabContext, LabHost, LabInstance, LabStatusRow} from './types.js'
@@ -76,6 +77,10 @@ export interface LabUpResult {
 }
 
 export async function upLab(instance: LabInstance, options: {hosts: number; docker: boolean; only?: string[]}): Promise<LabUpResult> {
+  return withLabLock(instance, 'lab up', () => upLabLocked(instance, options))
+}
+
+async function upLabLocked(instance: LabInstance, options: {hosts: number; docker: boolean; only?: string[]}): Promise<LabUpResult> {
   const started = Date.now()
   const hosts = labHosts(options.hosts, instance)
   const components = selectComponents(labComponents, options)
@@ -167,6 +172,10 @@ export interface LabDownResult {
 
 /** Stops every component in reverse order, then removes whatever of the instance is left. */
 export async function downLab(instance: LabInstance): Promise<LabDownResult> {
+  return withLabLock(instance, 'lab down', () => downLabLocked(instance))
+}
+
+async function downLabLocked(instance: LabInstance): Promise<LabDownResult> {
   const started = Date.now()
   const hosts = await existingLabHosts(labContext(instance, []))
   const ctx = labContext(instance, hosts)

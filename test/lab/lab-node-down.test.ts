@@ -1,5 +1,8 @@
+import {execa} from 'execa'
+import {existsSync, writeFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {json, runCtl} from '../support/cli.js'
+import {join} from 'node:path'
+import {json, projectRoot, runCtl} from '../support/cli.js'
 
 // `ctl lab break node-down <host>` on a separate sshd-only lab (CTL_LAB_INSTANCE=8), so the shared
 // lab's hosts stay reachable for other tests: the host drops off the network, `up` brings it back.
@@ -48,5 +51,29 @@ describe('ctl lab break node-down (instance 8)', () => {
     const up = await ctl('lab', 'up', '--hosts', '2', '--no-docker', '--json')
     expect(up.exitCode, up.stderr).toBe(0)
     expect(await reachable()).toEqual({h1: true, h2: true})
+  })
+
+  it('runs one up at a time: waits for a live lock holder and takes over a dead one', async () => {
+    const lock = '/run/ctl-lab8.lock'
+    const holder = execa('sleep', ['30'])
+    writeFileSync(lock, `${holder.pid} test\n`)
+    const waiting = execa(join(projectRoot, 'bin', 'run.js'), ['lab', 'up', '--hosts', '2', '--no-docker'], {cwd: projectRoot, env: {...env, CTL_NONINTERACTIVE: '1'}, reject: false, input: ''})
+    let stderr = ''
+    waiting.stderr!.on('data', (chunk) => (stderr += String(chunk)))
+    const deadline = Date.now() + 60_000
+    while (!stderr.includes('Waiting') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(stderr).toContain(`Waiting for another ctl working on ctl-lab8 (pid ${holder.pid}`)
+    expect(existsSync(lock)).toBe(true)
+    holder.kill('SIGKILL')
+    await holder.catch(() => undefined)
+    const run = await waiting
+    expect(run.exitCode, stderr).toBe(0)
+    expect(existsSync(lock)).toBe(false)
+
+    // The holder is dead now: a lock it left behind does not block.
+    writeFileSync(lock, `${holder.pid} test\n`)
+    const again = await ctl('lab', 'up', '--hosts', '2', '--no-docker')
+    expect(again.exitCode).toBe(0)
+    expect(again.stderr).not.toContain('Waiting')
   })
 })
