@@ -1,4 +1,4 @@
-import {closeSync, existsSync, fchmodSync, mkdirSync, openSync, statSync, writeSync} from 'node:fs'
+import {accessSync, closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, statSync, writeSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import type {InitResponse} from './client.js'
@@ -48,12 +48,15 @@ export function assertKeysFileWritable(path: string): void {
       hint: 'Move it away (it may hold the only copy of earlier keys) or set vault.keysFile to a new path, then run init again.',
     })
   }
-  const dir = dirname(path)
+  // Nothing is created here (init may be a dry run): the nearest existing ancestor must be a
+  // directory ctl can write into.
+  let dir = dirname(path)
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir)
   try {
-    mkdirSync(dir, {recursive: true, mode: 0o700})
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory')
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`)
+    accessSync(dir, constants.W_OK)
   } catch (cause) {
-    throw new CtlError(`Cannot create the directory of the keys file ${path}: ${(cause as Error).message}`, {exitCode: ExitCode.cannotRun, step: 'preflight', cause})
+    throw new CtlError(`Cannot create the keys file ${path}: ${(cause as Error).message}`, {exitCode: ExitCode.cannotRun, step: 'preflight', hint: 'Set vault.keysFile to a path in a directory you can write.', cause})
   }
 }
 

@@ -117,8 +117,13 @@ for (const variant of variants) {
     it('unseal: a wrong share is refused at the threshold and the attempt starts over; malformed keys are refused', async () => {
       const keys = await init()
       await unseal(a, keys.keys.slice(0, 2))
-      const wrong = await api(a, 'PUT', 'sys/unseal', {key: randomBytes(33).toString('hex')})
+      // A share of the right length whose x-coordinate (last byte) differs from the two given.
+      const bogus = randomBytes(33)
+      const used = keys.keys.slice(0, 2).map((k) => Buffer.from(k, 'hex')[32])
+      bogus[32] = [...Array(255).keys()].map((x) => x + 1).find((x) => !used.includes(x))!
+      const wrong = await api(a, 'PUT', 'sys/unseal', {key: bogus.toString('hex')})
       expect(wrong.status).toBe(400)
+      expect(wrong.body.errors.join(' ')).toMatch(/invalid key/)
       const after = (await api(a, 'GET', 'sys/seal-status')).body
       expect(after).toMatchObject({sealed: true, progress: 0})
       const malformed = await api(a, 'PUT', 'sys/unseal', {key: 'not a key!'})

@@ -242,13 +242,14 @@ export class VaultDoubleNode {
     try {
       candidate = threshold === 1 ? parts[0]! : combine(parts)
     } catch (cause) {
-      return error(400, `failed to compute root key: ${(cause as Error).message}`)
+      // Vault answers a Shamir failure (e.g. two shares with the same x-coordinate) with a 500.
+      return error(500, `failed to compute combined key: ${(cause as Error).message}`)
     }
     if (this.pendingJoin) {
       const joined = await this.answerChallenge(this.pendingJoin, candidate)
       if (joined.status !== 200) return joined
     } else if (sha256(Buffer.concat([Buffer.from(this.cluster!.clusterId), candidate])) !== this.cluster!.keyCheck) {
-      return error(400, 'cipher: message authentication failed')
+      return error(400, 'Unseal failed, invalid key')
     }
     this.rootKey = candidate
     await this.tick()

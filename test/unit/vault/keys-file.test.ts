@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -35,6 +35,14 @@ describe('keys file', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600)
     expect(statSync(join(path, '..')).mode & 0o777).toBe(0o700)
     expect(JSON.parse(readFileSync(path, 'utf8')).root_token).toBe('hvs.root')
+  })
+
+  it('the preflight creates nothing (init may be a dry run) and refuses a path under a file', () => {
+    const base = mkdtempSync(join(tmpdir(), 'ctl-keys-'))
+    assertKeysFileWritable(join(base, 'new', 'dir', 'vault-keys.json'))
+    expect(existsSync(join(base, 'new'))).toBe(false)
+    writeFileSync(join(base, 'plain-file'), '')
+    expect(() => assertKeysFileWritable(join(base, 'plain-file', 'vault-keys.json'))).toThrow(/is not a directory/)
   })
 
   it('is never overwritten: the preflight refuses and so does the write', () => {
