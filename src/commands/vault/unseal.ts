@@ -61,9 +61,11 @@ export default class VaultUnseal extends CtlCommand {
       }
     }
     const outcomes = await unsealMembers(clients, plan, shares, {ca, activeTimeoutMs: flags.wait * 1000})
-    // With --node the others may stay sealed on purpose: report once instead of waiting for the whole cluster.
+    // With --node the others may stay sealed on purpose, and when every node refused the shares
+    // nothing will change: report once instead of waiting for the whole cluster.
     const token = vaultToken(loaded)
-    const state = flags.node?.length
+    const nothingUnsealed = outcomes.every((o) => o.action === 'failed')
+    const state = flags.node?.length || nothingUnsealed
       ? await readCluster(clients, all, token)
       : await withSpinner('Waiting for the cluster to be whole', (update) => waitForCluster(clients, all, token, flags.wait * 1000, update))
     if (!this.jsonEnabled()) {
