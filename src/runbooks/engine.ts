@@ -6,6 +6,7 @@ import {renderCommand} from '../lib/shell.js'
 import {findNode, type LoadedInventory} from '../inventory/load.js'
 import type {RemoteRunner} from '../ssh/pool.js'
 import {findRunToResume, Journal, newRunId, runsDir} from './journal.js'
+import {acquireRunLock} from './lock.js'
 import type {Runbook, RunbookRunResult, RunObserver, RunOutcome, StepContext, StepPlan, StepResult} from './types.js'
 
 export interface RunRunbookOptions<O> {
@@ -63,162 +64,172 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
     runId = newRunId(runbook.name, loaded.env)
     state = runbook.setup({loaded, options})
   }
-  const journal = new Journal(runId, dir)
-  if (resumed) journal.append({type: 'resume', fromStep: runbook.steps[startIndex]!.id, operator: operatorName()})
-  else journal.append({type: 'run', runbook: runbook.name, env: loaded.env, inventory: loaded.file, options, operator: operatorName(), dryRun})
-
-  const auditCommand = `runbook ${runbook.name} ${loaded.env}`
-  const hostsTouched = new Set<string>()
-  const results: StepResult[] = runbook.steps.map((s, i) => ({
-    id: s.id,
-    title: s.title,
-    risk: s.risk,
-    status: i < startIndex ? 'done' : 'pending',
-    plan: {summary: s.description, commands: []},
-    report: [],
-  }))
-  let finishedEarly: string | undefined
-
-  const contextFor = (stepId: string, result: StepResult): StepContext<S> => ({
-    loaded,
-    get state() {
-      return state
-    },
-    set state(value: S) {
-      state = value
-    },
-    dryRun,
-    resuming: resumed,
-    yes: Boolean(opts.yes),
-    async run(nodeName, command, runOptions = {}) {
-      const node = findNode(loaded, nodeName)
-      hostsTouched.add(node.name)
-      const text = redact(renderCommand(command))
-      try {
-        const r = await opts.remote.run(node, command, {...runOptions, step: stepId})
-        const stdout = redact(r.stdout)
-        const stderr = redact(r.stderr)
-        journal.append({type: 'command', step: stepId, node: node.name, command: r.command, code: r.code, stdout, stderr, durationMs: r.durationMs})
-        appendAudit({command: auditCommand, env: loaded.env, hosts: [node.name], outcome: r.code === 0 ? 'ok' : 'failed', detail: {runId, step: stepId, remote: r.command, code: r.code, stdout: clip(stdout), stderr: clip(stderr)}})
-        return r
-      } catch (error) {
-        const e = toCtlError(error, {host: node.name, step: stepId})
-        journal.append({type: 'command', step: stepId, node: node.name, command: text, error: e.message})
-        appendAudit({command: auditCommand, env: loaded.env, hosts: [node.name], outcome: 'failed', detail: {runId, step: stepId, remote: text, error: e.message}})
-        throw e
-      }
-    },
-    progress: (text) => observer.progress?.(redact(text)),
-    report(lines) {
-      const clean = lines.map((l) => redact(l))
-      result.report.push(...clean)
-      observer.report?.(clean)
-    },
-    async confirm(message) {
-      if (dryRun) return
-      const ok = await confirmAction({message, yes: opts.yes})
-      if (!ok) throw new StopRun(`Stopped: "${message}" was not confirmed.`)
-    },
-    finishEarly(reason) {
-      finishedEarly = reason
-    },
-  })
-
-  const planOf = (index: number): StepPlan => {
-    try {
-      return runbook.steps[index]!.plan(state, loaded)
-    } catch (error) {
-      return {summary: `(cannot plan yet: ${toCtlError(error).message})`, commands: []}
-    }
+  // Dry runs change nothing and may run alongside a real one.
+  const lock = dryRun ? undefined : acquireRunLock(dir, runbook.name, loaded.env, {runId, operator: operatorName()})
+  try {
+    return await execute()
+  } finally {
+    lock?.release()
   }
 
-  let outcome: RunOutcome = dryRun ? 'dry-run' : 'ok'
-  let failure: CtlError | undefined
-  let failedAt: string | undefined
-  try {
-    if (resumed) {
-      // Re-check the facts the remaining steps depend on before touching anything.
-      for (let i = 0; i < startIndex; i++) {
+  async function execute(): Promise<RunbookRunResult> {
+    const journal = new Journal(runId, dir)
+    if (resumed) journal.append({type: 'resume', fromStep: runbook.steps[startIndex]!.id, operator: operatorName()})
+    else journal.append({type: 'run', runbook: runbook.name, env: loaded.env, inventory: loaded.file, options, operator: operatorName(), dryRun})
+
+    const auditCommand = `runbook ${runbook.name} ${loaded.env}`
+    const hostsTouched = new Set<string>()
+    const results: StepResult[] = runbook.steps.map((s, i) => ({
+      id: s.id,
+      title: s.title,
+      risk: s.risk,
+      status: i < startIndex ? 'done' : 'pending',
+      plan: {summary: s.description, commands: []},
+      report: [],
+    }))
+    let finishedEarly: string | undefined
+
+    const contextFor = (stepId: string, result: StepResult): StepContext<S> => ({
+      loaded,
+      get state() {
+        return state
+      },
+      set state(value: S) {
+        state = value
+      },
+      dryRun,
+      resuming: resumed,
+      yes: Boolean(opts.yes),
+      async run(nodeName, command, runOptions = {}) {
+        const node = findNode(loaded, nodeName)
+        hostsTouched.add(node.name)
+        const text = redact(renderCommand(command))
+        try {
+          const r = await opts.remote.run(node, command, {...runOptions, step: stepId})
+          const stdout = redact(r.stdout)
+          const stderr = redact(r.stderr)
+          journal.append({type: 'command', step: stepId, node: node.name, command: r.command, code: r.code, stdout, stderr, durationMs: r.durationMs})
+          appendAudit({command: auditCommand, env: loaded.env, hosts: [node.name], outcome: r.code === 0 ? 'ok' : 'failed', detail: {runId, step: stepId, remote: r.command, code: r.code, stdout: clip(stdout), stderr: clip(stderr)}})
+          return r
+        } catch (error) {
+          const e = toCtlError(error, {host: node.name, step: stepId})
+          journal.append({type: 'command', step: stepId, node: node.name, command: text, error: e.message})
+          appendAudit({command: auditCommand, env: loaded.env, hosts: [node.name], outcome: 'failed', detail: {runId, step: stepId, remote: text, error: e.message}})
+          throw e
+        }
+      },
+      progress: (text) => observer.progress?.(redact(text)),
+      report(lines) {
+        const clean = lines.map((l) => redact(l))
+        result.report.push(...clean)
+        observer.report?.(clean)
+      },
+      async confirm(message) {
+        if (dryRun) return
+        const ok = await confirmAction({message, yes: opts.yes})
+        if (!ok) throw new StopRun(`Stopped: "${message}" was not confirmed.`)
+      },
+      finishEarly(reason) {
+        finishedEarly = reason
+      },
+    })
+
+    const planOf = (index: number): StepPlan => {
+      try {
+        return runbook.steps[index]!.plan(state, loaded)
+      } catch (error) {
+        return {summary: `(cannot plan yet: ${toCtlError(error).message})`, commands: []}
+      }
+    }
+
+    let outcome: RunOutcome = dryRun ? 'dry-run' : 'ok'
+    let failure: CtlError | undefined
+    let failedAt: string | undefined
+    try {
+      if (resumed) {
+        // Re-check the facts the remaining steps depend on before touching anything.
+        for (let i = 0; i < startIndex; i++) {
+          const step = runbook.steps[i]!
+          if (!step.recheck) continue
+          failedAt = step.id
+          await step.recheck(contextFor(step.id, results[i]!))
+        }
+        failedAt = undefined
+      }
+      for (let i = startIndex; i < runbook.steps.length; i++) {
         const step = runbook.steps[i]!
-        if (!step.recheck) continue
+        const result = results[i]!
+        if (finishedEarly) {
+          result.status = 'not-needed'
+          result.plan = {summary: step.description, commands: [], skip: finishedEarly}
+          continue
+        }
+        const ctx = contextFor(step.id, result)
+        const stepStarted = Date.now()
         failedAt = step.id
-        await step.recheck(contextFor(step.id, results[i]!))
+        const acts = !dryRun || step.risk === 'read'
+        if (step.gather) await step.gather(ctx)
+        result.plan = planOf(i)
+        observer.stepStarting?.(result, i, runbook.steps.length)
+        if (result.plan.skip) {
+          result.status = 'skipped'
+          if (!dryRun) journal.append({type: 'step', step: step.id, status: 'skipped', state})
+          observer.stepFinished?.(result)
+          continue
+        }
+        if (!acts) {
+          result.status = 'planned'
+          observer.stepFinished?.(result)
+          continue
+        }
+        journal.append({type: 'step', step: step.id, status: 'started'})
+        if (step.risk === 'data-risk') await ctx.confirm(step.confirmation?.(state) ?? `${step.title}?`)
+        if (step.act) await step.act(ctx)
+        if (step.verify) await step.verify(ctx)
+        result.status = 'done'
+        result.durationMs = Date.now() - stepStarted
+        journal.append({type: 'step', step: step.id, status: 'done', state})
+        appendAudit({command: auditCommand, env: loaded.env, hosts: [...hostsTouched], outcome: 'ok', detail: {runId, step: step.id, status: 'done'}})
+        observer.stepFinished?.(result)
       }
       failedAt = undefined
-    }
-    for (let i = startIndex; i < runbook.steps.length; i++) {
-      const step = runbook.steps[i]!
-      const result = results[i]!
-      if (finishedEarly) {
-        result.status = 'not-needed'
-        result.plan = {summary: step.description, commands: [], skip: finishedEarly}
-        continue
+    } catch (error) {
+      const stopped = error instanceof StopRun
+      const e = stopped ? new CtlError(error.message, {exitCode: ExitCode.cannotRun, code: 'runbook.stopped', step: failedAt}) : toCtlError(error, {step: failedAt})
+      const refused = e.exitCode === ExitCode.cannotRun
+      outcome = stopped || e.code === 'prompt.no-terminal' ? 'stopped' : refused ? 'refused' : 'failed'
+      const resumeHint = `When the cause is dealt with, continue with: ctl runbook ${runbook.name} ${loaded.env} --resume${opts.yes ? ' --yes' : ''} (run ${runId})`
+      failure = new CtlError(e.message, {
+        exitCode: e.exitCode,
+        code: e.code,
+        host: e.host,
+        step: e.step ?? failedAt,
+        hint: dryRun ? e.hint : [e.hint, resumeHint].filter(Boolean).join('\n'),
+        cause: e,
+      })
+      const index = runbook.steps.findIndex((s) => s.id === failedAt)
+      if (index >= 0) {
+        results[index]!.status = stopped || outcome === 'stopped' ? 'stopped' : 'failed'
+        results[index]!.error = e.message
+        observer.stepFinished?.(results[index]!)
       }
-      const ctx = contextFor(step.id, result)
-      const stepStarted = Date.now()
-      failedAt = step.id
-      const acts = !dryRun || step.risk === 'read'
-      if (step.gather) await step.gather(ctx)
-      result.plan = planOf(i)
-      observer.stepStarting?.(result, i, runbook.steps.length)
-      if (result.plan.skip) {
-        result.status = 'skipped'
-        if (!dryRun) journal.append({type: 'step', step: step.id, status: 'skipped', state})
-        observer.stepFinished?.(result)
-        continue
-      }
-      if (!acts) {
-        result.status = 'planned'
-        observer.stepFinished?.(result)
-        continue
-      }
-      journal.append({type: 'step', step: step.id, status: 'started'})
-      if (step.risk === 'data-risk') await ctx.confirm(step.confirmation?.(state) ?? `${step.title}?`)
-      if (step.act) await step.act(ctx)
-      if (step.verify) await step.verify(ctx)
-      result.status = 'done'
-      result.durationMs = Date.now() - stepStarted
-      journal.append({type: 'step', step: step.id, status: 'done', state})
-      appendAudit({command: auditCommand, env: loaded.env, hosts: [...hostsTouched], outcome: 'ok', detail: {runId, step: step.id, status: 'done'}})
-      observer.stepFinished?.(result)
+      if (!dryRun && failedAt) journal.append({type: 'step', step: failedAt, status: stopped || outcome === 'stopped' ? 'stopped' : 'failed', state, error: e.message})
+      appendAudit({command: auditCommand, env: loaded.env, hosts: [...hostsTouched], outcome, detail: {runId, step: failedAt, error: e.message}})
     }
-    failedAt = undefined
-  } catch (error) {
-    const stopped = error instanceof StopRun
-    const e = stopped ? new CtlError(error.message, {exitCode: ExitCode.cannotRun, code: 'runbook.stopped', step: failedAt}) : toCtlError(error, {step: failedAt})
-    const refused = e.exitCode === ExitCode.cannotRun
-    outcome = stopped || e.code === 'prompt.no-terminal' ? 'stopped' : refused ? 'refused' : 'failed'
-    const resumeHint = `When the cause is dealt with, continue with: ctl runbook ${runbook.name} ${loaded.env} --resume${opts.yes ? ' --yes' : ''} (run ${runId})`
-    failure = new CtlError(e.message, {
-      exitCode: e.exitCode,
-      code: e.code,
-      host: e.host,
-      step: e.step ?? failedAt,
-      hint: dryRun ? e.hint : [e.hint, resumeHint].filter(Boolean).join('\n'),
-      cause: e,
-    })
-    const index = runbook.steps.findIndex((s) => s.id === failedAt)
-    if (index >= 0) {
-      results[index]!.status = stopped || outcome === 'stopped' ? 'stopped' : 'failed'
-      results[index]!.error = e.message
-      observer.stepFinished?.(results[index]!)
+    journal.append({type: 'end', outcome, step: failedAt, error: failure?.message})
+    return {
+      runId,
+      runbook: runbook.name,
+      env: loaded.env,
+      dryRun,
+      resumed,
+      outcome,
+      finishedEarly,
+      journal: journal.path,
+      durationMs: Date.now() - started,
+      steps: results,
+      summary: runbook.summarize?.(state),
+      error: failure && {message: failure.message, hint: failure.hint, host: failure.host, step: failure.step, code: failure.code, exitCode: failure.exitCode},
     }
-    if (!dryRun && failedAt) journal.append({type: 'step', step: failedAt, status: stopped || outcome === 'stopped' ? 'stopped' : 'failed', state, error: e.message})
-    appendAudit({command: auditCommand, env: loaded.env, hosts: [...hostsTouched], outcome, detail: {runId, step: failedAt, error: e.message}})
-  }
-  journal.append({type: 'end', outcome, step: failedAt, error: failure?.message})
-  return {
-    runId,
-    runbook: runbook.name,
-    env: loaded.env,
-    dryRun,
-    resumed,
-    outcome,
-    finishedEarly,
-    journal: journal.path,
-    durationMs: Date.now() - started,
-    steps: results,
-    summary: runbook.summarize?.(state),
-    error: failure && {message: failure.message, hint: failure.hint, host: failure.host, step: failure.step, code: failure.code, exitCode: failure.exitCode},
   }
 }

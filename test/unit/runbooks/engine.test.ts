@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -187,7 +187,6 @@ describe('runRunbook', () => {
     // Cut the journal right after "destroy" started, as if the process had been killed there.
     const lines = readFileSync(first.journal, 'utf8').trim().split('\n')
     const cut = lines.findIndex((l) => l.includes('"step":"destroy"') && l.includes('"started"'))
-    const {writeFileSync} = await import('node:fs')
     writeFileSync(first.journal, lines.slice(0, cut + 1).join('\n') + '\n')
     expect(findRunToResume('sample', 'test', undefined, dir).resumeStep).toBe('destroy')
   })
@@ -212,5 +211,16 @@ describe('runRunbook', () => {
 
   it('refuses --resume when there is no stopped run', async () => {
     await expect(runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, resume: true, journalDir: dir})).rejects.toThrow(/No earlier run of sample on test/)
+  })
+
+  it('refuses while another run of the same runbook on the same env holds the lock; a dead holder is taken over', async () => {
+    const lock = join(dir, 'sample-test.lock')
+    writeFileSync(lock, JSON.stringify({pid: process.pid, runId: 'sample-test-other', operator: 'alice', since: 'now'}))
+    await expect(runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir})).rejects.toThrow(/Another sample run on test is in progress \(run sample-test-other/)
+    // A dry run changes nothing: it may run alongside.
+    expect((await runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, dryRun: true, journalDir: dir})).outcome).toBe('dry-run')
+    writeFileSync(lock, JSON.stringify({pid: 2 ** 22 + 12345, runId: 'sample-test-dead', operator: 'bob', since: 'then'}))
+    expect((await runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir})).outcome).toBe('ok')
+    expect(existsSync(lock)).toBe(false)
   })
 })
