@@ -3,6 +3,7 @@ import {runTasks} from '../lib/progress.js'
 import type {LoadedInventory} from '../inventory/load.js'
 import type {SshPool} from '../ssh/pool.js'
 import {GatedRunner} from './gated-runner.js'
+import {hostFactsCache} from './host-facts.js'
 import {mapLimit, withTimeout} from './limit.js'
 import {sshCheck} from './all/ssh.js'
 import type {CheckContext, CheckDefinition, CheckResult, CheckTarget, Finding} from './types.js'
@@ -53,11 +54,18 @@ function skipped(check: CheckDefinition): CheckResult {
 export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: readonly CheckDefinition[], options: RunChecksOptions): Promise<CheckResult[]> {
   const runner = new GatedRunner(pool, {concurrency: options.concurrency})
   const inventory = loaded.inventory
-  const ctx = {loaded, inventory, pool, remote: runner, isReachable: (node: Parameters<GatedRunner['isReachable']>[0]) => runner.isReachable(node)}
+  const connectBudget = options.timeoutMs ?? inventory.ssh.connectTimeoutMs + 10_000
+  const ctx = {
+    loaded,
+    inventory,
+    pool,
+    remote: runner,
+    hostFacts: hostFactsCache(runner, inventory.limits.diskPath, () => connectBudget),
+    isReachable: (node: Parameters<GatedRunner['isReachable']>[0]) => runner.isReachable(node),
+  }
   const own = (check: CheckDefinition) => (typeof check.timeoutMs === 'function' ? check.timeoutMs(inventory) : check.timeoutMs)
   const budget = (check: CheckDefinition) => options.timeoutMs ?? own(check) ?? DEFAULT_CHECK_TIMEOUT_MS
 
-  const connectBudget = options.timeoutMs ?? inventory.ssh.connectTimeoutMs + 10_000
   const reachability = await mapLimit(sshCheck.targets(inventory), options.concurrency, (target) => runOne(sshCheck, target, ctx, connectBudget))
   for (const row of reachability.flat()) {
     if (row.status === 'fail' || row.status === 'error') runner.markUnreachable(row.target, row.detail)

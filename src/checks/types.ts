@@ -1,6 +1,7 @@
 import type {LoadedInventory} from '../inventory/load.js'
 import type {Inventory, InventoryNode} from '../inventory/schema/index.js'
 import type {RemoteRunner, SshPool} from '../ssh/pool.js'
+import type {HostFacts} from './host-facts.js'
 
 /**
  * A preflight check: one small module with an id, a title, what it needs, and a `run` that looks at
@@ -46,6 +47,8 @@ export interface CheckContext {
   remote: RemoteRunner
   /** The SSH pool itself, for the shared Engine API client (src/docker); check `isReachable` first. */
   pool: SshPool
+  /** Kernel, free disk and memory of a node, read once per run and shared by the checks (src/checks/host-facts.ts). */
+  hostFacts(node: InventoryNode): Promise<HostFacts>
   /** False for nodes the `ssh` check could not reach: cluster checks pick another member. */
   isReachable(node: InventoryNode): boolean
   /** The check's time budget; pass it to remote commands so they are killed on the host too. */

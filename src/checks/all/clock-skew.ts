@@ -69,7 +69,7 @@ export function judgeClockSkew(samples: readonly ClockSample[], maxSkewMs: numbe
 }
 
 /** A few round trips to one node, combined. */
-async function measure(remote: RemoteRunner, node: InventoryNode, timeoutMs: number, rounds = 3): Promise<ClockSample> {
+async function measure(remote: RemoteRunner, node: InventoryNode, timeoutMs: number, rounds = 2): Promise<ClockSample> {
   const bounds: OffsetBounds[] = []
   for (let i = 0; i < rounds; i++) {
     const sentAt = Date.now()
@@ -85,7 +85,7 @@ export const clockSkewCheck: CheckDefinition = {
   id: 'clock-skew',
   title: 'Clock skew between nodes',
   needs: 'SSH, GNU date',
-  // Three round trips per node, all nodes in one target: the budget grows with the nodes.
+  // Two round trips per node, all nodes in one target: the budget grows with the nodes.
   timeoutMs: (inventory) => 20_000 + 1_000 * inventory.nodes.length,
   targets: (inventory) => (inventory.nodes.length > 0 ? [{name: 'nodes'}] : []),
   async run(ctx) {

@@ -1,4 +1,4 @@
-import {cannotRun, outputTail, requireTool} from '../remote-errors.js'
+import {cannotRun, COMMAND_NOT_FOUND} from '../remote-errors.js'
 import {nodeTargets} from '../targets.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
@@ -19,13 +19,14 @@ export function judgeDiskFree(availableMb: number, minimumMb: number, path: stri
 export const diskFreeCheck: CheckDefinition = {
   id: 'disk-free',
   title: 'Free disk space above the inventory limit',
-  needs: 'SSH, df',
+  needs: 'SSH, df (read with the ssh check\'s host facts)',
   targets: (inventory) => nodeTargets(inventory),
   async run(ctx, target) {
     const {diskPath, minDiskFreeMb} = ctx.inventory.limits
-    const result = requireTool(await ctx.remote.run(target.node!, ['df', '-Pk', '--', diskPath], {timeoutMs: ctx.timeoutMs, step: 'df'}), 'df')
-    const available = result.code === 0 ? parseDfAvailableMb(result.stdout) : undefined
-    if (available === undefined) throw cannotRun(`free space of ${diskPath} unreadable: ${outputTail(result)}`, {host: target.name, hint: 'Check that limits.diskPath in the inventory exists on the node.'})
+    const {df} = await ctx.hostFacts(target.node!)
+    if (df.code === COMMAND_NOT_FOUND) throw cannotRun(`df not found on ${target.name}`, {host: target.name})
+    const available = df.code === 0 ? parseDfAvailableMb(df.output) : undefined
+    if (available === undefined) throw cannotRun(`free space of ${diskPath} unreadable: ${df.output.slice(0, 200)}`, {host: target.name, hint: 'Check that limits.diskPath in the inventory exists on the node.'})
     return judgeDiskFree(available, minDiskFreeMb, diskPath)
   },
 }

@@ -1,4 +1,4 @@
-import {cannotRun, outputTail} from '../remote-errors.js'
+import {cannotRun} from '../remote-errors.js'
 import {nodeTargets} from '../targets.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
@@ -23,9 +23,9 @@ export const memoryCheck: CheckDefinition = {
   needs: 'SSH, /proc/meminfo (Linux)',
   targets: (inventory) => nodeTargets(inventory),
   async run(ctx, target) {
-    const result = await ctx.remote.run(target.node!, ['cat', '/proc/meminfo'], {timeoutMs: ctx.timeoutMs, step: 'meminfo'})
-    const memory = result.code === 0 ? parseMeminfo(result.stdout) : undefined
-    if (!memory) throw cannotRun(`/proc/meminfo unreadable: ${outputTail(result)}`, {host: target.name, hint: 'ctl expects Linux hosts.'})
+    const {meminfo} = await ctx.hostFacts(target.node!)
+    const memory = meminfo.code === 0 ? parseMeminfo(meminfo.output) : undefined
+    if (!memory) throw cannotRun(`/proc/meminfo unreadable: ${meminfo.output.slice(0, 200)}`, {host: target.name, hint: 'ctl expects Linux hosts.'})
     return judgeMemory(memory, ctx.inventory.limits.minMemAvailableMb)
   },
 }

@@ -10,8 +10,9 @@ export const sshCheck: CheckDefinition = {
   targets: (inventory) => nodeTargets(inventory),
   async run(ctx, target) {
     try {
-      const result = await ctx.remote.run(target.node!, ['uname', '-sr'], {timeoutMs: ctx.timeoutMs, step: 'ssh'})
-      return {status: 'pass', detail: `connected, host key verified (${result.stdout.trim()})`}
+      // The first command on the host: it also reads the facts disk-free and memory judge.
+      const facts = await ctx.hostFacts(target.node!)
+      return {status: 'pass', detail: `connected, host key verified (${facts.uname.output.split('\n')[0]})`}
     } catch (error) {
       // Unreachable or an unknown/changed host key is this check's finding, not a failure to run it.
       if (isCtlError(error) && error.code.startsWith('ssh.')) return {status: 'fail', detail: error.message, hint: error.hint}

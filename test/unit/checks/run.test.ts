@@ -3,6 +3,8 @@ import {CtlError, ExitCode} from '../../../src/lib/errors.js'
 import {setProgressQuiet} from '../../../src/lib/progress.js'
 import {runChecks} from '../../../src/checks/run.js'
 import {sshCheck} from '../../../src/checks/all/ssh.js'
+import {diskFreeCheck} from '../../../src/checks/all/disk-free.js'
+import {memoryCheck} from '../../../src/checks/all/memory.js'
 import {nodeTargets} from '../../../src/checks/targets.js'
 import type {CheckDefinition} from '../../../src/checks/types.js'
 import type {LoadedInventory} from '../../../src/inventory/load.js'
@@ -24,10 +26,11 @@ const loaded: LoadedInventory = {env: 't', file: '/tmp/t.yml', inventory}
 
 function fakePool(calls: string[]): SshPool {
   return {
-    async run(node: InventoryNode, command: readonly string[]): Promise<RemoteResult> {
-      calls.push(`${node.name}: ${command.join(' ')}`)
+    async run(node: InventoryNode, command: readonly string[] | {script: string}): Promise<RemoteResult> {
+      const text = 'script' in command ? command.script : command.join(' ')
+      calls.push(`${node.name}: ${text}`)
       if (node.name === 'down') throw new CtlError('Cannot connect to down', {code: 'ssh.connect', exitCode: ExitCode.cannotRun, hint: 'is sshd running?'})
-      return {node: node.name, command: command.join(' '), code: 0, stdout: 'Linux 6\n', stderr: '', durationMs: 1}
+      return {node: node.name, command: text, code: 0, stdout: 'Linux 6\n', stderr: '', durationMs: 1}
     },
   } as unknown as SshPool
 }
@@ -63,7 +66,14 @@ describe('runChecks', () => {
     expect(results.map((r) => `${r.check} ${r.target} ${r.status}`)).toEqual(['ssh up1 pass', 'ssh up2 pass', 'ssh down fail', 'echo up1 pass', 'echo up2 pass', 'echo down error'])
     expect(results[2]!.hint).toBe('is sshd running?')
     expect(results[5]!.detail).toMatch(/^not run: down is unreachable over SSH/)
-    expect(calls.filter((c) => c.startsWith('down'))).toEqual(['down: uname -sr'])
+    expect(calls.filter((c) => c.startsWith('down'))).toHaveLength(1)
+  })
+
+  it('reads kernel, disk and memory of a host with one command shared by three checks', async () => {
+    const calls: string[] = []
+    await runChecks(loaded, fakePool(calls), [sshCheck, diskFreeCheck, memoryCheck], {concurrency: 4})
+    expect(calls.filter((c) => c.startsWith('up1'))).toHaveLength(1)
+    expect(calls.filter((c) => c.startsWith('up1'))[0]).toContain('df -Pk -- /')
   })
 
   it('turns a check that hangs into an error row after its budget, and one that throws into an error with its hint', async () => {
