@@ -101,7 +101,8 @@ export class GaleraAccess extends GaleraCommands {
   async stopSafely(node: string): Promise<'not-running' | 'stopped' | 'killed'> {
     if (!(await this.isRunning(node))) return 'not-running'
     await this.control(node, 'stop', [], 300_000)
-    if (await this.waitStopped(node, 5)) return 'stopped'
+    // The stop command waits itself (the lab script, systemctl, docker stop): a short grace is enough.
+    if (await this.waitStopped(node, 2)) return 'stopped'
     const live = await this.facts(node)
     if (live.running && live.status?.clusterStatus === 'Primary') {
       throw new CtlError(`mariadbd on ${node} did not stop and is Primary: not killing it`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand (it may be busy), then continue with --resume.'})
