@@ -177,7 +177,7 @@ export async function downLab(instance: LabInstance): Promise<LabDownResult> {
 
 async function downLabLocked(instance: LabInstance): Promise<LabDownResult> {
   const started = Date.now()
-  const hosts = await existingLabHosts(labContext(instance, []))
+  const hosts = await currentLabHosts(instance)
   const ctx = labContext(instance, hosts)
   const outcomes = await runComponents([...labComponents].reverse(), (c, stepCtx) => c.down(stepCtx), ctx, {stopAfterHostsFail: false})
   // The hosts component removed namespaces and links; this sweeps what a failing component left.

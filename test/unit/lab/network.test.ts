@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {parseIpAddr, planNetwork, type HostNetworkFacts, type LinkFacts, type NetworkFacts} from '../../../src/lab/network.js'
+import {batchNetworkActions, parseIpAddr, planNetwork, type HostNetworkFacts, type LinkFacts, type NetworkFacts} from '../../../src/lab/network.js'
 import {labHost, DEFAULT_LAB_INSTANCE} from '../../../src/lab/types.js'
 
 const hosts = [labHost(1), labHost(2)]
@@ -73,5 +73,20 @@ describe('parseIpAddr', () => {
       lo: {exists: true, up: true, addresses: ['127.0.0.1/8'], master: undefined},
       ctllab0h1: {exists: true, up: false, addresses: [], master: 'ctllab0'},
     })
+  })
+})
+
+describe('batchNetworkActions', () => {
+  it('runs root commands first in plan order, then one batch per namespace', () => {
+    const plan = planNetwork(DEFAULT_LAB_INSTANCE, hosts, {bridge: up(['198.18.0.1/24']), hosts: {h1: {...healthy(1), loUp: false}}})
+    expect(batchNetworkActions(plan)).toEqual([
+      {lines: ['netns add ctl-lab-h2', 'link add ctllab0h2 type veth peer name eth0 netns ctl-lab-h2', 'link set ctllab0h2 master ctllab0', 'link set ctllab0h2 up']},
+      {netns: 'ctl-lab-h1', lines: ['link set lo up']},
+      {netns: 'ctl-lab-h2', lines: ['addr add 198.18.0.12/24 dev eth0', 'link set eth0 up', 'link set lo up']},
+    ])
+  })
+
+  it('has nothing to run for an empty plan', () => {
+    expect(batchNetworkActions([])).toEqual([])
   })
 })
