@@ -141,7 +141,9 @@ export function batchNetworkActions(actions: readonly NetworkAction[]): IpBatch[
 
 /** Runs the planned commands: root batch first, then the namespaces' batches side by side. */
 export async function applyNetwork(actions: readonly NetworkAction[], log: (text: string) => void): Promise<void> {
-  for (const action of actions) log(action.description)
+  // A few changes are listed one by one; a whole new lab is summed up in one line.
+  if (actions.length <= 12) for (const action of actions) log(action.description)
+  else log(`network: ${actions.length} changes on ${new Set(actions.map((a) => a.host).filter(Boolean)).size} host(s)`)
   const [first, ...rest] = batchNetworkActions(actions)
   const run = (batch: IpBatch) => runLocal(['ip', ...(batch.netns ? ['-n', batch.netns] : []), '-batch', '-'], {input: `${batch.lines.join('\n')}\n`, timeoutMs: 60_000})
   if (!first) return
