@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {envArg, messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand} from '../lib/command.js'
 import {parseImageOverrides} from '../deploy/images.js'
 import {acquireLock} from '../deploy/lock-run.js'
@@ -28,13 +29,13 @@ The stack files are the truth: a service's image is the file's, unless --image o
     '<%= config.bin %> deploy lab --image app=v2',
     '<%= config.bin %> deploy prod --stack app --service api --image api=2024-06-01.3',
   ]
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {
     ...changeFlags,
     stack: Flags.string({description: 'Only this stack'}),
     service: Flags.string({description: 'Only change the image of this service (compose name)'}),
     image: Flags.string({description: 'SERVICE=TAG (or SERVICE=IMAGE:TAG) instead of the stack file\'s image (repeatable)', multiple: true}),
-    message: Flags.string({char: 'm', description: 'Why: written into the lock and the audit log', default: ''}),
+    message: messageFlag,
     'force-unlock': Flags.boolean({description: 'Break a stale deploy lock (after confirmation) before deploying', default: false}),
     'skip-preflight': Flags.boolean({description: 'Do not run the quick preflight (not recommended)', default: false}),
   }

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {envServiceArgs, messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand} from '../lib/command.js'
 import {acquireLock} from '../deploy/lock-run.js'
 import {reloadHosts, type HostReload} from '../deploy/reload-hosts.js'
@@ -21,13 +21,10 @@ export default class Reload extends CtlCommand {
   static override summary = 'Restart a service without a new image, one task (or host) at a time, gated on /health.'
   static override description = `Swarm services: \`docker service update --force\` under the inventory's rollout (start-first, one at a time), each new task must pass ctl's /health gate; a failure rolls the service back. Hosts-strategy services (no Swarm): on each host in turn, the inventory's reloadCommand over SSH, then that host's /health must pass before the next; the first failure stops. Takes the deploy lock.`
   static override examples = ['<%= config.bin %> reload lab app', '<%= config.bin %> reload lab legacy --dry-run']
-  static override args = {
-    env: Args.string({description: 'Environment name or inventory file', required: true}),
-    service: Args.string({description: 'Service name from the inventory', required: true}),
-  }
+  static override args = envServiceArgs
   static override flags = {
     ...changeFlags,
-    message: Flags.string({char: 'm', description: 'Why: written into the lock and the audit log', default: ''}),
+    message: messageFlag,
   }
 
   async run(): Promise<ReloadResult> {

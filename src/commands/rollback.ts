@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {envServiceArgs, messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand} from '../lib/command.js'
 import {confirmAction} from '../lib/prompt.js'
 import {acquireLock} from '../deploy/lock-run.js'
@@ -19,13 +19,10 @@ export default class Rollback extends CtlCommand {
   static override summary = "Roll a Swarm service back to its previous spec (Swarm's own rollback), gated on /health."
   static override description = 'Shows the current and previous image, asks, then runs `docker service rollback` and waits until every replica of the previous version passes the /health gate. Takes the deploy lock.'
   static override examples = ['<%= config.bin %> rollback lab app', '<%= config.bin %> rollback prod api --yes']
-  static override args = {
-    env: Args.string({description: 'Environment name or inventory file', required: true}),
-    service: Args.string({description: 'Service name from the inventory', required: true}),
-  }
+  static override args = envServiceArgs
   static override flags = {
     ...changeFlags,
-    message: Flags.string({char: 'm', description: 'Why: written into the lock and the audit log', default: ''}),
+    message: messageFlag,
   }
 
   async run(): Promise<RollbackResult> {

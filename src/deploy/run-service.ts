@@ -56,6 +56,16 @@ export async function planRollback(pool: SshPool, loaded: LoadedInventory, servi
   if (!view.previousImage) {
     throw new CtlError(`${swarmName} has no previous spec to roll back to`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: 'deploy.no-previous', hint: `Deploy the version you want instead: ctl deploy ${loaded.env} --image ${service.name}=<tag>`})
   }
+  // After a rollback (Swarm's or ctl's) the previous spec is the version that was rolled away from:
+  // "rolling back" again would bring the failed release back.
+  if (view.updateState === 'rollback_completed') {
+    throw new CtlError(`${swarmName} was already rolled back (from ${view.previousImage} to ${view.image}); its previous spec is the release that was rolled away from`, {
+      exitCode: ExitCode.cannotRun,
+      host: manager.node.name,
+      code: 'deploy.already-rolled-back',
+      hint: `To run another version, deploy it: ctl deploy ${loaded.env} --image ${service.name}=<tag>`,
+    })
+  }
   return {swarmName, from: view.image, to: view.previousImage}
 }
 

@@ -1,0 +1,51 @@
+import {execa} from 'execa'
+import {expect} from 'vitest'
+import {json, runCtl} from '../../support/cli.js'
+import {docker} from './swarm.js'
+
+/** Helpers of the deploy lab tests: the swarm formed, the app stack running a known version. */
+
+/** The lab's swarm as lab.yml says (other lab tests may have re-formed it): idempotent. */
+export async function ensureSwarm(): Promise<void> {
+  const bootstrap = await runCtl(['node', 'bootstrap', 'lab', '--yes', '--json'])
+  expect(bootstrap.exitCode, bootstrap.stderr).toBe(0)
+  const labels = await runCtl(['node', 'label', 'lab', '--yes'])
+  expect(labels.exitCode, labels.stderr).toBe(0)
+}
+
+/** Deploys app=<tag> (created or updated, or already there) and checks it worked. */
+export async function deployApp(tag: string, env: Record<string, string> = {}): Promise<any> {
+  const run = await runCtl(['deploy', 'lab', '--image', `app=${tag}`, '--skip-preflight', '--json'], {env})
+  expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0)
+  return json(run)
+}
+
+export interface AppTask {
+  id: string
+  slot: number
+  image: string
+  desired: string
+  state: string
+}
+
+/** Every task of app_app, from the manager's engine directly (not through ctl). */
+export async function appTasks(): Promise<AppTask[]> {
+  const ids = (await docker('h1', ['service', 'ps', '-q', '--no-trunc', 'app_app'])).stdout.split('\n').filter(Boolean)
+  const raw = JSON.parse((await docker('h1', ['inspect', ...ids])).stdout) as any[]
+  return raw.map((t) => ({id: t.ID, slot: t.Slot, image: t.Spec.ContainerSpec.Image, desired: t.DesiredState, state: t.Status.State}))
+}
+
+export async function appImage(): Promise<string> {
+  return (await docker('h1', ['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'app_app'])).stdout
+}
+
+/** /health of every lab host's published app port: the answers of the hosts that run a task. */
+export async function hostHealth(port = 8080): Promise<{host: string; status: number; version?: string}[]> {
+  const out = []
+  for (const i of [1, 2, 3]) {
+    const r = await execa('curl', ['-s', '-m', '2', '-w', '\n%{http_code}', `http://198.18.0.1${i}:${port}/health`], {reject: false})
+    const [body, code] = String(r.stdout).split('\n')
+    if (Number(code) > 0) out.push({host: `h${i}`, status: Number(code), version: body ? (JSON.parse(body) as {version?: string}).version : undefined})
+  }
+  return out
+}
