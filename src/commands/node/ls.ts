@@ -1,12 +1,14 @@
 import {Args} from '@oclif/core'
 import {CtlCommand} from '../../lib/command.js'
-import {connectManager, listSwarmNodes} from '../../swarm/cluster.js'
+import {CtlError} from '../../lib/errors.js'
+import {connectManager, listSwarmNodes, type ManagerHandle} from '../../swarm/cluster.js'
 import {compareNodes, type NodeRow} from '../../swarm/node-report.js'
 
 export interface NodeListResult {
   env: string
-  /** The manager the swarm was read from. */
-  via: string
+  /** The manager the swarm was read from; absent when none answered (see swarmError). */
+  via?: string
+  swarmError?: string
   nodes: NodeRow[]
   /** Rows with drift. */
   drifted: number
@@ -21,16 +23,24 @@ export default class NodeLs extends CtlCommand {
   async run(): Promise<NodeListResult> {
     const {args} = await this.parse(NodeLs)
     const loaded = this.loadEnv(args.env)
-    const manager = await connectManager(this.sshPool(loaded), loaded.inventory)
-    this.auditContext = {...this.auditContext, hosts: [manager.node.name]}
-    const rows = compareNodes(loaded.inventory, await listSwarmNodes(manager))
+    let manager: ManagerHandle | undefined
+    let swarmError: string | undefined
+    try {
+      manager = await connectManager(this.sshPool(loaded), loaded.inventory)
+    } catch (error) {
+      // No manager answers: still list the inventory, every node marked as not in a swarm.
+      if (!(error instanceof CtlError) || error.code !== 'swarm.no-manager') throw error
+      swarmError = `${error.message}${error.hint ? `\nHint: ${error.hint}` : ''}`
+    }
+    this.auditContext = {...this.auditContext, hosts: manager ? [manager.node.name] : []}
+    const rows = compareNodes(loaded.inventory, manager ? await listSwarmNodes(manager) : [])
     const drifted = rows.filter((r) => r.drift.length > 0).length
-    if (!this.jsonEnabled()) this.render(rows, manager.node.name, drifted)
-    if (drifted > 0) this.markFailed('drift')
-    return {env: loaded.env, via: manager.node.name, nodes: rows, drifted}
+    if (!this.jsonEnabled()) this.render(rows, manager?.node.name, drifted, swarmError)
+    if (drifted > 0 || swarmError) this.markFailed(swarmError ? 'no-swarm' : 'drift')
+    return {env: loaded.env, via: manager?.node.name, swarmError, nodes: rows, drifted}
   }
 
-  private render(rows: NodeRow[], via: string, drifted: number): void {
+  private render(rows: NodeRow[], via: string | undefined, drifted: number, swarmError?: string): void {
     const table = [
       ['NODE', 'ADDRESS', 'ROLE', 'STATUS', 'AVAILABILITY', 'LEADER', 'ENGINE', 'LABELS', 'DRIFT'],
       ...rows.map((r) => [
@@ -47,6 +57,7 @@ export default class NodeLs extends CtlCommand {
     ]
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
     for (const row of table) this.log(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
-    this.log(`(read from ${via}) ${drifted === 0 ? 'No drift.' : `${drifted} node(s) drifted from the inventory.`}`)
+    if (swarmError) this.log(swarmError)
+    else this.log(`(read from ${via}) ${drifted === 0 ? 'No drift.' : `${drifted} node(s) drifted from the inventory.`}`)
   }
 }
