@@ -6,7 +6,7 @@
 # The SSH-level checks: reach the host with a verified host key and read the kernel (ssh), free disk
 # (df -Pk /), available memory (/proc/meminfo), the clock (date +%s%N). ctl runs them as
 # `ctl check run <inv> ssh disk-free memory clock-skew`; Ansible as one `shell` ad-hoc command per
-# host running the same programs. Both verify host keys against the lab's known_hosts, use the lab
+# host running the same programs (date twice: ctl reads each clock with two round trips). Both verify host keys against the lab's known_hosts, use the lab
 # key, and work on as many hosts at once (ctl: the inventory's ssh.concurrency; Ansible: --forks).
 # Each side starts cold (Ansible: an empty ControlPersist socket directory per run). Prints the
 # median wall time of RUNS runs of each, and their ratio. Only lab addresses are targets.
@@ -45,17 +45,14 @@ ansible_inventory() {
   echo "$shown" | jq -r '.inventory.ssh.concurrency'
 }
 
+# Both sides are timed whatever they find; each run's outcome is printed next to its time (a busy
+# machine makes SSH slow for both: a run with timeouts still says how long the tool took to answer).
 run_ctl() {
   local inv=$1 start end code=0
   start=$(now_ms)
   "$CTL" check run "$inv" ssh disk-free memory clock-skew --json >"$work/ctl.json" 2>"$work/ctl.err" || code=$?
   end=$(now_ms)
-  if [ "$code" -ne 0 ]; then
-    echo "ctl check exited $code:" >&2
-    jq -r '.results[]? | select(.status != "pass") | "\(.check) \(.target) \(.status) \(.detail)"' "$work/ctl.json" >&2 || cat "$work/ctl.err" >&2
-    exit 1
-  fi
-  echo $((end - start))
+  echo "$((end - start)) ms (exit $code: $(jq -r '.summary | "\(.pass) pass, \(.warn) warn, \(.fail) fail, \(.error) could not run"' "$work/ctl.json" 2>/dev/null || echo unreadable))"
 }
 
 run_ansible() {
@@ -64,40 +61,35 @@ run_ansible() {
   start=$(now_ms)
   ANSIBLE_SSH_CONTROL_PATH_DIR=$cp ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PIPELINING=${ANSIBLE_PIPELINING:-True} \
     ansible all -i "$hosts" --forks "$forks" -m shell \
-    -a 'uname -sr && df -Pk / && grep -E "^(MemTotal|MemAvailable):" /proc/meminfo && date +%s%N && date +%s%N && date +%s%N' \
+    -a 'uname -sr && df -Pk / && grep -E "^(MemTotal|MemAvailable):" /proc/meminfo && date +%s%N && date +%s%N' \
     >"$work/ansible.out" 2>&1 || code=$?
   end=$(now_ms)
-  if [ "$code" -ne 0 ]; then
-    echo "ansible exited $code:" >&2
-    tail -20 "$work/ansible.out" >&2
-    exit 1
-  fi
-  echo $((end - start))
+  echo "$((end - start)) ms (exit $code: $(grep -c '| CHANGED |' "$work/ansible.out") ok, $(grep -c 'UNREACHABLE!' "$work/ansible.out") unreachable, $(grep -c '| FAILED' "$work/ansible.out") failed)"
 }
 
 bench() {
-  local label=$1 inv=$2 count forks ctl_times=() ansible_times=() i
+  local label=$1 inv=$2 count forks ctl_runs=() ansible_runs=() i
   forks=$(ansible_inventory "$inv" "$work/hosts.ini")
   count=$(grep -c ansible_host= "$work/hosts.ini")
   for ((i = 1; i <= RUNS; i++)); do
-    ctl_times+=("$(run_ctl "$inv")")
-    ansible_times+=("$(run_ansible "$work/hosts.ini" "$forks")")
+    ctl_runs+=("$(run_ctl "$inv")")
+    ansible_runs+=("$(run_ansible "$work/hosts.ini" "$forks")")
   done
   local ctl_med ans_med
-  ctl_med=$(printf '%s\n' "${ctl_times[@]}" | median)
-  ans_med=$(printf '%s\n' "${ansible_times[@]}" | median)
-  printf '%-28s hosts=%-3s concurrency=%-3s ctl %6s ms  ansible %6s ms  ansible/ctl %s   (runs: ctl %s; ansible %s)\n' \
-    "$label" "$count" "$forks" "$ctl_med" "$ans_med" "$(awk -v a="$ans_med" -v c="$ctl_med" 'BEGIN {printf "%.2f", a / c}')" \
-    "${ctl_times[*]}" "${ansible_times[*]}"
+  ctl_med=$(printf '%s\n' "${ctl_runs[@]}" | cut -d' ' -f1 | median)
+  ans_med=$(printf '%s\n' "${ansible_runs[@]}" | cut -d' ' -f1 | median)
+  printf '%-32s hosts=%-3s concurrency=%-3s ctl %6s ms  ansible %6s ms  ansible/ctl %s\n' \
+    "$label" "$count" "$forks" "$ctl_med" "$ans_med" "$(awk -v a="$ans_med" -v c="$ctl_med" 'BEGIN {printf "%.2f", a / c}')"
+  printf '    ctl runs:     %s\n' "${ctl_runs[@]}"
+  printf '    ansible runs: %s\n' "${ansible_runs[@]}"
 }
 
-# The shared lab is used as it is (others' tests may have it broken on purpose: not ours to repair).
 echo "Bringing lab instance $INSTANCE up with 30 sshd-only hosts (idempotent)..." >&2
 CTL_LAB_INSTANCE=$INSTANCE "$CTL" lab up --hosts 30 --no-docker --json >/dev/null
 inv30=.lab/lab${INSTANCE}-30.yml
 [ -f "$inv30" ] || { echo "no $inv30 after lab up" >&2; exit 2; }
 
-echo "ctl check run <inv> ssh disk-free memory clock-skew  vs  ansible -m shell (same programs); median of $RUNS runs, ANSIBLE_PIPELINING=${ANSIBLE_PIPELINING:-True}"
+echo "ctl check run <inv> ssh disk-free memory clock-skew  vs  ansible -m shell (same programs); median of $RUNS runs, ANSIBLE_PIPELINING=${ANSIBLE_PIPELINING:-True}; load average now: $(cut -d" " -f1-3 /proc/loadavg)"
 bench "3 hosts (inventories/lab.yml)" inventories/lab.yml
 bench "30 hosts ($inv30)" "$inv30"
 

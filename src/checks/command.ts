@@ -9,7 +9,7 @@ import {summaryLine} from './verdict.js'
 /** Flags shared by `ctl check preflight` and `ctl check run`. */
 export const checkFlags = {
   strict: Flags.boolean({description: 'Warnings fail the run too (exit 1).', default: false}),
-  timeout: Flags.integer({description: 'Seconds each check may take on one target (default: 30, ssh: connect timeout + 10).', min: 1}),
+  timeout: Flags.integer({description: 'Seconds each check may take on one target (default: 30, ssh: connect timeout + 20).', min: 1}),
 }
 
 /** Base of the commands that run checks: load the env, run the chosen checks, print, set the exit code. */

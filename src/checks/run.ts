@@ -54,7 +54,7 @@ function skipped(check: CheckDefinition): CheckResult {
 export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: readonly CheckDefinition[], options: RunChecksOptions): Promise<CheckResult[]> {
   const runner = new GatedRunner(pool, {concurrency: options.concurrency})
   const inventory = loaded.inventory
-  const connectBudget = options.timeoutMs ?? inventory.ssh.connectTimeoutMs + 10_000
+  const connectBudget = options.timeoutMs ?? inventory.ssh.connectTimeoutMs + 20_000
   const ctx = {
     loaded,
     inventory,
