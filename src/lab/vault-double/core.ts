@@ -90,6 +90,7 @@ export class VaultDoubleNode {
   private parts: Buffer[] = []
   private nonce = ''
   private pendingJoin?: PendingJoin
+  private initializing = false
   private active = false
   private activeSince?: string
   private leader?: DoublePeer
@@ -177,7 +178,17 @@ export class VaultDoubleNode {
   }
 
   async init(body: Record<string, unknown>): Promise<Reply> {
-    if (this.initialized) return error(400, 'Vault is already initialized')
+    // Checked and claimed before the first await, so two concurrent inits cannot both pass.
+    if (this.initialized || this.initializing) return error(400, 'Vault is already initialized')
+    this.initializing = true
+    try {
+      return await this.initialize(body)
+    } finally {
+      this.initializing = false
+    }
+  }
+
+  private async initialize(body: Record<string, unknown>): Promise<Reply> {
     const shares = Number(body.secret_shares ?? 0)
     const threshold = Number(body.secret_threshold ?? 0)
     const pgpKeys = body.pgp_keys === undefined || body.pgp_keys === null ? undefined : (body.pgp_keys as unknown[])
@@ -188,13 +199,14 @@ export class VaultDoubleNode {
     const rootToken = randomToken()
     let keys = plainShares
     let returnedToken = rootToken
+    const rootTokenKey = typeof body.root_token_pgp_key === 'string' && body.root_token_pgp_key ? body.root_token_pgp_key : undefined
     try {
-      // Loaded only when asked for: it brings in the process runner, which slows every start.
-      const {encryptForPgpKey} = await import('./pgp.js')
-      // Vault encrypts the hex form of each share, so a holder's `gpg -d` prints the key to type.
-      if (pgpKeys) keys = await Promise.all(plainShares.map((share, i) => encryptForPgpKey(String(pgpKeys[i]), share.toString('hex'))))
-      if (typeof body.root_token_pgp_key === 'string' && body.root_token_pgp_key) {
-        returnedToken = (await encryptForPgpKey(body.root_token_pgp_key, rootToken)).toString('base64')
+      if (pgpKeys || rootTokenKey) {
+        // Loaded only when asked for: it brings in the process runner, which slows every start.
+        const {encryptForPgpKey} = await import('./pgp.js')
+        // Vault encrypts the hex form of each share, so a holder's `gpg -d` prints the key to type.
+        if (pgpKeys) keys = await Promise.all(plainShares.map((share, i) => encryptForPgpKey(String(pgpKeys[i]), share.toString('hex'))))
+        if (rootTokenKey) returnedToken = (await encryptForPgpKey(rootTokenKey, rootToken)).toString('base64')
       }
     } catch (cause) {
       return error(400, `failed to encrypt keys: ${(cause as Error).message}`)

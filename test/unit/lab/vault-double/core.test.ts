@@ -1,5 +1,8 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {decodeKey, parseGoBool, sealConfigProblem} from '../../../../src/lab/vault-double/core.js'
+import {decodeKey, parseGoBool, sealConfigProblem, VaultDoubleNode} from '../../../../src/lab/vault-double/core.js'
 
 describe('decodeKey (Vault: hex when the length is plausible, else base64)', () => {
   it.each([
@@ -41,5 +44,14 @@ describe('sealConfigProblem (vault/seal_config.go)', () => {
     [3, 2, ['a', 'b'], 'count mismatch between number of provided PGP keys and number of shares'],
   ])('%i shares, threshold %i, pgp %j → %s', (shares, threshold, pgp, expected) => {
     expect(sealConfigProblem(shares, threshold, pgp)).toBe(expected)
+  })
+})
+
+describe('VaultDoubleNode.init', () => {
+  it('lets exactly one of two concurrent inits through, as Vault does', async () => {
+    const node = new VaultDoubleNode({nodeId: 'n1', apiAddr: 'http://n1', clusterAddr: 'n1:8201', stateDir: mkdtempSync(join(tmpdir(), 'ctl-double-')), callPeer: async () => ({status: 502})})
+    const replies = await Promise.all([node.init({secret_shares: 3, secret_threshold: 2}), node.init({secret_shares: 3, secret_threshold: 2})])
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 400])
+    expect(replies.find((r) => r.status === 400)!.body).toEqual({errors: ['Vault is already initialized']})
   })
 })
