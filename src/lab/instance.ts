@@ -48,6 +48,11 @@ export function hostIndexOfNetns(netns: string, instance: LabInstance): number |
   return match ? Number(match[1]) : undefined
 }
 
+/** The instance's links in the root namespace: its bridge and the hosts' veth ends. */
+export function labLinkPattern(instance: LabInstance): RegExp {
+  return new RegExp(`^${instance.bridge}(h\\d+)?$`)
+}
+
 /** Where the lab's key pair, known_hosts and generated inventories live (gitignored). */
 export function labFilesDir(projectRoot: string): string {
   return `${projectRoot}/.lab`

@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {CtlError, ExitCode, toCtlError} from '../lib/errors.js'
@@ -6,12 +6,11 @@ import {runTasks, withSpinner} from '../lib/progress.js'
 import {labComponents} from './components/index.js'
 import {existingLabHosts, removeHost} from './components/hosts.js'
 import {findMissingPackages, installPackages} from './packages.js'
-import {DEFAULT_LAB_HOSTS, knownHostsFile, labHosts, labInventoryPath, labKeyFile} from './instance.js'
+import {DEFAULT_LAB_HOSTS, knownHostsFile, labHosts, labInventoryPath, labKeyFile, labLinkPattern} from './instance.js'
 import {labInventoryYaml} from './lab-inventory.js'
-import {listNetns} from './network.js'
 import {withLabLock} from './lock.js'
-import {hostIndexOfNetns} from './instance.js'
-import {deleteLink, killAll, linksMatching, mountsUnder, removeDir, unmountUnder} from './teardown.js'
+import {findLeftovers, type LabLeftovers} from './leftovers.js'
+import {deleteLink, killAll, linksMatching, removeDir, unmountUnder} from './teardown.js'
 import type {LabComponent, LabContext, LabHost, LabInstance, LabStatusRow} from './types.js'
 
 /** The checkout ctl runs from (dist/lab/runner.js → ../..): where inventories/ and .lab/ live. */
@@ -130,39 +129,6 @@ export async function currentLabHosts(instance: LabInstance): Promise<LabHost[]>
   return [...byName.values()].sort((a, b) => a.index - b.index)
 }
 
-export interface LabLeftovers {
-  namespaces: string[]
-  links: string[]
-  processes: Array<{pid: number; command: string}>
-  mounts: string[]
-  dirs: string[]
-}
-
-/** Everything of the instance still on the machine (all empty after a clean `down`). */
-export async function findLeftovers(instance: LabInstance): Promise<LabLeftovers> {
-  const namespaces = (await listNetns()).filter((ns) => hostIndexOfNetns(ns, instance) !== undefined)
-  const links = await linksMatching(new RegExp(`^${instance.bridge}(h\\d+)?$`))
-  const markers = [`${instance.stateDir}/`, `${instance.runDir}/`, `/run/netns/${instance.prefix}-h`]
-  const processes: LabLeftovers['processes'] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
-    let command = ''
-    try {
-      command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim()
-    } catch {
-      continue
-    }
-    if (markers.some((m) => command.includes(m))) processes.push({pid: Number(entry), command})
-  }
-  const mounts = mountsUnder([instance.stateDir, instance.runDir]).concat(mountsUnder(namespaces.map((ns) => `/run/netns/${ns}`)))
-  const dirs = [instance.stateDir, instance.runDir].filter((d) => existsSync(d))
-  return {namespaces, links, processes, mounts, dirs}
-}
-
-export function leftoversCount(l: LabLeftovers): number {
-  return l.namespaces.length + l.links.length + l.processes.length + l.mounts.length + l.dirs.length
-}
-
 export interface LabDownResult {
   instance: string
   components: ComponentOutcome[]
@@ -186,7 +152,7 @@ async function downLabLocked(instance: LabInstance): Promise<LabDownResult> {
     // Daemons of the lab that live outside its namespaces (e.g. one left in a namespace whose name
     // was deleted) are found by their command lines, which name the lab's directories.
     await killAll((await findLeftovers(instance)).processes.map((p) => p.pid))
-    for (const link of await linksMatching(new RegExp(`^${instance.bridge}(h\\d+)?$`))) await deleteLink(link)
+    for (const link of await linksMatching(labLinkPattern(instance))) await deleteLink(link)
     await unmountUnder([instance.stateDir, instance.runDir])
     removeDir(instance.stateDir)
     removeDir(instance.runDir)

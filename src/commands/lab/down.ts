@@ -2,7 +2,8 @@ import {CtlCommand, changeFlags} from '../../lib/command.js'
 import {requireConfirmation} from '../../lib/prompt.js'
 import {labInstance} from '../../lab/instance.js'
 import {requireLabPlatform} from '../../lab/platform.js'
-import {downLab, findLeftovers, leftoversCount, type LabDownResult, type LabLeftovers} from '../../lab/runner.js'
+import {findLeftovers, leftoversCount, type LabLeftovers} from '../../lab/leftovers.js'
+import {downLab, type LabDownResult} from '../../lab/runner.js'
 
 export default class LabDown extends CtlCommand {
   static override summary = 'Remove the lab: stop every component, then delete its namespaces, links, mounts and directories.'

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {hostIndexOfNetns, knownHostsFile, labHosts, labInstance, labInventoryPath} from '../../../src/lab/instance.js'
+import {hostIndexOfNetns, knownHostsFile, labHosts, labInstance, labInventoryPath, labLinkPattern} from '../../../src/lab/instance.js'
 import {DEFAULT_LAB_INSTANCE, labHost} from '../../../src/lab/types.js'
 
 describe('labInstance', () => {
@@ -68,5 +68,13 @@ describe('lab files', () => {
   it('keeps one known_hosts per instance', () => {
     expect(knownHostsFile('/p', DEFAULT_LAB_INSTANCE)).toBe('/p/.lab/known_hosts')
     expect(knownHostsFile('/p', labInstance('4'))).toBe('/p/.lab/known_hosts-lab4')
+  })
+})
+
+describe('labLinkPattern', () => {
+  it("matches the instance's bridge and veths only", () => {
+    const links = ['ctllab0', 'ctllab0h1', 'ctllab0h30', 'ctllab1', 'ctllab1h2', 'ctllab11h1', 'eth0', 'ctllab0x']
+    expect(links.filter((l) => labLinkPattern(DEFAULT_LAB_INSTANCE).test(l))).toEqual(['ctllab0', 'ctllab0h1', 'ctllab0h30'])
+    expect(links.filter((l) => labLinkPattern(labInstance('1')).test(l))).toEqual(['ctllab1', 'ctllab1h2'])
   })
 })
