@@ -18,6 +18,8 @@ export interface GateReport {
   node?: string
   url?: string
   verdict: string
+  /** From the task first seen to its gate passing: start + passForSeconds. */
+  secondsToPass?: number
   lastAnswers: string[]
 }
 

@@ -17,6 +17,8 @@ export interface TaskGate {
   node?: string
   url?: string
   startedAt: number
+  /** When the gate passed: startedAt → passedAt is the time one task took to start and pass. */
+  passedAt?: number
   probes: Probe[]
   verdict: GateVerdict
 }
@@ -62,7 +64,9 @@ export async function watchService(options: WatchOptions): Promise<WatchOutcome>
     await Promise.all(tasks.map((task) => probeTask(gates, task, inventory, service, nodesById)))
     const verdicts = new Map<string, GateVerdict>()
     for (const gate of gates.values()) {
+      const wasPending = gate.verdict.state === 'pending'
       gate.verdict = evaluateGate(gate.probes, gate.startedAt, Date.now(), health)
+      if (wasPending && gate.verdict.state === 'passed') gate.passedAt = Date.now()
       verdicts.set(gate.task, gate.verdict)
     }
     const decision = phase === 'rollout' ? decideRollout(view, verdicts, options.before) : decideRollback(view, verdicts)
@@ -99,7 +103,8 @@ async function probeTask(gates: Map<string, TaskGate>, task: TaskView, inventory
 }
 
 /** The report of one gate: node, verdict and the last answers. */
-export function describeGate(gate: TaskGate): {task: string; node?: string; url?: string; verdict: string; lastAnswers: string[]} {
+export function describeGate(gate: TaskGate): {task: string; node?: string; url?: string; verdict: string; secondsToPass?: number; lastAnswers: string[]} {
   const verdict = gate.verdict.state === 'failed' ? `failed: ${gate.verdict.reason}` : gate.verdict.state === 'passed' ? `passed (healthy for ${Math.round(gate.verdict.healthyForMs / 100) / 10}s)` : 'pending'
-  return {task: gate.task.slice(0, 12), node: gate.node, url: gate.url, verdict, lastAnswers: lastAnswers(gate.probes)}
+  const secondsToPass = gate.passedAt === undefined ? undefined : Math.round((gate.passedAt - gate.startedAt) / 100) / 10
+  return {task: gate.task.slice(0, 12), node: gate.node, url: gate.url, verdict, secondsToPass, lastAnswers: lastAnswers(gate.probes)}
 }

@@ -26,7 +26,7 @@ mkdir -p "$state"
 rm -f "$state/fail-health"
 version=$(cat "$base/legacy-version" 2>/dev/null || echo v1)
 setsid env -i PATH="$base/rootfs/bin:/usr/sbin:/usr/bin:/sbin:/bin" APP_HOME="$base/rootfs/app" APP_STATE="$state" \\
-  APP_PORT=${LEGACY_PORT} APP_DRAIN_SECONDS=1 APP_VERSION="$version" APP_TASK="legacy.$host" \\
+  APP_PORT=${LEGACY_PORT} APP_DRAIN_SECONDS=2 APP_VERSION="$version" APP_TASK="legacy.$host" \\
   sh "$base/rootfs/app/server" </dev/null >"$state/server.log" 2>&1 &
 echo $! > "$pidfile"
 echo "legacy on $host restarted with $version (pid $!)"
