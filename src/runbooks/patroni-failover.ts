@@ -22,13 +22,18 @@ export interface PatroniFailoverState {
   decision?: FailoverDecision
   request?: {at: number; status: number; reply: string; alreadyDone?: boolean}
   promoted?: {afterMs: number; xid: string}
-  /** The dead leader, restarted with its inventory control command so it rejoins as a replica. */
-  rejoin?: {member: string; started: boolean; streaming: boolean}
+  /** Members that were down (the dead leader above all), restarted with their inventory control command. */
+  rejoin?: {member: string; started: boolean; streaming: boolean}[]
 }
 
 
 const PROMOTE_TIMEOUT_MS = 60_000
 const REJOIN_TIMEOUT_MS = 120_000
+
+/** Members whose Patroni did not answer when the facts were read (the candidate excluded). */
+function downMembers(state: PatroniFailoverState): string[] {
+  return (state.facts?.members ?? []).filter((m) => !m.reachable && m.name !== state.candidate).map((m) => m.name)
+}
 
 function acceptedDecision(state: PatroniFailoverState): Extract<FailoverDecision, {ok: true}> | undefined {
   return state.decision?.ok ? state.decision : undefined
@@ -41,8 +46,8 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
     "Reads the cluster (/cluster, /patroni; pg_stat_replication when a leader answers). Refuses while a healthy leader",
     'exists (use patroni-switchover) and when the candidate is not a running replica. Shows the candidate\'s lag: the',
     'transactions the dead leader had that the candidate lacks are lost. Asks (DATA RISK), POST /failover {candidate},',
-    'waits until the candidate accepts a write, then starts the old leader with its inventory control command so it',
-    'rejoins as a replica (Patroni rewinds it), and waits until it streams.',
+    'waits until the candidate accepts a write, then starts the members that are down (the old leader) with their',
+    'inventory control command so they rejoin as replicas (Patroni rewinds them), and waits until they stream.',
   ].join('\n'),
   needs: 'databases.patroni: scope, members (node, name, restPort, pgPort, control to restart the old leader), user/password (secret ref)',
 
@@ -140,29 +145,36 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
       },
     },
     {
-      id: 'rejoin-old-leader',
-      title: 'Start the old leader so it rejoins as a replica',
+      id: 'rejoin-stopped-members',
+      title: 'Start the members that are down so they rejoin as replicas',
       risk: 'change',
-      description: "Runs the old leader's inventory control `start` (Patroni then rewinds it onto the new timeline) and waits until it streams from the new leader. Skipped when it already runs or has no control in the inventory.",
+      description: "Runs the inventory control `start` of each member whose Patroni did not answer (the old leader above all; Patroni rewinds it onto the new timeline) and waits until it streams from the new leader. Members without control in the inventory are left to the operator.",
       plan(state, loaded) {
-        const dead = acceptedDecision(state)?.deadLeader
-        if (!dead || dead === state.candidate) return {summary: 'No old leader to bring back', commands: [], skip: 'there was no other leader'}
-        const old = state.facts?.members.find((m) => m.name === dead)
-        if (old?.reachable) return {summary: `${dead} runs`, commands: [], skip: `${dead}'s Patroni already runs: it rejoins by itself`}
-        const member = loaded.inventory.databases.patroni?.members.find((m) => m.name === dead)
-        if (!member?.control) return {summary: `Start ${dead} by hand`, commands: [], skip: `${dead} has no control in the inventory: start its Patroni by hand`}
-        return {summary: `Start ${dead} and wait until it streams from ${state.candidate}`, commands: [{node: member.node, command: renderCommand(startMemberCommand(member.control, findNode(loaded, member.node)))}]}
+        const down = downMembers(state)
+        if (down.length === 0) return {summary: 'Every member runs', commands: [], skip: 'no member is down'}
+        const section = loaded.inventory.databases.patroni
+        const commands = down.flatMap((name) => {
+          const member = section?.members.find((m) => m.name === name)
+          return member?.control ? [{node: member.node, command: renderCommand(startMemberCommand(member.control, findNode(loaded, member.node)))}] : []
+        })
+        if (commands.length === 0) return {summary: `Start ${down.join(', ')} by hand`, commands: [], skip: `${down.join(', ')} ha(s) no control in the inventory: start Patroni there by hand`}
+        return {summary: `Start ${down.join(', ')} and wait until they stream from ${state.candidate}`, commands}
       },
       async act(ctx) {
-        const dead = acceptedDecision(ctx.state)!.deadLeader!
-        const member = ctx.loaded.inventory.databases.patroni!.members.find((m) => m.name === dead)!
-        const started = await ctx.run(member.node, startMemberCommand(member.control!, findNode(ctx.loaded, member.node)), {timeoutMs: 60_000})
-        ctx.state.rejoin = {member: dead, started: started.code === 0, streaming: false}
-        if (started.code !== 0) {
-          throw new CtlError(`Could not start ${dead} on ${member.node} (exit ${started.code})`, {host: member.node, code: 'patroni.start-failed', hint: `${(started.stderr || started.stdout).trim().split('\n').slice(-3).join(' ')}. The new leader ${ctx.state.candidate} is writable; bring ${dead} back by hand.`})
+        const section = ctx.loaded.inventory.databases.patroni!
+        const started: string[] = []
+        for (const name of downMembers(ctx.state)) {
+          const member = section.members.find((m) => m.name === name)
+          if (!member?.control) continue
+          const r = await ctx.run(member.node, startMemberCommand(member.control, findNode(ctx.loaded, member.node)), {timeoutMs: 60_000})
+          ctx.state.rejoin = [...(ctx.state.rejoin ?? []).filter((x) => x.member !== name), {member: name, started: r.code === 0, streaming: false}]
+          if (r.code !== 0) {
+            throw new CtlError(`Could not start ${name} on ${member.node} (exit ${r.code})`, {host: member.node, code: 'patroni.start-failed', hint: `${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}. The new leader ${ctx.state.candidate} is writable; bring ${name} back by hand.`})
+          }
+          started.push(name)
         }
-        const facts = await patroniAccess(ctx).waitForStreaming([dead], REJOIN_TIMEOUT_MS, (t) => ctx.progress(t), 'rejoin-old-leader')
-        ctx.state.rejoin.streaming = true
+        const facts = await patroniAccess(ctx).waitForStreaming(started, REJOIN_TIMEOUT_MS, (t) => ctx.progress(t), 'rejoin-stopped-members')
+        ctx.state.rejoin = (ctx.state.rejoin ?? []).map((x) => ({...x, streaming: facts.members.find((m) => m.name === x.member)?.streaming ?? false}))
         ctx.state.facts = facts
         ctx.report(factsTable(facts))
       },

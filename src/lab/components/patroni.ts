@@ -9,6 +9,7 @@ import {inNetns, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
 import type {LabComponent, LabContext, LabHost, LabStatusRow} from '../types.js'
 import {gatherClusterFacts, type ClusterFacts} from '../../patroni/facts.js'
+import {restCall} from '../../patroni/rest.js'
 import type {PatroniTopology, RunOn} from '../../patroni/topology.js'
 import {
   ETCD_CLIENT_PORT,
@@ -38,6 +39,8 @@ import {
 /** The lab's Patroni runs on the first three hosts (one member each). */
 export const PATRONI_LAB_SIZE = 3
 const READY_TIMEOUT_MS = 120_000
+/** How long `up` waits before treating a replica that does not stream as stuck. */
+const FIRST_WAIT_MS = 45_000
 
 export function patroniHosts(ctx: Pick<LabContext, 'hosts'>): LabHost[] {
   return ctx.hosts.slice(0, PATRONI_LAB_SIZE)
@@ -169,8 +172,26 @@ async function up(ctx: LabContext): Promise<void> {
   ctx.log('etcd healthy; starting Patroni')
   await forEachLimited(hosts, hosts.length, (h) => controlOrFail(h, patroniLabPaths(h).patroniScript, 'start'))
   await controlOrFail(endpointHost, patroniLabPaths(endpointHost).haproxyScript, 'start')
-  const facts = await waitForCluster(ctx)
+  let facts = await waitForCluster(ctx, FIRST_WAIT_MS).catch(() => undefined)
+  if (!facts) {
+    await reinitializeStuckReplicas(ctx)
+    facts = await waitForCluster(ctx)
+  }
   ctx.log(`leader ${facts.leader}, ${facts.members.filter((m) => m.streaming).length} streaming replicas`)
+}
+
+/**
+ * A replica that runs but does not stream (e.g. still on an old timeline after a crash) is
+ * re-cloned from the leader with Patroni's POST /reinitialize: lab data only.
+ */
+async function reinitializeStuckReplicas(ctx: LabContext): Promise<void> {
+  const facts = await labClusterFacts(ctx)
+  if (!facts.leaderHealthy) return
+  const topology = labTopology(patroniHosts(ctx))
+  for (const m of facts.members.filter((x) => x.name !== facts.leader && x.reachable && !x.streaming)) {
+    ctx.log(`${m.name} runs but does not stream from ${facts.leader}: reinitializing it`)
+    await restCall(localRunOn, topology.members.find((a) => a.name === m.name)!, {method: 'POST', path: '/reinitialize', body: {force: true}})
+  }
 }
 
 async function down(ctx: LabContext): Promise<void> {

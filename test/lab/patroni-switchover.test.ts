@@ -1,0 +1,92 @@
+import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {afterAll, describe, expect, it} from 'vitest'
+import {json, runCtl} from '../support/cli.js'
+import {control, ensureHealthy, leaderName, member, members, psql, streamingFrom, waitFor, WRITE_ENDPOINT, writeOn} from './support/patroni.js'
+
+// patroni-switchover against the lab's real cluster: a switchover to a chosen replica completes, the
+// new leader takes writes, the old one streams from it; lagging or stopped candidates are refused.
+
+/** The pid of a member's walreceiver (a child of its postmaster; the lab hosts share this machine). */
+function walReceiverPid(name: string): number {
+  const postmaster = readFileSync(`/var/lib/ctl-lab/${member(name).node}/patroni/data/postmaster.pid`, 'utf8').split('\n')[0]!
+  return Number(execFileSync('pgrep', ['-P', postmaster, '-f', 'walreceiver']).toString().trim().split('\n')[0])
+}
+
+const otherReplica = (leader: string, not?: string) => members.map((m) => m.name).find((n) => n !== leader && n !== not)!
+
+describe('runbook patroni-switchover', () => {
+  afterAll(async () => {
+    await ensureHealthy()
+  })
+
+  it('switches to the chosen replica: writes succeed there, the old leader streams from it, the write endpoint follows', async () => {
+    const leader = await ensureHealthy()
+    const candidate = otherReplica(leader)
+    const started = Date.now()
+    const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', candidate, '--yes', '--json'])
+    const commandMs = Date.now() - started
+    const result = json(run)
+    expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
+    expect(result.outcome).toBe('ok')
+    expect(result.summary).toMatchObject({leader: candidate, previousLeader: leader, writeEndpoint: {reachesNewLeader: true, server: member(candidate).address}})
+    expect(result.summary.patroniReply).toBe(`Successfully switched over to "${candidate}"`)
+    process.stderr.write(`[patroni-switchover] request → writable new leader: ${result.summary.writableAfterMs} ms; whole command: ${commandMs} ms\n`)
+
+    // Checked here on its own: Patroni's leader, a real write, and pg_stat_replication.
+    expect(await leaderName()).toBe(candidate)
+    await writeOn(candidate, `switchover-${started}`)
+    expect(await streamingFrom(candidate)).toContain(leader)
+    expect(await psql(member(leader).address, `select count(*) from ctl_lab_probe where token = 'switchover-${started}'`)).toBe('1')
+    expect(await psql(WRITE_ENDPOINT.host, 'select host(inet_server_addr())', {port: WRITE_ENDPOINT.port})).toBe(member(candidate).address)
+  })
+
+  it('refuses a lagging candidate with the reason, and changes nothing', async () => {
+    const leader = await ensureHealthy()
+    const candidate = otherReplica(leader)
+    // Freeze the candidate's WAL receiver (Patroni resumes a paused replay by itself): the leader
+    // still lists it as streaming while its replay falls behind.
+    const receiver = walReceiverPid(candidate)
+    process.kill(receiver, 'SIGSTOP')
+    try {
+      // ~5 MB of WAL the frozen replica does not get.
+      await psql(member(leader).address, "drop table if exists ctl_lab_lag; create table ctl_lab_lag as select repeat('x', 1000) as pad from generate_series(1, 5000)")
+      await waitFor('replay lag above 1 MiB', async () => {
+        const lag = Number(await psql(member(leader).address, `select pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) from pg_stat_replication where application_name = '${candidate}' and state = 'streaming'`))
+        return lag > 1048576 ? lag : undefined
+      })
+      const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', candidate, '--yes', '--json'])
+      const result = json(run)
+      expect(run.exitCode).toBe(2)
+      expect(result.outcome).toBe('refused')
+      expect(result.error.message).toMatch(new RegExp(`${candidate} cannot take over: it lags .* MiB, more than the 1.0 MiB the inventory allows`))
+      expect(result.steps.find((s: {id: string}) => s.id === 'switchover').status).toBe('pending')
+      expect(await leaderName()).toBe(leader)
+    } finally {
+      process.kill(receiver, 'SIGCONT')
+      await psql(member(leader).address, 'drop table if exists ctl_lab_lag')
+    }
+  })
+
+  it('refuses a stopped candidate with the reason', async () => {
+    const leader = await ensureHealthy()
+    const candidate = otherReplica(leader)
+    expect(await control(candidate, 'stop')).toBe(0)
+    try {
+      const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', candidate, '--yes', '--json'])
+      const result = json(run)
+      expect(run.exitCode).toBe(2)
+      expect(result.error.message).toBe(`Switchover refused: ${candidate} cannot take over: its Patroni API does not answer (state stopped)`)
+      expect(await leaderName()).toBe(leader)
+    } finally {
+      expect(await control(candidate, 'start')).toBe(0)
+    }
+  })
+
+  it('without --candidate and without a terminal, asks for --candidate instead of choosing', async () => {
+    await ensureHealthy()
+    const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--yes', '--json'])
+    expect(run.exitCode).toBe(2)
+    expect(json(run).error.hint).toContain('--candidate')
+  })
+})
