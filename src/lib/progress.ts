@@ -60,7 +60,8 @@ export async function runTasks<I extends ProgressItem, T>(
       exitOnError: false,
       collectErrors: false,
       silentRendererCondition: () => quiet,
-      fallbackRendererCondition: () => !process.stdout.isTTY,
+      // A terminal without a size (some CI pseudo-terminals) makes the live renderer loop: use plain lines.
+      fallbackRendererCondition: () => !process.stdout.isTTY || !process.stdout.columns,
       rendererOptions: {collapseErrors: false},
     },
   )
