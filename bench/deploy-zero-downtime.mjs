@@ -5,13 +5,14 @@
 // the legacy front. Prints requests sent and failed, and each operation's duration against its lower
 // bound: replicas x the time one task took to start and pass its gate (measured by ctl's gate).
 //
-// Usage: npm run build && node bench/deploy-zero-downtime.mjs [rate=40 req/s]
+// Usage: npm run build && node bench/deploy-zero-downtime.mjs [rate=40 req/s] [phases=deploy,reload,legacy]
 // Needs the lab (ctl lab up) with its swarm (ctl node bootstrap lab --yes). Leaves app on v1.
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
 
 const run = promisify(execFile)
 const RATE = Number(process.argv[2] ?? 40)
+const PHASES = (process.argv[3] ?? 'deploy,reload,legacy').split(',')
 const APP_LB = 'http://198.18.0.1:8080/'
 const LEGACY_LB = 'http://198.18.0.1:5080/'
 const WORKERS = 8
@@ -79,21 +80,24 @@ function report(name, load, seconds, rolloutMs, perTask) {
 
 await ctl(['deploy', 'lab', '--image', 'app=v1', '--skip-preflight']) // baseline, not measured
 
-let load = startLoad(APP_LB)
-const deploy = await ctl(['deploy', 'lab', '--image', 'app=v2', '--skip-preflight'])
-let stats = await load.stop()
-const deployed = deploy.result.services[0]
-report('ctl deploy lab --image app=v2', stats, deploy.seconds, deployed.durationMs, deployed.gates.map((g) => g.secondsToPass ?? 0))
-
-load = startLoad(APP_LB)
-const reload = await ctl(['reload', 'lab', 'app'])
-stats = await load.stop()
-report('ctl reload lab app', stats, reload.seconds, reload.result.swarm.durationMs, reload.result.swarm.gates.map((g) => g.secondsToPass ?? 0))
-
-load = startLoad(LEGACY_LB)
-const legacy = await ctl(['reload', 'lab', 'legacy'])
-stats = await load.stop()
-const hosts = legacy.result.hosts
-report('ctl reload lab legacy (hosts strategy)', stats, legacy.seconds, legacy.result.durationMs, hosts.map((h) => (h.durationMs ?? 0) / 1000))
+if (PHASES.includes('deploy')) {
+  const load = startLoad(APP_LB)
+  const deploy = await ctl(['deploy', 'lab', '--image', 'app=v2', '--skip-preflight'])
+  const stats = await load.stop()
+  const deployed = deploy.result.services[0]
+  report('ctl deploy lab --image app=v2', stats, deploy.seconds, deployed.durationMs, deployed.gates.map((g) => g.secondsToPass ?? 0))
+}
+if (PHASES.includes('reload')) {
+  const load = startLoad(APP_LB)
+  const reload = await ctl(['reload', 'lab', 'app'])
+  const stats = await load.stop()
+  report('ctl reload lab app', stats, reload.seconds, reload.result.swarm.durationMs, reload.result.swarm.gates.map((g) => g.secondsToPass ?? 0))
+}
+if (PHASES.includes('legacy')) {
+  const load = startLoad(LEGACY_LB)
+  const legacy = await ctl(['reload', 'lab', 'legacy'])
+  const stats = await load.stop()
+  report('ctl reload lab legacy (hosts strategy)', stats, legacy.seconds, legacy.result.durationMs, legacy.result.hosts.map((h) => (h.durationMs ?? 0) / 1000))
+}
 
 await ctl(['deploy', 'lab', '--image', 'app=v1', '--skip-preflight']) // leave the lab as found
