@@ -238,7 +238,7 @@ async function leaderLoss(ctx: LabContext): Promise<string> {
 
 export const patroniComponent: LabComponent = {
   name: 'patroni',
-  packages: ['etcd-server', 'etcd-client', 'patroni', 'postgresql-15', 'haproxy', 'curl', 'util-linux'],
+  packages: ['etcd-server', 'etcd-client', 'patroni', 'postgresql-15', 'haproxy', 'curl', 'util-linux', 'procps'],
   up,
   down,
   status,
