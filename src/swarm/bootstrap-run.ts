@@ -8,7 +8,7 @@ import {describeStep, type BootstrapPlan, type BootstrapStep} from './bootstrap-
 import {installEngineCommand} from './host-facts.js'
 import {updateSwarmNode} from './cluster.js'
 import {findSwarmNode} from './match.js'
-import {toSwarmNode} from './views.js'
+import {toSwarmNode, type SwarmNodeView} from './views.js'
 
 type JoinStep = Extract<BootstrapStep, {kind: 'join'}>
 type RoleStep = Extract<BootstrapStep, {kind: 'promote' | 'demote'}>
@@ -121,7 +121,15 @@ export async function applyBootstrap(pool: SshPool, loaded: LoadedInventory, pla
   return applied
 }
 
-/** Waits until every swarm member of the inventory is listed Ready by a manager (joins settle in seconds). */
+/** Ready, in the inventory's role, and a reachable raft member when a manager. */
+function settled(role: string, view: SwarmNodeView | undefined): boolean {
+  return view?.state === 'ready' && view.role === role && (role !== 'manager' || view.reachability === 'reachable')
+}
+
+/**
+ * Waits until a manager lists every swarm member of the inventory Ready in its role (a promoted
+ * manager also reachable in raft): joins and role changes settle in seconds.
+ */
 export async function waitUntilReady(pool: SshPool, loaded: LoadedInventory, viaName: string, timeoutMs = 60_000): Promise<void> {
   const via = findNode(loaded, viaName)
   const members = loaded.inventory.nodes.filter((n) => n.role !== 'none')
@@ -129,9 +137,9 @@ export async function waitUntilReady(pool: SshPool, loaded: LoadedInventory, via
   let notReady: string[] = []
   while (Date.now() < deadline) {
     const nodes = (await engineCall(via, 'list swarm nodes', () => engineApi(pool, via).listNodes())).map(toSwarmNode)
-    notReady = members.filter((m) => findSwarmNode(m, nodes)?.state !== 'ready').map((m) => m.name)
+    notReady = members.filter((m) => !settled(m.role, findSwarmNode(m, nodes))).map((m) => m.name)
     if (notReady.length === 0) return
     await new Promise((r) => setTimeout(r, 1000))
   }
-  throw new CtlError(`Joined, but not Ready after ${timeoutMs / 1000} s: ${notReady.join(', ')}`, {host: notReady[0], step: 'wait for nodes', hint: 'Check that ports 2377/tcp, 7946/tcp+udp and 4789/udp are open between the nodes.'})
+  throw new CtlError(`Not Ready in their inventory role after ${timeoutMs / 1000} s: ${notReady.join(', ')}`, {host: notReady[0], step: 'wait for nodes', hint: 'Check that ports 2377/tcp, 7946/tcp+udp and 4789/udp are open between the nodes.'})
 }

@@ -101,6 +101,18 @@ describe('ctl node bootstrap (lab instance 41)', () => {
     expect(ids).toContain((await swarmOf('h3')).NodeID)
   })
 
+  it('follows the inventory to three managers (promote) and back to one (demote)', async () => {
+    // Manager status as the leader lists it, by hostname: Leader, Reachable, or '' for a worker.
+    const managerStatus = async () => (await docker('h1', ['node', 'ls', '--format', '{{.Hostname}}={{.ManagerStatus}}'])).stdout.split('\n').sort()
+    const three = labInventoryCopy((inv) => inv.nodes.forEach((n: any) => (n.role = 'manager')), {from: inventory, name: 'lab41.yml'})
+    const up = json(await runCtl(['node', 'bootstrap', three, '--yes', '--json']))
+    expect(up.applied).toEqual(['h2: promote to manager (via h1)', 'h3: promote to manager (via h1)'])
+    expect(await managerStatus()).toEqual(['h1=Leader', 'h2=Reachable', 'h3=Reachable'])
+    const down = json(await runCtl(['node', 'bootstrap', inventory, '--yes', '--json']))
+    expect(down.applied).toEqual(['h2: demote to worker (via h1)', 'h3: demote to worker (via h1)'])
+    expect(await managerStatus()).toEqual(['h1=Leader', 'h2=', 'h3='])
+  })
+
   it('refuses an even number of managers before any change', async () => {
     const even = labInventoryCopy((inv) => (inv.nodes[1].role = 'manager'), {from: inventory})
     const run = await runCtl(['node', 'bootstrap', even, '--yes', '--json'])
