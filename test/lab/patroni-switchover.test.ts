@@ -83,6 +83,37 @@ describe('runbook patroni-switchover', () => {
     }
   })
 
+  it('refuses a paused cluster', async () => {
+    const leader = await ensureHealthy()
+    const pause = (value: boolean) => fetch(`http://${member(leader).address}:8008/config`, {method: 'PATCH', body: JSON.stringify({pause: value}), signal: AbortSignal.timeout(5000)})
+    expect((await pause(true)).status).toBe(200)
+    try {
+      const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', otherReplica(leader), '--yes', '--json'])
+      expect(run.exitCode).toBe(2)
+      expect(json(run).error.message).toBe('Switchover refused: the cluster is paused (maintenance mode): Patroni would not manage the switchover')
+    } finally {
+      expect((await pause(false)).status).toBe(200)
+    }
+  })
+
+  it('--scheduled-at leaves the switchover to Patroni (202) and stops there', async () => {
+    const leader = await ensureHealthy()
+    const candidate = otherReplica(leader)
+    const at = new Date(Date.now() + 3600_000).toISOString()
+    const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', candidate, '--scheduled-at', at, '--yes', '--json'])
+    const result = json(run)
+    try {
+      expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
+      expect(result.finishedEarly).toContain(`Switchover scheduled at ${at}`)
+      expect(result.summary.patroniReply).toBe('Switchover scheduled')
+      const view = (await (await fetch(`http://${member(leader).address}:8008/cluster`)).json()) as {scheduled_switchover?: {from: string; to: string}}
+      expect(view.scheduled_switchover).toMatchObject({from: leader, to: candidate})
+      expect(await leaderName()).toBe(leader)
+    } finally {
+      await fetch(`http://${member(leader).address}:8008/switchover`, {method: 'DELETE'})
+    }
+  })
+
   it('without --candidate and without a terminal, asks for --candidate instead of choosing', async () => {
     await ensureHealthy()
     const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--yes', '--json'])
