@@ -9,6 +9,7 @@ import {serviceForceUpdateArgv, serviceRollbackArgv} from './docker.js'
 import {swarmServiceName} from './plan.js'
 import {followRollback, followRollout, type ServiceOutcome} from './service-rollout.js'
 import {inventoryNodesById, readService, serviceExists} from './swarm-io.js'
+import type {ServiceView} from './swarm-state.js'
 
 /** The executors of `ctl reload` (Swarm strategy) and `ctl rollback`: one service, gated. */
 
@@ -50,23 +51,24 @@ export interface RollbackTarget {
   to: string
 }
 
+/**
+ * Why a service cannot be rolled back, if it cannot: Swarm drops the previous spec once it has
+ * rolled back, and a previous spec kept after a rollback would be the failed release itself.
+ */
+export function rollbackRefusal(view: Pick<ServiceView, 'previousImage' | 'updateState'>): {code: string; message: string} | undefined {
+  if (view.updateState === 'rollback_completed') {
+    return {code: 'deploy.already-rolled-back', message: 'was already rolled back: going "back" again would bring back the release it was rolled back from'}
+  }
+  if (!view.previousImage) return {code: 'deploy.no-previous', message: 'has no previous spec to roll back to'}
+  return undefined
+}
+
 /** What a rollback would do (for --dry-run and the confirmation). */
 export async function planRollback(pool: SshPool, loaded: LoadedInventory, service: InventoryService): Promise<RollbackTarget> {
   const {swarmName, view, manager} = await openSwarmService(pool, loaded, service, 'roll back')
-  if (!view.previousImage) {
-    throw new CtlError(`${swarmName} has no previous spec to roll back to`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: 'deploy.no-previous', hint: `Deploy the version you want instead: ctl deploy ${loaded.env} --image ${service.name}=<tag>`})
-  }
-  // After a rollback (Swarm's or ctl's) the previous spec is the version that was rolled away from:
-  // "rolling back" again would bring the failed release back.
-  if (view.updateState === 'rollback_completed') {
-    throw new CtlError(`${swarmName} was already rolled back (from ${view.previousImage} to ${view.image}); its previous spec is the release that was rolled away from`, {
-      exitCode: ExitCode.cannotRun,
-      host: manager.node.name,
-      code: 'deploy.already-rolled-back',
-      hint: `To run another version, deploy it: ctl deploy ${loaded.env} --image ${service.name}=<tag>`,
-    })
-  }
-  return {swarmName, from: view.image, to: view.previousImage}
+  const refusal = rollbackRefusal(view)
+  if (refusal) throw new CtlError(`${swarmName} ${refusal.message}`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: refusal.code, hint: `To run another version, deploy it: ctl deploy ${loaded.env} --image ${service.name}=<tag>`})
+  return {swarmName, from: view.image, to: view.previousImage!} // present: rollbackRefusal checked it
 }
 
 /** Swarm's own rollback to the previous spec, then every replica gated on the old version. */

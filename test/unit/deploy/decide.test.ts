@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {decideRollback, decideRollout} from '../../../src/deploy/decide.js'
 import type {GateVerdict} from '../../../src/deploy/gate.js'
+import {rollbackRefusal} from '../../../src/deploy/run-service.js'
 import {currentTasks, parseServiceJson, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
 
 const task = (id: string, current: boolean, state: string, desiredState = 'running', extra: Partial<TaskView> = {}): TaskView => ({id, current, state, desiredState, image: current ? 'app:v2' : 'app:v1', createdAt: `2026-01-01T00:00:0${id.length}Z`, ...extra})
@@ -64,5 +65,17 @@ describe('service state from the Engine API', () => {
     expect(v.tasks.map((t) => [t.id, t.current])).toEqual([['old', false], ['forced-before', false], ['new', true], ['bad', true]])
     expect(v.tasks[3]).toMatchObject({nodeId: undefined, error: 'no suitable node'})
     expect(currentTasks(v).map((t) => t.id)).toEqual(['new', 'bad'])
+  })
+})
+
+describe('rollback refusals', () => {
+  it.each([
+    [{previousImage: 'app:v1', updateState: 'completed'}, undefined],
+    [{previousImage: 'app:v1', updateState: undefined}, undefined],
+    [{previousImage: undefined, updateState: 'completed'}, 'deploy.no-previous'],
+    [{previousImage: undefined, updateState: 'rollback_completed'}, 'deploy.already-rolled-back'],
+    [{previousImage: 'app:broken', updateState: 'rollback_completed'}, 'deploy.already-rolled-back'],
+  ])('%j → %s', (view, code) => {
+    expect(rollbackRefusal(view)?.code).toBe(code)
   })
 })
