@@ -156,6 +156,8 @@ export class SshPool implements RemoteRunner {
       client.dispose()
       throw rejection ?? connectError(node, ssh, error)
     }
+    // Concurrent commands on one connection each add listeners to it; that is expected, not a leak.
+    client.connection?.setMaxListeners(100)
     return client
   }
 
