@@ -54,6 +54,8 @@ export interface PgRestoreState {
   work?: string
   aside?: string
   targetExists?: boolean
+  /** The database this run created (the only one a resumed run may drop and make again). */
+  created?: string
   restoredInto?: string
   swapped?: boolean
   comparison?: KindComparison[]
@@ -71,8 +73,10 @@ function leaderOf(ctx: Ctx, access: PatroniAccess, database: string) {
 /** Creates `database` on the leader and restores the archive into it; on failure drops it again. */
 async function restoreInto(ctx: Ctx, access: PatroniAccess, database: string): Promise<void> {
   const admin = leaderOf(ctx, access, access.topology.database)
-  if (ctx.resuming) await access.sql(admin, dropDatabaseSql(database), 'restore')
+  // A resumed run drops only what this run created before it stopped, never a database of someone else.
+  if (ctx.state.created === database) await access.sql(admin, dropDatabaseSql(database), 'restore')
   await access.sql(admin, createDatabaseSql(database), 'restore')
+  ctx.state.created = database
   ctx.progress(`pg_restore into ${database} on ${ctx.state.leader}`)
   const target = leaderOf(ctx, access, database)
   const r = await access.runWithPassword(ctx.state.node!, restoreCommand(target, ctx.state.file), RESTORE_TIMEOUT_MS)
