@@ -54,6 +54,8 @@ export function hostFactsCache(remote: RemoteRunner, diskPath: string, timeoutMs
     if (!pending) {
       pending = remote.run(node, hostFactsScript(diskPath), {timeoutMs: timeoutMs(), step: 'host facts'}).then((r: RemoteResult) => parseHostFacts(node.name, r.stdout))
       cache.set(node.name, pending)
+      // A failure is not kept: the next check asks the runner again, which then says why (host unreachable).
+      pending.catch(() => cache.delete(node.name))
     }
     return pending
   }

@@ -62,10 +62,12 @@ setProgressQuiet(true)
 describe('runChecks', () => {
   it('reports a down host once as an ssh failure and does not try it again for other checks', async () => {
     const calls: string[] = []
-    const results = await runChecks(loaded, fakePool(calls), [sshCheck, echoCheck], {concurrency: 4})
-    expect(results.map((r) => `${r.check} ${r.target} ${r.status}`)).toEqual(['ssh up1 pass', 'ssh up2 pass', 'ssh down fail', 'echo up1 pass', 'echo up2 pass', 'echo down error'])
+    const results = await runChecks(loaded, fakePool(calls), [sshCheck, echoCheck, memoryCheck], {concurrency: 4})
+    expect(results.slice(0, 6).map((r) => `${r.check} ${r.target} ${r.status}`)).toEqual(['ssh up1 pass', 'ssh up2 pass', 'ssh down fail', 'echo up1 pass', 'echo up2 pass', 'echo down error'])
     expect(results[2]!.hint).toBe('is sshd running?')
     expect(results[5]!.detail).toMatch(/^not run: down is unreachable over SSH/)
+    // The host facts the ssh check could not read are not reused: memory says why it did not run.
+    expect(results.find((r) => r.check === 'memory' && r.target === 'down')!.detail).toMatch(/^not run: down is unreachable over SSH/)
     expect(calls.filter((c) => c.startsWith('down'))).toHaveLength(1)
   })
 
