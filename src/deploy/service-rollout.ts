@@ -62,6 +62,9 @@ function failedGate(outcome: WatchOutcome, nodesById: ReadonlyMap<string, Invent
   const report: GateReport = gate ? describeGate(gate) : {task: task!.id.slice(0, 12), verdict: '', lastAnswers: []}
   if (task && gate?.verdict.state !== 'failed') {
     report.verdict = `swarm: task ${task.state}${task.error ? ` (${task.error})` : ''}${report.lastAnswers.length ? '; ctl gate had not decided yet' : ''}`
+  } else if (task?.error) {
+    // e.g. a task never started: "no suitable node (host-mode port already in use on 3 nodes)".
+    report.verdict += `; swarm: task ${task.state} (${task.error})`
   }
   report.node ??= task?.nodeId ? nodesById.get(task.nodeId)?.name : undefined
   return report

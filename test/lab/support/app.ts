@@ -7,10 +7,36 @@ import {docker} from './swarm.js'
 
 /** The lab's swarm as lab.yml says (other lab tests may have re-formed it): idempotent. */
 export async function ensureSwarm(): Promise<void> {
+  await resetStuckAppIfSwarm()
   const bootstrap = await runCtl(['node', 'bootstrap', 'lab', '--yes', '--json'])
   expect(bootstrap.exitCode, bootstrap.stderr).toBe(0)
   const labels = await runCtl(['node', 'label', 'lab', '--yes'])
   expect(labels.exitCode, labels.stderr).toBe(0)
+}
+
+async function resetStuckAppIfSwarm(): Promise<void> {
+  const info = await docker('h1', ['info', '--format', '{{.Swarm.ControlAvailable}}'], {reject: false})
+  if (info.stdout === 'true') await resetStuckApp()
+}
+
+/**
+ * Removes the app stack when an earlier run left it half-rolled (paused update or rollback, or more
+ * running tasks than replicas holding every host port): tests start from a clean service.
+ */
+export async function resetStuckApp(): Promise<void> {
+  const inspect = await docker('h1', ['service', 'inspect', '--format', '{{json .UpdateStatus}} {{.Spec.Mode.Replicated.Replicas}}', 'app_app'], {reject: false})
+  if (inspect.exitCode !== 0) return
+  const cut = inspect.stdout.lastIndexOf(' ')
+  const [status, replicas] = [inspect.stdout.slice(0, cut), inspect.stdout.slice(cut + 1)]
+  const state = status && status !== 'null' ? (JSON.parse(status) as {State?: string}).State : undefined
+  const running = (await appTasks()).filter((t) => t.desired === 'running').length
+  if (!state?.endsWith('paused') && running <= Number(replicas)) return
+  await docker('h1', ['stack', 'rm', 'app'])
+  for (let i = 0; i < 60; i++) {
+    const left = await Promise.all(['h1', 'h2', 'h3'].map((h) => docker(h, ['ps', '-q', '--filter', 'label=com.docker.stack.namespace=app'])))
+    if (left.every((r) => r.stdout === '')) return
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
 }
 
 /** Deploys app=<tag> (created or updated, or already there) and checks it worked. */
