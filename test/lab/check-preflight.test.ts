@@ -70,12 +70,20 @@ async function repair(baseline: PreflightReport, timeoutMs = 240_000): Promise<v
   await openVault()
   const wanted = baseline.results.filter((r) => r.status === 'pass').map((r) => `${r.check} ${r.target}`)
   const deadline = Date.now() + timeoutMs
+  let lastUp = Date.now()
   for (;;) {
     const {report} = await preflight(['run', LAB, ...baseline.checks])
     const passing = new Set(report.results.filter((r) => r.status === 'pass').map((r) => `${r.check} ${r.target}`))
     const missing = wanted.filter((w) => !passing.has(w))
     if (missing.length === 0) return
     if (Date.now() > deadline) throw new Error(`the lab did not recover: ${missing.join(', ')}\n${problems(report).join('\n')}`)
+    // A member restarted while its cluster was still electing (e.g. Patroni's failover after the
+    // leader's loss) may need a second pass, as the lab's hint says: `ctl lab up` again.
+    if (Date.now() - lastUp > 60_000) {
+      await runCtl(['lab', 'up', '--json'], {timeoutMs: 600_000})
+      await openVault()
+      lastUp = Date.now()
+    }
     await sleep(3000)
   }
 }

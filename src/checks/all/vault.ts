@@ -12,7 +12,7 @@ export function judgeVault(env: string, state: ClusterState & {raftError?: strin
     return {target: s.node, status: 'pass', detail: `initialized, unsealed, ${s.haMode}${s.version ? `, ${s.version}` : ''}`}
   })
   const clusterProblems = state.verdict.problems.filter((p) => p === 'no node is active' || p.startsWith('more than one') || p.endsWith('is not a Raft peer'))
-  if (clusterProblems.length > 0) findings.push({target: 'raft', status: 'fail', detail: clusterProblems.join('; '), hint: `ctl vault status ${env} shows each node's view; a node outside Raft joins with ctl vault init's join step.`})
+  if (clusterProblems.length > 0) findings.push({target: 'raft', status: 'fail', detail: clusterProblems.join('; '), hint: `ctl vault status ${env} shows each node's view; a node outside Raft joins with ctl vault unseal ${env} (it joins, then unseals).`})
   else if (!state.verdict.peersChecked) findings.push({target: 'raft', status: 'warn', detail: `active ${state.verdict.active ?? 'none'}; Raft peers not checked (${state.raftError ?? 'no token'})`, hint: 'Give a token with read access to sys/storage/raft/configuration: vault.token in the inventory, or VAULT_TOKEN.'})
   else findings.push({target: 'raft', status: 'pass', detail: `active ${state.verdict.active}, ${state.servers?.length ?? 0} Raft peers`})
   return findings

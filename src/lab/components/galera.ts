@@ -188,6 +188,15 @@ export const galeraComponent: LabComponent = {
         if (!host) throw new CtlError(`galera-node-loss: "${argument}" is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${hosts.map((h) => h.name).join(', ')}`})
         const r = await labControl(host, 'kill')
         if (r.code !== 0) throw new CtlError(`galera-node-loss: could not kill mariadbd on ${host.name}: ${r.stderr.trim()}`, {host: host.name})
+        // The survivors notice the loss only after the group's suspect timeout: the scenario's state
+        // ("two stay Primary") is reached when one of them reports a Primary component of the rest.
+        const survivor = hosts.find((h) => h !== host)
+        const deadline = Date.now() + 60_000
+        while (survivor && Date.now() < deadline) {
+          const status = await labWsrepStatus(survivor)
+          if (status?.clusterStatus === 'Primary' && status.clusterSize === hosts.length - 1) break
+          await sleep(500)
+        }
         return `galera: killed mariadbd on ${host.name}; the others stay Primary. Recover with: ctl runbook galera-recover lab (no bootstrap happens).`
       },
     },
