@@ -120,6 +120,15 @@ describe('ctl check against the lab', () => {
     if (row(report, 'backups', 'mariadb').status !== 'pass') await ctlOk(['runbook', 'mariadb-backup', LAB, '--yes'])
     if (row(report, 'backups', 'postgres').status !== 'pass') await ctlOk(['runbook', 'pg-backup', LAB, '--yes'])
     await openVault()
+    // A server an earlier test stopped comes back with `lab up`; give the services that moment
+    // (and one more `lab up`) before asking whether the platform is healthy.
+    const deadline = Date.now() + 90_000
+    for (let round = 1; Date.now() < deadline; round++) {
+      const {report: health} = await preflight(['run', LAB, 'service-health'])
+      if (rows(health, 'service-health').every((r) => r.status === 'pass')) break
+      if (round % 10 === 0) await runCtl(['lab', 'up', '--json'], {timeoutMs: 600_000})
+      await sleep(3000)
+    }
   })
 
   afterAll(async () => {
