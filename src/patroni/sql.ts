@@ -1,5 +1,5 @@
 import {CtlError} from '../lib/errors.js'
-import {quote} from '../lib/shell.js'
+import {shellCommand} from '../lib/shell.js'
 import type {RunOn} from './topology.js'
 
 /**
@@ -22,7 +22,7 @@ const READ_PASSWORD = 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; expor
 
 /** The environment line shared by psql, pg_dump and pg_restore scripts (password from stdin). */
 export function withPasswordFromStdin(argv: readonly string[]): {script: string} {
-  return afterPasswordFromStdin(`exec ${argv.map((a) => quote(a)).join(' ')}`)
+  return afterPasswordFromStdin(`exec ${shellCommand(argv)}`)
 }
 
 /** `script` (already built from quoted parts) with the password read from stdin first. */

@@ -1,4 +1,4 @@
-import {quote} from '../../lib/shell.js'
+import {quote, shellCommand} from '../../lib/shell.js'
 import type {LabHost} from '../types.js'
 
 /**
@@ -246,7 +246,7 @@ ${mkdirs}
   # Detached from this session, output to its log, environment cleaned; run from / because an SSH
   # session's cwd (/root) is closed to the service user and PostgreSQL's start then hangs.
   cd /
-  setsid ${runAs}${d.argv.map((a) => quote(a)).join(' ')} >>"$LOG" 2>&1 </dev/null &
+  setsid ${runAs}${shellCommand(d.argv)} >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   sleep 0.3
   if running; then echo "${d.what} started (pid $(pid))"; else echo "${d.what} failed to start; last lines of $LOG:" >&2; tail -n 20 "$LOG" >&2; exit 1; fi
