@@ -13,5 +13,12 @@ if (major < 22 && existsSync(localNode) && !process.env.CTL_REEXEC) {
   process.exit(child.status ?? 1)
 }
 
-const {execute} = await import('@oclif/core')
+// From a source checkout (packages/lab is beside bin/, which the published package never has), oclif's
+// development plugins load: the lab (`ctl lab ...`). Installed from the registry, ctl is the product alone.
+if (!process.env.NODE_ENV && existsSync(fileURLToPath(new URL('../packages/lab/package.json', import.meta.url)))) {
+  process.env.NODE_ENV = 'development'
+}
+const {execute, settings} = await import('@oclif/core')
+// Run the compiled dist/ always; development mode must not look for TypeScript sources.
+settings.enableAutoTranspile = false
 await execute({dir: import.meta.url})

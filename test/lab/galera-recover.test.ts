@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-import {galeraPaths} from '../../src/lab/components/galera-files.js'
+import {galeraPaths} from '../../packages/lab/src/components/galera-files.js'
 import {projectRoot, runCtl, json} from '../support/cli.js'
 import {breakLab, clusterUuid, control, ensureHealthy, expectHealthy, grastate, host, inventoryVariant, members, prepareTable, recover, rowsDigest, status, waitFor, writeRows} from './support/galera.js'
 

@@ -4,7 +4,7 @@ import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {realVaultConfig, vaultServerArgv} from '../../src/lab/components/vault.js'
+import {realVaultConfig, vaultServerArgv} from '../../packages/lab/src/components/vault.js'
 
 /**
  * Throw-away Vault clusters on 127.0.0.1 for the contract tests: the lab's double (from dist/), or a

@@ -3,8 +3,8 @@ import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {controlScript, galeraPaths, myCnf} from '../../../src/lab/components/galera-files.js'
-import {labHost} from '../../../src/lab/types.js'
+import {controlScript, galeraPaths, myCnf} from '../../../packages/lab/src/components/galera-files.js'
+import {labHost} from '../../../packages/lab/src/types.js'
 
 const hosts = [1, 2, 3].map((i) => labHost(i))
 

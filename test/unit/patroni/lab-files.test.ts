@@ -3,8 +3,8 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {etcdScript, patroniScript, renderEtcdConfig, renderHaproxyConfig, renderPatroniConfig} from '../../../src/lab/components/patroni-files.js'
-import {labHosts} from '../../../src/lab/instance.js'
+import {etcdScript, patroniScript, renderEtcdConfig, renderHaproxyConfig, renderPatroniConfig} from '../../../packages/lab/src/components/patroni-files.js'
+import {labHosts} from '../../../packages/lab/src/instance.js'
 
 const hosts = labHosts(3)
 const [h1, h2] = hosts as [typeof hosts[0], typeof hosts[0]]

@@ -1,0 +1,141 @@
+import {spawn} from 'node:child_process'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync} from 'node:fs'
+import {dirname} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {CtlError} from 'ctl/lib/errors.js'
+
+/**
+ * Lab daemons (sshd, dockerd) run inside a host's network namespace and must outlive ctl. They are
+ * entered with `nsenter --net` rather than `ip netns exec`: the latter also remounts /sys, which
+ * hides the cgroup mounts dockerd needs for containers.
+ */
+
+export function netnsPath(netns: string): string {
+  return `/run/netns/${netns}`
+}
+
+/** `nsenter --net=/run/netns/<ns> <argv>`: runs argv in the namespace's network stack only. */
+export function inNetns(netns: string, argv: readonly string[]): string[] {
+  return ['nsenter', `--net=${netnsPath(netns)}`, ...argv]
+}
+
+/**
+ * Runs argv as a lab host's daemon: in its network namespace and in a UTS namespace of its own whose
+ * hostname is the host's name, so engines, Swarm nodes and SSH sessions see `h1`, `h2`, ...
+ */
+export function asHostDaemon(host: {netns: string; name: string}, argv: readonly string[]): string[] {
+  return inNetns(host.netns, ['unshare', '--uts', '--', 'sh', '-c', 'hostname "$1" && shift && exec "$@"', 'sh', host.name, ...argv])
+}
+
+/**
+ * Starts a long-running program detached from ctl (own session, output appended to a log file) and
+ * returns its pid. ctl's one process runner (runLocal) waits for its children, so daemons use this.
+ */
+export function startDetached(argv: readonly string[], logFile: string): number {
+  const [file, ...args] = argv
+  if (!file) throw new Error('startDetached needs a program')
+  mkdirSync(dirname(logFile), {recursive: true})
+  const fd = openSync(logFile, 'a')
+  try {
+    const child = spawn(file, args, {detached: true, stdio: ['ignore', fd, fd]})
+    child.unref()
+    if (child.pid === undefined) throw new CtlError(`Could not start ${file}`, {code: 'lab.start'})
+    return child.pid
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export function readPidFile(path: string): number | undefined {
+  if (!existsSync(path)) return undefined
+  const pid = Number(readFileSync(path, 'utf8').trim())
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The command line of a process, words joined by spaces ('' when it is gone). */
+export function processCommandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')
+  } catch {
+    return ''
+  }
+}
+
+/** Whether a process lives in the named network namespace (same nsfs inode). */
+export function isInNetns(pid: number, netns: string): boolean {
+  try {
+    const link = readlinkSync(`/proc/${pid}/ns/net`) // net:[4026532xxx]
+    const inode = /\[(\d+)\]/.exec(link)?.[1]
+    return inode !== undefined && String(statSync(netnsPath(netns)).ino) === inode
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The pid from a pid file when that process is alive, is the expected program (its command line
+ * contains `marker`) and runs in `netns`. A stale pid file, a recycled pid or a daemon left in an
+ * orphaned namespace all count as not running.
+ */
+export function runningDaemon(pidFile: string, marker: string, netns: string): number | undefined {
+  const pid = readPidFile(pidFile)
+  if (pid === undefined || !isAlive(pid)) return undefined
+  if (!processCommandLine(pid).includes(marker)) return undefined
+  return isInNetns(pid, netns) ? pid : undefined
+}
+
+/** A daemon from our pid file that runs but not where it should (e.g. its namespace was deleted). */
+export function strayDaemon(pidFile: string, marker: string, netns: string): number | undefined {
+  const pid = readPidFile(pidFile)
+  if (pid === undefined || !isAlive(pid) || !processCommandLine(pid).includes(marker)) return undefined
+  return isInNetns(pid, netns) ? undefined : pid
+}
+
+/** Sends SIGTERM, waits up to `graceMs`, then SIGKILL. Returns true when the process is gone. */
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<boolean> {
+  if (!isAlive(pid)) return true
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    return !isAlive(pid)
+  }
+  const deadline = Date.now() + graceMs
+  while (Date.now() < deadline) {
+    if (!isAlive(pid) || isZombie(pid)) return true
+    await sleep(100)
+  }
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+  await sleep(100)
+  return !isAlive(pid) || isZombie(pid)
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return true
+    if (Date.now() >= deadline) return false
+    await sleep(intervalMs)
+  }
+}
