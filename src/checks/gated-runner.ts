@@ -2,7 +2,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import type {RemoteCommand} from '../lib/shell.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
 import type {RemoteResult, RemoteRunner, RunOptions} from '../ssh/pool.js'
-import {Semaphore} from './limit.js'
+import {Semaphore} from '../lib/limit.js'
 
 /**
  * The runner checks use: the shared SSH pool behind two limits (commands in flight overall, and

@@ -4,7 +4,7 @@ import type {LoadedInventory} from '../inventory/load.js'
 import type {SshPool} from '../ssh/pool.js'
 import {GatedRunner} from './gated-runner.js'
 import {hostFactsCache} from './host-facts.js'
-import {mapLimit, withTimeout} from './limit.js'
+import {mapLimit, withTimeout} from '../lib/limit.js'
 import {sshCheck} from './all/ssh.js'
 import type {CheckContext, CheckDefinition, CheckResult, CheckTarget, Finding} from './types.js'
 

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
-import {envArg, messageFlag} from '../deploy/command-flags.js'
-import {changeFlags, CtlCommand} from '../lib/command.js'
+import {messageFlag} from '../deploy/command-flags.js'
+import {changeFlags, CtlCommand, envArg} from '../lib/command.js'
 import {parseImageOverrides} from '../deploy/images.js'
 import {acquireLock} from '../deploy/lock-run.js'
 import type {ServicePlan} from '../deploy/plan.js'

@@ -1,5 +1,5 @@
-import {Args, Flags} from '@oclif/core'
-import {CtlCommand} from '../lib/command.js'
+import {Flags} from '@oclif/core'
+import {CtlCommand, envArg} from '../lib/command.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {runTasks} from '../lib/progress.js'
 import {selectNodes} from '../inventory/select.js'
@@ -25,7 +25,7 @@ export default class Exec extends CtlCommand {
     "<%= config.bin %> exec prod --role manager --json -- sh -c 'uptime'",
   ]
   static override strict = false
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {
     node: Flags.string({char: 'n', description: 'Only this node (repeatable)', multiple: true}),
     label: Flags.string({char: 'l', description: 'Only nodes with this label, k=v (repeatable)', multiple: true}),

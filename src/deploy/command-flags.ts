@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
+import {envArg} from '../lib/command.js'
 
 /** Arguments and flags shared by deploy, reload and rollback. */
-export const envArg = Args.string({description: 'Environment name or inventory file', required: true})
 
 export const envServiceArgs = {
   env: envArg,

@@ -1,4 +1,4 @@
-import {Command, Errors, Flags} from '@oclif/core'
+import {Args, Command, Errors, Flags} from '@oclif/core'
 import {appendAudit} from './audit.js'
 import {CtlError, ExitCode, toCtlError} from './errors.js'
 import {setProgressQuiet} from './progress.js'
@@ -89,3 +89,6 @@ export const changeFlags = {
   'dry-run': Flags.boolean({description: 'Show the plan and change nothing.', default: false}),
   yes: Flags.boolean({char: 'y', description: 'Answer yes to confirmations (for scripts).', default: false}),
 }
+
+/** The environment argument every command that acts on one takes: an env name or an inventory file. */
+export const envArg = Args.string({description: 'Environment name or inventory file', required: true})

@@ -1,5 +1,5 @@
-import {Args, Flags} from '@oclif/core'
-import {changeFlags, CtlCommand} from '../lib/command.js'
+import {Flags} from '@oclif/core'
+import {changeFlags, CtlCommand, envArg} from '../lib/command.js'
 import {ExitCode} from '../lib/errors.js'
 import {redact} from '../lib/redact.js'
 import {runRunbook} from './engine.js'
@@ -7,7 +7,7 @@ import {runSummary, textObserver} from './render.js'
 import type {Runbook, RunbookRunResult} from './types.js'
 
 /** The argument and flags every `ctl runbook <name> <env>` command has. */
-export const runbookArgs = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+export const runbookArgs = {env: envArg}
 
 export const runbookFlags = {
   ...changeFlags,

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {envArg} from '../../lib/command.js'
 import {CheckCommand, checkFlags} from '../../checks/command.js'
 import type {PreflightReport} from '../../checks/report.js'
 
@@ -10,7 +10,7 @@ export default class CheckPreflight extends CheckCommand {
     'Exit code: 0 nothing failed; 1 something failed (or warned, with --strict); 2 nothing failed but some checks could not run.',
   ].join('\n')
   static override examples = ['<%= config.bin %> check preflight prod', '<%= config.bin %> check preflight lab --strict --json']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = checkFlags
 
   async run(): Promise<PreflightReport> {

@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 import {CtlError, ExitCode} from '../../lib/errors.js'
+import {envArg} from '../../lib/command.js'
 import {CheckCommand, checkFlags} from '../../checks/command.js'
 import type {PreflightReport} from '../../checks/report.js'
 
@@ -9,7 +10,7 @@ export default class CheckRun extends CheckCommand {
   static override examples = ['<%= config.bin %> check run lab galera patroni', '<%= config.bin %> check run prod disk-free memory --json']
   static override strict = false
   static override args = {
-    env: Args.string({description: 'Environment name or inventory file', required: true}),
+    env: envArg,
     ids: Args.string({description: 'Check ids (one or more)', required: false}),
   }
   static override flags = checkFlags

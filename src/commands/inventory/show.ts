@@ -1,6 +1,6 @@
-import {Args} from '@oclif/core'
+
 import {stringify} from 'yaml'
-import {CtlCommand} from '../../lib/command.js'
+import {CtlCommand, envArg} from '../../lib/command.js'
 import {resolveInventoryRelative} from '../../inventory/load.js'
 import type {Inventory} from '../../inventory/schema/index.js'
 
@@ -8,7 +8,7 @@ import type {Inventory} from '../../inventory/schema/index.js'
 export default class InventoryShow extends CtlCommand {
   static override summary = 'Show an inventory with defaults filled in and paths resolved (secrets stay references).'
   static override examples = ['<%= config.bin %> inventory show lab', '<%= config.bin %> inventory show prod --json']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
 
   async run(): Promise<{file: string; inventory: Inventory}> {
     const {args} = await this.parse(InventoryShow)

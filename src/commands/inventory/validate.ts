@@ -1,6 +1,6 @@
 import {readFileSync, existsSync} from 'node:fs'
-import {Args} from '@oclif/core'
-import {CtlCommand} from '../../lib/command.js'
+
+import {CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode} from '../../lib/errors.js'
 import {formatProblems, parseInventory, resolveInventoryPath, type InventoryProblem} from '../../inventory/load.js'
 
@@ -15,7 +15,7 @@ export default class InventoryValidate extends CtlCommand {
   static override summary = 'Validate an inventory without touching any host.'
   static override description = 'An env name resolves to inventories/<env>.yml; anything with a slash or a .yml ending is a path. Problems are reported as file:line:column: field: message; exit code 1 when invalid.'
   static override examples = ['<%= config.bin %> inventory validate prod', '<%= config.bin %> inventory validate inventories/examples/swarm-galera.yml']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
 
   async run(): Promise<ValidateResult> {
     const {args} = await this.parse(InventoryValidate)

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {changeFlags, CtlCommand} from '../../lib/command.js'
+import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode} from '../../lib/errors.js'
 import {findNode} from '../../inventory/load.js'
 import {connectManager, listSwarmNodes, updateSwarmNode} from '../../swarm/cluster.js'
@@ -20,7 +20,7 @@ export default class NodeActivate extends CtlCommand {
   static override description = 'The scheduler places new tasks on the node again. Running tasks do not move back by themselves; they spread again on the next update of each service (e.g. the next deploy).'
   static override examples = ['<%= config.bin %> node activate lab h2', '<%= config.bin %> node activate prod app-2 --json']
   static override args = {
-    env: Args.string({description: 'Environment name or inventory file', required: true}),
+    env: envArg,
     node: Args.string({description: 'Inventory name of the node', required: true}),
   }
   static override flags = {...changeFlags}

@@ -1,5 +1,5 @@
-import {Args, Flags} from '@oclif/core'
-import {changeFlags, CtlCommand} from '../../lib/command.js'
+import {Flags} from '@oclif/core'
+import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode} from '../../lib/errors.js'
 import {runTasks} from '../../lib/progress.js'
 import {requireConfirmation} from '../../lib/prompt.js'
@@ -55,7 +55,7 @@ Stops before changing anything when a node is unreachable, is in another swarm, 
     '<%= config.bin %> node bootstrap prod',
     '<%= config.bin %> node bootstrap prod --install-docker --yes --json',
   ]
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {
     ...changeFlags,
     'install-docker': Flags.boolean({description: 'Install docker.io from the distribution where the Engine is missing (asks first).', default: false}),

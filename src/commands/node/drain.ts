@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {changeFlags, CtlCommand} from '../../lib/command.js'
+import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode} from '../../lib/errors.js'
 import {withSpinner} from '../../lib/progress.js'
 import {requireConfirmation} from '../../lib/prompt.js'
@@ -30,7 +30,7 @@ export default class NodeDrain extends CtlCommand {
 Before changing anything it shows what will move where; \`ctl node activate\` brings the node back.`
   static override examples = ['<%= config.bin %> node drain lab h2 --dry-run', '<%= config.bin %> node drain prod app-2 --yes --timeout 600']
   static override args = {
-    env: Args.string({description: 'Environment name or inventory file', required: true}),
+    env: envArg,
     node: Args.string({description: 'Inventory name of the node to drain', required: true}),
   }
   static override flags = {

@@ -1,5 +1,5 @@
-import {Args} from '@oclif/core'
-import {changeFlags, CtlCommand} from '../../lib/command.js'
+
+import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {requireConfirmation} from '../../lib/prompt.js'
 import {connectManager, listSwarmNodes, updateSwarmNode} from '../../swarm/cluster.js'
 import {describeLabelChange, managedLabelKeys, planLabelChanges, type NodeLabelPlan} from '../../swarm/labels.js'
@@ -19,7 +19,7 @@ export default class NodeLabel extends CtlCommand {
   static override description = `Compares every swarm node's labels with the inventory, for the managed keys only (swarm.managedLabelKeys, or else every key the inventory's nodes use): labels are added, changed or removed; labels with other keys are never touched.
 Shows the diff, asks, then applies it through a manager (each node update carries the node's version, so a concurrent edit is refused rather than overwritten).`
   static override examples = ['<%= config.bin %> node label lab --dry-run', '<%= config.bin %> node label prod --yes --json']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {...changeFlags}
 
   async run(): Promise<LabelResult> {

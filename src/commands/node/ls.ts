@@ -1,5 +1,5 @@
-import {Args} from '@oclif/core'
-import {CtlCommand} from '../../lib/command.js'
+
+import {CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError} from '../../lib/errors.js'
 import {connectManager, listSwarmNodes, type ManagerHandle} from '../../swarm/cluster.js'
 import {compareNodes, type NodeRow} from '../../swarm/node-report.js'
@@ -18,7 +18,7 @@ export default class NodeLs extends CtlCommand {
   static override summary = 'The inventory against the swarm: status, availability, role, leader, Engine, labels, drift.'
   static override description = 'Reads the swarm from a manager (the leader when reachable) and lists every inventory node and every swarm node the inventory does not know. Drift (wrong role, not Ready, drained, labels that differ on managed keys, unknown nodes) is marked; the exit code is 1 when there is any.'
   static override examples = ['<%= config.bin %> node ls lab', '<%= config.bin %> node ls prod --json']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
 
   async run(): Promise<NodeListResult> {
     const {args} = await this.parse(NodeLs)

@@ -1,5 +1,5 @@
-import {Args, Flags} from '@oclif/core'
-import {CtlCommand} from '../../lib/command.js'
+import {Flags} from '@oclif/core'
+import {CtlCommand, envArg} from '../../lib/command.js'
 import {confirmAction} from '../../lib/prompt.js'
 import {selectNodes} from '../../inventory/select.js'
 import {planTrust, scanHostKeys, recordTrust, type TrustRow} from '../../ssh/trust.js'
@@ -8,7 +8,7 @@ export default class SshTrust extends CtlCommand {
   static override summary = "Record the nodes' SSH host keys in known_hosts after showing their fingerprints."
   static override description = 'Connects to each node only far enough to read its host key, shows the SHA256 fingerprints, and after confirmation appends the unknown ones to the inventory\'s known_hosts file. A key that differs from the recorded one is never replaced here: remove the old line by hand after checking.'
   static override examples = ['<%= config.bin %> ssh trust lab', '<%= config.bin %> ssh trust prod --node db-1 --yes']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {
     node: Flags.string({char: 'n', description: 'Only this node (repeatable)', multiple: true}),
     yes: Flags.boolean({char: 'y', description: 'Record without asking (for scripts).', default: false}),

@@ -1,6 +1,6 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
-import {changeFlags, CtlCommand} from '../../lib/command.js'
+import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode} from '../../lib/errors.js'
 import {withSpinner} from '../../lib/progress.js'
 import {requireConfirmation} from '../../lib/prompt.js'
@@ -37,7 +37,7 @@ export default class VaultInit extends CtlCommand {
   static override description = `Runs sys/init on the first vault member with the inventory's keyShares and keyThreshold. With vault.pgpKeys, each share comes back encrypted for its holder; otherwise the shares and root token are written once to vault.keysFile (mode 0600, never overwritten) and never shown, unless --show. Refused when any member is already initialized. Then unseals the first node, joins the others to Raft through it (sys/storage/raft/join), unseals them, and checks that all members are Raft peers and one is active.
 With PGP-encrypted shares ctl cannot unseal: the holders decrypt their shares and run \`ctl vault unseal <env>\`, which also joins the members.`
   static override examples = ['<%= config.bin %> vault init lab --yes', '<%= config.bin %> vault init prod --dry-run']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {
     ...changeFlags,
     show: Flags.boolean({description: 'Also print the unseal keys and root token (they end up in the terminal scrollback).', default: false}),

@@ -1,5 +1,5 @@
-import {Args, Flags} from '@oclif/core'
-import {CtlCommand} from '../../lib/command.js'
+import {Flags} from '@oclif/core'
+import {CtlCommand, envArg} from '../../lib/command.js'
 import type {RaftServer} from '../../vault/client.js'
 import {readCluster} from '../../vault/cluster.js'
 import {vaultTargets, vaultToken} from '../../vault/members.js'
@@ -18,7 +18,7 @@ export default class VaultStatus extends CtlCommand {
   static override description =
     'Reads sys/seal-status and sys/health of every member (no token needed) and, with a token (vault.token in the inventory or $VAULT_TOKEN), the Raft configuration from the active node. Exits 1 when the cluster is not whole: a node sealed or unreachable, not exactly one active, or a member missing from Raft.'
   static override examples = ['<%= config.bin %> vault status lab', 'VAULT_TOKEN=... <%= config.bin %> vault status prod --json']
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {
     node: Flags.string({char: 'n', description: 'Only this Vault member (repeatable)', multiple: true}),
   }

@@ -1,6 +1,6 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
-import {CtlCommand} from '../../lib/command.js'
+import {CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode} from '../../lib/errors.js'
 import {note, withSpinner} from '../../lib/progress.js'
 import {askSecret, isInteractive} from '../../lib/prompt.js'
@@ -28,7 +28,7 @@ export default class VaultUnseal extends CtlCommand {
     '<%= config.bin %> vault unseal lab --keys-file ~/.config/ctl/vault-keys.json',
     'pass show vault/shares | <%= config.bin %> vault unseal prod --keys-file -',
   ]
-  static override args = {env: Args.string({description: 'Environment name or inventory file', required: true})}
+  static override args = {env: envArg}
   static override flags = {
     node: Flags.string({char: 'n', description: 'Only this Vault member (repeatable)', multiple: true}),
     'keys-file': Flags.string({description: 'Read the shares from this file ("-" for stdin) instead of asking'}),

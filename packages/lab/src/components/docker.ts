@@ -1,4 +1,4 @@
-import {forEachLimited} from '../concurrency.js'
+import {forEachLimited} from 'ctl/lib/limit.js'
 import {dockerdPaths, dockerdPid, engineGet, ensureDockerd, stopDockerd} from '../dockerd.js'
 import type {LabComponent, LabStatusRow} from '../types.js'
 

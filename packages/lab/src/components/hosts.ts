@@ -1,6 +1,6 @@
 import {CtlError, ExitCode} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
-import {forEachLimited} from '../concurrency.js'
+import {forEachLimited} from 'ctl/lib/limit.js'
 import {labHost, DEFAULT_LAB_INSTANCE, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
 import {ensureNetwork, listNetns, readNetworkFacts} from '../network.js'
 import {ensureLabKey, writeKnownHosts} from '../keys.js'

@@ -1,7 +1,7 @@
 import {existsSync, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runLocal} from 'ctl/lib/local.js'
-import {forEachLimited} from '../concurrency.js'
+import {forEachLimited} from 'ctl/lib/limit.js'
 import {inNetns, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
 import type {LabComponent, LabContext, LabHost, LabStatusRow} from '../types.js'
