@@ -1,3 +1,4 @@
+import {CtlError, ExitCode} from '../lib/errors.js'
 import {matchConstraints, type PlacementTarget} from './constraints.js'
 import type {ServiceView, SwarmNodeView, TaskView} from './views.js'
 
@@ -102,4 +103,21 @@ export function assessDrain(nodeId: string, moving: readonly ServiceView[], task
     else progress.waiting.push({service: service.name, running, wanted, onNode})
   }
   return progress
+}
+
+/**
+ * Whether a drain may start: draining a node where some task has nowhere else to go leaves its
+ * service short, so that is refused (nothing changed) unless `--force` says to drain anyway. A node
+ * drained already is only being waited on. Returns the refusal, or undefined to go ahead.
+ */
+export function drainRefusal(nodeName: string, prediction: DrainPrediction, options: {wasDrained: boolean; force: boolean}): CtlError | undefined {
+  if (options.wasDrained || options.force || prediction.cannotMove.length === 0) return undefined
+  const stuck = prediction.cannotMove
+  return new CtlError(`Draining ${nodeName} would leave ${stuck.map((c) => c.service).join(', ')} without a node to run on:\n${stuck.map((c) => `- ${c.service}: ${c.reason}`).join('\n')}\nNothing was changed.`, {
+    host: nodeName,
+    step: 'predict drain',
+    exitCode: ExitCode.cannotRun,
+    code: 'swarm.drain-stuck',
+    hint: 'Relax the placement or add a matching node first; --force drains anyway (those services run short until the node is back).',
+  })
 }

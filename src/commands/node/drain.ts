@@ -5,7 +5,7 @@ import {withSpinner} from '../../lib/progress.js'
 import {requireConfirmation} from '../../lib/prompt.js'
 import {findNode} from '../../inventory/load.js'
 import {connectManager, listServices, listSwarmNodes, listTasks, updateSwarmNode} from '../../swarm/cluster.js'
-import {predictDrain, servicesOnNode, type DrainPrediction, type DrainProgress} from '../../swarm/drain.js'
+import {drainRefusal, predictDrain, servicesOnNode, type DrainPrediction, type DrainProgress} from '../../swarm/drain.js'
 import {waitForDrain} from '../../swarm/drain-run.js'
 import {findSwarmNode} from '../../swarm/match.js'
 
@@ -60,15 +60,8 @@ Before changing anything it shows what will move where; \`ctl node activate\` br
       this.auditContext.outcome = 'dry-run'
       return {...base, moved: false, dryRun: true}
     }
-    if (!wasDrained && prediction.cannotMove.length > 0 && !flags.force) {
-      throw new CtlError(`Draining ${node.name} would leave ${prediction.cannotMove.map((c) => c.service).join(', ')} without a node to run on:\n${prediction.cannotMove.map((c) => `- ${c.service}: ${c.reason}`).join('\n')}\nNothing was changed.`, {
-        host: node.name,
-        step: 'predict drain',
-        exitCode: ExitCode.cannotRun,
-        code: 'swarm.drain-stuck',
-        hint: 'Relax the placement or add a matching node first; --force drains anyway (those services run short until the node is back).',
-      })
-    }
+    const refusal = drainRefusal(node.name, prediction, {wasDrained, force: flags.force})
+    if (refusal) throw refusal
     if (!wasDrained) {
       await requireConfirmation({message: `Drain ${node.name}: its tasks stop there and start on other nodes. Go ahead?`, yes: flags.yes})
       await updateSwarmNode(manager, view, {Availability: 'drain'}, `drain ${node.name}`)

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {assessDrain, predictDrain} from '../../../src/swarm/drain.js'
+import {assessDrain, drainRefusal, predictDrain} from '../../../src/swarm/drain.js'
 import type {ServiceView, TaskView} from '../../../src/swarm/views.js'
 import {swarmNode} from './fixtures.js'
 
@@ -71,5 +71,25 @@ describe('assessDrain', () => {
     const agent = service('agent', {mode: 'global', replicas: undefined})
     expect(assessDrain('n2', [agent], [task('agent', 'n2')]).done).toBe(false)
     expect(assessDrain('n2', [agent], [task('agent', 'n2', 'shutdown', {desiredState: 'shutdown'})]).done).toBe(true)
+  })
+})
+
+describe('drainRefusal', () => {
+  const stuck = {moves: [], stops: [], cannotMove: [{service: 'db_pinned', tasks: 1, reason: 'no other node matches node.labels.disk == ssd'}]}
+  const free = {moves: [{service: 'web', tasks: 1, to: ['h1', 'h3']}], stops: [], cannotMove: []}
+
+  it('refuses (exit 2, nothing changed) when a task would have nowhere to go, naming each service and why', () => {
+    const refusal = drainRefusal('h2', stuck, {wasDrained: false, force: false})
+    expect(refusal?.exitCode).toBe(2)
+    expect(refusal?.code).toBe('swarm.drain-stuck')
+    expect(refusal?.host).toBe('h2')
+    expect(refusal?.message).toBe('Draining h2 would leave db_pinned without a node to run on:\n- db_pinned: no other node matches node.labels.disk == ssd\nNothing was changed.')
+    expect(refusal?.hint).toContain('--force')
+  })
+
+  it('lets --force drain anyway, a node already drained be waited on, and a drain where every task can move go ahead', () => {
+    expect(drainRefusal('h2', stuck, {wasDrained: false, force: true})).toBeUndefined()
+    expect(drainRefusal('h2', stuck, {wasDrained: true, force: false})).toBeUndefined()
+    expect(drainRefusal('h2', free, {wasDrained: false, force: false})).toBeUndefined()
   })
 })
