@@ -3,7 +3,6 @@ import {checkHostModeCapacity, eligibleNodes, nodeMatchesConstraint} from '../..
 import {testInventory} from './fixtures.js'
 
 const nodes = testInventory().nodes
-const startFirst = {order: 'start-first' as const, parallelism: 1}
 
 describe('host-mode capacity of start-first rollouts', () => {
   it.each([

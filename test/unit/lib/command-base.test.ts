@@ -48,7 +48,7 @@ interface Outcome {
   stderr: string
 }
 
-async function runCommand(command: typeof Refuses | typeof Crashes | typeof Succeeds, argv: string[]): Promise<Outcome> {
+async function runCommand(command: {run(argv: string[], config: Config): Promise<unknown>}, argv: string[]): Promise<Outcome> {
   let stdout = ''
   let stderr = ''
   // oclif writes through console.log / console.error.

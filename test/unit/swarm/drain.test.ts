@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {assessDrain, drainRefusal, predictDrain} from '../../../src/swarm/drain.js'
+import {assessDrain, drainRefusal, predictDrain, type DrainPrediction} from '../../../src/swarm/drain.js'
 import type {ServiceView, TaskView} from '../../../src/swarm/views.js'
 import {swarmNode} from './fixtures.js'
 
@@ -75,8 +75,8 @@ describe('assessDrain', () => {
 })
 
 describe('drainRefusal', () => {
-  const stuck = {moves: [], stops: [], cannotMove: [{service: 'db_pinned', tasks: 1, reason: 'no other node matches node.labels.disk == ssd'}]}
-  const free = {moves: [{service: 'web', tasks: 1, to: ['h1', 'h3']}], stops: [], cannotMove: []}
+  const stuck: DrainPrediction = {moves: [], stops: [], cannotMove: [{service: 'db_pinned', serviceId: 's1', tasks: 1, reason: 'no other node matches node.labels.disk == ssd'}]}
+  const free: DrainPrediction = {moves: [{service: 'web', serviceId: 's2', tasks: 1, to: ['h1', 'h3']}], stops: [], cannotMove: []}
 
   it('refuses (exit 2, nothing changed) when a task would have nowhere to go, naming each service and why', () => {
     const refusal = drainRefusal('h2', stuck, {wasDrained: false, force: false})

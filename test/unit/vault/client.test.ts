@@ -35,7 +35,7 @@ describe('VaultClient', () => {
     const init = await client.init({secret_shares: 3, secret_threshold: 2})
     expect(init.keys_base64).toHaveLength(3)
     keys = init.keys_base64
-    const error = await client.init({secret_shares: 3, secret_threshold: 2}).catch((e) => e as CtlError)
+    const error = (await client.init({secret_shares: 3, secret_threshold: 2}).catch((e: unknown) => e)) as CtlError
     expect(error).toBeInstanceOf(CtlError)
     expect(error.message).toBe('Vault on v1 refused PUT /v1/sys/init (HTTP 400): Vault is already initialized')
     expect(error).toMatchObject({host: 'v1', step: 'init', code: 'vault.api'})
