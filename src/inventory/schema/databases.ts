@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {identifier, port, processControl, secretRef} from './common.js'
+import {DATABASE_NAME_PATTERN, DATABASE_NAME_RULE} from '../../patroni/database-name.js'
 
 /** A MariaDB Galera cluster: one member per node (seed 000, seed 004). */
 export const galera = z.object({
@@ -51,7 +52,8 @@ export const patroni = z.object({
   writeEndpoint: z.object({host: z.string(), port}).optional(),
   user: z.string().default('postgres'),
   password: secretRef.optional(),
-  database: identifier.default('postgres'),
+  /** The same rule as every database name ctl hands to psql/pg_dump/pg_restore (never connection settings). */
+  database: z.string().regex(DATABASE_NAME_PATTERN, DATABASE_NAME_RULE).default('postgres'),
   /** Dump from a replica where allowed. */
   backupFromReplica: z.boolean().default(true),
   backupDir: z.string().default('/var/backups/ctl/postgres'),
