@@ -77,9 +77,11 @@ export abstract class CtlCommand extends Command {
 
   /** The one path of `--json` output (result and error): redacted, but for `unredactedJsonKey`. */
   protected override logJson(json: unknown): void {
-    const redacted = redactDeep(json)
+    // As JSON first (Dates become strings, toJSON applies), so redaction sees what will be printed.
+    const plain: unknown = json === undefined ? json : JSON.parse(JSON.stringify(json))
+    const redacted = redactDeep(plain)
     const key = this.unredactedJsonKey
-    if (key && isRecord(json) && isRecord(redacted) && key in json) redacted[key] = json[key]
+    if (key && isRecord(plain) && isRecord(redacted) && key in plain) redacted[key] = plain[key]
     super.logJson(redacted)
   }
 

@@ -20,13 +20,13 @@ process.env.CTL_AUDIT_LOG = join(dir, 'audit.log')
 class Leaky extends CtlCommand {
   static override id = 'leaky'
   static override flags = {fail: Flags.boolean({default: false})}
-  async run(): Promise<{remote: {stdout: string}; lines: string[]}> {
+  async run(): Promise<{remote: {stdout: string}; lines: string[]; at: Date}> {
     const {flags} = await this.parse(Leaky)
     resolveSecret({file: join(dir, 'x.yml')}, 'env:CTL_TEST_SECRET')
     this.log(`stdout says ${SECRET}`)
     this.logToStderr('stderr says %s', SECRET)
     if (flags.fail) throw new CtlError(`step failed: mysql: access denied for ${SECRET}`, {host: 'h1', step: 'dump', hint: `try again with ${SECRET}`})
-    return {remote: {stdout: `password is ${SECRET}\n`}, lines: [SECRET]}
+    return {remote: {stdout: `password is ${SECRET}\n`}, lines: [SECRET], at: new Date(0)}
   }
 }
 
@@ -88,7 +88,7 @@ describe('CtlCommand redacts everything it prints', () => {
   it('the --json result of a command that resolved the secret', async () => {
     const {stdout} = await capture(() => Leaky.run(['--json'], projectRoot))
     expect(stdout).not.toContain(SECRET)
-    expect(JSON.parse(stdout)).toEqual({remote: {stdout: 'password is ***\n'}, lines: ['***']})
+    expect(JSON.parse(stdout)).toEqual({remote: {stdout: 'password is ***\n'}, lines: ['***'], at: '1970-01-01T00:00:00.000Z'})
   })
 
   it('human output on stdout and stderr', async () => {
