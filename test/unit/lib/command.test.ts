@@ -9,12 +9,16 @@ import {CtlCommand} from '../../../src/lib/command.js'
 import {CtlError} from '../../../src/lib/errors.js'
 import {note, runTasks, setProgressQuiet} from '../../../src/lib/progress.js'
 import {clearSecrets} from '../../../src/lib/redact.js'
+import {RunbookCommand} from '../../../src/runbooks/command.js'
+import type {Runbook} from '../../../src/runbooks/types.js'
+import type {SshPool} from '../../../src/ssh/pool.js'
 import {startDoubleServer, type RunningDouble} from '../../../src/lab/vault-double/server.js'
 
 const projectRoot = join(import.meta.dirname, '..', '..', '..')
 const SECRET = 'Zq8-not-a-real-password-41'
 const dir = mkdtempSync(join(tmpdir(), 'ctl-command-test-'))
 process.env.CTL_AUDIT_LOG = join(dir, 'audit.log')
+process.env.CTL_STATE_DIR = join(dir, 'state')
 
 /** A command that resolves a secret, then puts it in its output, its result or its error. */
 class Leaky extends CtlCommand {
@@ -41,6 +45,44 @@ class Echo extends CtlCommand {
     const stdout = `${SECRET}\n`
     this.log(stdout)
     return {stdout}
+  }
+}
+
+/** A backup whose dump fails, and whose error carries the remote output (that echoes the password). */
+const failingDump: Runbook<Record<string, never>> = {
+  name: 'failing-dump',
+  summary: 's',
+  description: 'd',
+  needs: 'databases.galera',
+  // As the real ones do: the runbook resolves the password it needs (and so registers it).
+  setup: ({loaded}) => (resolveSecret(loaded, 'env:CTL_TEST_SECRET'), {}),
+  steps: [
+    {
+      id: 'dump',
+      title: 'Dump',
+      risk: 'change',
+      description: 'dumps',
+      plan: () => ({summary: 'dump', commands: [{node: 'a', command: 'dump'}]}),
+      act: async (ctx) => {
+        const r = await ctx.run('a', ['dump'])
+        throw new CtlError(`dump failed (exit ${r.code}): ${r.stderr}`, {host: 'a', hint: r.stdout})
+      },
+    },
+  ],
+}
+
+/** `ctl runbook failing-dump <inventory>`, its remote host answering with the password in its output. */
+class FailingDump extends RunbookCommand {
+  static override id = 'runbook failing-dump'
+  static override strict = false
+  async run() {
+    const {argv} = await this.parse(FailingDump)
+    return this.execute(failingDump, String(argv[0]), {'dry-run': false, yes: true, resume: false}, {})
+  }
+
+  protected override sshPool(): SshPool {
+    const answer = {node: 'a', command: 'dump', code: 2, stdout: `connecting with password ${SECRET}`, stderr: `access denied for ctl@localhost, tried ${SECRET}`, durationMs: 1}
+    return {run: async () => answer} as unknown as SshPool
   }
 }
 
@@ -114,6 +156,21 @@ describe('CtlCommand redacts everything it prints', () => {
     expect(JSON.parse(json.stdout)).toEqual({stdout: '***\n'})
     const text = await capture(() => Echo.run([inventory], projectRoot))
     expect(text.stdout).not.toContain(SECRET)
+  })
+
+  it('a runbook failing with the remote output (that echoes the password) in its error', async () => {
+    const inventory = join(dir, 'runbook.yml')
+    writeFileSync(inventory, `name: rb\nnodes:\n  - {name: a, address: 10.0.0.1, role: manager}\ndatabases:\n  galera:\n    password: env:CTL_TEST_SECRET\n    members: [{node: a, control: {kind: systemd, unit: mariadb}}]\n`)
+    const json = await capture(() => FailingDump.run([inventory, '--json'], projectRoot))
+    expect(process.exitCode).toBe(1)
+    const result = JSON.parse(json.stdout)
+    expect(result.outcome).toBe('failed')
+    expect(result.error).toMatchObject({message: 'dump failed (exit 2): access denied for ctl@localhost, tried ***', step: 'dump'})
+    expect(result.error.hint).toContain('connecting with password ***')
+    expect(json.stdout + json.stderr).not.toContain(SECRET)
+    const text = await capture(() => FailingDump.run([inventory], projectRoot))
+    expect(text.stderr).toContain('Error: dump failed (exit 2): access denied for ctl@localhost, tried ***')
+    expect(text.stdout + text.stderr).not.toContain(SECRET)
   })
 
   it('progress: task titles, failures, status and notes', async () => {
