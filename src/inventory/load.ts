@@ -76,6 +76,11 @@ function nearestNode(doc: Document, path: readonly PropertyKey[]): YamlNode | un
   return undefined
 }
 
+/** Messages quote what the file says: control characters (newlines, terminal escapes) are shown escaped, one problem per line. */
+function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+}
+
 /** The key node of `key` in the map at `mapPath`, so an unknown key is reported where it is written. */
 function keyNode(doc: Document, mapPath: readonly PropertyKey[], key: string): YamlNode | undefined {
   const map = mapPath.length === 0 ? doc.contents : doc.getIn(mapPath as unknown[], true)
@@ -97,7 +102,9 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, input: unknown): 
       }
     })
   }
-  return [{path: issue.path, node: nearestNode(doc, issue.path), message: issue.message}]
+  // zod says "expected string, received undefined" for a key that is not there at all.
+  const message = issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? `required (${issue.expected}) but missing` : issue.message
+  return [{path: issue.path, node: nearestNode(doc, issue.path), message}]
 }
 
 export interface ParsedInventory {
@@ -122,7 +129,7 @@ export function parseInventory(text: string, file: string): ParsedInventory {
   }
   const at = (path: readonly PropertyKey[], node: YamlNode | undefined, message: string): InventoryProblem => {
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : {line: 1, col: 1}
-    return {file, line: pos.line, column: pos.col, field: formatField(path) || '(root)', message}
+    return {file, line: pos.line, column: pos.col, field: printable(formatField(path) || '(root)'), message: printable(message)}
   }
   let input: unknown
   try {

@@ -21,7 +21,7 @@ export const secretRef = z
 export const identifier = z.string().regex(SAFE_NAME, SAFE_NAME_RULE)
 
 /** A host name or IP address. */
-export const hostAddress = z.string().regex(/^[A-Za-z0-9:.[\]-]+$/, 'a host name or IP address')
+export const hostAddress = z.string().regex(/^[A-Za-z0-9:[][A-Za-z0-9:.[\]-]*$/, 'a host name or IP address (not starting with "-" or ".")')
 
 /** One line of text: no newline or other control character (it reaches a command line or a file). */
 export const textLine = z.string().regex(/^[^\p{Cc}]*$/u, 'one line of text without control characters')
@@ -47,6 +47,14 @@ export const labelMap = z.record(
 )
 
 export const port = z.number().int().min(1).max(65535)
+
+/**
+ * Waits and timeouts become timers: Node fires a timer above 2^31-1 ms (~24.8 days) after 1 ms,
+ * so a huge value would mean "no wait at all". A day is more than any step of ctl needs.
+ */
+const A_DAY_SECONDS = 86_400
+export const durationMs = z.number().int().positive().max(A_DAY_SECONDS * 1000, 'at most a day (86400000 ms)')
+export const durationSeconds = z.number().nonnegative().max(A_DAY_SECONDS, 'at most a day (86400 s)')
 
 /**
  * How ctl starts, stops and checks a process on a node: the seeds run databases as systemd units,

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {hostAddress, identifier, port, processControl, remotePath, secretRef, textLine} from './common.js'
+import {durationSeconds, hostAddress, identifier, port, processControl, remotePath, secretRef, textLine} from './common.js'
 
 /** A MariaDB Galera cluster: one member per node (seed 000, seed 004). */
 export const galera = z.strictObject({
@@ -25,7 +25,7 @@ export const galera = z.strictObject({
   /** The database used by the write/read verification after recovery. */
   verifyDatabase: identifier.default('ctl_verify'),
   /** Seconds to wait for a started member to reach Synced (a joiner needing a full SST takes longest). */
-  syncTimeoutSeconds: z.number().int().positive().default(600),
+  syncTimeoutSeconds: durationSeconds.int().positive().default(600),
 })
 export type GaleraCluster = z.infer<typeof galera>
 export type GaleraMember = GaleraCluster['members'][number]

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {hostAddress, identifier, labelKey, labelMap, localPath, port, remotePath} from './common.js'
+import {durationMs, hostAddress, identifier, labelKey, labelMap, localPath, port, remotePath} from './common.js'
 
 export const sshSettings = z.strictObject({
   user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a user name').default('root'),
@@ -8,8 +8,8 @@ export const sshSettings = z.strictObject({
   key: localPath.optional(),
   /** known_hosts file used to verify host keys (never disabled). Default ~/.ssh/known_hosts. */
   knownHosts: localPath.optional(),
-  connectTimeoutMs: z.number().int().positive().default(8000),
-  commandTimeoutMs: z.number().int().positive().default(120000),
+  connectTimeoutMs: durationMs.default(8000),
+  commandTimeoutMs: durationMs.default(120000),
   /** How many hosts are worked on at once. */
   concurrency: z.number().int().min(1).max(200).default(16),
   /** Prefix remote commands with `sudo -n` (for a non-root user). */

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {hostAddress, httpUrl, identifier, localPath, port, textLine} from './common.js'
+import {durationMs, durationSeconds, hostAddress, httpUrl, identifier, localPath, port, textLine} from './common.js'
 
 export const stack = z.strictObject({
   name: identifier,
@@ -16,13 +16,13 @@ export const healthCheck = z.strictObject({
   port: port.optional(),
   /** Full URL, when asked through the load balancer. */
   url: httpUrl.optional(),
-  expectStatus: z.number().int().default(200),
+  expectStatus: z.number().int().min(100).max(599).default(200),
   /** How long a new task must keep answering healthy before the next one is replaced. */
-  passForSeconds: z.number().nonnegative().default(5),
-  intervalMs: z.number().int().positive().default(500),
-  timeoutMs: z.number().int().positive().default(2000),
+  passForSeconds: durationSeconds.default(5),
+  intervalMs: durationMs.default(500),
+  timeoutMs: durationMs.default(2000),
   /** Give up on a task that is not healthy within this time. */
-  deadlineSeconds: z.number().positive().default(60),
+  deadlineSeconds: durationSeconds.positive().default(60),
   /** For seed 001's JSON health: exactly one server reports this field true. */
   singleLeaderField: textLine.optional(),
 })
@@ -30,7 +30,7 @@ export const healthCheck = z.strictObject({
 export const rollout = z.strictObject({
   parallelism: z.number().int().min(1).default(1),
   order: z.enum(['start-first', 'stop-first']).default('start-first'),
-  monitorSeconds: z.number().nonnegative().default(5),
+  monitorSeconds: durationSeconds.default(5),
   failureAction: z.enum(['rollback', 'pause']).default('rollback'),
 })
 

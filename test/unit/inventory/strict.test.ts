@@ -89,9 +89,17 @@ describe('names that become paths', () => {
     ['relative remote datadir', base + 'databases:\n  galera:\n    members: [{node: a, datadir: var/lib/mysql, control: {kind: systemd, unit: m}}]\n', 'databases.galera.members[0].datadir'],
     ['.. in a remote path', base + 'deployLock: {dir: /var/lib/../../tmp}\n', 'deployLock.dir'],
     ['newline in a docker socket', base.replace('role: manager\n', 'role: manager\n    docker: {socket: "/run/d.sock\\nrm -rf /"}\n'), 'nodes[0].docker.socket'],
+    ['an address that reads as an option', base.replace('address: 10.0.0.1', 'address: -oProxyCommand=x'), 'nodes[0].address'],
+    ['a timeout past what a timer holds', base.replace('  user: root\n', '  user: root\n  commandTimeoutMs: 99999999999\n'), 'ssh.commandTimeoutMs'],
+    ['an infinite health deadline', base + 'services:\n  - {name: s, health: {deadlineSeconds: .inf}}\n', 'services[0].health.deadlineSeconds'],
     ['control character in the galera user', base + 'databases:\n  galera:\n    user: "ro\\x01ot"\n    members: [{node: a, control: {kind: systemd, unit: m}}]\n', 'databases.galera.user'],
   ])('rejects %s', (_name, text, field) => {
     expect(parseInventory(text, 'x.yml').problems.map((p) => p.field)).toContain(field)
+  })
+  it('shows control characters from the file escaped, so each problem stays one line', () => {
+    const {problems} = parseInventory(base + 'stacks: [{name: "s\\nx\\e[31m", files: [a.yml]}]\n"a\\nb": 1\n', 'x.yml')
+    expect(problems.map((p) => `${p.field}: ${p.message}`)).toContain('a\\nb: unknown key "a\\nb"; known keys: name, description, ssh, nodes, swarm, limits, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls')
+    for (const p of problems) expect(`${p.field}${p.message}`).not.toMatch(/\p{Cc}/u)
   })
   it('keeps metacharacters in argv commands (they are quoted)', () => {
     const text = base + 'databases:\n  galera:\n    members: [{node: a, control: {kind: commands, start: [sh, -c, "echo $HOME; true"], stop: [x]}}]\n'
