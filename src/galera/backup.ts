@@ -20,25 +20,33 @@ function defaultsFirst(member: GaleraMember): string[] {
   return member.defaultsFile ? [`--defaults-file=${member.defaultsFile}`] : []
 }
 
+/** Backups hold every row: what ctl writes into them is readable by their owner only (0600 files, 0700 directories). */
+const OWNER_ONLY = 'umask 077'
+
 /**
  * `mariabackup --backup --galera-info` into a new directory (refuses to reuse one). The password
- * arrives on stdin and reaches mariabackup as MYSQL_PWD, never on its command line.
+ * arrives on stdin and reaches mariabackup as MYSQL_PWD, never on its command line. The backup
+ * directory is made 0700 even when it existed before.
  */
 export function backupCommand(member: GaleraMember, user: string, target: string, withPassword: boolean): RemoteCommand {
   const backup = ['mariabackup', ...defaultsFirst(member), '--backup', '--galera-info', `--socket=${member.socket}`, `--user=${user}`, `--target-dir=${target}`]
-  const steps = [shellCommand(['mkdir', '-p', posix.dirname(target)]), shellCommand(['mkdir', target])]
+  const dir = posix.dirname(target)
+  const steps = [OWNER_ONLY, shellCommand(['mkdir', '-p', dir]), shellCommand(['chmod', '700', dir]), shellCommand(['mkdir', target])]
   if (withPassword) steps.unshift('IFS= read -r MYSQL_PWD', 'export MYSQL_PWD')
   return {script: [...steps, shellCommand(backup)].join(' && ')}
 }
 
-export function prepareCommand(target: string): string[] {
-  return ['mariabackup', '--prepare', `--target-dir=${target}`]
+export function prepareCommand(target: string): RemoteCommand {
+  return {script: `${OWNER_ONLY} && ${shellCommand(['mariabackup', '--prepare', `--target-dir=${target}`])}`}
 }
 
-/** Writes a sha256 manifest of every file, then prints the manifest's own sha256 and the size in bytes. */
+/**
+ * Takes group and other access from every file of the backup (whatever mode mariabackup gave them),
+ * writes a sha256 manifest of every file, then prints the manifest's own sha256 and the size in bytes.
+ */
 export function recordCommand(target: string): RemoteCommand {
   const dir = shellCommand([target])
-  return {script: `cd ${dir} && find . -type f ! -name ${MANIFEST} -print0 | sort -z | xargs -0 sha256sum > ${MANIFEST} && sha256sum ${MANIFEST} && du -sb .`}
+  return {script: `${OWNER_ONLY} && chmod -R go-rwx ${dir} && cd ${dir} && find . -type f ! -name ${MANIFEST} -print0 | sort -z | xargs -0 sha256sum > ${MANIFEST} && sha256sum ${MANIFEST} && du -sb .`}
 }
 
 export interface BackupRecord {
@@ -73,11 +81,14 @@ export function readGaleraInfoCommand(target: string): string[] {
   return ['cat', `${target}/xtrabackup_galera_info`]
 }
 
-/** Moves the datadir aside (never deleted) and leaves an empty one with the same owner and mode. */
+/**
+ * Moves the datadir aside (never deleted; a copy of the data, so readable by its owner only) and leaves
+ * an empty one with the same owner and mode.
+ */
 export function moveDatadirAsideCommand(datadir: string, aside: string): RemoteCommand {
   const d = shellCommand([datadir])
   const a = shellCommand([aside])
-  return {script: `test ! -e ${a} && owner=$(stat -c %u:%g ${d}) && mode=$(stat -c %a ${d}) && mv ${d} ${a} && mkdir ${d} && chown "$owner" ${d} && chmod "$mode" ${d}`}
+  return {script: `test ! -e ${a} && owner=$(stat -c %u:%g ${d}) && mode=$(stat -c %a ${d}) && mv ${d} ${a} && chmod go-rwx ${a} && mkdir ${d} && chown "$owner" ${d} && chmod "$mode" ${d}`}
 }
 
 /** `mariabackup --copy-back` into the (empty) datadir, then gives every file the datadir's owner. */

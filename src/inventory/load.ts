@@ -5,9 +5,12 @@ import {LineCounter, parseDocument, isMap, isSeq, type Document, type Node as Ya
 import type {z} from 'zod'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {inventorySchema, type Inventory, type InventoryNode} from './schema/index.js'
+import {isSafeName, SAFE_NAME_RULE} from './schema/common.js'
+import {knownKeysAt, nearestName} from './unknown-keys.js'
+import {inventoryWarnings} from './warnings.js'
 
 export interface LoadedInventory {
-  /** The env name (file name without extension). */
+  /** The env name (file name without extension); safe in file names and paths (see `envNameOfFile`). */
   env: string
   /** Absolute path of the inventory file. */
   file: string
@@ -26,11 +29,28 @@ export interface InventoryProblem {
 /** `prod` → inventories/prod.yml; anything with a slash or a .yml/.yaml ending is a path. */
 export function resolveInventoryPath(envOrPath: string, cwd = process.cwd()): string {
   if (envOrPath.includes('/') || /\.ya?ml$/.test(envOrPath)) return resolve(cwd, envOrPath)
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(envOrPath)) {
-    throw new CtlError(`"${envOrPath}" is not an environment name`, {exitCode: ExitCode.cannotRun, hint: 'Use a name like prod, or a path to a .yml file.'})
+  if (!isSafeName(envOrPath)) {
+    throw new CtlError(`"${envOrPath}" is not an environment name`, {exitCode: ExitCode.cannotRun, hint: `Use a name like prod (${SAFE_NAME_RULE}), or a path to a .yml file.`})
   }
   const dir = process.env.CTL_INVENTORY_DIR ?? join(cwd, 'inventories')
   return resolve(dir, `${envOrPath}.yml`)
+}
+
+/**
+ * The env name an inventory file gives (`inventories/prod.yml` → `prod`). It becomes part of lock,
+ * journal and upload paths on this machine and on hosts, so it must be a safe name: `...yml` (env
+ * `..`) or `.hidden.yml` are refused here, once, for every consumer.
+ */
+export function envNameOfFile(file: string): string {
+  const env = basename(file).replace(/\.ya?ml$/, '')
+  if (!isSafeName(env)) {
+    throw new CtlError(`${file}: "${env}" is not a usable environment name`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'inventory.bad-env-name',
+      hint: `Rename the file: the env name (file name without .yml) must be ${SAFE_NAME_RULE}.`,
+    })
+  }
+  return env
 }
 
 export function formatField(path: readonly PropertyKey[]): string {
@@ -56,12 +76,46 @@ function nearestNode(doc: Document, path: readonly PropertyKey[]): YamlNode | un
   return undefined
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  return issue.message
+/** Messages quote what the file says: control characters (newlines, terminal escapes) are shown escaped, one problem per line. */
+function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+}
+
+/** The key node of `key` in the map at `mapPath`, so an unknown key is reported where it is written. */
+function keyNode(doc: Document, mapPath: readonly PropertyKey[], key: string): YamlNode | undefined {
+  const map = mapPath.length === 0 ? doc.contents : doc.getIn(mapPath as unknown[], true)
+  if (!isMap(map)) return undefined
+  const pair = map.items.find((p) => String((p.key as {value?: unknown} | null)?.value ?? p.key) === key)
+  return (pair?.key as YamlNode | undefined) ?? undefined
+}
+
+/** One issue per problem: an object with unknown keys gives one problem per key, at that key. */
+function issueProblems(issue: z.core.$ZodIssue, doc: Document, input: unknown): {path: PropertyKey[]; node?: YamlNode; message: string}[] {
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(inventorySchema, input, issue.path)
+    return issue.keys.map((key) => {
+      const suggestion = nearestName(key, known)
+      return {
+        path: [...issue.path, key],
+        node: keyNode(doc, issue.path, key) ?? nearestNode(doc, issue.path),
+        message: `unknown key "${key}"${suggestion ? ` (did you mean ${suggestion}?)` : known.length > 0 ? `; known keys: ${known.join(', ')}` : ''}`,
+      }
+    })
+  }
+  // zod says "expected string, received undefined" for a key that is not there at all.
+  const message = issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? `required (${issue.expected}) but missing` : issue.message
+  return [{path: issue.path, node: nearestNode(doc, issue.path), message}]
+}
+
+export interface ParsedInventory {
+  inventory?: Inventory
+  problems: InventoryProblem[]
+  /** Valid but risky settings (e.g. Vault over plain http off the lab); never a reason to refuse. */
+  warnings: InventoryProblem[]
 }
 
 /** Parses and validates inventory text; returns the inventory or every problem with its line. */
-export function parseInventory(text: string, file: string): {inventory?: Inventory; problems: InventoryProblem[]} {
+export function parseInventory(text: string, file: string): ParsedInventory {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
   if (doc.errors.length > 0) {
@@ -70,21 +124,32 @@ export function parseInventory(text: string, file: string): {inventory?: Invento
         const pos = lineCounter.linePos(e.pos[0])
         return {file, line: pos.line, column: pos.col, field: '(yaml)', message: e.message.split('\n')[0]}
       }),
+      warnings: [],
     }
   }
-  const result = inventorySchema.safeParse(doc.toJS())
-  if (result.success) return {inventory: result.data, problems: []}
+  const at = (path: readonly PropertyKey[], node: YamlNode | undefined, message: string): InventoryProblem => {
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : {line: 1, col: 1}
+    return {file, line: pos.line, column: pos.col, field: printable(formatField(path) || '(root)'), message: printable(message)}
+  }
+  let input: unknown
+  try {
+    input = doc.toJS({maxAliasCount: 100})
+  } catch (error) {
+    // e.g. an alias expanding into too many nodes ("billion laughs").
+    return {problems: [at([], doc.contents ?? undefined, `cannot be read as data: ${(error as Error).message}`)], warnings: []}
+  }
+  const result = inventorySchema.safeParse(input)
+  if (result.success) {
+    return {inventory: result.data, problems: [], warnings: inventoryWarnings(result.data).map((w) => at(w.path, nearestNode(doc, w.path), w.message))}
+  }
   return {
-    problems: result.error.issues.map((issue) => {
-      const node = nearestNode(doc, issue.path)
-      const pos = node?.range ? lineCounter.linePos(node.range[0]) : {line: 1, col: 1}
-      return {file, line: pos.line, column: pos.col, field: formatField(issue.path) || '(root)', message: describeIssue(issue)}
-    }),
+    problems: result.error.issues.flatMap((issue) => issueProblems(issue, doc, input).map((p) => at(p.path, p.node, p.message))),
+    warnings: [],
   }
 }
 
-export function formatProblems(problems: InventoryProblem[]): string {
-  return problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n')
+export function formatProblems(problems: InventoryProblem[], label = ''): string {
+  return problems.map((p) => `${p.file}:${p.line}:${p.column}: ${label}${p.field}: ${p.message}`).join('\n')
 }
 
 /** Loads and validates an inventory; a bad one stops here, before anything touches a host. */
@@ -97,6 +162,7 @@ export function loadInventory(envOrPath: string): LoadedInventory {
       hint: 'Create inventories/<env>.yml (see inventories/examples/), or pass a path to a .yml file.',
     })
   }
+  const env = envNameOfFile(file)
   const {inventory, problems} = parseInventory(readFileSync(file, 'utf8'), file)
   if (!inventory) {
     throw new CtlError(`Invalid inventory ${file}:\n${formatProblems(problems)}`, {
@@ -105,7 +171,7 @@ export function loadInventory(envOrPath: string): LoadedInventory {
       hint: 'Fix the fields named above; `ctl inventory validate` re-checks without touching any host.',
     })
   }
-  return {env: basename(file).replace(/\.ya?ml$/, ''), file, inventory}
+  return {env, file, inventory}
 }
 
 /** Resolves `~` and paths relative to the inventory file. */

@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {registerSecret} from '../lib/redact.js'
 import {resolveInventoryRelative, type LoadedInventory} from './load.js'
+import type {Inventory} from './schema/index.js'
 
 /** Resolves `env:NAME` or `file:path` at run time and registers the value for redaction. */
 export function resolveSecret(loaded: Pick<LoadedInventory, 'file'>, ref: string): string {
@@ -24,4 +25,26 @@ export function resolveSecret(loaded: Pick<LoadedInventory, 'file'>, ref: string
   }
   registerSecret(value)
   return value
+}
+
+/** Every secret reference an inventory names (the schema's `secretRef` fields; Vault's token defaults to $VAULT_TOKEN). */
+export function inventorySecretRefs(inventory: Inventory): string[] {
+  const vaultToken = inventory.vault && (inventory.vault.token ?? 'env:VAULT_TOKEN')
+  const refs = [inventory.databases?.galera?.password, inventory.databases?.patroni?.password, vaultToken]
+  return refs.filter((ref): ref is string => Boolean(ref))
+}
+
+/**
+ * Registers every secret the inventory names that resolves now, so that output which echoes one
+ * (`ctl exec ... -- cat` of a password file, a runbook step's error) is redacted even when the
+ * command never needed it. One that does not resolve is skipped: the command needing it says so.
+ */
+export function registerInventorySecrets(loaded: Pick<LoadedInventory, 'file' | 'inventory'>): void {
+  for (const ref of inventorySecretRefs(loaded.inventory)) {
+    try {
+      resolveSecret(loaded, ref)
+    } catch {
+      // Not set or not readable here: nothing to redact.
+    }
+  }
 }

@@ -1,9 +1,11 @@
 import {Args, Command, Errors, Flags} from '@oclif/core'
+import {format, inspect} from 'node:util'
 import {appendAudit} from './audit.js'
 import {CtlError, ExitCode, toCtlError} from './errors.js'
 import {setProgressQuiet} from './progress.js'
 import {redact, redactDeep} from './redact.js'
 import {loadInventory, type LoadedInventory} from '../inventory/load.js'
+import {registerInventorySecrets} from '../inventory/secrets.js'
 import {SshPool} from '../ssh/pool.js'
 
 /** What a command tells the audit log about itself. */
@@ -17,12 +19,18 @@ export interface AuditContext {
 /**
  * Base of every ctl command: `--json` prints the value `run()` returns; a CtlError becomes its
  * message, hint and exit code; commands that touch hosts are written to the audit log.
+ * Everything it prints (log, logToStderr, warn, the JSON result or error) passes through `redact`.
  */
 export abstract class CtlCommand extends Command {
   static override enableJsonFlag = true
 
   /** Set by commands that act on an environment; written to the audit log at the end. */
   protected auditContext?: AuditContext
+  /**
+   * A top-level key of the `--json` result printed as it is, the one deliberate exception to
+   * redaction: set only by `vault init --show`, whose keys the operator asked to see.
+   */
+  protected unredactedJsonKey?: string
   private pools: SshPool[] = []
 
   protected override async init(): Promise<void> {
@@ -30,9 +38,14 @@ export abstract class CtlCommand extends Command {
     setProgressQuiet(this.jsonEnabled())
   }
 
-  /** Loads and validates the inventory, and marks the command for the audit log. */
+  /**
+   * Loads and validates the inventory, registers the secrets it names for redaction (so remote
+   * output echoing one is hidden even when this command never resolves it), and marks the command
+   * for the audit log.
+   */
   protected loadEnv(envOrPath: string): LoadedInventory {
     const loaded = loadInventory(envOrPath)
+    registerInventorySecrets(loaded)
     this.auditContext = {...this.auditContext, env: loaded.env}
     return loaded
   }
@@ -50,6 +63,28 @@ export abstract class CtlCommand extends Command {
     this.auditContext = {...this.auditContext, outcome}
   }
 
+  override log(message = '', ...args: unknown[]): void {
+    super.log(redact(format(typeof message === 'string' ? message : inspect(message), ...args)))
+  }
+
+  override logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(redact(format(typeof message === 'string' ? message : inspect(message), ...args)))
+  }
+
+  override warn(input: Error | string): Error | string {
+    return super.warn(typeof input === 'string' ? redact(input) : Object.assign(input, {message: redact(input.message)}))
+  }
+
+  /** The one path of `--json` output (result and error): redacted, but for `unredactedJsonKey`. */
+  protected override logJson(json: unknown): void {
+    // As JSON first (Dates become strings, toJSON applies), so redaction sees what will be printed.
+    const plain: unknown = json === undefined ? json : JSON.parse(JSON.stringify(json))
+    const redacted = redactDeep(plain)
+    const key = this.unredactedJsonKey
+    if (key && isRecord(plain) && isRecord(redacted) && key in plain) redacted[key] = plain[key]
+    super.logJson(redacted)
+  }
+
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof Errors.ExitError) throw error
     // oclif's own parse errors (unknown flag, missing argument) are usage errors.
@@ -58,9 +93,9 @@ export abstract class CtlCommand extends Command {
     if (this.auditContext) this.auditContext.outcome = ctlError.exitCode === ExitCode.cannotRun ? 'refused' : 'failed'
     this.auditContext = this.auditContext && {...this.auditContext, detail: {error: ctlError.message, host: ctlError.host, step: ctlError.step}}
     if (this.jsonEnabled()) {
-      this.logJson(redactDeep(ctlError.toJSON()))
+      this.logJson(ctlError.toJSON())
     } else {
-      this.logToStderr(redact(`Error: ${ctlError.describe()}`))
+      this.logToStderr(`Error: ${ctlError.describe()}`)
     }
     await this.writeAudit()
     this.auditContext = undefined
@@ -82,6 +117,10 @@ export abstract class CtlCommand extends Command {
       this.logToStderr(`Warning: could not write the audit log: ${(error as Error).message}`)
     }
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Flags shared by commands that change things. */

@@ -1,11 +1,13 @@
 import {Listr, type ListrTaskWrapper} from 'listr2'
 import ora from 'ora'
 import {toCtlError, type CtlError} from './errors.js'
+import {redact} from './redact.js'
 
 /**
  * The one way ctl reports progress: a listr2 task per host (or step), run with a concurrency limit.
  * A failure marks its own task; the others go on, and every outcome is returned. Output is silent in
- * `--json` mode and falls back to plain lines where there is no terminal (CI, pipes).
+ * `--json` mode and falls back to plain lines where there is no terminal (CI, pipes). Every text
+ * shown (titles, status, spinner, notes) passes through `redact`.
  */
 
 let quiet = false
@@ -42,16 +44,17 @@ export async function runTasks<I extends ProgressItem, T>(
   if (items.length === 0) return outcomes
   const list = new Listr(
     items.map((item) => ({
-      title: item.title,
+      title: redact(item.title),
       task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, any, any>) => {
         try {
-          const value = await work(item, {status: (text) => (task.output = text)})
+          const value = await work(item, {status: (text) => (task.output = redact(text))})
           outcomes.set(item.key, {ok: true, value})
         } catch (error) {
           const ctlError = toCtlError(error, {host: item.key})
           outcomes.set(item.key, {ok: false, error: ctlError})
-          task.title = `${item.title}: ${ctlError.message}`
-          throw ctlError
+          task.title = redact(`${item.title}: ${ctlError.message}`)
+          // listr prints the message of what is thrown: hand it a redacted copy; the outcome keeps the error.
+          throw new Error(redact(ctlError.message))
         }
       },
     })),
@@ -72,12 +75,12 @@ export async function runTasks<I extends ProgressItem, T>(
 /** Shows a spinner for one long wait (a cluster forming, a leader changing). */
 export async function withSpinner<T>(text: string, work: (update: (text: string) => void) => Promise<T>): Promise<T> {
   if (quiet || !process.stderr.isTTY) {
-    if (!quiet) process.stderr.write(`${text}\n`)
+    if (!quiet) process.stderr.write(`${redact(text)}\n`)
     return work(() => undefined)
   }
-  const spinner = ora({text, stream: process.stderr}).start()
+  const spinner = ora({text: redact(text), stream: process.stderr}).start()
   try {
-    const result = await work((t) => (spinner.text = t))
+    const result = await work((t) => (spinner.text = redact(t)))
     spinner.succeed()
     return result
   } catch (error) {
@@ -88,5 +91,5 @@ export async function withSpinner<T>(text: string, work: (update: (text: string)
 
 /** A plain progress line on stderr (never in `--json` output). */
 export function note(text: string): void {
-  if (!quiet) process.stderr.write(`${text}\n`)
+  if (!quiet) process.stderr.write(`${redact(text)}\n`)
 }

@@ -1,5 +1,6 @@
 import {posix} from 'node:path'
 import {shellCommand, type RemoteCommand} from '../lib/shell.js'
+import {dbnameArgs} from './database-name.js'
 import {afterPasswordFromStdin, connectionArgs, sqlIdent, sqlLiteral, type PgTarget} from './sql.js'
 
 /**
@@ -27,12 +28,19 @@ export function backupFilePath(from: string, backupDir: string): string {
   return from.includes('/') ? from : posix.join(backupDir, from)
 }
 
-/** pg_dump -Fc into the partial file, renamed on success; prints sha256 and size. */
+/**
+ * pg_dump -Fc into the partial file, renamed on success; prints sha256 and size. Backups hold every
+ * row: under umask 077 the file is 0600 and the directories ctl makes 0700; the backup directory is
+ * made 0700 even when it existed before.
+ */
 export function dumpCommand(source: Omit<PgTarget, 'node'>, files: DumpFiles): RemoteCommand {
-  const dump = ['pg_dump', '-Fc', ...connectionArgs(source), '-d', source.database, '-f', files.partial]
+  const dump = ['pg_dump', '-Fc', ...connectionArgs(source), ...dbnameArgs(source.database), '-f', files.partial]
+  const dir = posix.dirname(files.file)
   return afterPasswordFromStdin(
     [
-      shellCommand(['mkdir', '-p', posix.dirname(files.file)]),
+      'umask 077',
+      shellCommand(['mkdir', '-p', dir]),
+      shellCommand(['chmod', '700', dir]),
       shellCommand(['test', '!', '-e', files.file]),
       shellCommand(dump),
       shellCommand(['mv', files.partial, files.file]),
@@ -73,7 +81,7 @@ export function listArchiveCommand(file: string): string[] {
 
 /** pg_restore into an existing database on the leader; stops at the first error. */
 export function restoreCommand(target: Omit<PgTarget, 'node'>, file: string, jobs = 2): RemoteCommand {
-  return afterPasswordFromStdin(shellCommand(['pg_restore', ...connectionArgs(target), '-d', target.database, '--exit-on-error', '-j', String(jobs), file]))
+  return afterPasswordFromStdin(shellCommand(['pg_restore', ...connectionArgs(target), ...dbnameArgs(target.database), '--exit-on-error', '-j', String(jobs), file]))
 }
 
 /** What the backup record holds (written by pg-backup, read by pg-restore). */
@@ -167,9 +175,6 @@ export function compareCounts(archive: KindCounts, database: Partial<KindCounts>
 export const TABLE_ROWS_SQL = `
 select coalesce(json_object_agg(t.schemaname || '.' || t.relname, (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from %I.%I', t.schemaname, t.relname), false, true, '')))[1]::text::bigint), '{}'::json)
 from pg_stat_user_tables t`
-
-/** PostgreSQL truncates identifiers beyond 63 bytes: names ctl makes must fit. */
-export const MAX_IDENTIFIER_BYTES = 63
 
 export function databaseExistsSql(name: string): string {
   return `select json_build_object('exists', exists(select 1 from pg_database where datname = ${sqlLiteral(name)}))`

@@ -1,5 +1,6 @@
 import {CtlError} from '../lib/errors.js'
 import {shellCommand} from '../lib/shell.js'
+import {dbnameArgs} from './database-name.js'
 import type {RunOn} from './topology.js'
 
 /**
@@ -35,7 +36,7 @@ export function connectionArgs(target: Pick<PgTarget, 'host' | 'port' | 'user'>)
 }
 
 export function buildPsql(target: PgTarget): {script: string} {
-  return withPasswordFromStdin(['psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', ...connectionArgs(target), '-d', target.database])
+  return withPasswordFromStdin(['psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', ...connectionArgs(target), ...dbnameArgs(target.database)])
 }
 
 /** A double-quoted SQL identifier: `app"x` → `"app""x"`. */

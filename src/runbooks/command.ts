@@ -3,6 +3,7 @@ import {changeFlags, CtlCommand, envArg} from '../lib/command.js'
 import {ExitCode} from '../lib/errors.js'
 import {redact} from '../lib/redact.js'
 import {runRunbook} from './engine.js'
+import {parseRunId} from './journal.js'
 import {runSummary, textObserver} from './render.js'
 import type {Runbook, RunbookRunResult} from './types.js'
 
@@ -12,7 +13,7 @@ export const runbookArgs = {env: envArg}
 export const runbookFlags = {
   ...changeFlags,
   resume: Flags.boolean({description: 'Continue the latest stopped run of this runbook on this env, from the step that did not finish, after re-checking the facts.', default: false}),
-  'run-id': Flags.string({description: 'With --resume: the run to continue (default: the latest).', dependsOn: ['resume']}),
+  'run-id': Flags.string({description: 'With --resume: the run to continue (default: the latest).', dependsOn: ['resume'], parse: async (id) => parseRunId(id)}),
 }
 
 /**

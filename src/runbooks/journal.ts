@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {redactDeep} from '../lib/redact.js'
+import {isSafeName, SAFE_NAME_RULE} from '../inventory/schema/common.js'
 import type {RunOutcome} from './types.js'
 
 /**
@@ -31,6 +32,18 @@ export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
 export function newRunId(runbook: string, env: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
   return `${runbook}-${env}-${stamp}-${randomBytes(2).toString('hex')}`
+}
+
+/** A run id names a journal file (`<runsDir>/<id>.jsonl`): a safe name, never a path. */
+export function parseRunId(id: string): string {
+  if (!isSafeName(id)) {
+    throw new CtlError(`"${id}" is not a run id`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'runbook.bad-run-id',
+      hint: `A run id is ${SAFE_NAME_RULE}, e.g. galera-recover-lab-20261126T121500-3f2a (printed at the end of each run).`,
+    })
+  }
+  return id
 }
 
 export class Journal {
@@ -107,7 +120,7 @@ export function runStanding(runId: string, events: TimedEvent[], path: string): 
 /** The run to resume: the given id, else the latest run of this runbook on this env. */
 export function findRunToResume(runbook: string, env: string, runId?: string, dir = runsDir()): RunStanding {
   const hint = `Start a new run: ctl runbook ${runbook} ${env}`
-  let id = runId
+  let id = runId === undefined ? undefined : parseRunId(runId)
   if (!id) {
     const prefix = `${runbook}-${env}-`
     const candidates = existsSync(dir)

@@ -2,6 +2,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
 import {backupStamp} from '../galera/backup.js'
 import {chooseBackupSource} from '../patroni/backup-source.js'
+import {checkDatabaseName} from '../patroni/database-name.js'
 import {checksumCommand, countArchive, dumpCommand, dumpFiles, listArchiveCommand, parseArchiveList, parseDumpChecksum, writeRecordCommand, type BackupRecord, type DumpFiles, type KindCounts} from '../patroni/dump.js'
 import {formatBytes, type ClusterFacts} from '../patroni/facts.js'
 import {memberNamed, patroniTopology} from '../patroni/topology.js'
@@ -44,7 +45,7 @@ export const pgBackup: Runbook<PgBackupState, PgBackupOptions> = {
 
   setup({loaded, options}) {
     const topology = patroniTopology(loaded)
-    return {database: options.db ?? topology.database, stamp: backupStamp()}
+    return {database: options.db === undefined ? topology.database : checkDatabaseName(options.db, '--db'), stamp: backupStamp()}
   },
 
   steps: [

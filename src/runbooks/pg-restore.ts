@@ -13,7 +13,6 @@ import {
   dropDatabaseSql,
   allowConnectionsSql,
   listArchiveCommand,
-  MAX_IDENTIFIER_BYTES,
   parseArchiveList,
   parseDumpChecksum,
   readRecordCommand,
@@ -25,6 +24,7 @@ import {
   type KindComparison,
   type KindCounts,
 } from '../patroni/dump.js'
+import {checkDatabaseName} from '../patroni/database-name.js'
 import {buildPsql} from '../patroni/sql.js'
 import {memberNamed, patroniTopology} from '../patroni/topology.js'
 import {factCommands} from './patroni-switchover.js'
@@ -118,7 +118,9 @@ export const pgRestore: Runbook<PgRestoreState, PgRestoreOptions> = {
   setup({loaded, options}) {
     const section = loaded.inventory.databases.patroni
     if (!options.from) throw new CtlError('pg-restore needs --from <backup file>', {exitCode: ExitCode.cannotRun, hint: 'A path, or a file name in databases.patroni.backupDir (see pg-backup).'})
-    return {file: backupFilePath(options.from, section?.backupDir ?? '/var/backups/ctl/postgres'), requestedDb: options.db, replace: Boolean(options.replace), stamp: backupStamp()}
+    // Refused before anything connects: libpq would read a "name" holding "=" as where to connect.
+    const requestedDb = options.db === undefined ? undefined : checkDatabaseName(options.db, '--db')
+    return {file: backupFilePath(options.from, section?.backupDir ?? '/var/backups/ctl/postgres'), requestedDb, replace: Boolean(options.replace), stamp: backupStamp()}
   },
 
   steps: [
@@ -144,11 +146,15 @@ export const pgRestore: Runbook<PgRestoreState, PgRestoreOptions> = {
         if (!node) throw new CtlError(`No node holds ${ctx.state.file}`, {exitCode: ExitCode.cannotRun, code: 'pg.backup-missing', hint: `Looked on ${candidateNodes(ctx.loaded).join(', ')}. List the backups: ctl exec <env> -- ls ${ctx.loaded.inventory.databases.patroni?.backupDir ?? '<backupDir>'}`})
         const record = await ctx.run(node, readRecordCommand(`${ctx.state.file}.json`))
         if (record.code === 0) {
+          const notARecord = new CtlError(`${ctx.state.file}.json is not a backup record`, {host: node, exitCode: ExitCode.cannotRun, code: 'pg.backup-record'})
           try {
             ctx.state.record = JSON.parse(record.stdout) as BackupRecord
           } catch {
-            throw new CtlError(`${ctx.state.file}.json is not a backup record`, {host: node, exitCode: ExitCode.cannotRun, code: 'pg.backup-record'})
+            throw notARecord
           }
+          if (typeof ctx.state.record?.database !== 'string') throw notARecord
+          // The record is a file on a host: its database name is checked like --db before it names anything.
+          checkDatabaseName(ctx.state.record.database, `the database named by ${node}:${ctx.state.file}.json`)
           if (ctx.state.record.sha256 !== ctx.state.sha256) {
             throw new CtlError(`${ctx.state.file} does not match its record: sha256 ${ctx.state.sha256}, recorded ${ctx.state.record.sha256}`, {host: node, exitCode: ExitCode.cannotRun, code: 'pg.backup-corrupt', hint: 'The file changed or is damaged: restore another backup.'})
           }
@@ -170,17 +176,15 @@ export const pgRestore: Runbook<PgRestoreState, PgRestoreOptions> = {
       description: 'A healthy leader is required (restores never go to a replica). A new database must not exist yet; with --replace, the named one is replaced after confirmation.',
       plan: (state, loaded) => ({summary: 'Read the cluster, check the target database on the leader', commands: factCommands(loaded, state.leader)}),
       async act(ctx) {
+        const backupDatabase = ctx.state.record?.database
+        if (!ctx.state.requestedDb && !backupDatabase) throw new CtlError('The backup has no record naming its database', {exitCode: ExitCode.cannotRun, code: 'pg.backup-record', hint: 'Pass --db <name>.'})
+        const names = restoreNames({requested: ctx.state.requestedDb, backupDatabase: backupDatabase ?? ctx.state.requestedDb!, replace: ctx.state.replace, stamp: ctx.state.stamp})
+        for (const name of [names.target, names.work, names.aside].filter((n): n is string => n !== undefined)) checkDatabaseName(name, 'the name this restore would use; pass a shorter --db')
         const access = patroniAccess(ctx)
         const facts = await access.facts()
         ctx.report(factsTable(facts))
         if (!facts.leaderHealthy || !facts.leader) throw new CtlError('No healthy leader to restore into (restores go to the leader only: replicas are read-only)', {exitCode: ExitCode.cannotRun, code: 'pg.no-leader', hint: 'Bring the cluster back first (ctl runbook patroni-failover).'})
         ctx.state.leader = facts.leader
-        const backupDatabase = ctx.state.record?.database
-        if (!ctx.state.requestedDb && !backupDatabase) throw new CtlError('The backup has no record naming its database', {exitCode: ExitCode.cannotRun, code: 'pg.backup-record', hint: 'Pass --db <name>.'})
-        const names = restoreNames({requested: ctx.state.requestedDb, backupDatabase: backupDatabase ?? ctx.state.requestedDb!, replace: ctx.state.replace, stamp: ctx.state.stamp})
-        for (const name of [names.target, names.work, names.aside].filter((n): n is string => n !== undefined)) {
-          if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) throw new CtlError(`Database name ${name} is longer than ${MAX_IDENTIFIER_BYTES} bytes`, {exitCode: ExitCode.cannotRun, code: 'pg.name-too-long', hint: 'Pass a shorter --db.'})
-        }
         const admin = access.leaderTarget(facts.leader, access.topology.database)
         const {exists} = await access.query<{exists: boolean}>(admin, databaseExistsSql(names.target), 'target')
         if (exists && !ctx.state.replace) {

@@ -1,6 +1,7 @@
 import {createHash, createHmac} from 'node:crypto'
 import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname} from 'node:path'
+import type {ServerHostKeyAlgorithm} from 'ssh2'
 
 /** known_hosts handling: host keys are always verified; ctl never turns checking off. */
 
@@ -11,6 +12,8 @@ export interface KnownHostEntry {
   /** Base64 of the key blob, as in the file. */
   key: string
   marker?: string
+  /** 1-based line number in the file, for messages that send the operator there. */
+  line: number
 }
 
 /** How a host appears in known_hosts: `addr` on port 22, `[addr]:port` otherwise. */
@@ -20,7 +23,7 @@ export function hostToken(address: string, port: number): string {
 
 export function parseKnownHosts(text: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = []
-  for (const raw of text.split('\n')) {
+  for (const [index, raw] of text.split('\n').entries()) {
     const line = raw.trim()
     if (!line || line.startsWith('#')) continue
     const fields = line.split(/\s+/)
@@ -30,9 +33,9 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     const [hostField, keyType, key] = fields as [string, string, string]
     if (hostField.startsWith('|1|')) {
       const [, , salt, hash] = hostField.split('|')
-      entries.push({patterns: [], hashed: {salt: Buffer.from(salt ?? '', 'base64'), hash: Buffer.from(hash ?? '', 'base64')}, keyType, key, marker})
+      entries.push({patterns: [], hashed: {salt: Buffer.from(salt ?? '', 'base64'), hash: Buffer.from(hash ?? '', 'base64')}, keyType, key, marker, line: index + 1})
     } else {
-      entries.push({patterns: hostField.split(','), keyType, key, marker})
+      entries.push({patterns: hostField.split(','), keyType, key, marker, line: index + 1})
     }
   }
   return entries
@@ -70,26 +73,60 @@ export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
 }
 
+/** A key known_hosts records for a host, as shown to the operator. */
+export interface RecordedKey {
+  keyType: string
+  fingerprint: string
+  line: number
+}
+
 export type HostKeyVerdict =
   | {status: 'known'}
+  /** No key of any type is recorded for this host. */
   | {status: 'unknown'}
-  /** A different key is recorded for this host: possibly a man-in-the-middle. */
-  | {status: 'changed'; recordedFingerprints: string[]}
+  /** Keys are recorded for this host and the presented one (of whatever type) is not among them: possibly a man-in-the-middle. */
+  | {status: 'changed'; recorded: RecordedKey[]}
   | {status: 'revoked'}
 
-/** Compares the key a host presented with what known_hosts records for it. */
+/** The plain (unmarked) lines recording a key for this host. `@cert-authority` lines are not host keys: ctl checks no certificates. */
+function recordedFor(entries: KnownHostEntry[], token: string): KnownHostEntry[] {
+  return entries.filter((e) => !e.marker && entryMatchesHost(e, token))
+}
+
+/**
+ * Compares the key a host presented with what known_hosts records for it. A host with any recorded
+ * key is a known host: a key it presents that is not recorded, of the same type or another, is
+ * "changed" (OpenSSH would ask; ctl refuses), never "unknown", so `ctl ssh trust` cannot add it.
+ */
 export function verifyHostKey(entries: KnownHostEntry[], token: string, blob: Buffer): HostKeyVerdict {
   const presented = blob.toString('base64')
-  const type = keyTypeOf(blob)
-  const forHost = entries.filter((e) => entryMatchesHost(e, token))
-  if (forHost.some((e) => e.marker === '@revoked' && e.key === presented)) return {status: 'revoked'}
-  const plain = forHost.filter((e) => !e.marker)
-  if (plain.some((e) => e.key === presented)) return {status: 'known'}
-  const sameType = plain.filter((e) => e.keyType === type)
-  if (sameType.length > 0) {
-    return {status: 'changed', recordedFingerprints: sameType.map((e) => fingerprint(Buffer.from(e.key, 'base64')))}
-  }
-  return {status: 'unknown'}
+  const revoked = entries.some((e) => e.marker === '@revoked' && e.key === presented && entryMatchesHost(e, token))
+  if (revoked) return {status: 'revoked'}
+  const recorded = recordedFor(entries, token)
+  if (recorded.some((e) => e.key === presented)) return {status: 'known'}
+  if (recorded.length === 0) return {status: 'unknown'}
+  return {status: 'changed', recorded: recorded.map((e) => ({keyType: e.keyType, fingerprint: fingerprint(Buffer.from(e.key, 'base64')), line: e.line}))}
+}
+
+/** The host key algorithms ctl accepts, in ssh2's order of preference. */
+const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+}
+
+/**
+ * The host key algorithms to offer, those of the host's recorded key types first. The server picks
+ * the first one it has, so a host that still has its recorded key presents that one, and the check
+ * (which refuses any other) sees the key it would have seen; one that does not presents another
+ * type, which the check then refuses as changed.
+ */
+export function hostKeyAlgorithms(entries: KnownHostEntry[], token: string): ServerHostKeyAlgorithm[] {
+  const recordedTypes = new Set(recordedFor(entries, token).map((e) => e.keyType))
+  const all = Object.entries(HOST_KEY_ALGORITHMS)
+  return [...all.filter(([type]) => recordedTypes.has(type)), ...all.filter(([type]) => !recordedTypes.has(type))].flatMap(([, algorithms]) => algorithms)
 }
 
 export function readKnownHosts(path: string): KnownHostEntry[] {

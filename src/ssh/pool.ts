@@ -4,10 +4,10 @@ import {join} from 'node:path'
 import {NodeSSH} from 'node-ssh'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {redact} from '../lib/redact.js'
-import {quote, renderCommand, type RemoteCommand} from '../lib/shell.js'
+import {quote, renderCommand, shellCommand, type RemoteCommand} from '../lib/shell.js'
 import {resolveInventoryRelative, type LoadedInventory} from '../inventory/load.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
-import {fingerprint, hostToken, readKnownHosts, verifyHostKey, type HostKeyVerdict} from './known-hosts.js'
+import {fingerprint, hostKeyAlgorithms, hostToken, keyTypeOf, readKnownHosts, verifyHostKey, type HostKeyVerdict} from './known-hosts.js'
 
 export interface RemoteResult {
   node: string
@@ -71,18 +71,27 @@ export function resolveSsh(loaded: LoadedInventory, node: InventoryNode): Resolv
   }
 }
 
-function hostKeyError(node: InventoryNode, ssh: ResolvedSsh, verdict: HostKeyVerdict, presented: string, env: string): CtlError {
-  const where = `${node.name} (${hostToken(ssh.host, ssh.port)})`
+/** The refusal of a host's key, naming both keys and what to do; `consequence` says what did not happen. */
+export function hostKeyError(node: InventoryNode, ssh: ResolvedSsh, verdict: HostKeyVerdict, key: Buffer, env: string, consequence = 'nothing was run'): CtlError {
+  const token = hostToken(ssh.host, ssh.port)
+  const where = `${node.name} (${token})`
+  const presented = `${keyTypeOf(key)} ${fingerprint(key)}`
   if (verdict.status === 'changed') {
+    const recorded = verdict.recorded.map((r) => `${r.keyType} ${r.fingerprint} (line ${r.line})`).join(', ')
     return new CtlError(
-      `HOST KEY CHANGED for ${where}: it presented ${presented}, ${ssh.knownHostsPath} records ${verdict.recordedFingerprints.join(', ')}. This may be a man-in-the-middle attack; nothing was run.`,
-      {host: node.name, exitCode: ExitCode.cannotRun, code: 'ssh.host-key-changed', hint: `If the host was really rebuilt, verify ${presented} out of band, remove the old line from ${ssh.knownHostsPath}, then run \`ctl ssh trust ${env}\`.`},
+      `HOST KEY CHANGED for ${where}: it presented ${presented}, but ${ssh.knownHostsPath} records ${recorded}. This may be a man-in-the-middle attack; ${consequence}.`,
+      {
+        host: node.name,
+        exitCode: ExitCode.cannotRun,
+        code: 'ssh.host-key-changed',
+        hint: `Verify ${presented} out of band (e.g. \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on the host's console). ctl never replaces a recorded key: if the host really changed, remove its old line(s) by hand (\`${shellCommand(['ssh-keygen', '-R', token, '-f', ssh.knownHostsPath])}\`), then run \`ctl ssh trust ${env}\`.`,
+      },
     )
   }
   if (verdict.status === 'revoked') {
-    return new CtlError(`Host key of ${where} is revoked in ${ssh.knownHostsPath}; nothing was run.`, {host: node.name, exitCode: ExitCode.cannotRun, code: 'ssh.host-key-revoked'})
+    return new CtlError(`Host key of ${where} is revoked in ${ssh.knownHostsPath}; ${consequence}.`, {host: node.name, exitCode: ExitCode.cannotRun, code: 'ssh.host-key-revoked'})
   }
-  return new CtlError(`Unknown host key for ${where}: ${presented} is not in ${ssh.knownHostsPath}; nothing was run.`, {
+  return new CtlError(`Unknown host key for ${where}: ${fingerprint(key)} is not in ${ssh.knownHostsPath}; ${consequence}.`, {
     host: node.name,
     exitCode: ExitCode.cannotRun,
     code: 'ssh.host-key-unknown',
@@ -145,10 +154,11 @@ export class SshPool implements RemoteRunner {
         agent: ssh.keyPath ? undefined : process.env.SSH_AUTH_SOCK,
         readyTimeout: ssh.connectTimeoutMs,
         keepaliveInterval: 10000,
+        algorithms: {serverHostKey: hostKeyAlgorithms(entries, token)},
         hostVerifier: (key: Buffer) => {
           const verdict = verifyHostKey(entries, token, key)
           if (verdict.status === 'known') return true
-          rejection = hostKeyError(node, ssh, verdict, fingerprint(key), this.loaded.env)
+          rejection = hostKeyError(node, ssh, verdict, key, this.loaded.env)
           return false
         },
       })

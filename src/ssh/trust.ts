@@ -1,8 +1,9 @@
 import {Client} from 'ssh2'
 import type {LoadedInventory} from '../inventory/load.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
-import {appendKnownHost, fingerprint, hostToken, keyTypeOf, readKnownHosts, verifyHostKey} from './known-hosts.js'
-import {resolveSsh} from './pool.js'
+import type {CtlError} from '../lib/errors.js'
+import {appendKnownHost, fingerprint, hostKeyAlgorithms, hostToken, keyTypeOf, readKnownHosts, verifyHostKey} from './known-hosts.js'
+import {hostKeyError, resolveSsh} from './pool.js'
 
 export interface HostKeyScan {
   node: InventoryNode
@@ -10,13 +11,17 @@ export interface HostKeyScan {
   error?: string
 }
 
-/** Reads each node's host key: the handshake stops at key verification, so nothing authenticates or runs. */
+/**
+ * Reads each node's host key: the handshake stops at key verification, so nothing authenticates or
+ * runs. It asks for the recorded key types first, as SshPool does, so it sees the key SshPool would.
+ */
 export async function scanHostKeys(loaded: LoadedInventory, nodes: InventoryNode[]): Promise<HostKeyScan[]> {
   return Promise.all(
     nodes.map(
       (node) =>
         new Promise<HostKeyScan>((resolve) => {
           const ssh = resolveSsh(loaded, node)
+          const serverHostKey = hostKeyAlgorithms(readKnownHosts(ssh.knownHostsPath), hostToken(ssh.host, ssh.port))
           const client = new Client()
           let key: Buffer | undefined
           const done = (error?: string) => {
@@ -30,6 +35,7 @@ export async function scanHostKeys(loaded: LoadedInventory, nodes: InventoryNode
             port: ssh.port,
             username: ssh.user,
             readyTimeout: ssh.connectTimeoutMs,
+            algorithms: {serverHostKey},
             hostVerifier: (k: Buffer) => {
               key = Buffer.from(k)
               return false
@@ -49,9 +55,11 @@ export interface TrustRow {
   status: 'known' | 'unknown' | 'changed' | 'revoked' | 'unreachable'
   detail?: string
   key?: Buffer
+  /** Why this host's key must not be trusted (changed or revoked): the same refusal every command gives. */
+  refusal?: CtlError
 }
 
-/** Decides, per host, whether its key is already known, new, or changed (never replaced automatically). */
+/** Decides, per host, whether its key is already known, new, or changed/revoked (refused, never replaced). */
 export function planTrust(loaded: LoadedInventory, scans: HostKeyScan[]): TrustRow[] {
   return scans.map(({node, key, error}) => {
     const ssh = resolveSsh(loaded, node)
@@ -59,7 +67,10 @@ export function planTrust(loaded: LoadedInventory, scans: HostKeyScan[]): TrustR
     if (!key) return {node: node.name, token, knownHostsPath: ssh.knownHostsPath, status: 'unreachable', detail: error}
     const verdict = verifyHostKey(readKnownHosts(ssh.knownHostsPath), token, key)
     const row: TrustRow = {node: node.name, token, knownHostsPath: ssh.knownHostsPath, keyType: keyTypeOf(key), fingerprint: fingerprint(key), status: verdict.status, key}
-    if (verdict.status === 'changed') row.detail = `recorded ${verdict.recordedFingerprints.join(', ')}; verify, then remove the old line by hand`
+    if (verdict.status === 'changed') {
+      row.detail = `possible man-in-the-middle: ${ssh.knownHostsPath} records ${verdict.recorded.map((r) => `${r.keyType} ${r.fingerprint}`).join(', ')}`
+    }
+    if (verdict.status === 'changed' || verdict.status === 'revoked') row.refusal = hostKeyError(node, ssh, verdict, key, loaded.env, 'nothing was recorded')
     return row
   })
 }

@@ -1,11 +1,21 @@
-import {existsSync, readFileSync, rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 import {ensureHealthy, expectHealthy, members, prepareTable, sql, writeRows} from './support/galera.js'
 
 // mariadb-backup then mariadb-restore on the lab's real Galera cluster: the rows come back exactly
 // as they were at backup time, on every member, and nothing of the old data is deleted.
+
+const modeOf = (path: string) => statSync(path).mode & 0o777
+
+/** Every file (not 0600) or directory (not 0700) under `dir`, with its mode. */
+function notOwnerOnly(dir: string): string[] {
+  return readdirSync(dir, {recursive: true, withFileTypes: true})
+    .map((e) => ({path: join(e.parentPath, e.name), want: e.isDirectory() ? 0o700 : 0o600}))
+    .filter(({path, want}) => modeOf(path) !== want)
+    .map(({path}) => `${path} ${modeOf(path).toString(8)}`)
+}
 
 const allRows = (on: (typeof members)[number]) => sql(on, 'SET SESSION wsrep_sync_wait = 1; SELECT id, v FROM ctl_test.rows ORDER BY id;')
 
@@ -36,6 +46,11 @@ describe('mariadb-backup and mariadb-restore in the lab', () => {
     expect(b.position.uuid).toBe((await sql('h1', "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_state_uuid'")).split('\t')[1])
     expect(existsSync(join(b.backup, 'xtrabackup_checkpoints'))).toBe(true)
     expect(readFileSync(join(b.backup, 'xtrabackup_checkpoints'), 'utf8')).toMatch(/backup_type = (log-applied|full-prepared)/)
+    // A backup holds every row: owner-only, like the keys file (0700 directories, 0600 files, the manifest too).
+    expect(modeOf(dirname(b.backup))).toBe(0o700)
+    expect(modeOf(b.backup)).toBe(0o700)
+    expect(notOwnerOnly(b.backup)).toEqual([])
+    expect(modeOf(join(b.backup, 'ctl-manifest.sha256'))).toBe(0o600)
 
     // Writes after the backup: the restore takes them out of service.
     await writeRows('h2', 'after-backup', 15)
@@ -53,6 +68,7 @@ describe('mariadb-backup and mariadb-restore in the lab', () => {
     expect(Object.keys(r.summary.movedAside).sort()).toEqual(['h1', 'h2', 'h3'])
     for (const path of Object.values<string>(r.summary.movedAside)) {
       expect(existsSync(join(path, 'ibdata1')), path).toBe(true)
+      expect(modeOf(path) & 0o077, path).toBe(0)
       cleanup.push(path)
     }
     const digest = await sql('h1', "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT(id, ':', v))), 0) FROM ctl_test.rows;")

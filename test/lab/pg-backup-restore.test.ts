@@ -1,3 +1,6 @@
+import {copyFileSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {createServer, type AddressInfo} from 'node:net'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 import {ensureHealthy, member, psql} from './support/patroni.js'
@@ -11,6 +14,8 @@ const leaderAddress = async () => member(await ensureHealthy()).address
 /** Every row of every table, as one checksum (independent of the runbook's own checks). */
 const CONTENT_SQL = `select md5(string_agg(t, '|' order by t)) from (
   select 'c' || c::text as t from customers c union all select 'o' || o::text from orders o) x`
+
+const mode = (path: string) => statSync(path).mode & 0o777
 
 async function databases(): Promise<string[]> {
   return (await psql(await leaderAddress(), 'select datname from pg_database order by 1')).split('\n')
@@ -55,6 +60,58 @@ describe('runbooks pg-backup and pg-restore', () => {
     expect(backup.timeline).toBeGreaterThan(0)
     expect(result.summary.archive).toMatchObject({TABLE: 2, 'TABLE DATA': 2, VIEW: 1, INDEX: 1, 'FK CONSTRAINT': 1})
     file = backup.file
+    // A dump holds every row: owner-only, like the keys file (the lab hosts share this filesystem).
+    expect(mode(file)).toBe(0o600)
+    expect(mode(`${file}.json`)).toBe(0o600)
+    expect(mode(dirname(file))).toBe(0o700)
+  })
+
+  it('refuses a --db that is libpq connection settings, before connecting anywhere', async () => {
+    // A listener where the hostile "name" points: libpq would connect here and send the password.
+    const connections: string[] = []
+    const trap = createServer((socket) => {
+      connections.push(String(socket.remoteAddress))
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => trap.listen(0, '198.18.0.1', resolve))
+    const port = (trap.address() as AddressInfo).port
+    try {
+      const before = await databases()
+      const db = `host=198.18.0.1 port=${port} dbname=${DB}`
+      const run = await runCtl(['runbook', 'pg-restore', 'lab', '--from', file, '--db', db, '--yes', '--json'])
+      expect(run.exitCode, run.stdout + run.stderr).toBe(2)
+      // Refused in setup: no run journal, no step, no SSH command (the error is the command's own).
+      expect(json(run)).toMatchObject({error: 'pg.database-name', exitCode: 2, message: `Database name ${JSON.stringify(db)} (--db) is refused: connection settings ("="), not a name`})
+      const backup = await runCtl(['runbook', 'pg-backup', 'lab', '--db', db, '--yes', '--json'])
+      expect(backup.exitCode, backup.stdout + backup.stderr).toBe(2)
+      expect(json(backup).error).toBe('pg.database-name')
+      expect(await databases()).toEqual(before)
+      expect(connections).toEqual([])
+    } finally {
+      trap.close()
+    }
+  })
+
+  it('refuses a tampered backup record whose database name is connection settings, and changes nothing', async () => {
+    const address = await leaderAddress()
+    const tampered = join(dirname(file), `tampered-${Date.now()}.dump`)
+    copyFileSync(file, tampered)
+    const record = JSON.parse(readFileSync(`${file}.json`, 'utf8'))
+    // sha256 still matches the file: only the name is hostile ("dbname=<db>" would restore into the live <db>).
+    writeFileSync(`${tampered}.json`, JSON.stringify({...record, file: tampered, database: `dbname=${DB}`}))
+    try {
+      const before = {dbs: await databases(), content: await psql(address, CONTENT_SQL, {db: DB})}
+      const run = await runCtl(['runbook', 'pg-restore', 'lab', '--from', tampered, '--replace', '--yes', '--json'])
+      const result = json(run)
+      expect(run.exitCode, run.stdout + run.stderr).toBe(2)
+      expect(result.error.code).toBe('pg.database-name')
+      expect(result.steps.filter((s: {status: string}) => s.status === 'done').map((s: {id: string}) => s.id)).toEqual([])
+      expect(result.error.message).toContain(`Database name "dbname=${DB}" (the database named by`)
+      expect({dbs: await databases(), content: await psql(address, CONTENT_SQL, {db: DB})}).toEqual(before)
+    } finally {
+      rmSync(tampered, {force: true})
+      rmSync(`${tampered}.json`, {force: true})
+    }
   })
 
   it('restores into a new database with the same rows, verified against pg_restore --list', async () => {

@@ -1,7 +1,17 @@
 import {VaultClient} from '../../vault/client.js'
 import {readCluster, type ClusterState} from '../../vault/cluster.js'
 import {readCaCert, vaultMembers, vaultToken} from '../../vault/members.js'
+import {plainHttpVaultMembers, PLAIN_HTTP_VAULT_HINT, PLAIN_HTTP_VAULT_RISK} from '../../inventory/warnings.js'
+import type {Inventory} from '../../inventory/schema/index.js'
 import type {CheckDefinition, Finding} from '../types.js'
+
+/** A warning row when members are reached over plain http off loopback and the lab (the same rule as `ctl inventory validate`). */
+export function judgeVaultTransport(inventory: Inventory): Finding[] {
+  const plain = plainHttpVaultMembers(inventory)
+  if (plain.length === 0) return []
+  const where = plain.map((m) => `${m.node} (${m.address})`).join(', ')
+  return [{target: 'transport', status: 'warn', detail: `plain http to ${where}: ${PLAIN_HTTP_VAULT_RISK}`, hint: PLAIN_HTTP_VAULT_HINT}]
+}
 
 /** Each member initialized and unsealed; one active; every member a Raft peer (when a token lets us read it). */
 export function judgeVault(env: string, state: ClusterState & {raftError?: string}): Finding[] {
@@ -28,6 +38,6 @@ export const vaultCheck: CheckDefinition = {
     const members = vaultMembers(ctx.loaded)
     const ca = readCaCert(ctx.loaded)
     const clients = members.map((m) => new VaultClient(m, {ca, timeoutMs: Math.min(5000, ctx.timeoutMs)}))
-    return judgeVault(ctx.inventory.name, await readCluster(clients, members, vaultToken(ctx.loaded)))
+    return [...judgeVaultTransport(ctx.inventory), ...judgeVault(ctx.inventory.name, await readCluster(clients, members, vaultToken(ctx.loaded)))]
   },
 }

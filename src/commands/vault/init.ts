@@ -76,8 +76,9 @@ With PGP-encrypted shares ctl cannot unseal: the holders decrypt their shares an
     const keysFile = this.saveKeys(plannedKeysFile, keysFileContent(init, {env: loaded.env, node: plan.first.node, shares: settings.keyShares, threshold: settings.keyThreshold, pgpKeyFiles}))
     if (!this.jsonEnabled()) this.log(`Initialized on ${plan.first.node}. Keys and root token written to ${keysFile} (mode 0600).`)
     const shown = flags.show ? {unsealKeysB64: init.keys_base64, rootToken: init.root_token} : undefined
+    // --show is the operator's explicit choice: printed as they are, bypassing redaction (under --json, only `keys`).
+    if (shown) this.unredactedJsonKey = 'keys'
     if (shown && !this.jsonEnabled()) {
-      // --show is the operator's explicit choice: printed as they are, bypassing redaction.
       process.stdout.write(`Unseal keys (base64):\n${shown.unsealKeysB64.map((k, i) => `  ${i + 1}: ${k}`).join('\n')}\nRoot token: ${shown.rootToken}\n`)
     }
     if (pgpKeys) {

@@ -6,7 +6,7 @@ import {backups, deployLock, vault} from './vault.js'
 import {identifier} from './common.js'
 
 export const inventorySchema = z
-  .object({
+  .strictObject({
     name: identifier,
     description: z.string().optional(),
     ssh: sshSettings.default(sshSettings.parse({})),
@@ -20,9 +20,8 @@ export const inventorySchema = z
     vault: vault.optional(),
     backups: backups.default(backups.parse({})),
     deployLock: deployLock.default(deployLock.parse({})),
-    tls: z.object({endpoints: z.array(tlsEndpoint).default([])}).default({endpoints: []}),
+    tls: z.strictObject({endpoints: z.array(tlsEndpoint).default([])}).default({endpoints: []}),
   })
-  .strict()
   .superRefine((inv, ctx) => {
     const names = new Set<string>()
     inv.nodes.forEach((n, i) => {

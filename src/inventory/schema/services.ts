@@ -1,40 +1,40 @@
 import {z} from 'zod'
-import {identifier, port} from './common.js'
+import {durationMs, durationSeconds, hostAddress, httpUrl, identifier, localPath, port, textLine} from './common.js'
 
-export const stack = z.object({
+export const stack = z.strictObject({
   name: identifier,
   /** Compose files, relative to the inventory file. */
-  files: z.array(z.string()).min(1),
+  files: z.array(localPath).min(1),
   /** Services (compose names) allowed to publish ports in host mode; seed 002 keeps Redis/RabbitMQ off it. */
-  hostModePortsAllowed: z.array(z.string()).default([]),
+  hostModePortsAllowed: z.array(identifier).default([]),
 })
 
-export const healthCheck = z.object({
+export const healthCheck = z.strictObject({
   /** Where the gate asks: through the load balancer, or at each task/host directly. */
   via: z.enum(['loadBalancer', 'task', 'host']).default('task'),
-  path: z.string().regex(/^\/[^\s]*$/).default('/health'),
+  path: z.string().regex(/^\/[^\s\p{Cc}]*$/u, 'a URL path starting with /').default('/health'),
   port: port.optional(),
   /** Full URL, when asked through the load balancer. */
-  url: z.string().url().optional(),
-  expectStatus: z.number().int().default(200),
+  url: httpUrl.optional(),
+  expectStatus: z.number().int().min(100).max(599).default(200),
   /** How long a new task must keep answering healthy before the next one is replaced. */
-  passForSeconds: z.number().nonnegative().default(5),
-  intervalMs: z.number().int().positive().default(500),
-  timeoutMs: z.number().int().positive().default(2000),
+  passForSeconds: durationSeconds.default(5),
+  intervalMs: durationMs.default(500),
+  timeoutMs: durationMs.default(2000),
   /** Give up on a task that is not healthy within this time. */
-  deadlineSeconds: z.number().positive().default(60),
+  deadlineSeconds: durationSeconds.positive().default(60),
   /** For seed 001's JSON health: exactly one server reports this field true. */
-  singleLeaderField: z.string().optional(),
+  singleLeaderField: textLine.optional(),
 })
 
-export const rollout = z.object({
+export const rollout = z.strictObject({
   parallelism: z.number().int().min(1).default(1),
   order: z.enum(['start-first', 'stop-first']).default('start-first'),
-  monitorSeconds: z.number().nonnegative().default(5),
+  monitorSeconds: durationSeconds.default(5),
   failureAction: z.enum(['rollback', 'pause']).default('rollback'),
 })
 
-export const service = z.object({
+export const service = z.strictObject({
   /** Name in ctl commands, e.g. `app`. */
   name: identifier,
   /** Swarm strategy: the stack it lives in (Swarm service `<stack>_<name>`). */
@@ -49,13 +49,13 @@ export const service = z.object({
 })
 export type InventoryService = z.infer<typeof service>
 
-export const loadBalancer = z.object({
+export const loadBalancer = z.strictObject({
   kind: z.enum(['haproxy', 'traefik', 'apisix', 'nginx']).default('haproxy'),
-  url: z.string().url(),
+  url: httpUrl,
 })
 
-export const tlsEndpoint = z.object({
-  host: z.string(),
+export const tlsEndpoint = z.strictObject({
+  host: hostAddress,
   port: port.default(443),
   minDaysValid: z.number().int().positive().default(14),
 })

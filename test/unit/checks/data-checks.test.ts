@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest'
 import {judgeGaleraMember} from '../../../src/checks/all/galera.js'
 import {judgePatroni} from '../../../src/checks/all/patroni.js'
 import {etcdProbeCommand, judgeEtcdMember} from '../../../src/checks/all/etcd.js'
-import {judgeVault} from '../../../src/checks/all/vault.js'
+import {judgeVault, judgeVaultTransport} from '../../../src/checks/all/vault.js'
+import {parseInventory} from '../../../src/inventory/load.js'
 import type {NodeFacts} from '../../../src/galera/facts.js'
 import type {ClusterFacts, MemberFacts} from '../../../src/patroni/facts.js'
 import type {VaultNodeStatus} from '../../../src/vault/plan.js'
@@ -81,5 +82,17 @@ describe('judgeVault', () => {
   it('fails a cluster without an active node', () => {
     const findings = judgeVault('lab', {statuses: [vaultNode('v1')], servers: [], verdict: verdict(['no node is active'], true, undefined)})
     expect(findings.at(-1)).toMatchObject({target: 'raft', status: 'fail', detail: 'no node is active'})
+  })
+})
+
+describe('judgeVaultTransport', () => {
+  const inventory = (address: string, member: string) => parseInventory(`name: t\nnodes:\n  - {name: v1, address: ${address}}\nvault:\n  members: [{node: v1, ${member}}]\n`, 't.yml').inventory!
+  it('warns when shares would cross the network in clear', () => {
+    expect(judgeVaultTransport(inventory('10.1.2.3', 'scheme: http'))).toEqual([
+      {target: 'transport', status: 'warn', detail: 'plain http to v1 (10.1.2.3): unseal shares and the root token would cross the network in clear', hint: expect.stringContaining('scheme: https')},
+    ])
+  })
+  it.each([['10.1.2.3', 'scheme: https'], ['127.0.0.1', 'scheme: http'], ['198.18.0.11', 'scheme: http'], ['10.1.2.3', 'scheme: http, insecureHttpOk: true']])('no row for %s %s', (address, member) => {
+    expect(judgeVaultTransport(inventory(address, member))).toEqual([])
   })
 })

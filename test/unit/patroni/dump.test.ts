@@ -1,3 +1,5 @@
+import {statSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {renderCommand} from '../../../src/lib/shell.js'
 import {
@@ -11,7 +13,9 @@ import {
   restoreCommand,
   restoreNames,
   swapDatabasesSql,
+  writeRecordCommand,
 } from '../../../src/patroni/dump.js'
+import {scratch} from '../../support/scratch.js'
 
 const PW = 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT;'
 const files = dumpFiles('/var/backups/ctl/postgres', 'ctl-lab', 'shop', '20261126T123355')
@@ -29,14 +33,35 @@ describe('dump and restore commands', () => {
 
   it('dumps into a partial file, renames it, then prints checksum and size', () => {
     expect(renderCommand(dumpCommand({host: '198.18.0.12', port: 5432, user: 'postgres', database: 'shop'}, files))).toBe(
-      `${PW} mkdir -p /var/backups/ctl/postgres && test '!' -e /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump && pg_dump -Fc -h 198.18.0.12 -p 5432 -U postgres -d shop -f /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump.partial && mv /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump.partial /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump && sha256sum /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump && stat -c %s /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump`,
+      `${PW} umask 077 && mkdir -p /var/backups/ctl/postgres && chmod 700 /var/backups/ctl/postgres && test '!' -e /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump && pg_dump -Fc -h 198.18.0.12 -p 5432 -U postgres -d dbname=shop -f /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump.partial && mv /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump.partial /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump && sha256sum /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump && stat -c %s /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump`,
     )
   })
 
   it('restores against the given server, stopping at the first error', () => {
-    expect(renderCommand(restoreCommand({host: '198.18.0.11', port: 5432, user: 'postgres', database: "we'ird db"}, files.file))).toBe(
-      `${PW} pg_restore -h 198.18.0.11 -p 5432 -U postgres -d 'we'\\''ird db' --exit-on-error -j 2 /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump`,
+    expect(renderCommand(restoreCommand({host: '198.18.0.11', port: 5432, user: 'postgres', database: 'shop_restored_20261126t123355'}, files.file))).toBe(
+      `${PW} pg_restore -h 198.18.0.11 -p 5432 -U postgres -d dbname=shop_restored_20261126t123355 --exit-on-error -j 2 /var/backups/ctl/postgres/ctl-lab-shop-20261126T123355.dump`,
     )
+  })
+
+  it('never builds a dump or restore whose database name libpq would read as connection settings', () => {
+    for (const database of ['host=10.0.0.9 port=5432 dbname=app', 'dbname=app', "we'ird db"]) {
+      expect(() => dumpCommand({host: '198.18.0.12', port: 5432, user: 'postgres', database}, files), database).toThrow(/refused/)
+      expect(() => restoreCommand({host: '198.18.0.11', port: 5432, user: 'postgres', database}, files.file), database).toThrow(/refused/)
+    }
+  })
+
+  it('keeps the dump owner-only in a real shell: 0600 file, 0700 directories, an existing 0755 backup directory tightened', () => {
+    // A pg_dump stand-in that writes its -f file the way pg_dump does (fopen: 0666 minus the umask).
+    const {root, existing, run} = scratch('ctl-dump-', {pg_dump: 'while [ "$1" != -f ]; do shift; done; echo archive > "$2"'})
+    for (const dir of [existing, join(root, 'new', 'postgres')]) {
+      const f = dumpFiles(dir, 'ctl-lab', 'shop', '20261126T123355')
+      run(renderCommand(dumpCommand({host: 'h', port: 5432, user: 'postgres', database: 'shop'}, f)), '\n')
+      run(renderCommand(writeRecordCommand(f.record)), '{}')
+      expect(statSync(f.file).mode & 0o777, f.file).toBe(0o600)
+      expect(statSync(f.record).mode & 0o777, f.record).toBe(0o600)
+      expect(statSync(dir).mode & 0o777, dir).toBe(0o700)
+    }
+    expect(statSync(join(root, 'new')).mode & 0o777).toBe(0o700)
   })
 
   it('reads sha256sum and stat output', () => {

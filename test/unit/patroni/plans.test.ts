@@ -19,13 +19,13 @@ describe('runbook plans', () => {
         command: "curl -sS --max-time 60 -X POST -w '__ctl_http_status=%{http_code}' -H 'Content-Type: application/json' --data-binary @- http://198.18.0.11:8008/switchover",
         note: 'body on stdin: {"leader":"pg-h1","candidate":"pg-h2"}',
       },
-      {node: 'h2', command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d postgres`, note: expect.stringContaining('txid_current()')},
+      {node: 'h2', command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d dbname=postgres`, note: expect.stringContaining('txid_current()')},
     ])
   })
 
   it('patroni-switchover checks the write endpoint from the new leader\'s node', () => {
     const plan = step(patroniSwitchover, 'write-endpoint').plan({members: [], verdicts: [], leader: 'pg-h1', candidate: 'pg-h3', writable: {afterMs: 1, xid: '1'}}, loaded)
-    expect(plan.commands.map((c: {node: string; command: string}) => [c.node, c.command])).toEqual([['h3', `${PSQL} -h 198.18.0.11 -p 5000 -U postgres -d postgres`]])
+    expect(plan.commands.map((c: {node: string; command: string}) => [c.node, c.command])).toEqual([['h3', `${PSQL} -h 198.18.0.11 -p 5000 -U postgres -d dbname=postgres`]])
   })
 
   it('patroni-failover restarts the members that are down with their inventory control', () => {
@@ -38,8 +38,8 @@ describe('runbook plans', () => {
     const state = {file: '/b/x.dump', replace: false, stamp: 'S', leader: 'pg-h2', node: 'h3', target: 'shop_copy', targetExists: false}
     const plan = step(pgRestore, 'restore').plan(state, loaded)
     expect(plan.commands).toEqual([
-      {node: 'h2', command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d postgres`, note: 'password on stdin, then: CREATE DATABASE "shop_copy" TEMPLATE template0'},
-      {node: 'h3', command: 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; pg_restore -h 198.18.0.12 -p 5432 -U postgres -d shop_copy --exit-on-error -j 2 /b/x.dump', note: 'password on stdin'},
+      {node: 'h2', command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d dbname=postgres`, note: 'password on stdin, then: CREATE DATABASE "shop_copy" TEMPLATE template0'},
+      {node: 'h3', command: 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; pg_restore -h 198.18.0.12 -p 5432 -U postgres -d dbname=shop_copy --exit-on-error -j 2 /b/x.dump', note: 'password on stdin'},
     ])
     expect(step(pgRestore, 'replace').plan(state, loaded).skip).toBe('shop_copy does not exist: restored as a new database')
   })

@@ -4,9 +4,13 @@ import {buildPsql, sqlIdent, sqlLiteral, withPasswordFromStdin} from '../../../s
 
 describe('buildPsql', () => {
   it('reads the password from the first stdin line and never puts it in the command', () => {
-    expect(buildPsql({node: 'h1', host: '198.18.0.11', port: 5432, user: 'postgres', database: 'app db'}).script).toBe(
-      'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; exec psql -X -A -t -q -v ON_ERROR_STOP=1 -h 198.18.0.11 -p 5432 -U postgres -d \'app db\'',
+    expect(buildPsql({node: 'h1', host: '198.18.0.11', port: 5432, user: 'postgres', database: 'app'}).script).toBe(
+      'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; exec psql -X -A -t -q -v ON_ERROR_STOP=1 -h 198.18.0.11 -p 5432 -U postgres -d dbname=app',
     )
+  })
+
+  it('refuses a database name that libpq would read as where to connect', () => {
+    expect(() => buildPsql({node: 'h1', host: '198.18.0.11', port: 5432, user: 'postgres', database: 'host=10.0.0.9 dbname=app'})).toThrow(/refused/)
   })
 
   it('hands the password to the program and the rest of stdin to it, in a real shell', () => {
