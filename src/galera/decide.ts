@@ -10,7 +10,7 @@ export type RecoveryDecision =
   /** A Primary component exists: never bootstrap, restart the others so they rejoin it. */
   | {action: 'rejoin'; reason: string; clusterUuid: string; primary: string[]; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
   | {action: 'bootstrap'; reason: string; clusterUuid: string; bootstrapNode: string; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
-  | {action: 'refuse'; code: 'galera.unreachable' | 'galera.uuid-mismatch' | 'galera.position-unknown' | 'galera.member-ahead' | 'galera.no-member'; reason: string; hint: string}
+  | {action: 'refuse'; code: 'galera.unreachable' | 'galera.uuid-mismatch' | 'galera.position-unknown' | 'galera.member-ahead' | 'galera.split-brain' | 'galera.no-member'; reason: string; hint: string}
 
 export interface DecideOptions {
   /** Go on without the unreachable members (their data may be the most recent). */
@@ -124,6 +124,17 @@ export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptio
   const clusterUuid = [...byUuid.keys()][0] ?? ''
 
   const primary = reachable.filter((f) => isPrimary(f))
+  // Members of one Primary component report the same size; different sizes are separate components
+  // (e.g. one member left Primary alone while the others were bootstrapped): each may hold writes.
+  const sizes = new Set(primary.map((f) => f.status!.clusterSize))
+  if (sizes.size > 1) {
+    return {
+      action: 'refuse',
+      code: 'galera.split-brain',
+      reason: `members are in separate Primary components: ${primary.map((f) => `${f.node} (size ${f.status!.clusterSize}, at ${formatPosition(knownPosition(f))})`).join(', ')}`,
+      hint: 'Each component may have taken writes the other lacks: stop the writers to one side, compare the rows, then stop that side and run galera-recover again. ctl will not choose.',
+    }
+  }
   if (primary.length > 0) {
     if (unreachable.length === 0 && reachable.every((f) => isSynced(f) && f.status!.clusterSize === facts.length)) {
       return {action: 'none', clusterUuid, reason: `the cluster is healthy: ${facts.length}/${facts.length} members Synced in a Primary component`}

@@ -148,6 +148,12 @@ describe('decideRecovery never rejoins a member that would lose data', () => {
     expect(d).toMatchObject({action: 'refuse', code: 'galera.uuid-mismatch'})
   })
 
+  it('refuses separate Primary components (one member Primary alone next to a bootstrapped pair)', () => {
+    const d = decideRecovery([running('h1', {clusterSize: 1, lastCommitted: 57}), ...primary])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.split-brain'})
+    expect(d.action === 'refuse' && d.reason).toContain(`h1 (size 1, at ${U}:57), h2 (size 2, at ${U}:52)`)
+  })
+
   it('rejoins a member at or behind the Primary, and a fresh one', () => {
     expect(decideRecovery([stopped('h1', 52), ...primary])).toMatchObject({action: 'rejoin', start: ['h1']})
     const fresh: NodeFacts = {node: 'h1', reachable: true, running: false}
