@@ -108,6 +108,7 @@ describe('mariadb-backup and mariadb-restore in the lab', () => {
     rmSync(join(broken, 'ib_logfile0'))
     expect((await runLocal(['sh', '-c', recordCommand(broken).script])).code).toBe(0)
     const env = {CTL_STATE_DIR: mkdtempSync(join(tmpdir(), 'ctl-restore-resume-'))}
+    cleanup.push(env.CTL_STATE_DIR)
     const restore = (...args: string[]) => runCtl(['runbook', 'mariadb-restore', 'lab', '--from', broken, '--json', ...args], {env, timeoutMs: 900_000})
     const keptDirs = () => members.flatMap((m) => readdirSync(dirname(galeraPaths(host(m)).datadir)).filter((n) => n.includes('.before-restore-')).map((n) => join(dirname(galeraPaths(host(m)).datadir), n)))
 
