@@ -10,7 +10,7 @@ export type RecoveryDecision =
   /** A Primary component exists: never bootstrap, restart the others so they rejoin it. */
   | {action: 'rejoin'; reason: string; clusterUuid: string; primary: string[]; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
   | {action: 'bootstrap'; reason: string; clusterUuid: string; bootstrapNode: string; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
-  | {action: 'refuse'; code: 'galera.unreachable' | 'galera.uuid-mismatch' | 'galera.position-unknown' | 'galera.no-member'; reason: string; hint: string}
+  | {action: 'refuse'; code: 'galera.unreachable' | 'galera.uuid-mismatch' | 'galera.position-unknown' | 'galera.member-ahead' | 'galera.split-brain' | 'galera.no-member'; reason: string; hint: string}
 
 export interface DecideOptions {
   /** Go on without the unreachable members (their data may be the most recent). */
@@ -47,6 +47,54 @@ export function chooseBootstrapNode(facts: readonly NodeFacts[]): BootstrapChoic
   return {node: highest.f.node, position: highest.position, reason: `${highest.f.node} has the ${why}${over}`}
 }
 
+/**
+ * Where a member that would (re)join a Primary component stands against it. Only `behind` (it
+ * catches up by IST), `fresh` (holds nothing) and `joining` (already started: waited for) rejoin
+ * without losing anything; `ahead` holds transactions the Primary lacks, which a state transfer
+ * would discard; `other-history` is another cluster's data; `unknown` may be either: never behind.
+ */
+export type RejoinStanding = 'behind' | 'fresh' | 'joining' | 'ahead' | 'other-history' | 'unknown'
+
+export function rejoinStanding(member: NodeFacts, primary: Position): RejoinStanding {
+  if (isFreshMember(member)) return 'fresh'
+  if (member.running && !member.status) return 'joining'
+  const position = knownPosition(member)
+  if (!position) return 'unknown'
+  if (position.uuid !== primary.uuid) return 'other-history'
+  return position.seqno > primary.seqno ? 'ahead' : 'behind'
+}
+
+/** The Primary component's position: its cluster uuid and the highest seqno its members committed. */
+export function primaryPosition(primary: readonly NodeFacts[]): Position {
+  return {uuid: primary[0]?.status?.clusterUuid ?? '', seqno: Math.max(-1, ...primary.map((f) => f.status?.lastCommitted ?? -1))}
+}
+
+/** Refuses a rejoin that would lose data (a member ahead, from another history, or of unknown position). */
+function refuseUnsafeRejoin(primary: readonly NodeFacts[], joiners: readonly NodeFacts[]): RecoveryDecision | undefined {
+  const at = primaryPosition(primary)
+  const names = primary.map((f) => f.node).join(', ')
+  const unsafe = joiners.map((f) => ({f, standing: rejoinStanding(f, at)})).filter((j) => ['ahead', 'other-history', 'unknown'].includes(j.standing))
+  if (unsafe.length === 0) return undefined
+  const describe = ({f, standing}: (typeof unsafe)[number]) => {
+    const p = knownPosition(f)
+    if (standing === 'ahead') return `${f.node} is AHEAD of the Primary component (${names}): ${f.node} at ${formatPosition(p)}, the Primary at ${formatPosition(at)}; rejoining would discard the ${p!.seqno - at.seqno} transaction(s) only ${f.node} has`
+    if (standing === 'other-history') return `${f.node} holds another cluster's history (${formatPosition(p)}, the Primary is at ${formatPosition(at)}): rejoining would replace it`
+    return `the last committed position of ${f.node} is unknown: it may be ahead of the Primary component (${names}, at ${formatPosition(at)})`
+  }
+  const kinds = new Set(unsafe.map((u) => u.standing))
+  const nodes = unsafe.map((u) => u.f.node).join(', ')
+  return {
+    action: 'refuse',
+    code: kinds.has('other-history') ? 'galera.uuid-mismatch' : kinds.has('ahead') ? 'galera.member-ahead' : 'galera.position-unknown',
+    reason: unsafe.map(describe).join('; '),
+    hint: [
+      `ctl will not choose which transactions to keep. ${nodes} was not started and its datadir was not touched. Either:`,
+      `- keep ${nodes}'s transactions: stop ${names} (their writes since they formed the Primary are then the ones at risk) and run galera-recover --dry-run: with every member stopped it bootstraps the highest seqno; check that it names ${nodes} before running it;`,
+      `- or discard them: move ${nodes}'s datadir aside (keep it), leave an empty one, and run galera-recover again: it joins by full state transfer.`,
+    ].join('\n'),
+  }
+}
+
 /** Decides what galera-recover does, given the facts of every member in inventory order. */
 export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptions = {}): RecoveryDecision {
   if (facts.length === 0) return {action: 'refuse', code: 'galera.no-member', reason: 'the inventory lists no Galera member', hint: 'Describe the cluster under databases.galera.members.'}
@@ -76,6 +124,17 @@ export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptio
   const clusterUuid = [...byUuid.keys()][0] ?? ''
 
   const primary = reachable.filter((f) => isPrimary(f))
+  // Members of one Primary component report the same size; different sizes are separate components
+  // (e.g. one member left Primary alone while the others were bootstrapped): each may hold writes.
+  const sizes = new Set(primary.map((f) => f.status!.clusterSize))
+  if (sizes.size > 1) {
+    return {
+      action: 'refuse',
+      code: 'galera.split-brain',
+      reason: `members are in separate Primary components: ${primary.map((f) => `${f.node} (size ${f.status!.clusterSize}, at ${formatPosition(knownPosition(f))})`).join(', ')}`,
+      hint: 'Each component may have taken writes the other lacks: stop the writers to one side, compare the rows, then stop that side and run galera-recover again. ctl will not choose.',
+    }
+  }
   if (primary.length > 0) {
     if (unreachable.length === 0 && reachable.every((f) => isSynced(f) && f.status!.clusterSize === facts.length)) {
       return {action: 'none', clusterUuid, reason: `the cluster is healthy: ${facts.length}/${facts.length} members Synced in a Primary component`}
@@ -84,6 +143,8 @@ export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptio
     // without answering SQL may be receiving a state transfer: it is waited for, never stopped.
     const stop = reachable.filter((f) => f.running && f.status && !isPrimary(f)).map((f) => f.node)
     const start = reachable.filter((f) => !isPrimary(f)).map((f) => f.node)
+    const unsafe = refuseUnsafeRejoin(primary, reachable.filter((f) => start.includes(f.node)))
+    if (unsafe) return unsafe
     return {
       action: 'rejoin',
       clusterUuid,

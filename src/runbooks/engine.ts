@@ -154,6 +154,18 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
           failedAt = step.id
           await step.recheck(contextFor(step.id, results[i]!))
         }
+        // A confirmation given in the first run does not carry over: the data-risk steps already done
+        // (whose consent covers what follows) are asked again, on the facts just re-checked.
+        if (runbook.steps.slice(startIndex).some((s) => s.risk !== 'read')) {
+          const resumeStep = runbook.steps[startIndex]!
+          failedAt = resumeStep.id
+          const ctx = contextFor(resumeStep.id, results[startIndex]!)
+          for (let i = 0; i < startIndex; i++) {
+            const step = runbook.steps[i]!
+            if (step.risk !== 'data-risk' || planOf(i).skip) continue
+            await ctx.confirm(`Resuming run ${runId} at "${resumeStep.title}" (the first run's answers do not carry over). Earlier: ${step.confirmation?.(state) ?? `${step.title}?`} Continue?`)
+          }
+        }
         failedAt = undefined
       }
       for (let i = startIndex; i < runbook.steps.length; i++) {
@@ -198,7 +210,7 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
       const e = stopped ? new CtlError(error.message, {exitCode: ExitCode.cannotRun, code: 'runbook.stopped', step: failedAt}) : toCtlError(error, {step: failedAt})
       const refused = e.exitCode === ExitCode.cannotRun
       outcome = stopped || e.code === 'prompt.no-terminal' ? 'stopped' : refused ? 'refused' : 'failed'
-      const resumeHint = `When the cause is dealt with, continue with: ctl runbook ${runbook.name} ${loaded.env} --resume${opts.yes ? ' --yes' : ''} (run ${runId})`
+      const resumeHint = `When the cause is dealt with, continue with: ctl runbook ${runbook.name} ${loaded.env} --resume (run ${runId}; it asks again before every data-risk step: --yes is not carried over)`
       failure = new CtlError(e.message, {
         exitCode: e.exitCode,
         code: e.code,

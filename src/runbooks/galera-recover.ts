@@ -79,8 +79,9 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
     'and the decision, then: if a Primary component survives, only restarts the others so they rejoin it; otherwise',
     'bootstraps the member marked safe_to_bootstrap (else the highest seqno, ties by inventory order) with its recovered',
     'start position so the cluster uuid and history are kept and joiners catch up by IST, then starts the others one at a',
-    'time waiting for Synced, and verifies. Refuses when a member cannot be reached (unless --allow-unreachable) or when',
-    'members disagree on the cluster uuid. Members stuck in non-Primary (they ignore SIGTERM) are stopped first.',
+    'time waiting for Synced, and verifies. Refuses when a member cannot be reached (unless --allow-unreachable), when',
+    'members disagree on the cluster uuid, or when a member that would rejoin a Primary component is ahead of it (a state',
+    'transfer would discard its transactions). Members stuck in non-Primary (they ignore SIGTERM) are stopped first.',
   ].join('\n'),
   needs: 'databases.galera: members with node, datadir, socket, defaultsFile and control (start/stop/kill/status); user and password (secret ref)',
 
@@ -137,7 +138,7 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'decide',
       title: 'Decide: rejoin, bootstrap, or refuse',
       risk: 'read',
-      description: 'A surviving Primary component → no bootstrap, the others rejoin. Else bootstrap safe_to_bootstrap: 1, else the highest seqno (ties: inventory order). Refuses on an unreachable member (unless --allow-unreachable, which asks) or differing cluster uuids.',
+      description: 'A surviving Primary component → no bootstrap, the others rejoin, but only members at or behind its position (or fresh): a member ahead of it, of unknown position or from another cluster uuid is refused, naming both positions. Else bootstrap safe_to_bootstrap: 1, else the highest seqno (ties: inventory order). Refuses on an unreachable member (unless --allow-unreachable, which asks, again on --resume) or differing cluster uuids.',
       plan: (state) => ({summary: state.decision ? describeDecision(state.decision)[0]! : 'Decide from the facts', commands: []}),
       async act(ctx) {
         const decision = decideRecovery(ctx.state.facts, {allowUnreachable: ctx.state.allowUnreachable})
@@ -149,9 +150,7 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
           ctx.finishEarly(`Nothing to do: ${d.reason}.`)
           return
         }
-        if (d.skipped.length > 0) {
-          await ctx.confirm(`Go on WITHOUT ${d.skipped.join(', ')} (unreachable)? Its position is unknown: if it holds writes the others lack, they are lost when it later rejoins and is overwritten by a state transfer.`)
-        }
+        if (d.skipped.length > 0) await ctx.confirm(skipQuestion(d.skipped))
       },
       async recheck(ctx) {
         // After an interruption the cluster may be part-way: decide again on the live facts (a
@@ -163,6 +162,8 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         if (ctx.state.originalUuid && d.clusterUuid && d.clusterUuid !== ctx.state.originalUuid) {
           throw new CtlError(`The cluster uuid changed since the run started (${ctx.state.originalUuid} → ${d.clusterUuid})`, {exitCode: ExitCode.cannotRun, code: 'galera.uuid-changed', hint: 'Someone else acted on the cluster: look at it with a new run (without --resume).'})
         }
+        // The first run's answer does not carry over to a resumed one.
+        if (d.action !== 'none' && d.skipped.length > 0) await ctx.confirm(skipQuestion(d.skipped))
       },
     },
     {
@@ -294,6 +295,10 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
   ],
 
   summarize: (state) => ({facts: state.facts, decision: state.decision, originalUuid: state.originalUuid, stopped: state.stopped, bootstrapped: state.bootstrapped, joined: state.joined, verification: state.verification}),
+}
+
+function skipQuestion(skipped: readonly string[]): string {
+  return `Go on WITHOUT ${skipped.join(', ')} (unreachable)? Its position is unknown: if it holds writes the others lack, they are lost when it later rejoins and is overwritten by a state transfer.`
 }
 
 function stopList(state: GaleraRecoverState): string[] {

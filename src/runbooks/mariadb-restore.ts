@@ -43,6 +43,22 @@ function startArgs(a: GaleraCommands, node: string, bootstrap: boolean, position
   return args
 }
 
+/**
+ * Refuses when mariadbd runs on any of `nodes`: checked right before a datadir is moved or a member
+ * started, on the first run and on --resume (someone may have started a member since it was stopped).
+ */
+async function requireStopped(a: GaleraAccess, nodes: readonly string[], action: string): Promise<void> {
+  const running: string[] = []
+  for (const node of nodes) if (await a.isRunning(node)) running.push(node)
+  if (running.length === 0) return
+  throw new CtlError(`mariadbd runs on ${running.join(', ')}: not ${action}`, {
+    host: running[0],
+    exitCode: ExitCode.cannotRun,
+    code: 'mariadb.member-running',
+    hint: `It was started since the members were stopped; its datadir was not touched. Stop it (control stop on ${running.join(', ')}), then continue with --resume.`,
+  })
+}
+
 /** Moves a member's datadir aside unless that was done already (a resumed run). */
 async function moveAside(ctx: Ctx, a: GaleraAccess, node: string): Promise<void> {
   if (ctx.state.movedAside[node]) return
@@ -121,8 +137,10 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
     {
       id: 'restore-datadir',
       title: 'Move the datadir aside and copy the backup back',
-      risk: 'change',
-      description: 'On the restored member: mv datadir aside, new empty datadir (same owner and mode), mariabackup --copy-back, chown -R, grastate.dat = the backup\'s position with safe_to_bootstrap: 1.',
+      risk: 'data-risk',
+      description: 'First checks that mariadbd is stopped on every member (refuses naming the one that runs). On the restored member: mv datadir aside, new empty datadir (same owner and mode), mariabackup --copy-back, chown -R, grastate.dat = the backup\'s position with safe_to_bootstrap: 1.',
+      confirmation: (state) =>
+        `Take the datadir of ${state.node} out of service (moved to <datadir>.before-restore-${state.stamp}) and copy the backup ${state.from} (${formatPosition(state.position)}) into it?`,
       plan: (state, loaded) => {
         const a = new GaleraCommands(loaded)
         const m = a.member(state.node)
@@ -137,6 +155,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
         const a = access(ctx)
         const m = a.member(ctx.state.node)
         if (ctx.state.restored) return
+        await requireStopped(a, ctx.state.members, `moving ${ctx.state.node}'s datadir or copying the backup back`)
         if (ctx.state.movedAside[ctx.state.node]) {
           // Interrupted during the copy: start again from an empty datadir (the partial copy is moved aside too).
           await ctx.run(ctx.state.node, moveDatadirAsideCommand(m.datadir, `${asidePath(m.datadir, ctx.state.stamp)}-partial-${backupStamp()}`), {check: true, timeoutMs: 600_000})
@@ -160,6 +179,8 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       async act(ctx) {
         const a = access(ctx)
         const node = ctx.state.node
+        // A member still on its old data would form a cluster of its own next to the restored one.
+        await requireStopped(a, others(ctx.state).filter((n) => !ctx.state.movedAside[n]), `bootstrapping ${node} from the backup`)
         if (!(await a.isRunning(node))) await a.start(node, startArgs(a, node, true, ctx.state.position))
         const status = await a.waitForSynced(node)
         if (ctx.state.position && status.clusterUuid !== ctx.state.position.uuid) {
@@ -171,8 +192,10 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
     {
       id: 'reseed-members',
       title: 'Re-seed the other members from the restored one',
-      risk: 'change',
-      description: 'For each other member, one at a time: move its datadir aside (kept), start it on an empty datadir so it joins by full state transfer, wait for Synced.',
+      risk: 'data-risk',
+      description: 'For each other member, one at a time: check mariadbd is stopped there (refuses when it runs on its old data), move its datadir aside (kept), start it on an empty datadir so it joins by full state transfer, wait for Synced.',
+      confirmation: (state) =>
+        `Take the datadirs of ${others(state).join(', ')} out of service (moved to <datadir>.before-restore-${state.stamp}) so they join the restored cluster by full state transfer?`,
       plan: (state, loaded) => {
         const a = new GaleraCommands(loaded)
         return {
@@ -189,6 +212,8 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
         for (const node of others(ctx.state)) {
           size++
           if (!ctx.state.reseeded.includes(node)) {
+            // Running after its datadir was moved aside: our joiner from an interrupted run, waited for.
+            if (!ctx.state.movedAside[node]) await requireStopped(a, [node], `moving ${node}'s datadir aside`)
             if (!(await a.isRunning(node))) {
               await moveAside(ctx, a, node)
               await a.start(node)

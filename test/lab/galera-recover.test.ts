@@ -1,12 +1,13 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {galeraPaths} from '../../packages/lab/src/components/galera-files.js'
+import {labControl} from '../../packages/lab/src/components/galera.js'
 import {projectRoot, runCtl, json} from '../support/cli.js'
-import {breakLab, clusterUuid, control, ensureHealthy, expectHealthy, grastate, host, inventoryVariant, members, prepareTable, recover, rowsDigest, status, waitFor, writeRows} from './support/galera.js'
+import {breakLab, clusterUuid, control, ensureHealthy, expectHealthy, grastate, host, inventoryVariant, members, prepareTable, recover, rowsDigest, sql, status, waitFor, writeRows} from './support/galera.js'
 
 // The lab's real Galera cluster (3 mariadbd in the host namespaces), broken in each way issue 7
 // names and recovered by `ctl runbook galera-recover lab`. Every test leaves the cluster healthy.
@@ -151,6 +152,80 @@ describe('galera-recover in the lab', () => {
     expect(result.error.step).toBe('bootstrap')
     expect(stepStatus(result)).toMatchObject({'gather-facts': 'done', 'recover-positions': 'done', decide: 'done', bootstrap: 'stopped', rejoin: 'pending'})
     for (const m of members) expect((await control(m, 'status')).code, `${m} was started`).not.toBe(0)
+  })
+
+  it('never rejoins a member ahead of the Primary component: refuses with both positions, with or without --yes, its data intact', async () => {
+    const uuid = await clusterUuid()
+    await writeRows('h1', 'before-split', 5)
+    // h2 and h3 leave cleanly: h1 stays Primary alone and commits rows only it will have.
+    for (const m of ['h2', 'h3'] as const) expect((await control(m, 'stop')).code, `${m} stop`).toBe(0)
+    await waitFor('h1 Primary alone', async () => {
+      const s = await status('h1')
+      return s?.clusterStatus === 'Primary' && s.clusterSize === 1 ? true : undefined
+    })
+    await writeRows('h1', 'only-on-h1', 7)
+    const aheadSeqno = (await status('h1'))!.lastCommitted
+    expect((await control('h1', 'kill')).code).toBe(0)
+    const h1Datadir = galeraPaths(host('h1')).datadir
+    const aside = `${h1Datadir}.ahead-test-${Date.now()}`
+    const discardH1 = () => {
+      if (existsSync(aside)) return
+      renameSync(h1Datadir, aside)
+      mkdirSync(h1Datadir, {mode: 0o700})
+    }
+    try {
+      // h2 and h3 form a Primary again at their older position, same uuid (bootstrapped by hand).
+      const h2State = join(galeraPaths(host('h2')).datadir, 'grastate.dat')
+      writeFileSync(h2State, readFileSync(h2State, 'utf8').replace(/^safe_to_bootstrap:\s*0/m, 'safe_to_bootstrap: 1'))
+      expect((await labControl(host('h2'), 'start', ['--wsrep-new-cluster'])).code).toBe(0)
+      await waitFor('h2 Primary', async () => ((await status('h2'))?.localState === 'Synced' ? true : undefined), 120_000)
+      expect((await control('h3', 'start')).code).toBe(0)
+      await waitFor('h3 Synced, size 2', async () => {
+        const s = await status('h3')
+        return s?.localState === 'Synced' && s.clusterSize === 2 ? true : undefined
+      }, 120_000)
+      const primary = (await status('h2'))!
+      expect(primary.clusterUuid).toBe(uuid)
+      expect(aheadSeqno).toBeGreaterThan(primary.lastCommitted)
+      const digest = await rowsDigest('h2')
+      const h1Grastate = grastate('h1')
+
+      // No terminal, no --yes; then with --yes: the same refusal, nothing started, nothing written.
+      for (const args of [[], ['--yes']]) {
+        const {run, result} = await recover(args)
+        expect(run.exitCode, `${args.join(' ')}: ${run.stderr}`).toBe(2)
+        expect(result.outcome).toBe('refused')
+        expect(result.error.code).toBe('galera.member-ahead')
+        expect(result.error.step).toBe('decide')
+        expect(result.error.message).toContain(`h1 at ${uuid}:${aheadSeqno}, the Primary at ${uuid}:${primary.lastCommitted}`)
+        expect(result.error.message).toContain(`discard the ${aheadSeqno - primary.lastCommitted} transaction(s) only h1 has`)
+        expect(result.error.hint).toContain("discard them: move h1's datadir aside")
+        expect(stepStatus(result)).toMatchObject({'recover-positions': 'done', decide: 'failed', rejoin: 'pending', verify: 'pending'})
+        expect((await control('h1', 'status')).code, 'h1 was started').not.toBe(0)
+        expect(grastate('h1')).toBe(h1Grastate)
+        // No probe row (or anything else) was written on the Primary.
+        expect((await status('h2'))!.lastCommitted).toBe(primary.lastCommitted)
+      }
+      // h1 still holds its own rows: read them with mariadbd alone (no wsrep), then stop it.
+      expect((await labControl(host('h1'), 'start', ['--wsrep-provider=none'])).code).toBe(0)
+      const onlyOnH1 = await waitFor('h1 standalone', () => sql('h1', "SELECT COUNT(*) FROM ctl_test.rows WHERE v LIKE 'only-on-h1-%'").catch(() => undefined), 60_000)
+      expect(onlyOnH1).toBe('7')
+      expect((await control('h1', 'stop')).code).toBe(0)
+
+      // The operator chooses to discard them (the hint's second way): h1 joins by full state transfer.
+      discardH1()
+      const {run, result} = await recover(['--yes'])
+      expect(run.exitCode, `${run.stderr}\n${JSON.stringify(result.error)}`).toBe(0)
+      expect(result.summary.decision).toMatchObject({action: 'rejoin', primary: ['h2', 'h3'], start: ['h1']})
+      await expectHealthy(uuid, digest)
+    } finally {
+      // Whatever failed above, leave a cluster the next test can repair: h1's diverged data goes.
+      if (!existsSync(aside)) {
+        await control('h1', 'stop')
+        discardH1()
+      }
+      rmSync(aside, {recursive: true, force: true})
+    }
   })
 
   it('a run killed right after the bootstrap step continues with --resume and finishes', async () => {

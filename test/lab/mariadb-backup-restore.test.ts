@@ -1,8 +1,14 @@
-import {existsSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {basename, dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {recordCommand} from '../../src/galera/backup.js'
+import {galeraPaths} from '../../packages/lab/src/components/galera-files.js'
+import {labControl} from '../../packages/lab/src/components/galera.js'
+import {runLocal} from '../../src/lib/local.js'
+import {renderCommand} from '../../src/lib/shell.js'
 import {json, runCtl} from '../support/cli.js'
-import {ensureHealthy, expectHealthy, members, prepareTable, sql, writeRows} from './support/galera.js'
+import {control, ensureHealthy, expectHealthy, host, members, prepareTable, sql, writeRows} from './support/galera.js'
 
 // mariadb-backup then mariadb-restore on the lab's real Galera cluster: the rows come back exactly
 // as they were at backup time, on every member, and nothing of the old data is deleted.
@@ -18,6 +24,19 @@ function notOwnerOnly(dir: string): string[] {
 }
 
 const allRows = (on: (typeof members)[number]) => sql(on, 'SET SESSION wsrep_sync_wait = 1; SELECT id, v FROM ctl_test.rows ORDER BY id;')
+
+/** Every entry (name, size, mtime) of a member's datadir and of the datadirs kept beside it. */
+function datadirSnapshot(member: (typeof members)[number]): string[] {
+  const datadir = galeraPaths(host(member)).datadir
+  const kept = readdirSync(dirname(datadir)).filter((name) => name.startsWith(basename(datadir)))
+  return kept.flatMap((name) => {
+    const dir = join(dirname(datadir), name)
+    return [name, ...readdirSync(dir, {recursive: true}).map((entry) => {
+      const st = statSync(join(dir, String(entry)))
+      return `${name}/${String(entry)} ${st.size} ${st.mtimeMs}`
+    })]
+  }).sort()
+}
 
 describe('mariadb-backup and mariadb-restore in the lab', () => {
   const cleanup: string[] = []
@@ -88,5 +107,76 @@ describe('mariadb-backup and mariadb-restore in the lab', () => {
     expect(restore.exitCode).toBe(2)
     expect(json(restore).error.code).toBe('mariadb.backup-corrupt')
     for (const m of members) expect((await sql(m, "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'")).split('\t')[1], m).toBe('Synced')
+  })
+
+  it('after a failed copy-back, --resume asks again (no terminal, no --yes: exit 2, nothing touched) and refuses while mariadbd runs on a member', async () => {
+    await writeRows('h1', 'resume-case', 12)
+    const atBackup = await allRows('h1')
+    const backup = await runCtl(['runbook', 'mariadb-backup', 'lab', '--yes', '--json'], {timeoutMs: 600_000})
+    expect(backup.exitCode, backup.stderr).toBe(0)
+    const good = json(backup).summary.backup as string
+    cleanup.push(good)
+    // A copy that passes every check of the plan (manifest, prepared, Galera position) but whose
+    // --copy-back fails: its redo log is missing (the manifest is written again without it).
+    const broken = `${good}-no-redo-log`
+    cleanup.push(broken)
+    expect((await runLocal(['cp', '-a', good, broken])).code).toBe(0)
+    expect(existsSync(join(broken, 'ib_logfile0'))).toBe(true)
+    rmSync(join(broken, 'ib_logfile0'))
+    expect((await runLocal(['sh', '-c', renderCommand(recordCommand(broken))])).code).toBe(0)
+    const env = {CTL_STATE_DIR: mkdtempSync(join(tmpdir(), 'ctl-restore-resume-'))}
+    cleanup.push(env.CTL_STATE_DIR)
+    const restore = (...args: string[]) => runCtl(['runbook', 'mariadb-restore', 'lab', '--from', broken, '--json', ...args], {env, timeoutMs: 900_000})
+    const keptDirs = () => members.flatMap((m) => readdirSync(dirname(galeraPaths(host(m)).datadir)).filter((n) => n.includes('.before-restore-')).map((n) => join(dirname(galeraPaths(host(m)).datadir), n)))
+
+    let standalone = false
+    try {
+      const first = await restore('--yes')
+      const f = json(first)
+      expect(first.exitCode, first.stderr).toBe(1)
+      expect(f.outcome).toBe('failed')
+      expect(f.error.step).toBe('restore-datadir')
+      expect(f.error.hint).toContain('--resume')
+      expect(f.error.hint).not.toMatch(/--resume --yes/)
+      for (const m of members) expect((await control(m, 'status')).code, `${m} runs`).not.toBe(0)
+      const before = members.map((m) => datadirSnapshot(m))
+
+      // No terminal and no --yes: the resumed run asks again, so it stops (exit 2) before acting.
+      const asked = await restore('--resume')
+      const a = json(asked)
+      expect(asked.exitCode, asked.stderr).toBe(2)
+      expect(a.outcome).toBe('stopped')
+      expect(a.error.step).toBe('restore-datadir')
+      expect(a.error.message).toContain('the first run\'s answers do not carry over')
+      expect(a.error.message).toContain('Return the WHOLE cluster')
+      expect(members.map((m) => datadirSnapshot(m))).toEqual(before)
+      for (const m of members) expect((await control(m, 'status')).code, `${m} runs`).not.toBe(0)
+
+      // Someone started mariadbd on h1 meanwhile: the restore step refuses, naming it, even with --yes.
+      standalone = true
+      expect((await labControl(host('h1'), 'start', ['--wsrep-provider=none'])).code).toBe(0)
+      const refused = await restore('--resume', '--yes')
+      const r = json(refused)
+      expect(refused.exitCode, refused.stderr).toBe(2)
+      expect(r.error).toMatchObject({code: 'mariadb.member-running', host: 'h1', step: 'restore-datadir'})
+      expect(r.error.message).toContain('mariadbd runs on h1')
+      expect(datadirSnapshot('h3')).toEqual(before[2])
+      expect(datadirSnapshot('h2')).toEqual(before[1])
+      expect((await control('h1', 'stop')).code).toBe(0)
+      standalone = false
+
+      // The backup mended, the resumed run finishes the restore.
+      copyFileSync(join(good, 'ib_logfile0'), join(broken, 'ib_logfile0'))
+      expect((await runLocal(['sh', '-c', renderCommand(recordCommand(broken))])).code).toBe(0)
+      const finished = await restore('--resume', '--yes')
+      const done = json(finished)
+      expect(finished.exitCode, `${finished.stderr}\n${JSON.stringify(done.error)}`).toBe(0)
+      expect(done.resumed).toBe(true)
+      expect(done.summary.verification).toMatchObject({primary: true, size: 3, allSynced: true, probe: {found: true}})
+      for (const m of members) expect(await allRows(m), `${m} rows`).toBe(atBackup)
+    } finally {
+      if (standalone) await control('h1', 'stop')
+      cleanup.push(...keptDirs())
+    }
   })
 })

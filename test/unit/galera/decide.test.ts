@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {chooseBootstrapNode, decideRecovery} from '../../../src/galera/decide.js'
+import {chooseBootstrapNode, decideRecovery, primaryPosition, rejoinStanding, type RejoinStanding} from '../../../src/galera/decide.js'
 import type {NodeFacts, WsrepStatus} from '../../../src/galera/facts.js'
 
 const U = '5f2b7c3e-1a2b-11ef-9a6e-8f1c2d3e4f50'
@@ -92,5 +92,71 @@ describe('decideRecovery with a member that runs but does not answer SQL', () =>
   it('waits for it while a Primary component exists (it may be receiving a state transfer)', () => {
     const d = decideRecovery([running('h1', {clusterSize: 2}), running('h2', {clusterSize: 2}), silent])
     expect(d).toMatchObject({action: 'rejoin', stop: [], start: ['h3']})
+  })
+})
+
+describe('rejoinStanding: a member against the Primary component it would rejoin (at seqno 50)', () => {
+  const at = {uuid: U, seqno: 50}
+  const fresh: NodeFacts = {node: 'h3', reachable: true, running: false, recovered: {uuid: '00000000-0000-0000-0000-000000000000', seqno: -1}}
+  const joining: NodeFacts = {node: 'h3', reachable: true, running: true, sqlError: "Can't connect"}
+  const unknown: NodeFacts = {node: 'h3', reachable: true, running: false, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}}
+  it.each<[string, NodeFacts, RejoinStanding]>([
+    ['crashed behind (recovered seqno lower)', stopped('h3', 40, {crash: true}), 'behind'],
+    ['stopped cleanly at the same seqno', stopped('h3', 50), 'behind'],
+    ['crashed ahead (recovered seqno higher)', stopped('h3', 57, {crash: true}), 'ahead'],
+    ['stopped cleanly ahead (grastate seqno higher)', stopped('h3', 51, {safe: true}), 'ahead'],
+    ['running outside the Primary, ahead by its last committed', running('h3', {clusterStatus: 'non-Primary', clusterSize: 1, lastCommitted: 53}), 'ahead'],
+    ['another cluster uuid, even at a lower seqno', stopped('h3', 10, {uuid: OTHER}), 'other-history'],
+    ['position unknown (recovery failed or not run): never behind', unknown, 'unknown'],
+    ['fresh datadir: holds nothing', fresh, 'fresh'],
+    ['running without answering SQL: already joining', joining, 'joining'],
+  ])('%s', (_name, facts, expected) => {
+    expect(rejoinStanding(facts, at)).toBe(expected)
+  })
+
+  it('the Primary position is the highest seqno its members committed', () => {
+    expect(primaryPosition([running('h1', {lastCommitted: 48}), running('h2', {lastCommitted: 50})])).toEqual({uuid: U, seqno: 50})
+  })
+})
+
+describe('decideRecovery never rejoins a member that would lose data', () => {
+  const primary = [running('h2', {clusterSize: 2, lastCommitted: 52}), running('h3', {clusterSize: 2, lastCommitted: 52})]
+
+  it('refuses a stopped member ahead of the Primary, naming both positions and the options', () => {
+    const d = decideRecovery([stopped('h1', 57, {crash: true}), ...primary])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.member-ahead'})
+    if (d.action !== 'refuse') throw new Error('not refused')
+    expect(d.reason).toContain(`h1 at ${U}:57, the Primary at ${U}:52`)
+    expect(d.reason).toContain('discard the 5 transaction(s) only h1 has')
+    expect(d.hint).toContain("keep h1's transactions: stop h2, h3")
+    expect(d.hint).toContain("discard them: move h1's datadir aside")
+  })
+
+  it('refuses a member running outside the Primary that is ahead, before stopping it', () => {
+    const d = decideRecovery([running('h1', {clusterStatus: 'non-Primary', clusterSize: 1, localState: 'Initialized', lastCommitted: 60}), ...primary])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.member-ahead'})
+  })
+
+  it('refuses a stopped member whose position is unknown (not treated as behind)', () => {
+    const d = decideRecovery([{node: 'h1', reachable: true, running: false, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}}, ...primary])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.position-unknown'})
+    expect(d.action === 'refuse' && d.reason).toContain('may be ahead of the Primary component (h2, h3')
+  })
+
+  it('refuses a member from another cluster history', () => {
+    const d = decideRecovery([stopped('h1', 10, {uuid: OTHER}), ...primary])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.uuid-mismatch'})
+  })
+
+  it('refuses separate Primary components (one member Primary alone next to a bootstrapped pair)', () => {
+    const d = decideRecovery([running('h1', {clusterSize: 1, lastCommitted: 57}), ...primary])
+    expect(d).toMatchObject({action: 'refuse', code: 'galera.split-brain'})
+    expect(d.action === 'refuse' && d.reason).toContain(`h1 (size 1, at ${U}:57), h2 (size 2, at ${U}:52)`)
+  })
+
+  it('rejoins a member at or behind the Primary, and a fresh one', () => {
+    expect(decideRecovery([stopped('h1', 52), ...primary])).toMatchObject({action: 'rejoin', start: ['h1']})
+    const fresh: NodeFacts = {node: 'h1', reachable: true, running: false}
+    expect(decideRecovery([fresh, ...primary])).toMatchObject({action: 'rejoin', start: ['h1']})
   })
 })

@@ -85,6 +85,10 @@ function sample(opts: {failOnce?: {step: string}; earlyFinish?: boolean} = {}): 
         plan: () => ({summary: 'rm', commands: [{node: 'n1', command: 'rm /y'}]}),
         act: async (ctx) => {
           await ctx.run('n1', ['rm', '/y'])
+          if (opts.failOnce?.step === 'destroy' && !failed) {
+            failed = true
+            throw new Error('rm failed on n1')
+          }
         },
       },
       {
@@ -164,6 +168,65 @@ describe('runRunbook', () => {
     expect(again.commands).toEqual(['n1: uptime', 'n1: rm /y', 'n2: test -e /x'])
     expect(second.summary).toEqual({changed: ['n2']})
     expect(() => findRunToResume('sample', 'test', undefined, dir)).toThrow(/nothing to resume/)
+  })
+
+  it('on --resume asks again before a failed data-risk step: no terminal and no --yes refuses with exit 2, nothing acted', async () => {
+    const runbook = sample({failOnce: {step: 'destroy'}})
+    const first = await runRunbook(runbook, {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir})
+    expect(first.error).toMatchObject({step: 'destroy', exitCode: 1})
+    // The first run's --yes is not suggested for the next one.
+    expect(first.error!.hint).not.toMatch(/--resume --yes/)
+    const again = new FakeRunner()
+    const second = await runRunbook(runbook, {loaded, remote: again, options: {label: 'a'}, resume: true, journalDir: dir})
+    expect(second.outcome).toBe('stopped')
+    expect(second.error).toMatchObject({step: 'destroy', exitCode: 2, code: 'prompt.no-terminal'})
+    expect(second.error!.message).toContain('Really remove /y on n1?')
+    expect(again.commands).not.toContain('n1: rm /y')
+    expect(findRunToResume('sample', 'test', undefined, dir).resumeStep).toBe('destroy')
+  })
+
+  it('on --resume a change step covered by an earlier data-risk confirmation is not run without a new one (nor by a journaled yes)', async () => {
+    let fail = true
+    const runbook: Runbook<{moved: number}, {yes?: boolean}> = {
+      name: 'consent',
+      summary: 's',
+      description: 'd',
+      needs: 'nothing',
+      setup: () => ({moved: 0}),
+      steps: [
+        {id: 'stop-all', title: 'Stop all', risk: 'data-risk', description: 'stops', confirmation: () => 'Stop n1 and throw its data away?', plan: () => ({summary: 'stop', commands: []}), act: async (ctx) => void (await ctx.run('n1', ['stop']))},
+        {
+          id: 'move',
+          title: 'Move the data aside',
+          risk: 'change',
+          description: 'relies on the consent above',
+          plan: () => ({summary: 'mv', commands: []}),
+          act: async (ctx) => {
+            await ctx.run('n1', ['mv', '/data', '/data.old'])
+            ctx.state.moved++
+            if (fail) {
+              fail = false
+              throw new Error('copy failed')
+            }
+          },
+        },
+        {id: 'check', title: 'Check', risk: 'read', description: 'reads', plan: () => ({summary: 'check', commands: []}), act: async (ctx) => void (await ctx.run('n1', ['ls', '/data']))},
+      ],
+    }
+    // A 'yes' in the run's options is journaled with them: it must not count as the answer later.
+    const first = await runRunbook(runbook, {loaded, remote: new FakeRunner(), options: {yes: true}, yes: true, journalDir: dir})
+    expect(first.error).toMatchObject({step: 'move', message: 'copy failed'})
+    const again = new FakeRunner()
+    const refused = await runRunbook(runbook, {loaded, remote: again, options: {yes: true}, resume: true, journalDir: dir})
+    expect(refused.outcome).toBe('stopped')
+    expect(refused.error).toMatchObject({step: 'move', exitCode: 2})
+    expect(refused.error!.message).toContain('Stop n1 and throw its data away?')
+    expect(again.commands).toEqual([])
+    // Confirmed again (--yes given now): it continues from the same step.
+    const confirmed = new FakeRunner()
+    const third = await runRunbook(runbook, {loaded, remote: confirmed, options: {}, yes: true, resume: true, journalDir: dir})
+    expect(third.outcome).toBe('ok')
+    expect(confirmed.commands).toEqual(['n1: mv /data /data.old', 'n1: ls /data'])
   })
 
   it('a failed step leaves the run resumable from that step, with the state it had', async () => {

@@ -7,6 +7,7 @@ import {galeraRecover} from '../../../src/runbooks/galera-recover.js'
 import {parseInventory, type LoadedInventory} from '../../../src/inventory/load.js'
 import {renderCommand, type RemoteCommand} from '../../../src/lib/shell.js'
 import type {InventoryNode} from '../../../src/inventory/schema/index.js'
+import {CtlError} from '../../../src/lib/errors.js'
 import type {RemoteResult, RemoteRunner} from '../../../src/ssh/pool.js'
 
 // galera-recover driven through the engine against a small model of three mariadbd members: the
@@ -21,6 +22,10 @@ interface Member {
   seqno: number
   grastateSeqno: number
   safe: boolean
+  /** SSH cannot reach its host. */
+  unreachable?: boolean
+  /** The next start command fails (then it works). */
+  failStart?: boolean
 }
 
 /** Answers the commands galera-recover sends the way mariadbd, the control script and the shell would. */
@@ -36,6 +41,7 @@ class ModelCluster implements RemoteRunner {
   async run(node: InventoryNode, command: RemoteCommand): Promise<RemoteResult> {
     const text = renderCommand(command)
     const m = this.members[node.name]!
+    if (m.unreachable) throw new CtlError(`ssh: connect to ${node.name}: connection refused`, {code: 'ssh.connect', host: node.name})
     const answer = (code: number, stdout = '', stderr = ''): RemoteResult => ({node: node.name, command: text, code, stdout, stderr, durationMs: 1})
     if (!text.includes('SHOW GLOBAL STATUS') && !text.endsWith(' status')) this.log.push(`${node.name}: ${text}`)
     if (text.endsWith('galera-ctl status')) return answer(m.running ? 0 : 3)
@@ -52,6 +58,10 @@ class ModelCluster implements RemoteRunner {
       return answer(0)
     }
     if (text.includes('galera-ctl start')) {
+      if (m.failStart) {
+        m.failStart = false
+        return answer(1, '', 'mariadbd exited at once')
+      }
       m.running = true
       m.stuck = false
       return answer(0, 'started')
@@ -123,6 +133,38 @@ describe('galera-recover against a model cluster', () => {
     expect(result.steps.find((s) => s.id === 'bootstrap')!.status).toBe('skipped')
     const actions = cluster.log.filter((l) => /galera-ctl|sed -i/.test(l))
     expect(actions).toEqual([`h3: /g/h3/galera-ctl start --wsrep_start_position=${U}:35`])
+  })
+
+  it('never starts a member ahead of the Primary component, even with --yes, and writes no probe', async () => {
+    const cluster = new ModelCluster({h1: {running: false, seqno: 45, grastateSeqno: -1, safe: false}, h2: {running: true, seqno: 40, grastateSeqno: -1, safe: false}, h3: {running: true, seqno: 40, grastateSeqno: -1, safe: false}})
+    const result = await run(cluster)
+    expect(result.outcome).toBe('refused')
+    expect(result.error).toMatchObject({code: 'galera.member-ahead', step: 'decide', exitCode: 2})
+    expect(result.error!.message).toContain(`h1 at ${U}:45, the Primary at ${U}:40`)
+    expect(cluster.log.filter((l) => /galera-ctl (start|stop|kill)|sed -i/.test(l))).toEqual([])
+    expect(cluster.probes.size).toBe(0)
+  })
+
+  it('with --allow-unreachable, a resumed run asks again before going on without the unreachable member', async () => {
+    const cluster = new ModelCluster({
+      h1: {running: false, seqno: 10, grastateSeqno: -1, safe: false, failStart: true},
+      h2: {running: false, seqno: 12, grastateSeqno: -1, safe: false},
+      h3: {running: false, seqno: 0, grastateSeqno: -1, safe: false, unreachable: true},
+    })
+    const options = {allowUnreachable: true}
+    const first = await runRunbook(galeraRecover, {loaded: labInventory(), remote: cluster, options, yes: true, journalDir: dir})
+    expect(first.error).toMatchObject({step: 'rejoin', code: 'galera.start-failed'})
+    const logged = cluster.log.length
+    process.env.CTL_NONINTERACTIVE = '1'
+    try {
+      const resumed = await runRunbook(galeraRecover, {loaded: labInventory(), remote: cluster, options, resume: true, journalDir: dir})
+      expect(resumed.outcome).toBe('stopped')
+      expect(resumed.error).toMatchObject({code: 'prompt.no-terminal', exitCode: 2})
+      expect(resumed.error!.message).toContain('Go on WITHOUT h3 (unreachable)?')
+      expect(cluster.log.slice(logged).filter((l) => /galera-ctl (start|stop|kill)|sed -i/.test(l))).toEqual([])
+    } finally {
+      delete process.env.CTL_NONINTERACTIVE
+    }
   })
 
   it('kills a member stuck in non-Primary only after it ignored the stop, then bootstraps', async () => {
