@@ -3,6 +3,7 @@ import {changeFlags, CtlCommand} from '../lib/command.js'
 import {ExitCode} from '../lib/errors.js'
 import {redact} from '../lib/redact.js'
 import {runRunbook} from './engine.js'
+import {acquireRunbookLock} from './lock.js'
 import {runSummary, textObserver} from './render.js'
 import type {Runbook, RunbookRunResult} from './types.js'
 
@@ -38,6 +39,7 @@ export abstract class RunbookCommand extends CtlCommand {
       resume: flags.resume,
       runId: flags['run-id'],
       observer: this.jsonEnabled() ? undefined : textObserver(print),
+      lock: (runId) => acquireRunbookLock(pool, loaded, runbook.name, runId),
     })
     const hosts = [...new Set(result.steps.flatMap((s) => s.plan.commands.map((c) => c.node)))]
     this.auditContext = {...this.auditContext, hosts, outcome: result.outcome, detail: {runId: result.runId, journal: result.journal, error: result.error?.message}}
