@@ -31,7 +31,7 @@ export async function acquireLock(pool: SshPool, loaded: LoadedInventory, option
   const target = deployLockTarget(loaded)
   const {node} = target
   const {staleAfterMinutes} = loaded.inventory.deployLock
-  const info = newLockInfo(loaded.env, `deploying ${options.version}`, options.message)
+  const info = newLockInfo(loaded.env, `deploying ${options.version}`, options.message ? {message: options.message} : {})
   const where = `${lockPath(target)} on ${node.name}`
   const step = 'take deploy lock'
   let outcome = await tryTake(pool, target, info, step)

@@ -21,6 +21,10 @@ export interface LockInfo {
   message?: string
   /** Deploy locks of earlier ctl versions name the version instead of `what`. */
   version?: string
+  /** The holder's process on `from` (to recognise a run of this machine that was killed). */
+  pid?: number
+  /** The runbook run holding the lock (its `--resume` may take it back). */
+  run?: string
 }
 
 /** A lock as read on its host: its details and how long ago its holder last showed life. */
@@ -136,6 +140,14 @@ export function quietMinutes(view: LockView, now: Date): number | undefined {
 export function isStale(view: LockView, now: Date, staleAfterMinutes: number): boolean {
   const quiet = quietMinutes(view, now)
   return quiet === undefined || quiet > staleAfterMinutes
+}
+
+/**
+ * A lock left by a killed run that `--resume` of that run may take back at once: the same run id
+ * (from this operator's own journal), held from this machine by a process that is gone.
+ */
+export function abandonedByResumedRun(info: Partial<LockInfo>, resume: {runId: string; here: string; alive(pid: number): boolean}): boolean {
+  return info.run === resume.runId && info.from === resume.here && typeof info.pid === 'number' && !resume.alive(info.pid)
 }
 
 export function majorityOf(members: number): number {

@@ -37,8 +37,18 @@ export type TakeOutcome = {taken: true} | {taken: false; held?: LockView}
 
 const placeOf = (target: LockTarget): LockPlace => ({node: target.node.name, dir: target.dir, name: target.name})
 
-export function newLockInfo(env: string, what: string, message?: string): LockInfo {
-  return {id: randomUUID(), holder: operatorName(), from: hostname(), since: new Date().toISOString(), env, what, ...(message ? {message} : {})}
+export function newLockInfo(env: string, what: string, extra: Pick<LockInfo, 'message' | 'run'> = {}): LockInfo {
+  return {id: randomUUID(), holder: operatorName(), from: hostname(), since: new Date().toISOString(), env, what, pid: process.pid, ...extra}
+}
+
+/** Whether a process of this machine still runs (EPERM: it runs as another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 function outcomeOf(result: RemoteResult, step: string): TakeOutcome {
@@ -118,6 +128,8 @@ export interface MajorityOptions {
   /** A lock whose holder showed no life for this long is taken over (atomically). */
   staleAfterMinutes: number
   step: string
+  /** Also taken over at once: e.g. the lock of the killed run that this run resumes. */
+  abandoned?: (view: LockView) => boolean
 }
 
 /**
@@ -130,7 +142,7 @@ export async function takeMajority(remote: RemoteRunner, targets: LockTarget[], 
     const remove = removeLockHint(placeOf(target))
     try {
       let outcome = await tryTake(remote, target, info, options.step)
-      if (!outcome.taken && outcome.held && isStale(outcome.held, new Date(), options.staleAfterMinutes)) {
+      if (!outcome.taken && outcome.held && (isStale(outcome.held, new Date(), options.staleAfterMinutes) || options.abandoned?.(outcome.held))) {
         outcome = await takeOver(remote, target, outcome.held.info.id, info, options.step)
       }
       // The stale lock was released by its holder between the two looks: take it plainly.
@@ -161,7 +173,7 @@ export function majorityRefusal(about: {subject: string; code: string; members: 
     host: first?.node ?? refusals[0]?.node,
     code: about.code,
     hint: first
-      ? `Wait for that run to finish. A lock whose holder sent no heartbeat for ${staleAfterMinutes} min is taken over by the next run; if you are sure no run holds it, remove it: ${holders.map((h) => h.remove).join('; ')}`
+      ? `Wait for that run to finish. A lock whose holder sent no heartbeat for ${staleAfterMinutes} min is taken over by the next run${first.held!.info.run ? `; if run ${first.held!.info.run} was killed, its operator continues it with --resume, which takes the lock back` : ''}; if you are sure no run holds it, remove it: ${holders.map((h) => h.remove).join('; ')}`
       : `A majority of the hosts must be reachable to hold the lock; check them with ctl exec <env> -- true.`,
   })
 }

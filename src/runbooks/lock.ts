@@ -3,7 +3,9 @@ import type {LoadedInventory} from '../inventory/load.js'
 import {findNode} from '../inventory/load.js'
 import type {RemoteRunner} from '../ssh/pool.js'
 import {lockNode} from '../deploy/lock.js'
-import {HeldLocks, majorityRefusal, newLockInfo, releaseNote, takeMajority, type LockTarget} from '../locks/take.js'
+import {hostname} from 'node:os'
+import {abandonedByResumedRun, type LockView} from '../locks/lock.js'
+import {HeldLocks, majorityRefusal, newLockInfo, processAlive, releaseNote, takeMajority, type LockTarget} from '../locks/take.js'
 import type {RunbookRunResult} from './types.js'
 
 /**
@@ -48,9 +50,11 @@ export async function acquireRunbookLock(remote: RemoteRunner, loaded: LoadedInv
   const plan = planRunbookLock(runbook, loaded)
   const {dir, runbookStaleAfterMinutes} = loaded.inventory.deployLock
   const targets: LockTarget[] = plan.places.map((p) => ({node: findNode(loaded, p.node), dir, name: p.name}))
-  const info = newLockInfo(loaded.env, `${runbook} run ${runId}`)
+  const info = newLockInfo(loaded.env, `${runbook} run ${runId}`, {run: runId})
   const what = `run lock of ${plan.subject}`
-  const taken = await takeMajority(remote, targets, info, {what, staleAfterMinutes: runbookStaleAfterMinutes, step: 'take run lock'})
+  const here = hostname()
+  const abandoned = (view: LockView) => abandonedByResumedRun(view.info, {runId, here, alive: processAlive})
+  const taken = await takeMajority(remote, targets, info, {what, staleAfterMinutes: runbookStaleAfterMinutes, step: 'take run lock', abandoned})
   if ('held' in taken) return taken.held.startHeartbeat()
   throw majorityRefusal({subject: `${runbook} on ${loaded.env}`, code: 'runbook.locked', members: targets.length, taken: taken.taken, staleAfterMinutes: runbookStaleAfterMinutes}, taken.refusals)
 }

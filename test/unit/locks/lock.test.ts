@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {
   LOCK_HELD_EXIT,
+  abandonedByResumedRun,
   acquireLockScript,
   describeHolder,
   heartbeatLockScript,
@@ -160,6 +161,16 @@ describe('lock decisions', () => {
     expect(quietMinutes({info: {since: '2026-01-01T11:00:00Z'}, heartbeatAgeSeconds: 120}, now)).toBe(2)
     expect(quietMinutes({info: {since: '2026-01-01T11:50:00Z'}, heartbeatAgeSeconds: 3600}, now)).toBe(10)
     expect(quietMinutes({info: {}}, now)).toBeUndefined()
+  })
+
+  it('lets --resume take back at once only the lock of the same run, left by a dead process of this machine', () => {
+    const info = {run: 'galera-recover-lab-1', from: 'laptop', pid: 4242}
+    const resume = (over: Partial<{runId: string; here: string; alive: boolean}> = {}) => ({runId: 'galera-recover-lab-1', here: 'laptop', alive: () => false, ...over, ...(over.alive === undefined ? {} : {alive: () => over.alive!})})
+    expect(abandonedByResumedRun(info, resume())).toBe(true)
+    expect(abandonedByResumedRun(info, resume({alive: true}))).toBe(false) // still running
+    expect(abandonedByResumedRun(info, resume({runId: 'galera-recover-lab-2'}))).toBe(false) // another run
+    expect(abandonedByResumedRun(info, resume({here: 'desk'}))).toBe(false) // another machine: cannot tell
+    expect(abandonedByResumedRun({run: 'galera-recover-lab-1', from: 'laptop'}, resume())).toBe(false) // no pid
   })
 
   it.each([

@@ -87,6 +87,15 @@ describe('takeMajority', () => {
     expect(holderOf(targets[0]!).id).toBe(taken.held.info.id)
   })
 
+  it('takes over a fresh lock at once only when the caller says it was abandoned', async () => {
+    const {targets, shell} = setup()
+    for (const t of targets) plant(t, 'me', 0)
+    const refused = await takeMajority(shell, targets, newLockInfo('test', 'x'), options)
+    expect('refusals' in refused).toBe(true)
+    const taken = await takeMajority(shell, targets, newLockInfo('test', 'x'), {...options, abandoned: (view) => view.info.holder === 'me'})
+    expect('held' in taken && taken.held.targets.length).toBe(3)
+  })
+
   it('is refused when a majority of hosts cannot be reached', async () => {
     const {targets, shell} = setup()
     shell.down.add('h2').add('h3')
