@@ -167,7 +167,7 @@ export function majorityRefusal(about: {subject: string; code: string; members: 
   const holders = refusals.filter((r) => r.held)
   const first = holders[0]
   const who = first ? describeHolder(first.held!, now) : undefined
-  const lines = refusals.map((r) => `${r.node}: ${r.held ? `held (${r.path})` : `not reachable: ${r.error}`}`)
+  const lines = refusals.map((r) => `${r.node}: ${r.error ? `could not be asked: ${r.error}` : `held (${r.path})`}`)
   return new CtlError(`${subject} refused: ${who ? `the lock is held by ${who}` : 'the lock could not be taken'} (taken on ${taken} of ${members} hosts, ${majorityOf(members)} needed; ${lines.join('; ')})`, {
     exitCode: ExitCode.cannotRun,
     host: first?.node ?? refusals[0]?.node,

@@ -104,7 +104,7 @@ describe('takeMajority', () => {
     if (!('refusals' in taken)) return
     expect(existsSync(lockPath(targets[0]!))).toBe(false)
     const error = majorityRefusal({subject: 'x on test', code: 'runbook.locked', members: 3, taken: 1, staleAfterMinutes: 5}, taken.refusals)
-    expect(error.message).toBe('x on test refused: the lock could not be taken (taken on 1 of 3 hosts, 2 needed; h2: not reachable: Cannot connect to h2; h3: not reachable: Cannot connect to h3)')
+    expect(error.message).toBe('x on test refused: the lock could not be taken (taken on 1 of 3 hosts, 2 needed; h2: could not be asked: Cannot connect to h2; h3: could not be asked: Cannot connect to h3)')
   })
 
   it('a failed release names each lock left behind and how to remove it', async () => {
