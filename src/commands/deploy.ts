@@ -3,6 +3,7 @@ import {messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand, envArg} from '../lib/command.js'
 import {parseImageOverrides} from '../deploy/images.js'
 import {acquireLock} from '../deploy/lock-run.js'
+import {whileHolding} from '../locks/take.js'
 import type {ServicePlan} from '../deploy/plan.js'
 import {deployPreflight, preflightBlockers, preflightError} from '../deploy/preflight.js'
 import {executeDeploy, prepareDeploy} from '../deploy/run-deploy.js'
@@ -56,7 +57,7 @@ The stack files are the truth: a service's image is the file's, unless --image o
     const version = plan.changes.map((c) => `${c.service}=${c.newImage}`).join(', ') || 'no image changes'
     const lock = await acquireLock(pool, loaded, {version, message: flags.message, forceUnlock: flags['force-unlock'], yes: flags.yes})
     const lockInfo = {node: lock.node.name, path: lock.path, brokeLockOf: lock.broke ? `${lock.broke.holder ?? 'unknown'} since ${lock.broke.since ?? '?'}` : undefined}
-    try {
+    return whileHolding(lock, async () => {
       if (!flags['skip-preflight']) {
         const blockers = preflightBlockers(await deployPreflight(loaded, pool))
         if (blockers.length > 0) throw preflightError(loaded.env, blockers)
@@ -64,7 +65,7 @@ The stack files are the truth: a service's image is the file's, unless --image o
       const execution = await executeDeploy(pool, loaded, manager, plan)
       const failed = execution.services.filter((s) => s.outcome !== 'updated')
       const outcome = failed.length === 0 ? (plan.changes.length === 0 ? 'no-changes' : 'ok') : failed.every((s) => s.outcome === 'rolled-back') ? 'rolled-back' : 'failed'
-      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext.detail as object), services: execution.services.map(({service, outcome: o, reason, finalImage, failedTask}) => ({service, outcome: o, reason, finalImage, failedTask}))}}
+      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), services: execution.services.map(({service, outcome: o, reason, finalImage, failedTask}) => ({service, outcome: o, reason, finalImage, failedTask}))}}
       if (failed.length > 0) this.markFailed(outcome)
       if (!this.jsonEnabled()) {
         for (const s of execution.services) this.log(renderServiceOutcome(s))
@@ -72,8 +73,6 @@ The stack files are the truth: a service's image is the file's, unless --image o
         this.log(outcome === 'ok' ? 'Deploy done.' : outcome === 'no-changes' ? 'No image changes; stack settings re-applied.' : `Deploy ${outcome}.`)
       }
       return {...base, dryRun: false, outcome, services: execution.services, notStarted: execution.notStarted, lock: lockInfo}
-    } finally {
-      await lock.release()
-    }
+    })
   }
 }

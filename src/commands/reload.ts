@@ -1,6 +1,7 @@
 import {envServiceArgs, messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand} from '../lib/command.js'
 import {acquireLock} from '../deploy/lock-run.js'
+import {whileHolding} from '../locks/take.js'
 import {reloadHosts, type HostReload} from '../deploy/reload-hosts.js'
 import {renderServiceOutcome} from '../deploy/render.js'
 import {inventoryService, reloadSwarmService} from '../deploy/run-service.js'
@@ -41,12 +42,12 @@ export default class Reload extends CtlCommand {
     const pool = this.sshPool(loaded)
     const lock = await acquireLock(pool, loaded, {version: `reload ${service.name}`, message: flags.message, forceUnlock: false, yes: flags.yes})
     const started = Date.now()
-    try {
+    return whileHolding(lock, async () => {
       if (service.strategy === 'hosts') {
         const hosts = await reloadHosts(pool, loaded, service, (text) => this.jsonEnabled() || this.logToStderr(text))
         const outcome = hosts.every((h) => h.outcome === 'reloaded') ? 'ok' : 'failed'
         if (outcome !== 'ok') this.markFailed()
-        this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext.detail as object), hosts}}
+        this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), hosts}}
         if (!this.jsonEnabled()) {
           for (const h of hosts) this.log(`${h.host}: ${h.outcome}${h.durationMs ? ` in ${(h.durationMs / 1000).toFixed(1)} s` : ''}${h.reason ? `: ${h.reason}` : ''}${h.lastAnswers ? `\n    ${h.lastAnswers.join('\n    ')}` : ''}`)
         }
@@ -55,11 +56,9 @@ export default class Reload extends CtlCommand {
       const swarm = await reloadSwarmService(pool, loaded, service)
       const outcome = swarm.outcome === 'updated' ? 'ok' : swarm.outcome
       if (outcome !== 'ok') this.markFailed(outcome)
-      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext.detail as object), reason: swarm.reason, failedTask: swarm.failedTask}}
+      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), reason: swarm.reason, failedTask: swarm.failedTask}}
       if (!this.jsonEnabled()) this.log(renderServiceOutcome(swarm))
       return {...base, dryRun: false, outcome, durationMs: Date.now() - started, swarm}
-    } finally {
-      await lock.release()
-    }
+    })
   }
 }

@@ -2,6 +2,7 @@ import {envServiceArgs, messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand} from '../lib/command.js'
 import {confirmAction} from '../lib/prompt.js'
 import {acquireLock} from '../deploy/lock-run.js'
+import {whileHolding} from '../locks/take.js'
 import {renderServiceOutcome} from '../deploy/render.js'
 import {inventoryService, planRollback, rollbackService, type RollbackTarget} from '../deploy/run-service.js'
 import type {ServiceOutcome} from '../deploy/service-rollout.js'
@@ -42,15 +43,13 @@ export default class Rollback extends CtlCommand {
       return {env: loaded.env, service: service.name, dryRun: false, outcome: 'declined', target}
     }
     const lock = await acquireLock(pool, loaded, {version: `rollback ${service.name} to ${target.to}`, message: flags.message, forceUnlock: false, yes: flags.yes})
-    try {
+    return whileHolding(lock, async () => {
       const swarm = await rollbackService(pool, loaded, service)
       const outcome = swarm.outcome === 'rolled-back' ? 'ok' : 'failed'
       if (outcome !== 'ok') this.markFailed()
-      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext.detail as object), reason: swarm.reason, finalImage: swarm.finalImage}}
+      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), reason: swarm.reason, finalImage: swarm.finalImage}}
       if (!this.jsonEnabled()) this.log(renderServiceOutcome(swarm))
       return {env: loaded.env, service: service.name, dryRun: false, outcome, target, swarm}
-    } finally {
-      await lock.release()
-    }
+    })
   }
 }

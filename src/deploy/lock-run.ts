@@ -1,13 +1,11 @@
-import {hostname} from 'node:os'
-import {randomUUID} from 'node:crypto'
 import {CtlError, ExitCode} from '../lib/errors.js'
-import {operatorName} from '../lib/audit.js'
 import {requireConfirmation} from '../lib/prompt.js'
 import type {LoadedInventory} from '../inventory/load.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
 import type {SshPool} from '../ssh/pool.js'
-import {commandFailed} from '../ssh/pool.js'
-import {LOCK_HELD_EXIT, acquireLockScript, breakLockScript, describeHolder, isStale, lockPath, parseLockInfo, readLockScript, releaseLockScript, type LockInfo} from './lock.js'
+import {describeHolder, isStale, lockPath, type LockInfo, type LockView} from '../locks/lock.js'
+import {HeldLocks, newLockInfo, takeOver, tryTake} from '../locks/take.js'
+import {deployLockTarget} from './lock.js'
 
 /** Takes and releases the deploy lock on the inventory's first manager. */
 
@@ -20,44 +18,35 @@ export interface HeldLock {
   release(): Promise<void>
 }
 
-export function lockNode(loaded: LoadedInventory): InventoryNode {
-  const node = loaded.inventory.nodes.find((n) => n.role === 'manager')
-  if (!node) throw new CtlError('The inventory names no Swarm manager to hold the deploy lock', {exitCode: ExitCode.cannotRun, code: 'deploy.no-manager', hint: 'Give one node `role: manager`.'})
-  return node
-}
-
-export async function readLock(pool: SshPool, loaded: LoadedInventory): Promise<Partial<LockInfo> | undefined> {
-  const {dir} = loaded.inventory.deployLock
-  const result = await pool.run(lockNode(loaded), readLockScript(dir, loaded.env), {check: true, step: 'read deploy lock'})
-  return result.stdout.trim() ? parseLockInfo(result.stdout) : undefined
-}
-
 export interface AcquireOptions {
   version: string
   message: string
   forceUnlock: boolean
   yes: boolean
+  /** Asks before breaking a stale lock (default: the operator's confirmation). */
+  confirm?: (message: string) => Promise<void>
 }
 
 export async function acquireLock(pool: SshPool, loaded: LoadedInventory, options: AcquireOptions): Promise<HeldLock> {
-  const node = lockNode(loaded)
-  const {dir, staleAfterMinutes} = loaded.inventory.deployLock
-  const info: LockInfo = {id: randomUUID(), holder: operatorName(), from: hostname(), since: new Date().toISOString(), env: loaded.env, version: options.version, message: options.message}
-  const tryOnce = () => pool.run(node, acquireLockScript(dir, loaded.env), {stdin: JSON.stringify(info), step: 'take deploy lock'})
-  let result = await tryOnce()
-  let broke: Partial<LockInfo> | undefined
-  if (result.code === LOCK_HELD_EXIT) {
-    const holder = parseLockInfo(result.stdout)
+  const target = deployLockTarget(loaded)
+  const {node} = target
+  const {staleAfterMinutes} = loaded.inventory.deployLock
+  const info = newLockInfo(loaded.env, `deploying ${options.version}`, options.message ? {message: options.message} : {})
+  const where = `${lockPath(target)} on ${node.name}`
+  const step = 'take deploy lock'
+  let outcome = await tryTake(pool, target, info, step)
+  let broke: LockView | undefined
+  if (!outcome.taken && outcome.held) {
+    const holder = outcome.held
     const now = new Date()
-    const where = `${lockPath(dir, loaded.env)} on ${node.name}`
     if (!options.forceUnlock) {
       throw new CtlError(`Deploy of ${loaded.env} refused: the deploy lock is held by ${describeHolder(holder, now)}`, {
         exitCode: ExitCode.cannotRun,
         host: node.name,
-        step: 'take deploy lock',
+        step,
         code: 'deploy.locked',
         hint: isStale(holder, now, staleAfterMinutes)
-          ? `The lock is older than ${staleAfterMinutes} min and may be stale: if no deploy runs, break it with --force-unlock (${where}).`
+          ? `Its holder showed no life for over ${staleAfterMinutes} min: the lock may be stale. If no deploy runs, break it with --force-unlock (${where}).`
           : `Wait for that deploy to finish (the lock is ${where}).`,
       })
     }
@@ -67,25 +56,30 @@ export async function acquireLock(pool: SshPool, loaded: LoadedInventory, option
         host: node.name,
         step: 'break deploy lock',
         code: 'deploy.lock-fresh',
-        hint: `--force-unlock breaks only locks older than deployLock.staleAfterMinutes (${staleAfterMinutes} min); ask the holder, or wait.`,
+        hint: `--force-unlock breaks only a lock whose holder showed no life (taking it, heartbeats) for deployLock.staleAfterMinutes (${staleAfterMinutes} min); ask the holder, or wait.`,
       })
     }
-    await requireConfirmation({message: `Break the stale deploy lock of ${loaded.env} held by ${describeHolder(holder, now)}?`, yes: options.yes})
-    await pool.run(node, breakLockScript(dir, loaded.env), {check: true, step: 'break deploy lock'})
+    const confirm = options.confirm ?? ((message: string) => requireConfirmation({message, yes: options.yes}))
+    await confirm(`Break the stale deploy lock of ${loaded.env} held by ${describeHolder(holder, now)}?`)
+    // Breaks only the lock that was shown (its token): a lock taken meanwhile by someone else survives.
+    outcome = await takeOver(pool, target, holder.info.id, info, 'break deploy lock')
+    if (!outcome.taken && outcome.held) {
+      const same = outcome.held.info.id === holder.info.id
+      throw new CtlError(`Deploy of ${loaded.env} refused: ${same ? 'another ctl is breaking the same stale lock right now' : 'the deploy lock changed after it was shown and was left alone'}; it is now held by ${describeHolder(outcome.held, new Date())}`, {
+        exitCode: ExitCode.cannotRun,
+        host: node.name,
+        step: 'break deploy lock',
+        code: 'deploy.locked',
+        hint: `Look at the new holder before doing anything (${where}).`,
+      })
+    }
     broke = holder
-    result = await tryOnce()
   }
-  if (result.code === LOCK_HELD_EXIT) {
-    throw new CtlError(`Deploy of ${loaded.env} refused: someone took the deploy lock just now: ${describeHolder(parseLockInfo(result.stdout), new Date())}`, {exitCode: ExitCode.cannotRun, host: node.name, code: 'deploy.locked'})
+  // The lock disappeared between two looks (its holder released it): take it plainly.
+  if (!outcome.taken && !outcome.held) outcome = await tryTake(pool, target, info, step)
+  if (!outcome.taken) {
+    throw new CtlError(`Deploy of ${loaded.env} refused: someone took the deploy lock just now${outcome.held ? `: ${describeHolder(outcome.held, new Date())}` : ''}`, {exitCode: ExitCode.cannotRun, host: node.name, step, code: 'deploy.locked'})
   }
-  if (result.code !== 0) throw commandFailed(result, 'take deploy lock')
-  return {
-    node,
-    path: lockPath(dir, loaded.env),
-    info,
-    broke,
-    release: async () => {
-      await pool.run(node, releaseLockScript(dir, loaded.env, info.id), {check: true, step: 'release deploy lock'})
-    },
-  }
+  const held = new HeldLocks(pool, [target], info, 'deploy lock').startHeartbeat()
+  return {node, path: lockPath(target), info, broke: broke?.info, release: () => held.release()}
 }

@@ -4,6 +4,7 @@ import {ExitCode} from '../lib/errors.js'
 import {redact} from '../lib/redact.js'
 import {runRunbook} from './engine.js'
 import {parseRunId} from './journal.js'
+import {acquireRunbookLock} from './lock.js'
 import {runSummary, textObserver} from './render.js'
 import type {Runbook, RunbookRunResult} from './types.js'
 
@@ -39,6 +40,7 @@ export abstract class RunbookCommand extends CtlCommand {
       resume: flags.resume,
       runId: flags['run-id'],
       observer: this.jsonEnabled() ? undefined : textObserver(print),
+      lock: (runId) => acquireRunbookLock(pool, loaded, runbook.name, runId),
     })
     const hosts = [...new Set(result.steps.flatMap((s) => s.plan.commands.map((c) => c.node)))]
     this.auditContext = {...this.auditContext, hosts, outcome: result.outcome, detail: {runId: result.runId, journal: result.journal, error: result.error?.message}}

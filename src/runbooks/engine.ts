@@ -6,7 +6,8 @@ import {renderCommand} from '../lib/shell.js'
 import {findNode, type LoadedInventory} from '../inventory/load.js'
 import type {RemoteRunner} from '../ssh/pool.js'
 import {findRunToResume, Journal, newRunId, runsDir} from './journal.js'
-import {acquireRunLock} from './lock.js'
+import {withReleaseFailure} from './lock.js'
+import {whileHolding} from '../locks/take.js'
 import type {Runbook, RunbookRunResult, RunObserver, RunOutcome, StepContext, StepPlan, StepResult} from './types.js'
 
 export interface RunRunbookOptions<O> {
@@ -21,6 +22,8 @@ export interface RunRunbookOptions<O> {
   observer?: RunObserver
   /** Journal directory (default: runsDir()). */
   journalDir?: string
+  /** Takes the run's lock on the platform (commands pass `acquireRunbookLock`); without it the run takes no lock. */
+  lock?: (runId: string) => Promise<{release(): Promise<void>}>
 }
 
 /** Audit-log output is capped: the journal keeps the whole output. */
@@ -65,12 +68,21 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
     state = runbook.setup({loaded, options})
   }
   // Dry runs change nothing and may run alongside a real one.
-  const lock = dryRun ? undefined : acquireRunLock(dir, runbook.name, loaded.env, {runId, operator: operatorName()})
+  const lock = dryRun ? undefined : await opts.lock?.(runId)
+  if (!lock) return execute()
+  let finished: RunbookRunResult
   try {
-    return await execute()
-  } finally {
-    lock?.release()
+    finished = await execute()
+  } catch (error) {
+    // Released either way; a failed release is a note on this error, never in its place.
+    return whileHolding(lock, () => Promise.reject(error))
   }
+  try {
+    await lock.release()
+  } catch (releaseError) {
+    return withReleaseFailure(finished, releaseError)
+  }
+  return finished
 
   async function execute(): Promise<RunbookRunResult> {
     const journal = new Journal(runId, dir)

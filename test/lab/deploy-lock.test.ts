@@ -1,8 +1,11 @@
 import {execa} from 'execa'
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, projectRoot, runCtl} from '../support/cli.js'
+import {loadInventory} from '../../src/inventory/load.js'
+import {SshPool} from '../../src/ssh/pool.js'
+import {acquireLock} from '../../src/deploy/lock-run.js'
 import {appImage, ensureSwarm} from './support/app.js'
 
 // The deploy lock lives on the first manager (h1). Lab hosts share this machine's file system, so
@@ -36,7 +39,7 @@ describe('the deploy lock', () => {
     expect(second.exitCode).toBe(2)
     const error = json(second)
     expect(error.error).toBe('deploy.locked')
-    expect(error.message).toMatch(/the deploy lock is held by alice@\S+ since \d{4}-\d\d-\d\dT[\d:.]+Z \(0 min ago\), deploying app=ctl-lab\/app:v\d: release 2/)
+    expect(error.message).toMatch(/the deploy lock is held by alice@\S+ since \d{4}-\d\d-\d\dT[\d:.]+Z \(0 min ago, last heartbeat \d+ s ago\), deploying app=ctl-lab\/app:v\d: release 2/)
     expect(error.host).toBe('h1')
     const done = await first
     expect(done.exitCode, String(done.stderr)).toBe(0)
@@ -52,9 +55,11 @@ describe('the deploy lock', () => {
     mkdirSync(LOCK, {recursive: true})
     const since = new Date(Date.now() - 3 * 3600_000).toISOString()
     writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'old', holder: 'carol', from: 'laptop', since, env: 'lab', version: 'app=v9', message: ''}))
+    // Its holder showed no life since (no heartbeat): the directory is as old as the lock.
+    utimesSync(LOCK, new Date(since), new Date(since))
     const refused = await runCtl(['deploy', 'lab', '--image', same, '--skip-preflight', '--json'])
     expect(refused.exitCode).toBe(2)
-    expect(json(refused).message).toMatch(/held by carol@laptop since .*\(180 min ago\)/)
+    expect(json(refused).message).toMatch(/held by carol@laptop since .*\(180 min ago, last heartbeat 180 min ago\), deploying app=v9$/)
     expect(json(refused).hint).toMatch(/stale.*--force-unlock/)
     // No terminal and no --yes: the confirmation cannot be given, the lock stays.
     const unconfirmed = await runCtl(['deploy', 'lab', '--image', same, '--skip-preflight', '--force-unlock', '--json'])
@@ -66,6 +71,38 @@ describe('the deploy lock', () => {
     expect(json(broken).outcome).toBe('no-changes')
     expect(json(broken).lock.brokeLockOf).toBe(`carol since ${since}`)
     expect(existsSync(LOCK)).toBe(false)
+  })
+
+  it('--force-unlock breaks only the stale lock it showed: a lock taken meanwhile by someone else survives', async () => {
+    const since = new Date(Date.now() - 3 * 3600_000)
+    mkdirSync(LOCK, {recursive: true})
+    writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'old', holder: 'carol', from: 'laptop', since: since.toISOString(), env: 'lab', what: 'deploying app=v9'}))
+    utimesSync(LOCK, since, since)
+    const loaded = loadInventory(join(projectRoot, 'inventories', 'lab.yml'))
+    const pool = new SshPool(loaded)
+    const asked: string[] = []
+    try {
+      const attempt = acquireLock(pool, loaded, {
+        version: 'app=v1',
+        message: '',
+        forceUnlock: true,
+        yes: true,
+        confirm: async (question) => {
+          asked.push(question)
+          // While this operator reads the question, another one breaks the stale lock and takes it.
+          rmSync(LOCK, {recursive: true, force: true})
+          mkdirSync(LOCK)
+          writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'fresh', holder: 'erin', from: 'desk', since: new Date().toISOString(), env: 'lab', what: 'deploying app=v4'}))
+        },
+      })
+      await expect(attempt).rejects.toMatchObject({code: 'deploy.locked', exitCode: 2, host: 'h1', message: expect.stringMatching(/changed after it was shown and was left alone; it is now held by erin@desk .*deploying app=v4/)})
+      expect(asked).toEqual([expect.stringMatching(/^Break the stale deploy lock of lab held by carol@laptop since .*\(180 min ago/)])
+      expect(readFileSync(join(LOCK, 'info.json'), 'utf8')).toContain('"id":"fresh"')
+      expect(readdirSync(LOCK)).toEqual(['info.json'])
+    } finally {
+      pool.dispose()
+      rmSync(LOCK, {recursive: true, force: true})
+    }
   })
 
   it('refuses to break a fresh lock even with --force-unlock', async () => {

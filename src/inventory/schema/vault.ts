@@ -36,8 +36,10 @@ export const backups = z.strictObject({
 })
 
 export const deployLock = z.strictObject({
-  /** Directory on the first manager holding the deploy lock (made atomically with mkdir). */
+  /** Directory holding ctl's locks (made atomically with mkdir): the deploy lock on the first manager, runbook locks on the cluster's hosts. */
   dir: remotePath.default('/var/lib/ctl/locks'),
-  /** A lock older than this is reported as stale. */
+  /** A deploy lock whose holder showed no life (taking it, heartbeats) for this long is stale: --force-unlock may break it. */
   staleAfterMinutes: z.number().positive().default(60),
+  /** A runbook run lock whose holder sent no heartbeat (every 30 s) for this long is taken over by the next run. */
+  runbookStaleAfterMinutes: z.number().positive().default(5),
 })

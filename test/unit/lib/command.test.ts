@@ -82,7 +82,9 @@ class FailingDump extends RunbookCommand {
 
   protected override sshPool(): SshPool {
     const answer = {node: 'a', command: 'dump', code: 2, stdout: `connecting with password ${SECRET}`, stderr: `access denied for ctl@localhost, tried ${SECRET}`, durationMs: 1}
-    return {run: async () => answer} as unknown as SshPool
+    // The run lock's scripts (take, heartbeat, release) succeed; the runbook's own command fails.
+    const lockAnswer = {...answer, command: 'lock', code: 0, stdout: '', stderr: ''}
+    return {run: async (_node: unknown, command: unknown) => (Array.isArray(command) ? answer : lockAnswer)} as unknown as SshPool
   }
 }
 

@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -6,6 +6,7 @@ import {runRunbook} from '../../../src/runbooks/engine.js'
 import {findRunToResume, readJournal} from '../../../src/runbooks/journal.js'
 import type {Runbook} from '../../../src/runbooks/types.js'
 import {clearSecrets, registerSecret} from '../../../src/lib/redact.js'
+import {CtlError} from '../../../src/lib/errors.js'
 import {renderCommand, type RemoteCommand} from '../../../src/lib/shell.js'
 import type {LoadedInventory} from '../../../src/inventory/load.js'
 import type {RemoteResult, RemoteRunner} from '../../../src/ssh/pool.js'
@@ -276,14 +277,34 @@ describe('runRunbook', () => {
     await expect(runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, resume: true, journalDir: dir})).rejects.toThrow(/No earlier run of sample on test/)
   })
 
-  it('refuses while another run of the same runbook on the same env holds the lock; a dead holder is taken over', async () => {
-    const lock = join(dir, 'sample-test.lock')
-    writeFileSync(lock, JSON.stringify({pid: process.pid, runId: 'sample-test-other', operator: 'alice', since: 'now'}))
-    await expect(runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir})).rejects.toThrow(/Another sample run on test is in progress \(run sample-test-other/)
-    // A dry run changes nothing: it may run alongside.
-    expect((await runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, dryRun: true, journalDir: dir})).outcome).toBe('dry-run')
-    writeFileSync(lock, JSON.stringify({pid: 2 ** 22 + 12345, runId: 'sample-test-dead', operator: 'bob', since: 'then'}))
-    expect((await runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir})).outcome).toBe('ok')
-    expect(existsSync(lock)).toBe(false)
+  it('takes the run lock for a real run only, releases it, and is refused when it cannot be taken', async () => {
+    const taken: string[] = []
+    let released = 0
+    const lock = async (runId: string) => {
+      taken.push(runId)
+      return {release: async () => void released++}
+    }
+    // A dry run changes nothing: it takes no lock and may run alongside.
+    expect((await runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, dryRun: true, journalDir: dir, lock})).outcome).toBe('dry-run')
+    expect(taken).toEqual([])
+    const result = await runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir, lock})
+    expect(result.outcome).toBe('ok')
+    expect(taken).toEqual([result.runId])
+    expect(released).toBe(1)
+    const held = new CtlError('sample on test refused: the lock is held by alice@laptop', {exitCode: 2, code: 'runbook.locked'})
+    const remote = new FakeRunner()
+    await expect(runRunbook(sample(), {loaded, remote, options: {label: 'a'}, yes: true, journalDir: dir, lock: () => Promise.reject(held)})).rejects.toBe(held)
+    expect(remote.commands).toEqual([])
+  })
+
+  it('keeps the run error when releasing the lock fails too, and reports a failed release of a run that went well', async () => {
+    const lock = async () => ({release: () => Promise.reject(new CtlError('Could not release the run lock (/l/x.lock on n1)', {hint: 'remove it: ssh n1 rm -rf /l/x.lock', code: 'lock.release-failed'}))})
+    const failed = await runRunbook(sample({failOnce: {step: 'change'}}), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir, lock})
+    expect(failed.outcome).toBe('failed')
+    expect(failed.error?.message).toBe('boom on n2')
+    expect(failed.error?.hint).toContain('Also: Could not release the run lock (/l/x.lock on n1). remove it: ssh n1 rm -rf /l/x.lock')
+    const ok = await runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir, lock})
+    expect(ok.outcome).toBe('ok')
+    expect(ok.error).toMatchObject({message: 'Could not release the run lock (/l/x.lock on n1)', code: 'lock.release-failed', exitCode: 1})
   })
 })

@@ -8,6 +8,7 @@ import {loadInventory} from 'ctl/inventory/load.js'
 import {parseWsrepStatus, type WsrepStatus} from 'ctl/galera/facts.js'
 import {WSREP_STATUS_SQL} from 'ctl/galera/commands.js'
 import {runRunbook} from 'ctl/runbooks/engine.js'
+import {acquireRunbookLock} from 'ctl/runbooks/lock.js'
 import {galeraRecover} from 'ctl/runbooks/galera-recover.js'
 import {SshPool} from 'ctl/ssh/pool.js'
 import {inNetns} from '../daemon.js'
@@ -111,7 +112,7 @@ async function repairCluster(ctx: LabContext): Promise<void> {
   const loaded = loadInventory(join(ctx.projectRoot, 'inventories', 'lab.yml'))
   const pool = new SshPool(loaded)
   try {
-    const result = await runRunbook(galeraRecover, {loaded, remote: pool, options: {allowUnreachable: false}, yes: true, observer: {progress: (t) => ctx.log(`galera: ${t}`)}})
+    const result = await runRunbook(galeraRecover, {loaded, remote: pool, options: {allowUnreachable: false}, yes: true, observer: {progress: (t) => ctx.log(`galera: ${t}`)}, lock: (runId) => acquireRunbookLock(pool, loaded, galeraRecover.name, runId)})
     if (result.error) {
       throw new CtlError(`galera: galera-recover ${result.outcome}: ${result.error.message}`, {code: 'lab.galera', step: result.error.step, host: result.error.host, hint: `${result.error.hint ?? ''}\nJournal: ${result.journal}`.trim()})
     }
