@@ -168,7 +168,7 @@ export class GaleraAccess extends GaleraCommands {
    */
   async waitForSynced(node: string, options: {size?: number; timeoutSeconds?: number} = {}): Promise<WsrepStatus> {
     const deadline = Date.now() + (options.timeoutSeconds ?? this.cluster.syncTimeoutSeconds) * 1000
-    let last = 'not answering yet'
+    let last: string
     let stoppedChecks = 0
     let reported = ''
     for (;;) {

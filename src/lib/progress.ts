@@ -54,6 +54,7 @@ export async function runTasks<I extends ProgressItem, T>(
           outcomes.set(item.key, {ok: false, error: ctlError})
           task.title = redact(`${item.title}: ${ctlError.message}`)
           // listr prints the message of what is thrown: hand it a redacted copy; the outcome keeps the error.
+          // eslint-disable-next-line preserve-caught-error -- no cause on purpose: it may hold a secret
           throw new Error(redact(ctlError.message))
         }
       },

@@ -121,7 +121,7 @@ export class PatroniAccess {
    */
   async waitForWritableLeader(candidate: string, timeoutMs: number, onProgress: (text: string) => void, step?: string): Promise<{probe: WriteProbe; at: number; facts: ClusterFacts}> {
     const deadline = Date.now() + timeoutMs
-    let last = ''
+    let last: string
     for (;;) {
       try {
         const probe = await this.probeWrite(candidate, step)

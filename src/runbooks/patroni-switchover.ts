@@ -249,7 +249,7 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
         const access = patroniAccess(ctx)
         const leader = access.member(ctx.state.candidate!)
         const started = Date.now()
-        let last = ''
+        let last: string
         for (;;) {
           try {
             const probe = await access.probeEndpoint(leader.node, endpoint, 'write-endpoint')

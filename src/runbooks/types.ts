@@ -89,7 +89,6 @@ export interface Runbook<S, O = Record<string, unknown>> {
 }
 
 /** A runbook with its types erased, for the registry. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRunbook = Runbook<any, any>
 
 export type StepStatus = 'done' | 'skipped' | 'planned' | 'failed' | 'stopped' | 'pending' | 'not-needed'

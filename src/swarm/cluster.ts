@@ -90,5 +90,5 @@ export async function listTasks(manager: ManagerHandle, filters: Record<string, 
 /** Sends a node's spec back with changes; `version` guards against concurrent edits. */
 export async function updateSwarmNode(manager: ManagerHandle, view: SwarmNodeView, change: Record<string, unknown>, step: string): Promise<void> {
   const target = manager.docker.getNode(view.id)
-  await engineCall(manager.node, step, () => target.update({_query: {version: view.version}, _body: {...view.spec, ...change}} as {}))
+  await engineCall(manager.node, step, () => target.update({_query: {version: view.version}, _body: {...view.spec, ...change}} as object))
 }

@@ -89,7 +89,7 @@ export class VaultClient {
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8')
-          let body: unknown = undefined
+          let body: unknown
           try {
             body = text ? JSON.parse(text) : undefined
           } catch {

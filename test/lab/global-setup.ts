@@ -33,7 +33,7 @@ export default async function setup(): Promise<void> {
   }
   const started = Date.now()
   const up = await execa(join(projectRoot, 'bin', 'run.js'), ['lab', 'up', '--json'], {cwd: projectRoot, reject: false, env: {CTL_NONINTERACTIVE: '1'}, timeout: 15 * 60_000})
-  let result: {components?: Array<{component: string; ok: boolean; error?: string}>} = {}
+  let result: {components?: Array<{component: string; ok: boolean; error?: string}>}
   try {
     result = JSON.parse(String(up.stdout))
   } catch {

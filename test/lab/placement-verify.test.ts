@@ -75,7 +75,7 @@ describe('placement verification on the lab', () => {
     const services = (await listServices(manager)).filter((s) => s.name.startsWith(`${STACK}_`))
     const id = (name: string) => services.find((s) => s.name === `${STACK}_${name}`)!.id
     const deadline = Date.now() + 120_000
-    let states: Record<string, string[]> = {}
+    let states: Record<string, string[]>
     for (;;) {
       const tasks = await listTasks(manager, {service: services.map((s) => s.id), 'desired-state': ['running']})
       states = Object.fromEntries(['web', 'queue', 'lost'].map((n) => [n, tasks.filter((t) => t.serviceId === id(n)).map((t) => `${t.state}${t.error ? `: ${t.error}` : ''}`)]))

@@ -24,7 +24,7 @@ function tryLock(file: string, what: string): number | undefined {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
-  let owner = 0
+  let owner: number
   try {
     owner = Number(readFileSync(file, 'utf8').split(' ')[0])
   } catch {

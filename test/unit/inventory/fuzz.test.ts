@@ -73,7 +73,7 @@ describe('inventory fuzz', () => {
       try {
         result = parseInventory(mutation.text, file)
       } catch (error) {
-        throw new Error(`${where}: parseInventory threw ${(error as Error).stack}`)
+        throw new Error(`${where}: parseInventory threw ${(error as Error).stack}`, {cause: error})
       }
       assertPositioned(result, file, mutation.text, where)
       if (result.inventory) {

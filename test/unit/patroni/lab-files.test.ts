@@ -60,7 +60,7 @@ describe('lab control scripts', () => {
     writeFileSync(file, etcdScript({...h1, runDir: dir, stateDir: dir}), {mode: 0o755})
     execFileSync('sh', ['-n', file])
     let code = 0
-    let out = ''
+    let out: string
     try {
       out = execFileSync(file, ['status']).toString()
     } catch (error) {
