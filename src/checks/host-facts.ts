@@ -7,7 +7,7 @@ import type {RemoteResult, RemoteRunner} from '../ssh/pool.js'
  * per host and shared: on a busy host every SSH command costs a shell start, so three checks ask once.
  */
 
-export interface FactPart {
+interface FactPart {
   /** Exit code of the command that produced it. */
   code: number
   output: string

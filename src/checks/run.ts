@@ -9,7 +9,7 @@ import {sshCheck} from './all/ssh.js'
 import type {CheckContext, CheckDefinition, CheckResult, CheckTarget, Finding} from './types.js'
 
 /** Default time budget of one check on one target. */
-export const DEFAULT_CHECK_TIMEOUT_MS = 30_000
+const DEFAULT_CHECK_TIMEOUT_MS = 30_000
 
 export interface RunChecksOptions {
   /** Commands in flight at once over all hosts (the inventory's `ssh.concurrency`). */
@@ -19,7 +19,7 @@ export interface RunChecksOptions {
 }
 
 /** Turns what a check returned, or threw, into report rows. */
-export function toResults(check: CheckDefinition, target: CheckTarget, outcome: {findings: Finding[]} | {error: unknown}, durationMs: number): CheckResult[] {
+function toResults(check: CheckDefinition, target: CheckTarget, outcome: {findings: Finding[]} | {error: unknown}, durationMs: number): CheckResult[] {
   const base = {check: check.id, title: check.title, target: target.name, durationMs}
   if ('error' in outcome) {
     const error = toCtlError(outcome.error)

@@ -6,7 +6,7 @@ import type {InventoryNode} from '../inventory/schema/index.js'
 import {resolveSsh, type RemoteResult, type RunOptions, type SshPool} from '../ssh/pool.js'
 import {StreamAgent} from './transport.js'
 
-export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock'
+const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock'
 
 /** The engine socket of a node (inventory `docker.socket`). */
 export function dockerSocket(node: InventoryNode): string {
@@ -98,7 +98,7 @@ export function engineMessage(error: unknown): string {
 }
 
 /** HTTP status of a failed Engine call, if the Engine answered. */
-export function engineStatus(error: unknown): number | undefined {
+function engineStatus(error: unknown): number | undefined {
   return (error as EngineErrorShape)?.statusCode
 }
 

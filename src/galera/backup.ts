@@ -8,7 +8,7 @@ import type {Position} from './facts.js'
  * tests assert the exact command lines). Facts: /work/shared/LAB-NOTES.md (mariabackup).
  */
 
-export const MANIFEST = 'ctl-manifest.sha256'
+const MANIFEST = 'ctl-manifest.sha256'
 
 /** `20261126T121500`: backup directory names sort by time. */
 export function backupStamp(now = new Date()): string {
@@ -109,7 +109,3 @@ export function writeGrastateCommand(datadir: string, position: Position, safeTo
   return {script: `${shellCommand(['printf', '%s\\n', ...lines])} > ${file} && chown "$(stat -c %u:%g ${shellCommand([datadir])})" ${file}`}
 }
 
-/** Lists backups (directories holding a manifest), newest last. */
-export function listBackupsCommand(backupDir: string): RemoteCommand {
-  return {script: `ls -1d ${shellCommand([backupDir])}/*/ 2>/dev/null | while read -r d; do test -f "$d${MANIFEST}" && echo "\${d%/}"; done; true`}
-}

@@ -34,7 +34,7 @@ export function backupMember(cluster: GaleraCluster, asked?: string): string {
   return node
 }
 
-export function memberOf(cluster: GaleraCluster, node: string): GaleraMember {
+function memberOf(cluster: GaleraCluster, node: string): GaleraMember {
   const member = cluster.members.find((m) => m.node === node)
   if (!member) throw new CtlError(`${node} is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${cluster.members.map((m) => m.node).join(', ')}`})
   return member

@@ -84,7 +84,7 @@ export function sqlCommand(member: GaleraMember, node: InventoryNode, user: stri
 export const WSREP_STATUS_SQL =
   "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_cluster_size','wsrep_local_state_comment','wsrep_cluster_state_uuid','wsrep_last_committed','wsrep_ready')"
 
-export function grastatePath(member: GaleraMember): string {
+function grastatePath(member: GaleraMember): string {
   return `${member.datadir}/grastate.dat`
 }
 

@@ -4,7 +4,7 @@
  */
 
 /** The uuid of a node that never joined a cluster. */
-export const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 
 export interface Position {
   uuid: string

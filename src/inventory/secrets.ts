@@ -28,7 +28,7 @@ export function resolveSecret(loaded: Pick<LoadedInventory, 'file'>, ref: string
 }
 
 /** Every secret reference an inventory names (the schema's `secretRef` fields; Vault's token defaults to $VAULT_TOKEN). */
-export function inventorySecretRefs(inventory: Inventory): string[] {
+function inventorySecretRefs(inventory: Inventory): string[] {
   const vaultToken = inventory.vault && (inventory.vault.token ?? 'env:VAULT_TOKEN')
   const refs = [inventory.databases?.galera?.password, inventory.databases?.patroni?.password, vaultToken]
   return refs.filter((ref): ref is string => Boolean(ref))

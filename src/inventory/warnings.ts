@@ -16,7 +16,7 @@ function ipv4Number(address: string): number {
  * Where plain http stays on this machine or inside the lab: loopback (127.0.0.0/8, ::1, localhost)
  * and 198.18.0.0/15, the benchmarking range (RFC 2544) the lab's network namespaces use.
  */
-export function isLoopbackOrLab(address: string): boolean {
+function isLoopbackOrLab(address: string): boolean {
   const host = address.replace(/^\[(.*)\]$/, '$1').toLowerCase()
   if (host === 'localhost' || host.endsWith('.localhost')) return true
   if (isIPv6(host)) return host === '::1' || /^::ffff:(127\.|198\.1[89]\.)/.test(host)

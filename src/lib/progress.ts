@@ -17,10 +17,6 @@ export function setProgressQuiet(value: boolean): void {
   quiet = value
 }
 
-export function isProgressQuiet(): boolean {
-  return quiet
-}
-
 export type Outcome<T> = {ok: true; value: T} | {ok: false; error: CtlError}
 
 export interface ProgressItem {

@@ -4,7 +4,7 @@
  */
 
 const secrets = new Set<string>()
-export const REDACTED = '***'
+const REDACTED = '***'
 
 /** Remembers a secret value so that it never appears in output or logs. Very short values are ignored. */
 export function registerSecret(value: string | undefined): void {

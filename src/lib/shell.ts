@@ -31,7 +31,3 @@ export function andThen(...commands: RemoteCommand[]): {script: string} {
   return {script: commands.map((c) => renderCommand(c)).join(' && ')}
 }
 
-/** A script that runs `command` under `sh -c`, e.g. for `sudo` or `ip netns exec`. */
-export function asShellScript(command: RemoteCommand): string[] {
-  return ['sh', '-c', renderCommand(command)]
-}

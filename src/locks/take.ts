@@ -16,7 +16,6 @@ import {
   lockPath,
   majorityOf,
   parseLockView,
-  readLockScript,
   releaseLockScript,
   removeLockHint,
   takeOverLockScript,
@@ -65,11 +64,6 @@ export async function tryTake(remote: RemoteRunner, target: LockTarget, info: Lo
 /** Replaces the lock carrying `staleToken` by ours; exactly one of any number of concurrent takers wins. */
 export async function takeOver(remote: RemoteRunner, target: LockTarget, staleToken: string | undefined, info: LockInfo, step: string): Promise<TakeOutcome> {
   return outcomeOf(await remote.run(target.node, takeOverLockScript(placeOf(target), staleToken, info.id), {stdin: JSON.stringify(info), step}), step)
-}
-
-export async function readLock(remote: RemoteRunner, target: LockTarget, step: string): Promise<LockView | undefined> {
-  const result = await remote.run(target.node, readLockScript(placeOf(target)), {check: true, step})
-  return result.stdout.trim() ? parseLockView(result.stdout) : undefined
 }
 
 /** Locks this process holds (one host, or a majority of a cluster's hosts), kept alive by a heartbeat. */

@@ -22,7 +22,7 @@ export interface WriteProbe {
 }
 
 /** The body of POST /switchover (Patroni's field names). */
-export function switchoverBody(leader: string, candidate: string, scheduledAt?: string): Record<string, string> {
+function switchoverBody(leader: string, candidate: string, scheduledAt?: string): Record<string, string> {
   return scheduledAt ? {leader, candidate, scheduled_at: scheduledAt} : {leader, candidate}
 }
 

@@ -8,7 +8,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
  */
 
 /** PostgreSQL truncates identifiers beyond 63 bytes: a longer name would silently mean another one. */
-export const MAX_IDENTIFIER_BYTES = 63
+const MAX_IDENTIFIER_BYTES = 63
 
 /** ASCII only, so characters are bytes: a letter or `_`, then letters, digits, `_`, `$` or `-`. */
 export const DATABASE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/

@@ -15,7 +15,7 @@ export interface CandidateVerdict {
 }
 
 /** Judges one replica as a switchover candidate: streaming (pg_stat_replication), lag within the limit. */
-export function judgeCandidate(facts: ClusterFacts, member: MemberFacts, maxLagBytes: number): CandidateVerdict {
+function judgeCandidate(facts: ClusterFacts, member: MemberFacts, maxLagBytes: number): CandidateVerdict {
   const verdict = (reason?: string): CandidateVerdict => ({member: member.name, eligible: !reason, reason, replayLagBytes: member.replayLagBytes})
   if (member.name === facts.leader) return verdict('it is the leader')
   if (!member.reachable) return verdict(`its Patroni API does not answer (state ${member.state})`)
@@ -34,7 +34,7 @@ export function judgeCandidates(facts: ClusterFacts, maxLagBytes: number): Candi
   return facts.members.filter((m) => m.name !== facts.leader).map((m) => judgeCandidate(facts, m, maxLagBytes))
 }
 
-export type Refusal = {ok: false; code: string; reason: string; hint: string}
+type Refusal = {ok: false; code: string; reason: string; hint: string}
 
 export type SwitchoverDecision = {ok: true; leader: string; candidate: string} | Refusal
 

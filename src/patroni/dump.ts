@@ -102,8 +102,8 @@ export interface BackupRecord {
 }
 
 /** The object kinds compared between the archive's table of contents and the restored catalog. */
-export const COMPARED_KINDS = ['TABLE', 'VIEW', 'MATERIALIZED VIEW', 'SEQUENCE', 'INDEX', 'CONSTRAINT', 'FK CONSTRAINT', 'FUNCTION', 'PROCEDURE', 'TABLE DATA'] as const
-export type ComparedKind = (typeof COMPARED_KINDS)[number]
+const COMPARED_KINDS = ['TABLE', 'VIEW', 'MATERIALIZED VIEW', 'SEQUENCE', 'INDEX', 'CONSTRAINT', 'FK CONSTRAINT', 'FUNCTION', 'PROCEDURE', 'TABLE DATA'] as const
+type ComparedKind = (typeof COMPARED_KINDS)[number]
 
 /** Entry types of `pg_restore --list` that contain spaces, longest first (matched before single words). */
 const MULTI_WORD_TYPES = ['MATERIALIZED VIEW DATA', 'DEFAULT ACL', 'FK CONSTRAINT', 'MATERIALIZED VIEW', 'SEQUENCE OWNED BY', 'SEQUENCE SET', 'TABLE DATA', 'TABLE ATTACH', 'INDEX ATTACH', 'LARGE OBJECT', 'BLOB DATA', 'TEXT SEARCH CONFIGURATION', 'TEXT SEARCH DICTIONARY', 'EVENT TRIGGER', 'FOREIGN TABLE', 'PUBLICATION TABLE', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH']

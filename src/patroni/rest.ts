@@ -1,4 +1,3 @@
-import {CtlError, ExitCode} from '../lib/errors.js'
 import type {PatroniMemberAddress, RunOn} from './topology.js'
 
 /**
@@ -19,7 +18,7 @@ export interface RestRequest {
   timeoutSeconds?: number
 }
 
-export function restUrl(member: PatroniMemberAddress, path: string): string {
+function restUrl(member: PatroniMemberAddress, path: string): string {
   const host = member.address.includes(':') ? `[${member.address}]` : member.address
   return `http://${host}:${member.restPort}${path}`
 }
@@ -74,18 +73,3 @@ export async function restCall(runOn: RunOn, member: PatroniMemberAddress, reque
   }
 }
 
-/** The JSON of a reply that must be JSON, or a CtlError naming the member and what came back. */
-export function expectJson(reply: RestReply, member: PatroniMemberAddress, path: string): Record<string, unknown> {
-  if (reply.status === 0) {
-    throw new CtlError(`Patroni REST API of ${member.name} did not answer ${path}: ${reply.transportError}`, {
-      host: member.node,
-      exitCode: ExitCode.failed,
-      code: 'patroni.rest-unreachable',
-      hint: `Is Patroni running on ${member.node}? Try: ctl exec <env> --node ${member.node} -- curl -s http://${member.address}:${member.restPort}/patroni`,
-    })
-  }
-  if (!reply.json || typeof reply.json !== 'object') {
-    throw new CtlError(`Patroni ${member.name} answered ${path} with HTTP ${reply.status} and no JSON: ${reply.text.slice(0, 200)}`, {host: member.node, code: 'patroni.rest-reply'})
-  }
-  return reply.json as Record<string, unknown>
-}

@@ -91,7 +91,7 @@ export interface RunStanding {
   state?: unknown
 }
 
-export function runStanding(runId: string, events: TimedEvent[], path: string): RunStanding {
+function runStanding(runId: string, events: TimedEvent[], path: string): RunStanding {
   const start = events.find((e) => e.type === 'run')
   if (!start || start.type !== 'run') throw new CtlError(`Journal ${path} has no start event`, {exitCode: ExitCode.cannotRun, code: 'runbook.journal-invalid'})
   const done = new Set<string>()

@@ -20,7 +20,7 @@ export function describeRunbook(runbook: AnyRunbook): string[] {
   return lines
 }
 
-export function stepHeading(step: StepResult, index: number, total: number): string[] {
+function stepHeading(step: StepResult, index: number, total: number): string[] {
   const lines = [`── Step ${index + 1}/${total}: ${step.title} (${RISK_MARK[step.risk]})`, `   ${step.plan.summary}`]
   if (step.plan.skip) lines.push(`   Skipped: ${step.plan.skip}`)
   for (const c of step.plan.commands) lines.push(`   ${c.node}$ ${c.command}${c.note ? `    # ${c.note}` : ''}`)

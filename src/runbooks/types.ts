@@ -47,7 +47,7 @@ export interface StepContext<S> {
   finishEarly(reason: string): void
 }
 
-export interface RunbookStep<S> {
+interface RunbookStep<S> {
   /** Stable identifier (journal, --resume, `runbook show`). */
   id: string
   title: string
@@ -70,7 +70,7 @@ export interface RunbookStep<S> {
 }
 
 /** What a runbook needs before its first step: the inventory and the command's options. */
-export interface RunbookSetup<O> {
+interface RunbookSetup<O> {
   loaded: LoadedInventory
   options: O
 }
@@ -91,7 +91,7 @@ export interface Runbook<S, O = Record<string, unknown>> {
 /** A runbook with its types erased, for the registry. */
 export type AnyRunbook = Runbook<any, any>
 
-export type StepStatus = 'done' | 'skipped' | 'planned' | 'failed' | 'stopped' | 'pending' | 'not-needed'
+type StepStatus = 'done' | 'skipped' | 'planned' | 'failed' | 'stopped' | 'pending' | 'not-needed'
 
 export interface StepResult {
   id: string

@@ -46,7 +46,7 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${escaped}$`, 'i')
 }
 
-export function entryMatchesHost(entry: KnownHostEntry, token: string): boolean {
+function entryMatchesHost(entry: KnownHostEntry, token: string): boolean {
   if (entry.hashed) {
     const digest = createHmac('sha1', entry.hashed.salt).update(token).digest()
     return digest.equals(entry.hashed.hash)
@@ -74,7 +74,7 @@ export function fingerprint(blob: Buffer): string {
 }
 
 /** A key known_hosts records for a host, as shown to the operator. */
-export interface RecordedKey {
+interface RecordedKey {
   keyType: string
   fingerprint: string
   line: number

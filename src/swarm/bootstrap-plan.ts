@@ -4,7 +4,7 @@ import {findSwarmNode} from './match.js'
 import type {EngineFacts, SwarmNodeView} from './views.js'
 
 /** The raft port managers listen on. */
-export const SWARM_PORT = 2377
+const SWARM_PORT = 2377
 
 /** What ctl learnt about one inventory node before planning (gathered in parallel over SSH). */
 export interface NodeFacts {
@@ -217,12 +217,12 @@ function stepOrder(step: BootstrapStep): number {
 }
 
 /** The address a node advertises to the swarm: `advertiseAddress`, else its SSH `address`. */
-export function swarmAddress(node: InventoryNode): string {
+function swarmAddress(node: InventoryNode): string {
   return node.advertiseAddress ?? node.address
 }
 
 /** `host:2377`, bracketing IPv6 addresses. */
-export function joinAddress(address: string): string {
+function joinAddress(address: string): string {
   return address.includes(':') && !address.startsWith('[') ? `[${address}]:${SWARM_PORT}` : `${address}:${SWARM_PORT}`
 }
 

@@ -30,9 +30,9 @@ export interface StackDefinition {
   files: StackFileContent[]
 }
 
-export type FindingKind = 'unreadable' | 'invalid-constraint' | 'no-matching-node' | 'wrong-role' | 'not-on-live-swarm' | 'host-mode-port' | 'host-port-capacity' | 'unverifiable'
+type FindingKind = 'unreadable' | 'invalid-constraint' | 'no-matching-node' | 'wrong-role' | 'not-on-live-swarm' | 'host-mode-port' | 'host-port-capacity' | 'unverifiable'
 
-export interface PlacementFinding {
+interface PlacementFinding {
   stack: string
   /** The compose service name (Swarm names it `<stack>_<service>`). */
   service?: string
@@ -41,7 +41,7 @@ export interface PlacementFinding {
   message: string
 }
 
-export interface ServicePlacement {
+interface ServicePlacement {
   stack: string
   service: string
   constraints: string[]
@@ -67,7 +67,7 @@ interface ComposeService {
 const asRecord = (v: unknown): Record<string, any> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, any>) : {})
 
 /** Services of several compose files merged the way `docker stack deploy -c a -c b` does for these fields. */
-export function composeServices(files: readonly StackFileContent[]): Map<string, ComposeService> {
+function composeServices(files: readonly StackFileContent[]): Map<string, ComposeService> {
   const services = new Map<string, ComposeService>()
   for (const file of files) {
     for (const [name, raw] of Object.entries(asRecord(asRecord(file.content).services))) {
@@ -88,7 +88,7 @@ export function composeServices(files: readonly StackFileContent[]): Map<string,
 }
 
 /** Published ports in host mode (only the long syntax can ask for it): "6379/tcp". */
-export function hostModePorts(ports: readonly unknown[]): string[] {
+function hostModePorts(ports: readonly unknown[]): string[] {
   return ports
     .map(asRecord)
     .filter((p) => p.mode === 'host')

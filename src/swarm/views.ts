@@ -3,8 +3,8 @@
  * pure, so plans are tested on fixtures; the raw spec is kept where an update must send it back.
  */
 
-export type SwarmRole = 'manager' | 'worker'
-export type Availability = 'active' | 'pause' | 'drain'
+type SwarmRole = 'manager' | 'worker'
+type Availability = 'active' | 'pause' | 'drain'
 
 export interface SwarmNodeView {
   id: string

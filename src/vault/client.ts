@@ -171,7 +171,7 @@ export class VaultClient {
 }
 
 /** Vault's `{"errors": [...]}` as one line. */
-export function vaultErrors(body: unknown): string {
+function vaultErrors(body: unknown): string {
   const errors = (body as {errors?: unknown} | undefined)?.errors
   return Array.isArray(errors) && errors.length > 0 ? errors.map(String).join('; ') : 'no error text'
 }

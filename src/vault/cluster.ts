@@ -7,7 +7,7 @@ import type {VaultMember} from './members.js'
 
 /** The executor of the vault commands: reads and changes Vault members through their API. */
 
-export async function readNodeStatus(client: VaultClient): Promise<VaultNodeStatus> {
+async function readNodeStatus(client: VaultClient): Promise<VaultNodeStatus> {
   const {node, apiUrl} = client.member
   try {
     const [seal, health] = await Promise.all([client.sealStatus(), client.health()])
@@ -34,7 +34,7 @@ export function readStatuses(clients: VaultClient[]): Promise<VaultNodeStatus[]>
 }
 
 /** The Raft configuration as the active node (else any unsealed node, which forwards) sees it. */
-export async function readRaftServers(clients: VaultClient[], statuses: VaultNodeStatus[], token: string): Promise<RaftServer[]> {
+async function readRaftServers(clients: VaultClient[], statuses: VaultNodeStatus[], token: string): Promise<RaftServer[]> {
   const unsealed = statuses.filter((s) => s.reachable && s.initialized && !s.sealed)
   const ordered = [...unsealed.filter((s) => s.haMode === 'active'), ...unsealed.filter((s) => s.haMode !== 'active')]
   const client = clients.find((c) => c.member.node === ordered[0]?.node)
@@ -94,7 +94,7 @@ export async function waitForCluster(clients: VaultClient[], members: VaultMembe
 }
 
 /** Waits until some member is active, and returns it (joiners need an active leader). */
-export async function waitForActive(clients: VaultClient[], timeoutMs: number): Promise<VaultClient> {
+async function waitForActive(clients: VaultClient[], timeoutMs: number): Promise<VaultClient> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const statuses = await readStatuses(clients)

@@ -42,7 +42,7 @@ export function vaultMembers(loaded: LoadedInventory): VaultMember[] {
 }
 
 /** Only the members named by `--node` (all when none). */
-export function selectMembers(members: VaultMember[], names: string[] | undefined): VaultMember[] {
+function selectMembers(members: VaultMember[], names: string[] | undefined): VaultMember[] {
   if (!names?.length) return members
   const unknown = names.filter((n) => !members.some((m) => m.node === n))
   if (unknown.length > 0) {

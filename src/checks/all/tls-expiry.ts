@@ -11,7 +11,7 @@ export interface PresentedCertificate {
 }
 
 /** Reads the certificate an endpoint presents (SNI = host), without sending anything else. */
-export function fetchCertificate(host: string, port: number, timeoutMs: number): Promise<PresentedCertificate> {
+function fetchCertificate(host: string, port: number, timeoutMs: number): Promise<PresentedCertificate> {
   return new Promise((resolve, reject) => {
     const socket = connect({host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false, timeout: timeoutMs}, () => {
       const cert: PeerCertificate = socket.getPeerCertificate()

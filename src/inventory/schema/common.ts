@@ -5,7 +5,7 @@ import {z} from 'zod'
  * node, stack and service names): starts with a letter or digit, then letters, digits, ".", "_",
  * "-"; never "..". Leaves no room for separators, a leading dot or control characters.
  */
-export const SAFE_NAME = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]*$/
+const SAFE_NAME = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]*$/
 export const SAFE_NAME_RULE = 'letters, digits, ".", "_" or "-", starting with a letter or digit, without ".."'
 
 export function isSafeName(name: string): boolean {

@@ -3,7 +3,7 @@ import {durationSeconds, hostAddress, identifier, port, processControl, remotePa
 import {DATABASE_NAME_PATTERN, DATABASE_NAME_RULE} from '../../patroni/database-name.js'
 
 /** A MariaDB Galera cluster: one member per node (seed 000, seed 004). */
-export const galera = z.strictObject({
+const galera = z.strictObject({
   name: identifier.default('galera'),
   members: z
     .array(
@@ -61,7 +61,7 @@ export const patroni = z.strictObject({
   backupNode: identifier.optional(),
 })
 
-export const etcd = z.strictObject({
+const etcd = z.strictObject({
   members: z.array(z.strictObject({node: identifier, name: identifier, clientPort: port.default(2379)})).min(1),
 })
 

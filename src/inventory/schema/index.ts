@@ -54,4 +54,4 @@ export const inventorySchema = z
 export type Inventory = z.infer<typeof inventorySchema>
 export type {InventoryNode} from './nodes.js'
 export type {InventoryService} from './services.js'
-export type {ProcessControl} from './common.js'
+

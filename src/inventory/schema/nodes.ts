@@ -15,14 +15,13 @@ export const sshSettings = z.strictObject({
   /** Prefix remote commands with `sudo -n` (for a non-root user). */
   sudo: z.boolean().default(false),
 })
-export type SshSettings = z.infer<typeof sshSettings>
 
-export const dockerSettings = z.strictObject({
+const dockerSettings = z.strictObject({
   /** The engine's socket on the node. */
   socket: remotePath.default('/var/run/docker.sock'),
 })
 
-export const swarmRole = z.enum(['manager', 'worker', 'none'])
+const swarmRole = z.enum(['manager', 'worker', 'none'])
 
 export const node = z.strictObject({
   name: identifier,

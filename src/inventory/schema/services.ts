@@ -9,7 +9,7 @@ export const stack = z.strictObject({
   hostModePortsAllowed: z.array(identifier).default([]),
 })
 
-export const healthCheck = z.strictObject({
+const healthCheck = z.strictObject({
   /** Where the gate asks: through the load balancer, or at each task/host directly. */
   via: z.enum(['loadBalancer', 'task', 'host']).default('task'),
   path: z.string().regex(/^\/[^\s\p{Cc}]*$/u, 'a URL path starting with /').default('/health'),
@@ -27,7 +27,7 @@ export const healthCheck = z.strictObject({
   singleLeaderField: textLine.optional(),
 })
 
-export const rollout = z.strictObject({
+const rollout = z.strictObject({
   parallelism: z.number().int().min(1).default(1),
   order: z.enum(['start-first', 'stop-first']).default('start-first'),
   monitorSeconds: durationSeconds.default(5),
