@@ -1,5 +1,6 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import type {RemoteResult} from '../ssh/pool.js'
+import {lastLines} from '../lib/output.js'
 
 /** Exit code of a shell that could not find the program. */
 export const COMMAND_NOT_FOUND = 127
@@ -17,7 +18,7 @@ export function requireTool(result: RemoteResult, tool: string, hint?: string): 
 
 /** The last lines of a failed command's output, for a detail. */
 export function outputTail(result: RemoteResult, lines = 2): string {
-  return (result.stderr || result.stdout).trim().split('\n').slice(-lines).join(' ').slice(0, 300)
+  return lastLines(result, lines, ' ').slice(0, 300)
 }
 
 /** The error for a check that cannot get its facts (bad path in the inventory, unreadable output). */

@@ -8,6 +8,7 @@ import type {RemoteCommand} from '../lib/shell.js'
 import type {RemoteResult, RunOptions} from '../ssh/pool.js'
 import {controlCommand, readGrastateCommand, sqlCommand, WSREP_STATUS_SQL, wsrepRecoverCommand, type ControlAction} from './commands.js'
 import {parseGrastate, parseRecoveredPosition, parseWsrepStatus, type NodeFacts, type Position, type WsrepStatus} from './facts.js'
+import {lastLines} from '../lib/output.js'
 
 /**
  * Talking to a Galera cluster through the runbook context: every command goes through `run`
@@ -91,7 +92,7 @@ export class GaleraAccess extends GaleraCommands {
   /** Starts mariadbd with the inventory's start command (plus `extra` arguments); fails with its output. */
   async start(node: string, extra: readonly string[] = []): Promise<void> {
     const r = await this.control(node, 'start', extra)
-    if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n')})
+    if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: lastLines(r, 3)})
   }
 
   /**

@@ -1,5 +1,6 @@
 import {execa} from 'execa'
 import {CtlError} from './errors.js'
+import {lastLines} from './output.js'
 
 /** The one way ctl runs a process on the operator's own machine (the lab, local tools). */
 export interface LocalResult {
@@ -34,7 +35,7 @@ export async function runLocal(argv: readonly string[], options: LocalOptions = 
   })
   const out: LocalResult = {command: argv.join(' '), code: result.exitCode ?? (result.timedOut ? 124 : 1), stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '')}
   if ((options.check ?? true) && out.code !== 0) {
-    throw new CtlError(`Local command failed (exit ${out.code}): ${out.command}\n${(out.stderr || out.stdout).split('\n').slice(-5).join('\n')}`, {code: 'local.failed'})
+    throw new CtlError(`Local command failed (exit ${out.code}): ${out.command}\n${lastLines(out, 5)}`, {code: 'local.failed'})
   }
   return out
 }

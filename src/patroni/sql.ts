@@ -2,6 +2,7 @@ import {CtlError} from '../lib/errors.js'
 import {shellCommand} from '../lib/shell.js'
 import {dbnameArgs} from './database-name.js'
 import type {RunOn} from './topology.js'
+import {lastLines} from '../lib/output.js'
 
 /**
  * psql on a node, against a PostgreSQL server (a member or the write endpoint). The password never
@@ -52,7 +53,7 @@ export function sqlLiteral(value: string): string {
 export async function runSql(runOn: RunOn, target: PgTarget, password: string | undefined, sql: string, options: {step?: string; timeoutMs?: number} = {}): Promise<string> {
   const r = await runOn(target.node, buildPsql(target), {stdin: `${password ?? ''}\n${sql}\n`, timeoutMs: options.timeoutMs ?? 30_000})
   if (r.code !== 0) {
-    const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')
+    const detail = lastLines(r, 3, ' ')
     throw new CtlError(`SQL on ${target.host}:${target.port}/${target.database} failed: ${detail}`, {
       host: target.node,
       step: options.step,

@@ -4,6 +4,7 @@ import {backupMember, GaleraAccess, GaleraCommands, galeraCluster} from '../gale
 import {backupCommand, backupStamp, parseGaleraInfo, parseRecord, prepareCommand, readGaleraInfoCommand, recordCommand, type BackupRecord} from '../galera/backup.js'
 import {formatPosition, type Position} from '../galera/facts.js'
 import type {Runbook, StepContext} from './types.js'
+import {lastLines} from '../lib/output.js'
 
 export interface MariadbBackupOptions {
   /** The member to back up (default: the inventory's backup node, else the first member). */
@@ -70,7 +71,7 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
         if (ctx.resuming) ctx.state.target = `${ctx.state.backupDir}/${backupStamp()}`
         const a = access(ctx)
         const r = await ctx.run(ctx.state.node, backupCommand(a.member(ctx.state.node), a.cluster.user, ctx.state.target, a.cluster.password !== undefined), {stdin: a.stdinSecret(), timeoutMs: 6 * 3600_000})
-        if (r.code !== 0) throw new CtlError(`mariabackup --backup failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`, {host: ctx.state.node, code: 'mariadb.backup-failed', hint: `The partial backup stays in ${ctx.state.target} for inspection; fix the cause and run again.`})
+        if (r.code !== 0) throw new CtlError(`mariabackup --backup failed (exit ${r.code}): ${lastLines(r.stderr, 3, ' / ')}`, {host: ctx.state.node, code: 'mariadb.backup-failed', hint: `The partial backup stays in ${ctx.state.target} for inspection; fix the cause and run again.`})
       },
     },
     {
@@ -81,7 +82,7 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
       plan: (state) => ({summary: `Prepare ${state.target}`, commands: [{node: state.node, command: renderCommand(prepareCommand(state.target))}]}),
       async act(ctx) {
         const r = await ctx.run(ctx.state.node, prepareCommand(ctx.state.target), {timeoutMs: 6 * 3600_000})
-        if (r.code !== 0) throw new CtlError(`mariabackup --prepare failed (exit ${r.code})`, {host: ctx.state.node, code: 'mariadb.prepare-failed', hint: r.stderr.trim().split('\n').slice(-3).join('\n')})
+        if (r.code !== 0) throw new CtlError(`mariabackup --prepare failed (exit ${r.code})`, {host: ctx.state.node, code: 'mariadb.prepare-failed', hint: lastLines(r.stderr, 3)})
       },
     },
     {

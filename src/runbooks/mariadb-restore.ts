@@ -7,6 +7,7 @@ import {formatPosition, type NodeFacts, type Position} from '../galera/facts.js'
 import {verificationProblems, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
 import {factsTable} from './galera-recover.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
+import {lastLines} from '../lib/output.js'
 
 export interface MariadbRestoreOptions {
   /** The backup directory on the node (made by mariadb-backup). */
@@ -102,7 +103,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
         const {node, from} = ctx.state
         const check = await ctx.run(node, verifyBackupCommand(from), {timeoutMs: 3600_000})
         if (check.code !== 0) {
-          throw new CtlError(`The backup ${from} on ${node} does not match its manifest (or has none)`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-corrupt', hint: `${(check.stderr || check.stdout).trim().split('\n').slice(-3).join('\n')}\nUse another backup; this one was not touched.`})
+          throw new CtlError(`The backup ${from} on ${node} does not match its manifest (or has none)`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-corrupt', hint: `${lastLines(check, 3)}\nUse another backup; this one was not touched.`})
         }
         ctx.state.checksum = /^([0-9a-f]{64})\s/m.exec(check.stdout)?.[1]
         if ((await ctx.run(node, isPreparedCommand(from), {timeoutMs: 30_000})).code !== 0) {

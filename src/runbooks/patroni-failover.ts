@@ -10,6 +10,7 @@ import {memberNamed, patroniTopology} from '../patroni/topology.js'
 import {clusterMembers, factsTable, patroniAccess} from './patroni-common.js'
 import {factCommands} from './patroni-switchover.js'
 import type {PlannedCommand, Runbook} from './types.js'
+import {lastLines} from '../lib/output.js'
 
 export interface PatroniFailoverOptions {
   candidate: string
@@ -169,7 +170,7 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
           const r = await ctx.run(member.node, startMemberCommand(member.control, findNode(ctx.loaded, member.node)), {timeoutMs: 60_000})
           ctx.state.rejoin = [...(ctx.state.rejoin ?? []).filter((x) => x.member !== name), {member: name, started: r.code === 0, streaming: false}]
           if (r.code !== 0) {
-            throw new CtlError(`Could not start ${name} on ${member.node} (exit ${r.code})`, {host: member.node, code: 'patroni.start-failed', hint: `${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}. The new leader ${ctx.state.candidate} is writable; bring ${name} back by hand.`})
+            throw new CtlError(`Could not start ${name} on ${member.node} (exit ${r.code})`, {host: member.node, code: 'patroni.start-failed', hint: `${lastLines(r, 3, ' ')}. The new leader ${ctx.state.candidate} is writable; bring ${name} back by hand.`})
           }
           started.push(name)
         }

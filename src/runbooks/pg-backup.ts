@@ -10,6 +10,7 @@ import {factCommands} from './patroni-switchover.js'
 import {factsTable, patroniAccess} from './patroni-common.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook} from './types.js'
+import {lastLines} from '../lib/output.js'
 
 export interface PgBackupOptions {
   db?: string
@@ -95,7 +96,7 @@ export const pgBackup: Runbook<PgBackupState, PgBackupOptions> = {
         const dumped = await access.runWithPassword(backupNode!, dumpCommand({host: m.address, port: m.pgPort, user: access.topology.user, database: ctx.state.database}, files!), DUMP_TIMEOUT_MS)
         if (dumped.code !== 0) {
           await ctx.run(backupNode!, ['rm', '-f', files!.partial])
-          throw new CtlError(`pg_dump of ${ctx.state.database} from ${source!.member} failed (exit ${dumped.code}): ${(dumped.stderr || dumped.stdout).trim().split('\n').slice(-3).join(' ')}`, {
+          throw new CtlError(`pg_dump of ${ctx.state.database} from ${source!.member} failed (exit ${dumped.code}): ${lastLines(dumped, 3, ' ')}`, {
             host: backupNode,
             code: 'pg.dump-failed',
             hint: /already exists|test/.test(dumped.stderr) ? `${files!.file} exists already: run again (a new time stamp).` : 'A dump from a replica can be cancelled by recovery conflicts: run again, or set backupFromReplica: false.',

@@ -31,6 +31,7 @@ import {factCommands} from './patroni-switchover.js'
 import {factsTable, patroniAccess} from './patroni-common.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
+import {lastLines} from '../lib/output.js'
 
 export interface PgRestoreOptions {
   from: string
@@ -83,7 +84,7 @@ async function restoreInto(ctx: Ctx, access: PatroniAccess, database: string): P
   if (r.code !== 0) {
     // Nothing half-restored is left behind: the database was made by this run.
     await access.sql(admin, dropDatabaseSql(database), 'restore').catch(() => undefined)
-    throw new CtlError(`pg_restore into ${database} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, {
+    throw new CtlError(`pg_restore into ${database} failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
       host: ctx.state.node,
       code: 'pg.restore-failed',
       hint: `The half-restored ${database} was dropped. Check that the roles the dump names exist on this cluster, then run again.`,

@@ -8,6 +8,7 @@ import {quote, renderCommand, shellCommand, type RemoteCommand} from '../lib/she
 import {resolveInventoryRelative, type LoadedInventory} from '../inventory/load.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
 import {fingerprint, hostKeyAlgorithms, hostToken, keyTypeOf, readKnownHosts, verifyHostKey, type HostKeyVerdict} from './known-hosts.js'
+import {lastLines} from '../lib/output.js'
 
 export interface RemoteResult {
   node: string
@@ -236,7 +237,7 @@ export class SshPool implements RemoteRunner {
 
 /** The error for a command that exited non-zero: host, command, code, and the end of its output. */
 export function commandFailed(result: RemoteResult, step?: string): CtlError {
-  const tail = redact((result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n'))
+  const tail = redact(lastLines(result, 5))
   return new CtlError(`Command failed with exit code ${result.code}: ${result.command}${tail ? `\n${tail}` : ''}`, {
     host: result.node,
     step,

@@ -11,7 +11,7 @@ import {realVaultConfig, vaultServerArgv} from '../../packages/lab/src/component
  * real `vault server` with Raft storage when a `vault` binary is on PATH, started the same way.
  */
 
-export const projectRoot = join(import.meta.dirname, '..', '..')
+const projectRoot = join(import.meta.dirname, '..', '..')
 
 export function vaultBinary(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v vault'], {encoding: 'utf8'})

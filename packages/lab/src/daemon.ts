@@ -10,7 +10,7 @@ import {CtlError} from 'ctl/lib/errors.js'
  * hides the cgroup mounts dockerd needs for containers.
  */
 
-export function netnsPath(netns: string): string {
+function netnsPath(netns: string): string {
   return `/run/netns/${netns}`
 }
 
@@ -71,7 +71,7 @@ export function processCommandLine(pid: number): string {
 }
 
 /** Whether a process lives in the named network namespace (same nsfs inode). */
-export function isInNetns(pid: number, netns: string): boolean {
+function isInNetns(pid: number, netns: string): boolean {
   try {
     const link = readlinkSync(`/proc/${pid}/ns/net`) // net:[4026532xxx]
     const inode = /\[(\d+)\]/.exec(link)?.[1]

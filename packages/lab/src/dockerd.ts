@@ -10,8 +10,8 @@ import type {LabHost} from './types.js'
  * use the same ranges; they sit in 198.19.0.0/16 (RFC 2544 benchmarking range, like the lab subnet)
  * so no lab traffic is ever addressed to a private range.
  */
-export const LAB_DOCKER_BIP = '198.19.0.1/24'
-export const LAB_DOCKER_ADDRESS_POOL = 'base=198.19.128.0/17,size=24'
+const LAB_DOCKER_BIP = '198.19.0.1/24'
+const LAB_DOCKER_ADDRESS_POOL = 'base=198.19.128.0/17,size=24'
 /** For `docker swarm init --default-addr-pool` (inventories/lab.yml `swarm.defaultAddrPool`). */
 export const LAB_SWARM_ADDRESS_POOL = '198.19.64.0/18'
 
@@ -59,7 +59,7 @@ export function engineGet(socket: string, path: string, timeoutMs = 2000): Promi
   })
 }
 
-export async function enginePing(socket: string): Promise<boolean> {
+async function enginePing(socket: string): Promise<boolean> {
   const res = await engineGet(socket, '/_ping', 1000)
   return res?.status === 200
 }

@@ -11,7 +11,7 @@ import type {LabInstance} from './types.js'
  * owner's pid; a lock whose owner died is taken over.
  */
 
-export function labLockFile(instance: LabInstance): string {
+function labLockFile(instance: LabInstance): string {
   return `/run/${instance.prefix}.lock`
 }
 

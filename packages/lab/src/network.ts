@@ -140,7 +140,7 @@ export function batchNetworkActions(actions: readonly NetworkAction[]): IpBatch[
 }
 
 /** Runs the planned commands: root batch first, then the namespaces' batches side by side. */
-export async function applyNetwork(actions: readonly NetworkAction[], log: (text: string) => void): Promise<void> {
+async function applyNetwork(actions: readonly NetworkAction[], log: (text: string) => void): Promise<void> {
   // A few changes are listed one by one; a whole new lab is summed up in one line.
   if (actions.length <= 12) for (const action of actions) log(action.description)
   else log(`network: ${actions.length} changes on ${new Set(actions.map((a) => a.host).filter(Boolean)).size} host(s)`)

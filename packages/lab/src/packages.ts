@@ -1,5 +1,6 @@
 import {runLocal} from 'ctl/lib/local.js'
 import {CtlError} from 'ctl/lib/errors.js'
+import {lastLines} from 'ctl/lib/output.js'
 
 /** Debian packages the lab's components declare: only the missing ones are installed. */
 
@@ -38,7 +39,7 @@ export async function installPackages(names: readonly string[]): Promise<void> {
   if (result.code !== 0) {
     throw new CtlError(`apt-get could not install ${names.join(' ')}`, {
       step: 'packages',
-      hint: `Run \`apt-get update\` and try again; apt said: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' / ')}`,
+      hint: `Run \`apt-get update\` and try again; apt said: ${lastLines(result, 3, ' / ')}`,
     })
   }
 }

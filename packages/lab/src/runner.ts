@@ -14,9 +14,9 @@ import {deleteLink, killAll, linksMatching, removeDir, unmountUnder} from './tea
 import type {LabComponent, LabContext, LabHost, LabInstance, LabStatusRow} from './types.js'
 
 /** The checkout the lab runs from (packages/lab/dist/runner.js → ../../..): where inventories/ and .lab/ live. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
+const PROJECT_ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
 
-export interface ComponentOutcome {
+interface ComponentOutcome {
   component: string
   ok: boolean
   skipped?: boolean
@@ -122,7 +122,7 @@ function recordedHostCount(instance: LabInstance): number | undefined {
 }
 
 /** Hosts the lab should have (from the last `up`) plus any that exist now; the default count when unknown. */
-export async function currentLabHosts(instance: LabInstance): Promise<LabHost[]> {
+async function currentLabHosts(instance: LabInstance): Promise<LabHost[]> {
   const existing = await existingLabHosts(labContext(instance, []))
   const expected = labHosts(recordedHostCount(instance) ?? (existing.length > 0 ? 1 : DEFAULT_LAB_HOSTS), instance)
   const byName = new Map([...expected, ...existing].map((h) => [h.name, h]))

@@ -18,7 +18,7 @@ export async function netnsPids(netns: string): Promise<number[]> {
 }
 
 /** The cgroup directories named after the host's namespace (one per v1 controller, and v2). */
-export function hostCgroupDirs(netns: string): string[] {
+function hostCgroupDirs(netns: string): string[] {
   if (!existsSync(CGROUP_ROOT)) return []
   const dirs: string[] = []
   for (const controller of readdirSync(CGROUP_ROOT)) {

@@ -7,9 +7,9 @@
 /** Everything the lab creates carries this prefix, so `down` removes exactly that. */
 export const LAB_PREFIX = 'ctl-lab'
 /** The lab's subnet: RFC 2544's benchmarking range, not used by anything else here. */
-export const LAB_SUBNET_PREFIX = '198.18.0'
+const LAB_SUBNET_PREFIX = '198.18.0'
 export const LAB_BRIDGE = 'ctllab0'
-export const LAB_BRIDGE_ADDRESS = `${LAB_SUBNET_PREFIX}.1`
+const LAB_BRIDGE_ADDRESS = `${LAB_SUBNET_PREFIX}.1`
 /** Persistent lab state (data dirs, configs, host keys): removed by `down`. */
 export const LAB_STATE_DIR = '/var/lib/ctl-lab'
 /** Runtime files (sockets, pid files). */

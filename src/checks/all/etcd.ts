@@ -1,6 +1,7 @@
 import {andThen} from '../../lib/shell.js'
 import {outputTail, requireTool} from '../remote-errors.js'
 import type {CheckDefinition, Finding} from '../types.js'
+import {lastLines} from '../../lib/output.js'
 
 /** `etcdctl endpoint health` then `endpoint status -w json`, against the member's own client URL. */
 export function etcdProbeCommand(clientUrl: string): {script: string} {
@@ -19,7 +20,7 @@ interface EndpointStatus {
 /** Health line, then the status JSON of the one endpoint. */
 export function judgeEtcdMember(code: number, output: string): Finding {
   if (code !== 0 || !/is healthy/.test(output)) {
-    return {status: 'fail', detail: `unhealthy: ${output.trim().split('\n').slice(-2).join(' ').slice(0, 200)}`, hint: 'Is etcd running on this node, and do a majority of members answer? Patroni stops promoting without its DCS.'}
+    return {status: 'fail', detail: `unhealthy: ${lastLines(output, 2, ' ').slice(0, 200)}`, hint: 'Is etcd running on this node, and do a majority of members answer? Patroni stops promoting without its DCS.'}
   }
   const json = output.slice(output.indexOf('['))
   let status: EndpointStatus | undefined

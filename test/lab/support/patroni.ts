@@ -86,7 +86,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** One leader and the two others streaming from it (pg_stat_replication). */
-export async function healthyLeader(): Promise<string | undefined> {
+async function healthyLeader(): Promise<string | undefined> {
   const leader = await leaderName()
   if (!leader) return undefined
   const streaming = await streamingFrom(leader)

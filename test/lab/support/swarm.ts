@@ -12,7 +12,7 @@ import {projectRoot} from '../../support/cli.js'
  */
 
 export const LAB_NODES = ['h1', 'h2', 'h3'] as const
-export const SHARED_LAB_RUN_DIR = '/run/ctl-lab'
+const SHARED_LAB_RUN_DIR = '/run/ctl-lab'
 
 /** The docker CLI against one lab engine. */
 export async function docker(node: string, args: string[], options: {reject?: boolean; runDir?: string} = {}) {

@@ -2,7 +2,7 @@ import {parseInventory} from '../../../src/inventory/load.js'
 import type {Inventory} from '../../../src/inventory/schema/index.js'
 
 /** A small inventory with one gated Swarm service on three service nodes and one db node. */
-export const inventoryText = `name: t
+const inventoryText = `name: t
 nodes:
   - {name: m1, address: 10.0.0.1, role: manager, labels: {type: service}, docker: {socket: /run/d.sock}}
   - {name: w1, address: 10.0.0.2, labels: {type: service}}

@@ -31,7 +31,7 @@ interface Places {
 }
 
 /** Every map, sequence and scalar of a document, by path. */
-export function places(doc: Document): Places {
+function places(doc: Document): Places {
   const found: Places = {maps: [], seqs: [], scalars: []}
   const walk = (node: unknown, path: Path) => {
     if (isMap(node)) {
@@ -74,10 +74,10 @@ export const HOSTILE_STRINGS = [
   'ünïcødé',
 ]
 
-export const ODD_VALUES: unknown[] = [null, true, false, 0, -1, 1.5, 1e308, 2 ** 64, -(2 ** 63), Number.POSITIVE_INFINITY, Number.NaN, [], [1, 2], {}, {a: 1}, 'string', '65536', ...HOSTILE_STRINGS]
+const ODD_VALUES: unknown[] = [null, true, false, 0, -1, 1.5, 1e308, 2 ** 64, -(2 ** 63), Number.POSITIVE_INFINITY, Number.NaN, [], [1, 2], {}, {a: 1}, 'string', '65536', ...HOSTILE_STRINGS]
 
 /** Near-miss typos of a key: case changes, a dropped, doubled or swapped letter. */
-export function typosOf(key: string, random: () => number): string[] {
+function typosOf(key: string, random: () => number): string[] {
   const i = Math.floor(random() * key.length)
   const typos = [
     key.toLowerCase(),

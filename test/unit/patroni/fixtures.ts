@@ -2,7 +2,7 @@ import {combineFacts, parseClusterView, parseMemberStatus, parseReplicationRows,
 import type {PatroniTopology} from '../../../src/patroni/topology.js'
 
 /** Replies captured from the lab's Patroni 3.0.2 (names shortened), used to build fact sheets. */
-export const topology: PatroniTopology = {
+const topology: PatroniTopology = {
   scope: 'ctl-lab',
   user: 'postgres',
   database: 'postgres',
@@ -18,8 +18,8 @@ export const clusterJson = {
   ],
 }
 
-export const leaderStatusJson = {state: 'running', role: 'master', server_version: 150020, xlog: {location: 67108864}, timeline: 1, patroni: {version: '3.0.2', scope: 'ctl-lab'}}
-export const replicaStatusJson = {state: 'running', role: 'replica', xlog: {received_location: 67108864, replayed_location: 67108864, replayed_timestamp: null, paused: false}, timeline: 1}
+const leaderStatusJson = {state: 'running', role: 'master', server_version: 150020, xlog: {location: 67108864}, timeline: 1, patroni: {version: '3.0.2', scope: 'ctl-lab'}}
+const replicaStatusJson = {state: 'running', role: 'replica', xlog: {received_location: 67108864, replayed_location: 67108864, replayed_timestamp: null, paused: false}, timeline: 1}
 
 export const replicationJson = [
   {application_name: 'pg-h2', state: 'streaming', client_addr: '198.18.0.12', sync_state: 'async', flush_lag_bytes: 0, replay_lag_bytes: 0},

@@ -15,12 +15,12 @@ import {LEGACY_PORT, legacyReloadScript} from './app-legacy.js'
  */
 
 /** The app's port inside the container and published (host mode) on each lab host. */
-export const APP_PORT = 8080
-export const LB_APP_PORT = 8080
-export const LB_STATS_PORT = 8404
+const APP_PORT = 8080
+const LB_APP_PORT = 8080
+const LB_STATS_PORT = 8404
 
 /** Paths and addresses of the app tier in one lab instance (the shared lab by default). */
-export function appPaths(instance: LabInstance = DEFAULT_LAB_INSTANCE) {
+function appPaths(instance: LabInstance = DEFAULT_LAB_INSTANCE) {
   const appDir = `${instance.stateDir}/app`
   return {
     appDir,

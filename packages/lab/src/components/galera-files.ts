@@ -8,7 +8,7 @@ import type {LabHost} from '../types.js'
 
 /** The lab runs Galera on its first three hosts. */
 export const GALERA_HOSTS = 3
-export const GALERA_CLUSTER_NAME = 'ctl-lab'
+const GALERA_CLUSTER_NAME = 'ctl-lab'
 /** The SQL user ctl connects as; its password is generated into `.lab/` and referenced by lab.yml. */
 export const GALERA_USER = 'ctl'
 export const GALERA_PASSWORD_FILE = '.lab/galera-password'

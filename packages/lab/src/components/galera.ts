@@ -29,7 +29,7 @@ function galeraHosts(ctx: LabContext): LabHost[] {
 }
 
 /** The lab's SQL password, generated once into `.lab/` (referenced as file:../.lab/galera-password). */
-export function ensureGaleraPassword(projectRoot: string): string {
+function ensureGaleraPassword(projectRoot: string): string {
   const file = join(projectRoot, GALERA_PASSWORD_FILE)
   if (!existsSync(file)) {
     mkdirSync(dirname(file), {recursive: true, mode: 0o700})

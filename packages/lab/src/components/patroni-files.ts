@@ -9,16 +9,16 @@ import type {LabHost} from '../types.js'
 
 export const PATRONI_SCOPE = 'ctl-lab'
 export const ETCD_CLIENT_PORT = 2379
-export const ETCD_PEER_PORT = 2380
+const ETCD_PEER_PORT = 2380
 export const PATRONI_REST_PORT = 8008
 export const PG_PORT = 5432
 /** HAProxy in front of the cluster (seed 004): routes to whichever member answers /primary. */
 export const PG_WRITE_PORT = 5000
 export const PG_SUPERUSER = 'postgres'
-export const PG_REPLICATION_USER = 'replicator'
+const PG_REPLICATION_USER = 'replicator'
 /** PostgreSQL refuses to run as root; etcd and Patroni run as this user (LAB-NOTES). */
 export const SERVICE_USER = 'postgres'
-export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin'
+const PG_BIN_DIR = '/usr/lib/postgresql/15/bin'
 
 export interface LabPgPasswords {
   superuser: string
@@ -73,11 +73,11 @@ export function patroniLabPaths(host: LabHost): PatroniLabPaths {
   }
 }
 
-export const etcdMemberName = (host: LabHost): string => `etcd-${host.name}`
+const etcdMemberName = (host: LabHost): string => `etcd-${host.name}`
 export const patroniMemberName = (host: LabHost): string => `pg-${host.name}`
 
 /** The subnet of the lab hosts, for pg_hba: 198.18.0.11 → 198.18.0.0/24. */
-export function labSubnet(host: LabHost): string {
+function labSubnet(host: LabHost): string {
   return `${host.address.split('.').slice(0, 3).join('.')}.0/24`
 }
 
@@ -187,7 +187,7 @@ export function renderHaproxyConfig(host: LabHost, members: LabHost[]): string {
   ].join('\n')
 }
 
-export interface DaemonScript {
+interface DaemonScript {
   /** What it controls, for messages. */
   what: string
   pidFile: string
@@ -212,7 +212,7 @@ const CLEAN_PATH = `${PG_BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
  * A small POSIX sh control script: `start` (detached, idempotent), `stop` (SIGTERM, waits),
  * `kill` (SIGKILL, and PostgreSQL with it, like a crash), `status` (exit 0 running, 3 stopped).
  */
-export function renderDaemonScript(d: DaemonScript): string {
+function renderDaemonScript(d: DaemonScript): string {
   const runAs = d.asServiceUser
     ? `setpriv --reuid=${SERVICE_USER} --regid=${SERVICE_USER} --init-groups env -i PATH=${CLEAN_PATH} HOME=/var/lib/postgresql LANG=C.UTF-8 `
     : ''

@@ -29,6 +29,7 @@ import {
   SERVICE_USER,
   type LabPgPasswords,
 } from './patroni-files.js'
+import {lastLines} from 'ctl/lib/output.js'
 
 /**
  * etcd (3 members) and Patroni + PostgreSQL 15 (one member per lab host, up to 3), plus an HAProxy
@@ -37,17 +38,17 @@ import {
  */
 
 /** The lab's Patroni runs on the first three hosts (one member each). */
-export const PATRONI_LAB_SIZE = 3
+const PATRONI_LAB_SIZE = 3
 const READY_TIMEOUT_MS = 120_000
 /** How long `up` waits before treating a replica that does not stream as stuck. */
 const FIRST_WAIT_MS = 45_000
 
-export function patroniHosts(ctx: Pick<LabContext, 'hosts'>): LabHost[] {
+function patroniHosts(ctx: Pick<LabContext, 'hosts'>): LabHost[] {
   return ctx.hosts.slice(0, PATRONI_LAB_SIZE)
 }
 
 /** The lab-generated passwords, referenced by inventories/lab.yml as `file:../.lab/<name>`. */
-export function labPasswordFiles(projectRoot: string): {superuser: string; replication: string} {
+function labPasswordFiles(projectRoot: string): {superuser: string; replication: string} {
   const dir = labFilesDir(projectRoot)
   return {superuser: `${dir}/patroni-superuser.password`, replication: `${dir}/patroni-replication.password`}
 }
@@ -60,13 +61,13 @@ function ensurePassword(path: string): string {
   return value
 }
 
-export function ensureLabPasswords(projectRoot: string): LabPgPasswords {
+function ensureLabPasswords(projectRoot: string): LabPgPasswords {
   const files = labPasswordFiles(projectRoot)
   return {superuser: ensurePassword(files.superuser), replication: ensurePassword(files.replication)}
 }
 
 /** The lab cluster as the Patroni code sees it (same shape as the inventory's databases.patroni). */
-export function labTopology(hosts: LabHost[]): PatroniTopology {
+function labTopology(hosts: LabHost[]): PatroniTopology {
   return {
     scope: PATRONI_SCOPE,
     user: PG_SUPERUSER,
@@ -77,7 +78,7 @@ export function labTopology(hosts: LabHost[]): PatroniTopology {
 }
 
 /** Runs curl/psql from this machine's root namespace: the bridge reaches every lab address. */
-export const localRunOn: RunOn = async (_node, command, options = {}) =>
+const localRunOn: RunOn = async (_node, command, options = {}) =>
   runLocal(['sh', '-c', renderCommand(command)], {input: options.stdin, timeoutMs: options.timeoutMs ?? 30_000, check: false})
 
 function writeIfChanged(path: string, content: string, mode: number, owner?: string): boolean {
@@ -131,7 +132,7 @@ async function control(host: LabHost, script: string, action: 'start' | 'stop' |
 async function controlOrFail(host: LabHost, script: string, action: 'start' | 'stop' | 'kill'): Promise<void> {
   const r = await control(host, script, action)
   if (r.code !== 0) {
-    throw new CtlError(`${script} ${action} failed on ${host.name}: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`, {host: host.name, step: `patroni ${action}`, code: 'lab.patroni', hint: `Look at the logs under ${host.stateDir}/etcd and ${host.stateDir}/patroni.`})
+    throw new CtlError(`${script} ${action} failed on ${host.name}: ${lastLines(r, 5)}`, {host: host.name, step: `patroni ${action}`, code: 'lab.patroni', hint: `Look at the logs under ${host.stateDir}/etcd and ${host.stateDir}/patroni.`})
   }
 }
 
@@ -141,16 +142,16 @@ async function etcdHealthy(host: LabHost): Promise<boolean> {
 }
 
 /** One leader and every other member streaming in the leader's pg_stat_replication. */
-export function clusterReady(facts: ClusterFacts): boolean {
+function clusterReady(facts: ClusterFacts): boolean {
   return facts.leaderHealthy && facts.members.every((m) => m.name === facts.leader || m.streaming)
 }
 
-export async function labClusterFacts(ctx: Pick<LabContext, 'hosts' | 'projectRoot'>): Promise<ClusterFacts> {
+async function labClusterFacts(ctx: Pick<LabContext, 'hosts' | 'projectRoot'>): Promise<ClusterFacts> {
   const passwords = ensureLabPasswords(ctx.projectRoot)
   return gatherClusterFacts(localRunOn, labTopology(patroniHosts(ctx)), passwords.superuser)
 }
 
-export async function waitForCluster(ctx: Pick<LabContext, 'hosts' | 'projectRoot'>, timeoutMs = READY_TIMEOUT_MS): Promise<ClusterFacts> {
+async function waitForCluster(ctx: Pick<LabContext, 'hosts' | 'projectRoot'>, timeoutMs = READY_TIMEOUT_MS): Promise<ClusterFacts> {
   let facts: ClusterFacts | undefined
   const ok = await waitFor(async () => clusterReady((facts = await labClusterFacts(ctx))), timeoutMs, 500)
   if (!ok) {

@@ -13,33 +13,33 @@ import type {LabComponent, LabContext, LabHost, LabStatusRow} from '../types.js'
  * <host state dir>/vault, so a restart seals the node again but keeps its init and Raft membership.
  */
 
-export const VAULT_LAB_SIZE = 3
-export const VAULT_PORT = 8200
-export const VAULT_CLUSTER_PORT = 8201
+const VAULT_LAB_SIZE = 3
+const VAULT_PORT = 8200
+const VAULT_CLUSTER_PORT = 8201
 const READY_TIMEOUT_MS = 15_000
 
-export interface VaultLabPaths {
+interface VaultLabPaths {
   dir: string
   pidFile: string
   logFile: string
   config: string
 }
 
-export function vaultLabPaths(host: LabHost): VaultLabPaths {
+function vaultLabPaths(host: LabHost): VaultLabPaths {
   const dir = `${host.stateDir}/vault`
   return {dir, pidFile: `${host.runDir}/vault.pid`, logFile: `${dir}/server.log`, config: `${dir}/vault.hcl`}
 }
 
-export function vaultHosts(ctx: Pick<LabContext, 'hosts'>): LabHost[] {
+function vaultHosts(ctx: Pick<LabContext, 'hosts'>): LabHost[] {
   return ctx.hosts.slice(0, VAULT_LAB_SIZE)
 }
 
-export function vaultApiAddr(host: Pick<LabHost, 'address'>): string {
+function vaultApiAddr(host: Pick<LabHost, 'address'>): string {
   return `http://${host.address}:${VAULT_PORT}`
 }
 
 /** The `vault` binary on PATH, when there is one (then the lab runs the real server). */
-export async function findVaultBinary(): Promise<string | undefined> {
+async function findVaultBinary(): Promise<string | undefined> {
   const found = await runLocal(['sh', '-c', 'command -v vault'], {check: false, timeoutMs: 5000})
   return found.code === 0 && found.stdout.trim() ? found.stdout.trim() : undefined
 }
@@ -84,7 +84,7 @@ export function vaultServerArgv(options: {vaultBinary?: string; projectRoot: str
 }
 
 /** Any HTTP answer from sys/health (even 501/503) means the server is up. */
-export async function vaultAnswers(apiAddr: string): Promise<boolean> {
+async function vaultAnswers(apiAddr: string): Promise<boolean> {
   try {
     await fetch(`${apiAddr}/v1/sys/health`, {signal: AbortSignal.timeout(1000)})
     return true
@@ -118,7 +118,7 @@ async function withStartLock<T>(host: LabHost, work: () => Promise<T>): Promise<
   }
 }
 
-export function startVaultNode(ctx: LabContext, host: LabHost, vaultBinary?: string): Promise<'running' | 'started'> {
+function startVaultNode(ctx: LabContext, host: LabHost, vaultBinary?: string): Promise<'running' | 'started'> {
   return withStartLock(host, () => startUnlocked(ctx, host, vaultBinary))
 }
 
@@ -139,7 +139,7 @@ async function startUnlocked(ctx: LabContext, host: LabHost, vaultBinary?: strin
   return 'started'
 }
 
-export async function stopVaultNode(host: LabHost): Promise<void> {
+async function stopVaultNode(host: LabHost): Promise<void> {
   const paths = vaultLabPaths(host)
   const pid = runningDaemon(paths.pidFile, paths.dir, host.netns)
   if (pid !== undefined) await stopProcess(pid, 10_000)
@@ -147,7 +147,7 @@ export async function stopVaultNode(host: LabHost): Promise<void> {
 }
 
 /** Restarts every lab Vault node: each comes back sealed, initialized and Raft member as before. */
-export async function restartVaultNodes(ctx: LabContext): Promise<void> {
+async function restartVaultNodes(ctx: LabContext): Promise<void> {
   const binary = await findVaultBinary()
   await forEachLimited(vaultHosts(ctx), 3, async (host) => {
     await stopVaultNode(host)

@@ -7,7 +7,7 @@ import {loadState, saveState, type DoubleCluster, type DoubleNodeState, type Dou
  * HTTP (see server.ts). What it emulates and what it does not is listed in server.ts and docs/VAULT.md.
  */
 
-export const DOUBLE_VERSION = '0.0.0-ctl-lab-double'
+const DOUBLE_VERSION = '0.0.0-ctl-lab-double'
 const ROOT_KEY_BYTES = 32
 /** Vault accepts a hex key only when its decoded length is plausible for a key or a share. */
 const KEY_MIN_BYTES = 16
@@ -18,7 +18,7 @@ export interface Reply {
   body?: unknown
 }
 
-export type PeerCall = (apiAddr: string, path: string, body?: unknown) => Promise<Reply>
+type PeerCall = (apiAddr: string, path: string, body?: unknown) => Promise<Reply>
 
 export interface DoubleOptions {
   nodeId: string
