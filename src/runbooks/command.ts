@@ -8,13 +8,30 @@ import {acquireRunbookLock} from './lock.js'
 import {runSummary, textObserver} from './render.js'
 import type {Runbook, RunbookRunResult} from './types.js'
 
+/** A runbook command's help: the runbook's own description, then where its steps and journal are told. */
+export function runbookDescription(runbook: Pick<Runbook<unknown, unknown>, 'name' | 'description'>, more = 'Journal and --resume: docs/RUNBOOKS.md.'): string {
+  return `${runbook.description}\n\nSteps: ctl runbook show ${runbook.name}. ${more}`
+}
+
+/** Help examples of `ctl runbook <name>`, each given as what follows the name (env and flags). */
+export function runbookExamples(name: string, ...invocations: string[]): string[] {
+  return invocations.map((rest) => `<%= config.bin %> runbook ${name} ${rest}`)
+}
+
 /** The argument and flags every `ctl runbook <name> <env>` command has. */
 export const runbookArgs = {env: envArg}
 
 export const runbookFlags = {
   ...changeFlags,
-  resume: Flags.boolean({description: 'Continue the latest stopped run of this runbook on this env, from the step that did not finish, after re-checking the facts.', default: false}),
-  'run-id': Flags.string({description: 'With --resume: the run to continue (default: the latest).', dependsOn: ['resume'], parse: async (id) => parseRunId(id)}),
+  resume: Flags.boolean({
+    description: 'Continue the latest stopped run of this runbook on this env, from the step that did not finish, after re-checking the facts.',
+    default: false,
+  }),
+  'run-id': Flags.string({
+    description: 'With --resume: the run to continue (default: the latest).',
+    dependsOn: ['resume'],
+    parse: async (id) => parseRunId(id),
+  }),
 }
 
 /**
@@ -43,7 +60,12 @@ export abstract class RunbookCommand extends CtlCommand {
       lock: (runId) => acquireRunbookLock(pool, loaded, runbook.name, runId),
     })
     const hosts = [...new Set(result.steps.flatMap((s) => s.plan.commands.map((c) => c.node)))]
-    this.auditContext = {...this.auditContext, hosts, outcome: result.outcome, detail: {runId: result.runId, journal: result.journal, error: result.error?.message}}
+    this.auditContext = {
+      ...this.auditContext,
+      hosts,
+      outcome: result.outcome,
+      detail: {runId: result.runId, journal: result.journal, error: result.error?.message},
+    }
     if (!this.jsonEnabled()) {
       for (const line of runSummary(result)) this.log(line)
       if (result.error) {

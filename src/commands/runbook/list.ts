@@ -17,9 +17,19 @@ export default class RunbookList extends CtlCommand {
 
   async run(): Promise<{runbooks: RunbookListEntry[]}> {
     await this.parse(RunbookList)
-    const entries = runbooks.map((r) => ({name: r.name, summary: r.summary, needs: r.needs, steps: r.steps.length, dataRiskSteps: r.steps.filter((s) => s.risk === 'data-risk').length}))
+    const entries = runbooks.map((r) => ({
+      name: r.name,
+      summary: r.summary,
+      needs: r.needs,
+      steps: r.steps.length,
+      dataRiskSteps: r.steps.filter((s) => s.risk === 'data-risk').length,
+    }))
     if (!this.jsonEnabled()) {
-      for (const line of table(['RUNBOOK', 'STEPS', 'SUMMARY'], entries.map((e) => [e.name, String(e.steps), e.summary]))) this.log(line)
+      for (const line of table(
+        ['RUNBOOK', 'STEPS', 'SUMMARY'],
+        entries.map((e) => [e.name, String(e.steps), e.summary]),
+      ))
+        this.log(line)
     }
     return {runbooks: entries}
   }

@@ -1,12 +1,12 @@
 import {Flags} from '@oclif/core'
-import {RunbookCommand, runbookArgs, runbookFlags} from '../../runbooks/command.js'
+import {RunbookCommand, runbookArgs, runbookDescription, runbookExamples, runbookFlags} from '../../runbooks/command.js'
 import {mariadbBackup} from '../../runbooks/mariadb-backup.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export default class MariadbBackup extends RunbookCommand {
   static override summary = mariadbBackup.summary
-  static override description = `${mariadbBackup.description}\n\nSteps: ctl runbook show mariadb-backup. Journal and --resume: docs/RUNBOOKS.md.`
-  static override examples = ['<%= config.bin %> runbook mariadb-backup prod', '<%= config.bin %> runbook mariadb-backup lab --node h2 --json']
+  static override description = runbookDescription(mariadbBackup)
+  static override examples = runbookExamples('mariadb-backup', 'prod', 'lab --node h2 --json')
   static override args = runbookArgs
   static override flags = {
     ...runbookFlags,

@@ -1,16 +1,12 @@
 import {Flags} from '@oclif/core'
-import {RunbookCommand, runbookArgs, runbookFlags} from '../../runbooks/command.js'
+import {RunbookCommand, runbookArgs, runbookDescription, runbookExamples, runbookFlags} from '../../runbooks/command.js'
 import {patroniFailover} from '../../runbooks/patroni-failover.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export default class PatroniFailover extends RunbookCommand {
   static override summary = patroniFailover.summary
-  static override description = `${patroniFailover.description}\n\nSteps: ctl runbook show patroni-failover. Journal and --resume: docs/RUNBOOKS.md.`
-  static override examples = [
-    '<%= config.bin %> runbook patroni-failover prod --candidate pg2 --dry-run',
-    '<%= config.bin %> runbook patroni-failover prod --candidate pg2',
-    '<%= config.bin %> runbook patroni-failover lab --candidate pg-h2 --yes --json',
-  ]
+  static override description = runbookDescription(patroniFailover)
+  static override examples = runbookExamples('patroni-failover', 'prod --candidate pg2 --dry-run', 'prod --candidate pg2', 'lab --candidate pg-h2 --yes --json')
   static override args = runbookArgs
   static override flags = {
     ...runbookFlags,

@@ -1,17 +1,18 @@
 import {Flags} from '@oclif/core'
-import {RunbookCommand, runbookArgs, runbookFlags} from '../../runbooks/command.js'
+import {RunbookCommand, runbookArgs, runbookDescription, runbookExamples, runbookFlags} from '../../runbooks/command.js'
 import {patroniSwitchover} from '../../runbooks/patroni-switchover.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export default class PatroniSwitchover extends RunbookCommand {
   static override summary = patroniSwitchover.summary
-  static override description = `${patroniSwitchover.description}\n\nSteps: ctl runbook show patroni-switchover. Journal and --resume: docs/RUNBOOKS.md.`
-  static override examples = [
-    '<%= config.bin %> runbook patroni-switchover prod --dry-run',
-    '<%= config.bin %> runbook patroni-switchover prod',
-    '<%= config.bin %> runbook patroni-switchover lab --candidate pg-h2 --yes --json',
-    '<%= config.bin %> runbook patroni-switchover prod --candidate pg2 --scheduled-at 2030-01-31T03:00:00+01:00',
-  ]
+  static override description = runbookDescription(patroniSwitchover)
+  static override examples = runbookExamples(
+    'patroni-switchover',
+    'prod --dry-run',
+    'prod',
+    'lab --candidate pg-h2 --yes --json',
+    'prod --candidate pg2 --scheduled-at 2030-01-31T03:00:00+01:00',
+  )
   static override args = runbookArgs
   static override flags = {
     ...runbookFlags,

@@ -1,12 +1,12 @@
 import {Flags} from '@oclif/core'
-import {RunbookCommand, runbookArgs, runbookFlags} from '../../runbooks/command.js'
+import {RunbookCommand, runbookArgs, runbookDescription, runbookExamples, runbookFlags} from '../../runbooks/command.js'
 import {pgBackup} from '../../runbooks/pg-backup.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export default class PgBackup extends RunbookCommand {
   static override summary = pgBackup.summary
-  static override description = `${pgBackup.description}\n\nSteps: ctl runbook show pg-backup. Restore: ctl runbook pg-restore <env> --from <file>.`
-  static override examples = ['<%= config.bin %> runbook pg-backup prod --db app', '<%= config.bin %> runbook pg-backup lab --db shop --json']
+  static override description = runbookDescription(pgBackup, 'Restore: ctl runbook pg-restore <env> --from <file>.')
+  static override examples = runbookExamples('pg-backup', 'prod --db app', 'lab --db shop --json')
   static override args = runbookArgs
   static override flags = {
     ...runbookFlags,

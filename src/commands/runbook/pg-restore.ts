@@ -1,22 +1,28 @@
 import {Flags} from '@oclif/core'
-import {RunbookCommand, runbookArgs, runbookFlags} from '../../runbooks/command.js'
+import {RunbookCommand, runbookArgs, runbookDescription, runbookExamples, runbookFlags} from '../../runbooks/command.js'
 import {pgRestore} from '../../runbooks/pg-restore.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export default class PgRestore extends RunbookCommand {
   static override summary = pgRestore.summary
-  static override description = `${pgRestore.description}\n\nSteps: ctl runbook show pg-restore. Journal and --resume: docs/RUNBOOKS.md.`
-  static override examples = [
-    '<%= config.bin %> runbook pg-restore prod --from ctl-prod-app-20261126T120000.dump',
-    '<%= config.bin %> runbook pg-restore prod --from /var/backups/ctl/postgres/prod-app-20261126T120000.dump --db app_check',
-    '<%= config.bin %> runbook pg-restore prod --from prod-app-20261126T120000.dump --db app --replace',
-  ]
+  static override description = runbookDescription(pgRestore)
+  static override examples = runbookExamples(
+    'pg-restore',
+    'prod --from ctl-prod-app-20261126T120000.dump',
+    'prod --from /var/backups/ctl/postgres/prod-app-20261126T120000.dump --db app_check',
+    'prod --from prod-app-20261126T120000.dump --db app --replace',
+  )
   static override args = runbookArgs
   static override flags = {
     ...runbookFlags,
-    from: Flags.string({description: 'The archive: a path on the backup node, or a file name in databases.patroni.backupDir (required, except with --resume).'}),
+    from: Flags.string({
+      description: 'The archive: a path on the backup node, or a file name in databases.patroni.backupDir (required, except with --resume).',
+    }),
     db: Flags.string({description: 'The database to restore into (default: a new <db>_restored_<time>; with --replace: the database to replace).'}),
-    replace: Flags.boolean({description: 'Replace the existing database named by --db (or the backup\'s) after a confirmation naming it; the old one is kept, renamed.', default: false}),
+    replace: Flags.boolean({
+      description: "Replace the existing database named by --db (or the backup's) after a confirmation naming it; the old one is kept, renamed.",
+      default: false,
+    }),
   }
 
   async run(): Promise<RunbookRunResult> {
