@@ -6,12 +6,12 @@ import {note} from '../lib/progress.js'
 import {quote} from '../lib/shell.js'
 import type {SshPool} from '../ssh/pool.js'
 import {connectManager} from '../swarm/cluster.js'
-import {heldUpdateConfig, rollbackOrder} from './compose.js'
+import {heldUpdateConfig, restingUpdateConfig, rollbackOrder} from './compose.js'
 import {stackDeployArgv, stackUploadDir} from './docker.js'
 import {planDeploy, type DeployPlan, type DeploySelection, type ServicePlan, type StackPlan} from './plan.js'
 import {followRollout, historicTasks, rollbackPoint, type RollContext, type ServiceOutcome} from './service-rollout.js'
 import {readStacks} from './stacks.js'
-import {inventoryNodesById, readService, runningImages, updateServiceSpec} from './swarm-io.js'
+import {inventoryNodesById, readService, readServiceSpec, runningImages, updateServiceSpec} from './swarm-io.js'
 import {serviceUnfitness} from './swarm-state.js'
 import type {InventoryService} from '../inventory/schema/index.js'
 import type {ManagerHandle} from '../swarm/cluster.js'
@@ -105,7 +105,20 @@ export async function executeDeploy(pool: SshPool, loaded: LoadedInventory, mana
       }
     }
   }
+  // Stack deploys put the hold on every gated service; those left held (nothing to roll, or created) get their resting settings back.
+  if (outcomes.every((o) => o.outcome === 'updated')) {
+    for (const s of plan.stacks.flatMap((st) => st.services).filter((x) => x.gated)) {
+      await settleHeld(manager, inventoryServiceOf(loaded, s), s.swarmName)
+    }
+  }
   return {services: outcomes, notStarted}
+}
+
+/** Puts a service's resting update settings back when a stack deploy left it held (with nothing to roll). */
+async function settleHeld(manager: ManagerHandle, service: InventoryService, swarmName: string): Promise<void> {
+  const {spec} = await readServiceSpec(manager, swarmName)
+  if ((spec.UpdateConfig?.Delay ?? 0) < 3600e9) return
+  await updateServiceSpec(manager, swarmName, `settle ${swarmName}`, (current) => ({...current, UpdateConfig: restingUpdateConfig(service)}))
 }
 
 function inventoryServiceOf(loaded: LoadedInventory, s: ServicePlan): InventoryService {

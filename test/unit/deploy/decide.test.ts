@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {decideRollback, decideRollout} from '../../../src/deploy/decide.js'
 import type {GateVerdict} from '../../../src/deploy/gate.js'
 import {rollbackRefusal} from '../../../src/deploy/run-service.js'
-import {currentTasks, parseServiceJson, serviceUnfitness, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
+import {currentTasks, describeState, parseServiceJson, serviceUnfitness, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
 
 const task = (id: string, current: boolean, state: string, desiredState = 'running', extra: Partial<TaskView> = {}): TaskView => ({id, current, state, desiredState, image: current ? 'app:v2' : 'app:v1', createdAt: `2026-01-01T00:00:0${id.length}Z`, ...extra})
 const view = (updateState: string | undefined, tasks: TaskView[], replicas = 2): ServiceView => ({name: 's', image: 'app:v2', replicas, updateState, tasks})
@@ -111,5 +111,12 @@ describe('fitness of a service to deploy onto', () => {
     ['one missing', view('completed', [task('a', true, 'running'), task('b', true, 'pending')]), '1/2 tasks running, 2 wanted'],
   ] as const)('%s', (_name, v, why) => {
     expect(serviceUnfitness(v)).toBe(why)
+  })
+})
+
+describe('the state a service is left in', () => {
+  it('names the spec, the update state and the tasks per image', () => {
+    const v = {...view('rollback_paused', [task('a', true, 'running'), task('b', false, 'running'), task('c', false, 'pending'), task('d', false, 'shutdown', 'shutdown')]), updateMessage: 'host-mode port already in use'}
+    expect(describeState(v)).toBe('s: spec app:v2, update state rollback_paused (host-mode port already in use); 3 task(s) for 2 replica(s): 1 app:v2 running, 1 app:v1 running, 1 app:v1 pending')
   })
 })
