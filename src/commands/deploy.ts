@@ -7,13 +7,14 @@ import {whileHolding} from '../locks/take.js'
 import type {ServicePlan} from '../deploy/plan.js'
 import {deployPreflight, preflightBlockers, preflightError} from '../deploy/preflight.js'
 import {executeDeploy, prepareDeploy} from '../deploy/run-deploy.js'
+import {recordReleases} from '../deploy/releases-io.js'
 import {renderDeployPlan, renderServiceOutcome} from '../deploy/render.js'
 import type {ServiceOutcome} from '../deploy/service-rollout.js'
 
 export interface DeployResult {
   env: string
   dryRun: boolean
-  /** ok, no-changes, dry-run, rolled-back, failed */
+  /** ok, repaired, no-changes, dry-run, rolled-back, failed */
   outcome: string
   changes: ServicePlan[]
   services: ServiceOutcome[]
@@ -64,15 +65,24 @@ The stack files are the truth: a service's image is the file's, unless --image o
       }
       const execution = await executeDeploy(pool, loaded, manager, plan)
       const failed = execution.services.filter((s) => s.outcome !== 'updated')
-      const outcome = failed.length === 0 ? (plan.changes.length === 0 ? 'no-changes' : 'ok') : failed.every((s) => s.outcome === 'rolled-back') ? 'rolled-back' : 'failed'
+      const outcome = failed.length === 0 ? (plan.changes.length === 0 ? 'no-changes' : plan.changes.every((c) => c.action === 'repair') ? 'repaired' : 'ok') : failed.every((s) => s.outcome === 'rolled-back') ? 'rolled-back' : 'failed'
+      await recordReleases(pool, loaded, releasesOf(plan.changes, execution.services), flags.message)
       this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), services: execution.services.map(({service, outcome: o, reason, finalImage, failedTask}) => ({service, outcome: o, reason, finalImage, failedTask}))}}
       if (failed.length > 0) this.markFailed(outcome)
       if (!this.jsonEnabled()) {
         for (const s of execution.services) this.log(renderServiceOutcome(s))
         if (execution.notStarted.length > 0) this.log(`Not deployed (an earlier service failed): ${execution.notStarted.join(', ')}`)
-        this.log(outcome === 'ok' ? 'Deploy done.' : outcome === 'no-changes' ? 'No image changes; stack settings re-applied.' : `Deploy ${outcome}.`)
+        this.log(outcome === 'ok' ? 'Deploy done.' : outcome === 'repaired' ? 'Repaired: every replica runs the spec and the update state is clean.' : outcome === 'no-changes' ? 'No image changes; stack settings re-applied.' : `Deploy ${outcome}.`)
       }
       return {...base, dryRun: false, outcome, services: execution.services, notStarted: execution.notStarted, lock: lockInfo}
     })
   }
+}
+
+/** The release history's entries of a deploy: one per service it rolled. */
+function releasesOf(changes: readonly ServicePlan[], services: readonly ServiceOutcome[]) {
+  return services.map((s) => {
+    const change = changes.find((c) => c.swarmName === s.swarmName)
+    return {service: change?.service ?? s.service, swarmName: s.swarmName, image: change?.newImage ?? s.finalImage, previousImage: change?.oldImage ?? undefined, kind: change?.action === 'repair' ? ('repair' as const) : ('deploy' as const), outcome: s.outcome === 'updated' ? 'ok' : s.outcome}
+  })
 }

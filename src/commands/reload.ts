@@ -2,6 +2,7 @@ import {envServiceArgs, messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand} from '../lib/command.js'
 import {acquireLock} from '../deploy/lock-run.js'
 import {whileHolding} from '../locks/take.js'
+import {recordReleases} from '../deploy/releases-io.js'
 import {reloadHosts, type HostReload} from '../deploy/reload-hosts.js'
 import {renderServiceOutcome} from '../deploy/render.js'
 import {inventoryService, reloadSwarmService} from '../deploy/run-service.js'
@@ -56,6 +57,7 @@ export default class Reload extends CtlCommand {
       const swarm = await reloadSwarmService(pool, loaded, service)
       const outcome = swarm.outcome === 'updated' ? 'ok' : swarm.outcome
       if (outcome !== 'ok') this.markFailed(outcome)
+      await recordReleases(pool, loaded, [{service: service.name, swarmName: swarm.swarmName, image: swarm.finalImage, previousImage: swarm.finalImage, kind: 'reload', outcome}], flags.message)
       this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), reason: swarm.reason, failedTask: swarm.failedTask}}
       if (!this.jsonEnabled()) this.log(renderServiceOutcome(swarm))
       return {...base, dryRun: false, outcome, durationMs: Date.now() - started, swarm}

@@ -13,6 +13,8 @@ export interface ComposeService {
   constraints: string[]
   /** Host-mode published ports (they limit one task per node). */
   hostPorts: number[]
+  /** The stack file defines a container healthcheck. */
+  healthcheck: boolean
 }
 
 type Json = Record<string, unknown>
@@ -59,6 +61,7 @@ export function composeServices(doc: Json): Record<string, ComposeService> {
       replicas: typeof deploy.replicas === 'number' ? deploy.replicas : undefined,
       constraints: Array.isArray(placement.constraints) ? placement.constraints.map(String) : [],
       hostPorts: ports.filter((p): p is Json => isObject(p) && p.mode === 'host' && typeof p.published === 'number').map((p) => p.published as number),
+      healthcheck: isObject(svc.healthcheck) && svc.healthcheck.disable !== true,
     }
   }
   return out
@@ -71,27 +74,74 @@ export function gatePacingSeconds(service: InventoryService): number {
   return Math.ceil(health.passForSeconds + (2 * health.intervalMs) / 1000 + 1)
 }
 
-/** Swarm's update and rollback settings derived from the inventory's rollout and health gate. */
-export function updateConfigFor(service: InventoryService): {update_config: Json; rollback_config: Json} {
+/**
+ * ctl holds Swarm after every batch it replaces: `delay` is a day, and ctl lets Swarm go on (a
+ * service-label change restarts Swarm's updater on the remaining slots) only once the batch passed
+ * ctl's gate. Swarm cannot move on by its own clock; a failure pauses it (`failure_action: pause`)
+ * and ctl decides. See docs/DEPLOY.md.
+ */
+export const ROLLOUT_HOLD = '24h'
+
+/**
+ * The order of a rollback (and of a repair): stop-first for a service publishing host ports, which
+ * may have no free node left for start-first (the paused rollbacks Swarm gets stuck in).
+ */
+export function rollbackOrder(service: InventoryService, hostPorts: readonly number[]): 'start-first' | 'stop-first' {
+  return hostPorts.length > 0 ? 'stop-first' : service.rollout.order
+}
+
+/** Swarm's update and rollback settings for a rollout under ctl's gate. */
+export function updateConfigFor(service: InventoryService, compose?: Pick<ComposeService, 'hostPorts'>): {update_config: Json; rollback_config: Json} {
   const r = service.rollout
   return {
     update_config: {
       parallelism: r.parallelism,
       order: r.order,
-      delay: `${gatePacingSeconds(service)}s`,
+      delay: ROLLOUT_HOLD,
       monitor: `${r.monitorSeconds}s`,
-      failure_action: r.failureAction,
+      failure_action: 'pause',
       max_failure_ratio: 0,
     },
-    rollback_config: {parallelism: r.parallelism, order: r.order, monitor: `${r.monitorSeconds}s`, failure_action: 'pause', max_failure_ratio: 0},
+    rollback_config: {parallelism: r.parallelism, order: rollbackOrder(service, compose?.hostPorts ?? []), monitor: `${r.monitorSeconds}s`, failure_action: 'pause', max_failure_ratio: 0},
   }
 }
 
-/** The override file ctl adds last: the chosen images and, for inventory services, their rollout. */
-export function renderOverride(images: Record<string, string>, services: readonly InventoryService[], version = '3.8'): string {
+const NS = 1_000_000_000
+
+/**
+ * The UpdateConfig ctl leaves on a service once its rollout is over (Engine API form): paced for the
+ * gate, the inventory's failure action, so a later hand-made `docker service update` behaves as before.
+ */
+export function restingUpdateConfig(service: InventoryService): Json {
+  const r = service.rollout
+  return {Parallelism: r.parallelism, Delay: gatePacingSeconds(service) * NS, FailureAction: r.failureAction, Monitor: r.monitorSeconds * NS, MaxFailureRatio: 0, Order: r.order}
+}
+
+/** The UpdateConfig of ctl's rollback (and repair) update: no hold, stop-first where host ports demand it. */
+export function rollbackUpdateConfig(service: InventoryService, hostPorts: readonly number[]): Json {
+  const r = service.rollout
+  return {Parallelism: r.parallelism, Delay: 0, FailureAction: 'pause', Monitor: r.monitorSeconds * NS, MaxFailureRatio: 0, Order: rollbackOrder(service, hostPorts)}
+}
+
+/** The UpdateConfig of a step-by-step rollout ctl starts itself (reload, rollback --to). */
+export function heldUpdateConfig(service: InventoryService): Json {
+  const r = service.rollout
+  return {Parallelism: r.parallelism, Delay: 24 * 3600 * NS, FailureAction: 'pause', Monitor: r.monitorSeconds * NS, MaxFailureRatio: 0, Order: r.order}
+}
+
+/**
+ * The override file ctl adds last: the chosen images and, for inventory services, their rollout; a
+ * stack healthcheck gets `start_period` = the gate's deadline, so Docker does not kill a task that is
+ * slow to start before ctl's gate has decided on it.
+ */
+export function renderOverride(images: Record<string, string>, services: readonly InventoryService[], version = '3.8', composed: Record<string, ComposeService> = {}): string {
   const out: Record<string, Json> = {}
   for (const [name, image] of Object.entries(images)) out[name] = {image}
-  for (const service of services) out[service.name] = {...out[service.name], deploy: updateConfigFor(service)}
+  for (const service of services) {
+    const compose = composed[service.name]
+    out[service.name] = {...out[service.name], deploy: updateConfigFor(service, compose)}
+    if (compose?.healthcheck && service.health) out[service.name]!.healthcheck = {start_period: `${service.health.deadlineSeconds}s`}
+  }
   // docker stack deploy refuses files whose `version` differ, so the override copies the stack's.
   return `# Written by ctl deploy: images and rollout settings layered on the stack's own files.\n${stringify({version, services: out})}`
 }

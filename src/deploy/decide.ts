@@ -4,12 +4,31 @@ import {currentTasks, type ServiceView, type TaskView} from './swarm-state.js'
 /**
  * Where a rolling update (or the rollback after it) stands, from Swarm's view of the service and
  * ctl's gate verdict on each current task. Pure, so every case is a row in a unit test.
+ *
+ * ctl holds Swarm after every batch (update_config.delay is a day, see compose.ts): `advance` tells
+ * the watcher to let Swarm replace the next batch, `finish` to release the hold once every replica
+ * runs the new spec, passed its gate and stayed healthy for the monitor window.
  */
 
 export type RolloutDecision =
   | {kind: 'waiting'; healthy: number; wanted: number}
+  | {kind: 'advance'; healthy: number; wanted: number}
+  | {kind: 'finish'}
   | {kind: 'done'}
   | {kind: 'failed'; reason: string; task?: TaskView; swarmRollingBack: boolean}
+
+/** A gate verdict, with when it passed (the monitor window runs from there). */
+export type TimedVerdict = GateVerdict & {passedAt?: number}
+
+export interface StepState {
+  now: number
+  /** The monitor window after the last pass, before the rollout counts as done. */
+  monitorMs: number
+  /** How many new tasks there were when ctl last let Swarm go on (it is not told twice). */
+  advancedAt?: number
+  /** ctl released Swarm's hold already. */
+  finishing?: boolean
+}
 
 // 'complete' too: a task of the new spec that exits by itself (or is stopped as unhealthy, which the app
 // answers by draining and exiting 0) has failed while Swarm still wanted it.
@@ -20,8 +39,13 @@ function failedCurrentTask(view: ServiceView, before: ReadonlySet<string>): Task
   return view.tasks.find((t) => t.current && FAILED_TASK_STATES.has(t.state) && !before.has(t.id))
 }
 
+/** Swarm has no update running (never had one, finished it, or ctl's last step cleared it). */
+export function updateSettled(state: string | undefined): boolean {
+  return state === undefined || state === 'completed' || state === 'rollback_completed'
+}
+
 /** `before`: ids of the tasks that existed when the rollout began (their old failures are not ours). */
-export function decideRollout(view: ServiceView, gates: ReadonlyMap<string, GateVerdict>, before: ReadonlySet<string> = new Set()): RolloutDecision {
+export function decideRollout(view: ServiceView, gates: ReadonlyMap<string, TimedVerdict>, before: ReadonlySet<string> = new Set(), step: StepState = {now: 0, monitorMs: 0}): RolloutDecision {
   if (view.updateState?.startsWith('rollback')) {
     return {kind: 'failed', reason: `Swarm is rolling back: ${view.updateMessage ?? view.updateState}`, task: failedCurrentTaskBeforeRollback(view, gates, before), swarmRollingBack: true}
   }
@@ -35,9 +59,20 @@ export function decideRollout(view: ServiceView, gates: ReadonlyMap<string, Gate
     const verdict = gates.get(task.id)
     if (verdict?.state === 'failed') return {kind: 'failed', reason: `task ${task.id.slice(0, 12)} failed the /health gate: ${verdict.reason}`, task, swarmRollingBack: false}
   }
-  const healthy = tasks.filter((t) => t.state === 'running' && gates.get(t.id)?.state === 'passed').length
-  const settled = view.updateState === undefined || view.updateState === 'completed'
-  if (settled && healthy >= view.replicas && tasks.length === view.replicas) return {kind: 'done'}
+  const passed = tasks.filter((t) => t.state === 'running' && gates.get(t.id)?.state === 'passed')
+  const healthy = passed.length
+  // Every slot down to one task Swarm wants running: no old task of a batch is still waiting to stop.
+  const slotsClean = view.tasks.filter((t) => t.desiredState === 'running').length === view.replicas
+  const allNew = healthy >= view.replicas && tasks.length === view.replicas && slotsClean
+  const lastPass = Math.max(0, ...passed.map((t) => gates.get(t.id)?.passedAt ?? 0))
+  const monitored = step.now - lastPass >= step.monitorMs
+  if (allNew && monitored) {
+    if (updateSettled(view.updateState)) return {kind: 'done'}
+    if (!step.finishing) return {kind: 'finish'}
+  }
+  // Swarm replaced a batch and every task of the new spec passed: it holds until ctl lets it go on.
+  const batchPassed = healthy === tasks.length && tasks.length < view.replicas && slotsClean
+  if (view.updateState === 'updating' && batchPassed && tasks.length > (step.advancedAt ?? -1)) return {kind: 'advance', healthy, wanted: view.replicas}
   return {kind: 'waiting', healthy, wanted: view.replicas}
 }
 
@@ -47,14 +82,17 @@ function failedCurrentTaskBeforeRollback(view: ServiceView, gates: ReadonlyMap<s
   return suspects.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]
 }
 
-/** The rollback is over when Swarm says so and every replica of the old spec passes the gate again. */
+/**
+ * The rollback (ctl updates the service back to the old spec) is over when Swarm has finished and
+ * every replica of the old spec passes the gate, with no other task left running.
+ */
 export function decideRollback(view: ServiceView, gates: ReadonlyMap<string, GateVerdict>): RolloutDecision {
-  if (view.updateState === 'rollback_paused') {
-    return {kind: 'failed', reason: `Swarm paused the rollback: ${view.updateMessage ?? 'rollback_paused'}`, swarmRollingBack: true}
+  if (view.updateState === 'rollback_paused' || view.updateState === 'paused') {
+    return {kind: 'failed', reason: `Swarm paused the ${view.updateState === 'paused' ? 'update back to the old version' : 'rollback'}: ${view.updateMessage ?? view.updateState}`, swarmRollingBack: true}
   }
   const tasks = currentTasks(view)
   const healthy = tasks.filter((t) => t.state === 'running' && gates.get(t.id)?.state === 'passed').length
-  const settled = view.updateState === undefined || view.updateState === 'rollback_completed' || view.updateState === 'completed'
-  if (settled && healthy >= view.replicas && tasks.length === view.replicas) return {kind: 'done'}
+  const slotsClean = view.tasks.filter((t) => t.desiredState === 'running').length === view.replicas
+  if (updateSettled(view.updateState) && healthy >= view.replicas && tasks.length === view.replicas && slotsClean) return {kind: 'done'}
   return {kind: 'waiting', healthy, wanted: view.replicas}
 }

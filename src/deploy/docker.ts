@@ -3,7 +3,7 @@ import type {InventoryNode} from '../inventory/schema/index.js'
 
 /**
  * The docker CLI commands a deploy runs on a manager, as argv (the CLI is the tool for `stack deploy`
- * with compose files and for Swarm's own rollback and forced update). Reading state uses the Engine API.
+ * with compose files). Reading state and the step-by-step spec updates use the Engine API.
  */
 
 /** Where ctl uploads a stack's files on the manager (next to the lock directory). */
@@ -18,29 +18,4 @@ export function stackUploadDir(lockDir: string, env: string, stack: string): str
  */
 export function stackDeployArgv(node: InventoryNode, stack: string, remoteFiles: readonly string[]): string[] {
   return dockerCli(node, ['stack', 'deploy', ...remoteFiles.flatMap((f) => ['-c', f]), '--resolve-image', 'never', '--detach=true', stack])
-}
-
-export function serviceRollbackArgv(node: InventoryNode, service: string): string[] {
-  return dockerCli(node, ['service', 'rollback', '--detach', service])
-}
-
-/**
- * A rolling restart without a new image: Swarm replaces every task, under the inventory's rollout
- * (so a service last changed by hand still rolls start-first, one at a time, paced for the gate).
- */
-export function serviceForceUpdateArgv(
-  node: InventoryNode,
-  service: string,
-  rollout: {parallelism: number; order: string; monitorSeconds: number; failureAction: string},
-  delaySeconds: number,
-): string[] {
-  return dockerCli(node, [
-    'service', 'update', '--force', '--detach',
-    '--update-parallelism', String(rollout.parallelism),
-    '--update-order', rollout.order,
-    '--update-delay', `${delaySeconds}s`,
-    '--update-monitor', `${rollout.monitorSeconds}s`,
-    '--update-failure-action', rollout.failureAction,
-    service,
-  ])
 }

@@ -1,6 +1,7 @@
 /**
  * ctl's external /health gate: a new task (or host) must answer healthy, without a break, for
- * `passForSeconds` before the rollout goes on; no pass within `deadlineSeconds` fails it. The
+ * `passForSeconds` before the rollout goes on; no pass within `deadlineSeconds` fails it, and so does
+ * a failure once it has answered healthy (the same rule keeps watching it in its monitor window). The
  * decision is pure (a list of probes in, a verdict out); `probeHealth` is the one HTTP call.
  */
 
@@ -37,12 +38,33 @@ export function healthyStreakMs(probes: readonly Probe[], settings: Pick<GateSet
   return newest.at - first.at
 }
 
+function describeProbe(probe: Probe): string {
+  return probe.status === null ? `no answer (${probe.detail})` : `HTTP ${probe.status}`
+}
+
+/**
+ * Fail fast: once a task has answered healthy, a wrong answer (or two probes in a row with no answer,
+ * so one slow probe on a loaded host is not a verdict) fails it, before or after its gate passed.
+ */
+export function failureAfterHealthy(probes: readonly Probe[], settings: Pick<GateSettings, 'expectStatus'>): Probe | undefined {
+  const first = probes.findIndex((p) => isHealthy(p, settings))
+  if (first < 0) return undefined
+  for (let i = first + 1; i < probes.length; i++) {
+    const probe = probes[i]!
+    if (probe.status !== null && !isHealthy(probe, settings)) return probe
+    if (probe.status === null && i - 1 > first && probes[i - 1]!.status === null) return probe
+  }
+  return undefined
+}
+
 export function evaluateGate(probes: readonly Probe[], startedAt: number, now: number, settings: GateSettings): GateVerdict {
+  const relapse = failureAfterHealthy(probes, settings)
+  if (relapse) return {state: 'failed', reason: `answered ${describeProbe(relapse)} after being healthy`}
   const streak = healthyStreakMs(probes, settings)
   if (streak >= settings.passForSeconds * 1000) return {state: 'passed', healthyForMs: streak}
   if (now - startedAt > settings.deadlineSeconds * 1000) {
     const last = probes.at(-1)
-    const lastText = last ? (last.status === null ? `no answer (${last.detail})` : `HTTP ${last.status}`) : 'never probed'
+    const lastText = last ? describeProbe(last) : 'never probed'
     return {state: 'failed', reason: `not healthy for ${settings.passForSeconds}s within ${settings.deadlineSeconds}s; last answer: ${lastText}`}
   }
   return {state: 'pending', healthyForMs: streak}

@@ -27,17 +27,32 @@ export interface ServicePlan {
   swarmName: string
   oldImage: string | null
   newImage: string
-  action: 'create' | 'update' | 'unchanged'
+  /** `repair`: same image, but Swarm left the service in a paused update/rollback or with extra tasks. */
+  action: 'create' | 'update' | 'repair' | 'unchanged'
+  /** Why a repair is needed. */
+  repairReason?: string
   /** Rolled under ctl's /health gate (it is an inventory service with a health check). */
   gated: boolean
   replicas: number
 }
 
+/**
+ * One `docker stack deploy` of a stack. Swarm would roll every changed service of a stack at once;
+ * ctl deploys a stack once per gated service that changes, each time with the later ones pinned to
+ * their running image, so the gate follows one service at a time.
+ */
+export interface StackStage {
+  /** Swarm names of the gated services this stage rolls. */
+  gated: string[]
+  override: string
+}
+
 export interface StackPlan {
   name: string
   files: string[]
-  /** The override file ctl adds last (images and rollout settings). */
+  /** The override file ctl adds last (images and rollout settings) once every stage is through. */
   override: string
+  stages: StackStage[]
   services: ServicePlan[]
 }
 
@@ -85,6 +100,8 @@ export function planDeploy(
   stacks: readonly StackInput[],
   /** Swarm service name → its current image, for services that exist. */
   running: Readonly<Record<string, string>>,
+  /** Swarm service name → why it is not in a clean state (paused update or rollback, extra tasks). */
+  unclean: Readonly<Record<string, string>> = {},
 ): DeployPlan {
   const chosen = selectStacks(inventory, selection, stacks)
   const known = new Set(chosen.flatMap((s) => Object.keys(composeServices(s.merged))))
@@ -92,11 +109,11 @@ export function planDeploy(
     if (!known.has(name)) throw new CtlError(`--image names "${name}", which no selected stack defines`, {exitCode: ExitCode.cannotRun, code: 'deploy.unknown-service', hint: `Services: ${[...known].join(', ')}`})
     if (selection.service && name !== selection.service) throw new CtlError(`--image ${name}=... conflicts with --service ${selection.service}`, {exitCode: ExitCode.cannotRun, code: 'deploy.bad-image-flag'})
   }
-  const plans = chosen.map((stack) => planStack(inventory, selection, stack, running))
+  const plans = chosen.map((stack) => planStack(inventory, selection, stack, running, unclean))
   return {env, stacks: plans, changes: plans.flatMap((s) => s.services.filter((x) => x.action !== 'unchanged'))}
 }
 
-function planStack(inventory: Inventory, selection: DeploySelection, stack: StackInput, running: Readonly<Record<string, string>>): StackPlan {
+function planStack(inventory: Inventory, selection: DeploySelection, stack: StackInput, running: Readonly<Record<string, string>>, unclean: Readonly<Record<string, string>>): StackPlan {
   const composed = composeServices(stack.merged)
   const images: Record<string, string> = {}
   const services: ServicePlan[] = []
@@ -120,12 +137,26 @@ function planStack(inventory: Inventory, selection: DeploySelection, stack: Stac
       swarmName,
       oldImage: current,
       newImage,
-      action: current === null ? 'create' : sameImage(current, newImage) ? 'unchanged' : 'update',
+      action: current === null ? 'create' : !sameImage(current, newImage) ? 'update' : unclean[swarmName] ? 'repair' : 'unchanged',
+      repairReason: current !== null && sameImage(current, newImage) ? unclean[swarmName] : undefined,
       gated: Boolean(inv?.health),
       replicas: compose.replicas ?? 1,
     })
   }
-  return {name: stack.name, files: stack.files, override: renderOverride(images, gatedServices, stack.version), services}
+  const render = (imgs: Record<string, string>) => renderOverride(imgs, gatedServices, stack.version, composed)
+  return {name: stack.name, files: stack.files, override: render(images), stages: planStages(services, images, render), services}
+}
+
+/** One stage per gated service whose image changes, the later ones pinned to what runs now. */
+export function planStages(services: readonly ServicePlan[], images: Readonly<Record<string, string>>, render: (images: Record<string, string>) => string): StackStage[] {
+  const rolled = services.filter((s) => s.gated && s.action === 'update')
+  if (rolled.length <= 1) return [{gated: services.filter((s) => s.gated && s.action !== 'unchanged').map((s) => s.swarmName), override: render({...images})}]
+  return rolled.map((s, i) => {
+    const pinned: Record<string, string> = {...images}
+    for (const later of rolled.slice(i + 1)) pinned[later.service] = later.oldImage!
+    const gated = i === 0 ? services.filter((x) => x.gated && x.action !== 'unchanged' && !rolled.slice(1).includes(x)) : [s]
+    return {gated: gated.map((x) => x.swarmName), override: render(pinned)}
+  })
 }
 
 function checkCapacity(inventory: Inventory, stack: string, name: string, compose: ComposeService, inv: InventoryService): void {

@@ -24,5 +24,6 @@ export function renderServiceOutcome(s: ServiceOutcome): string {
     for (const answer of s.failedTask.lastAnswers) lines.push(`    ${answer}`)
   }
   for (const g of s.rollbackGates ?? s.gates) lines.push(`  task ${g.task} on ${g.node ?? '?'}: ${g.verdict}`)
+  if (s.leftState) lines.push(`  left as: ${s.leftState}`, `  finish it with: ${s.finishWith}`)
   return lines.join('\n')
 }

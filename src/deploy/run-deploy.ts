@@ -6,11 +6,14 @@ import {note} from '../lib/progress.js'
 import {quote} from '../lib/shell.js'
 import type {SshPool} from '../ssh/pool.js'
 import {connectManager} from '../swarm/cluster.js'
+import {heldUpdateConfig, restingUpdateConfig, rollbackOrder} from './compose.js'
 import {stackDeployArgv, stackUploadDir} from './docker.js'
-import {planDeploy, type DeployPlan, type DeploySelection, type StackPlan} from './plan.js'
-import {followRollout, type ServiceOutcome} from './service-rollout.js'
+import {planDeploy, type DeployPlan, type DeploySelection, type ServicePlan, type StackPlan} from './plan.js'
+import {followRollout, historicTasks, rollbackPoint, type RollContext, type ServiceOutcome} from './service-rollout.js'
 import {readStacks} from './stacks.js'
-import {inventoryNodesById, readService, runningImages} from './swarm-io.js'
+import {inventoryNodesById, readService, readServiceSpec, runningImages, updateServiceSpec} from './swarm-io.js'
+import {serviceUnfitness} from './swarm-state.js'
+import type {InventoryService} from '../inventory/schema/index.js'
 import type {ManagerHandle} from '../swarm/cluster.js'
 
 /**
@@ -22,11 +25,19 @@ export async function prepareDeploy(pool: SshPool, loaded: LoadedInventory, sele
   const stacks = readStacks(loaded)
   const manager = await connectManager(pool, loaded.inventory)
   const running = await runningImages(manager, stacks.map((s) => s.name))
-  return {plan: planDeploy(loaded.env, loaded.inventory, selection, stacks, running), manager}
+  // Services Swarm left half-way (paused update or rollback, extra tasks): a deploy repairs them.
+  const unclean: Record<string, string> = {}
+  for (const service of loaded.inventory.services.filter((s) => s.strategy === 'swarm' && s.health)) {
+    const name = `${service.stack}_${service.name}`
+    if (running[name] === undefined) continue
+    const why = serviceUnfitness(await readService(manager, name))
+    if (why) unclean[name] = why
+  }
+  return {plan: planDeploy(loaded.env, loaded.inventory, selection, stacks, running, unclean), manager}
 }
 
 /** Copies the stack's files and ctl's override to the manager; returns their remote paths in order. */
-async function uploadStack(pool: SshPool, loaded: LoadedInventory, manager: ManagerHandle, stack: StackPlan): Promise<string[]> {
+async function uploadStack(pool: SshPool, loaded: LoadedInventory, manager: ManagerHandle, stack: StackPlan, overrideText: string): Promise<string[]> {
   const dir = stackUploadDir(loaded.inventory.deployLock.dir, loaded.env, stack.name)
   await pool.run(manager.node, {script: `rm -rf ${quote(dir)} && mkdir -p ${quote(dir)}`}, {check: true, step: `upload stack ${stack.name}`})
   const remote: string[] = []
@@ -36,7 +47,7 @@ async function uploadStack(pool: SshPool, loaded: LoadedInventory, manager: Mana
     remote.push(path)
   }
   const override = `${dir}/${stack.files.length}-ctl-override.yml`
-  await pool.writeFile(manager.node, override, stack.override, '600')
+  await pool.writeFile(manager.node, override, overrideText, '600')
   return [...remote, override]
 }
 
@@ -48,27 +59,70 @@ export interface DeployExecution {
 
 export async function executeDeploy(pool: SshPool, loaded: LoadedInventory, manager: ManagerHandle, plan: DeployPlan): Promise<DeployExecution> {
   const nodesById = await inventoryNodesById(manager, loaded.inventory)
+  const ctx: RollContext = {pool, manager, inventory: loaded.inventory, nodesById, report: note}
   const outcomes: ServiceOutcome[] = []
   const notStarted: string[] = []
   for (const stack of plan.stacks) {
-    const gated = stack.services.filter((s) => s.gated && s.action !== 'unchanged')
-    // Tasks that exist now: their old failures do not count against this rollout.
-    const before = new Map<string, Set<string>>()
-    for (const s of gated) before.set(s.swarmName, s.action === 'create' ? new Set() : new Set((await readService(manager, s.swarmName)).tasks.map((t) => t.id)))
-    if (outcomes.some((o) => o.outcome !== 'updated')) {
-      notStarted.push(...stack.services.filter((s) => s.action !== 'unchanged').map((s) => s.swarmName))
-      continue
+    for (const stage of stack.stages) {
+      // Gated services whose image stays: a settings change in the stack files still makes Swarm roll them.
+      const others = stack.services.filter((s) => s.gated && s.action === 'unchanged')
+      const rolled = stage.gated.map((name) => stack.services.find((s) => s.swarmName === name)!)
+      if (outcomes.some((o) => o.outcome !== 'updated')) {
+        notStarted.push(...rolled.map((s) => s.swarmName))
+        continue
+      }
+      // Read before anything changes: the tasks that are history, and the spec to go back to.
+      const starts = new Map<string, {before: Set<string>; back: Awaited<ReturnType<typeof rollbackPoint>>}>()
+      for (const s of [...rolled, ...others]) {
+        const exists = s.action !== 'create'
+        const finishWith = `ctl deploy ${loaded.env} --stack ${s.stack} --service ${s.service} --image ${s.service}=${s.oldImage ?? s.newImage}`
+        starts.set(s.swarmName, {before: exists ? historicTasks(await readService(manager, s.swarmName)) : new Set(), back: await rollbackPoint(ctx, s.swarmName, finishWith, exists, s.action !== 'repair')})
+      }
+      const files = await uploadStack(pool, loaded, manager, stack, stage.override)
+      note(`docker stack deploy ${stack.name} on ${manager.node.name}`)
+      await pool.run(manager.node, stackDeployArgv(manager.node, stack.name, files), {check: true, step: `stack deploy ${stack.name}`, timeoutMs: 180_000})
+      for (const s of rolled) {
+        const service = inventoryServiceOf(loaded, s)
+        const {before, back} = starts.get(s.swarmName)!
+        if (s.action === 'repair') {
+          // The spec is what we want already: restart Swarm's updater on it (stop-first where host ports
+          // are all taken), batch by batch under the gate like any rollout.
+          note(`${s.swarmName}: ${s.repairReason}; repairing`)
+          const order = rollbackOrder(service, back.hostPorts)
+          await updateServiceSpec(manager, s.swarmName, `repair ${s.swarmName}`, (spec) => ({...spec, UpdateConfig: {...heldUpdateConfig(service), Order: order}}))
+        } else {
+          note(`${s.swarmName}: ${s.oldImage ?? 'new service'} → ${s.newImage}, one batch at a time under the /health gate`)
+        }
+        const outcome = await followRollout(ctx, service, s.swarmName, before, s.replicas, back)
+        outcomes.push(s.action === 'repair' && outcome.outcome === 'updated' ? {...outcome, outcome: 'updated', reason: `repaired: ${s.repairReason}`} : outcome)
+        if (outcome.outcome !== 'updated') break
+      }
+      for (const s of others) {
+        if (outcomes.some((o) => o.outcome !== 'updated') || (await readService(manager, s.swarmName)).updateState !== 'updating') continue
+        note(`${s.swarmName}: its settings changed; Swarm replaces its tasks one batch at a time under the /health gate`)
+        const {before, back} = starts.get(s.swarmName)!
+        outcomes.push(await followRollout(ctx, inventoryServiceOf(loaded, s), s.swarmName, before, s.replicas, back))
+      }
     }
-    const files = await uploadStack(pool, loaded, manager, stack)
-    note(`docker stack deploy ${stack.name} on ${manager.node.name}`)
-    await pool.run(manager.node, stackDeployArgv(manager.node, stack.name, files), {check: true, step: `stack deploy ${stack.name}`, timeoutMs: 180_000})
-    // Swarm rolls the changed services of a stack at once; ctl gates them one after the other.
-    for (const s of gated) {
-      const service = loaded.inventory.services.find((x) => x.strategy === 'swarm' && x.stack === s.stack && x.name === s.service)
-      if (!service) throw new CtlError(`internal: no inventory service for ${s.swarmName}`)
-      note(`${s.swarmName}: ${s.oldImage ?? 'new service'} → ${s.newImage}, one task at a time under the /health gate`)
-      outcomes.push(await followRollout({pool, manager, inventory: loaded.inventory, nodesById, report: note}, service, s.swarmName, before.get(s.swarmName)!, s.replicas, s.action === 'update'))
+  }
+  // Stack deploys put the hold on every gated service; those left held (nothing to roll, or created) get their resting settings back.
+  if (outcomes.every((o) => o.outcome === 'updated')) {
+    for (const s of plan.stacks.flatMap((st) => st.services).filter((x) => x.gated)) {
+      await settleHeld(manager, inventoryServiceOf(loaded, s), s.swarmName)
     }
   }
   return {services: outcomes, notStarted}
+}
+
+/** Puts a service's resting update settings back when a stack deploy left it held (with nothing to roll). */
+async function settleHeld(manager: ManagerHandle, service: InventoryService, swarmName: string): Promise<void> {
+  const {spec} = await readServiceSpec(manager, swarmName)
+  if ((spec.UpdateConfig?.Delay ?? 0) < 3600e9) return
+  await updateServiceSpec(manager, swarmName, `settle ${swarmName}`, (current) => ({...current, UpdateConfig: restingUpdateConfig(service)}))
+}
+
+function inventoryServiceOf(loaded: LoadedInventory, s: ServicePlan): InventoryService {
+  const service = loaded.inventory.services.find((x) => x.strategy === 'swarm' && x.stack === s.stack && x.name === s.service)
+  if (!service) throw new CtlError(`internal: no inventory service for ${s.swarmName}`)
+  return service
 }

@@ -4,11 +4,12 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {note} from '../lib/progress.js'
 import type {SshPool} from '../ssh/pool.js'
 import {connectManager} from '../swarm/cluster.js'
-import {gatePacingSeconds} from './compose.js'
-import {serviceForceUpdateArgv, serviceRollbackArgv} from './docker.js'
+import {heldUpdateConfig} from './compose.js'
 import {swarmServiceName} from './plan.js'
-import {followRollback, followRollout, type ServiceOutcome} from './service-rollout.js'
-import {inventoryNodesById, readService, serviceExists} from './swarm-io.js'
+import {chooseRollbackTarget} from './releases.js'
+import {readReleases} from './releases-io.js'
+import {followRollout, historicTasks, rollbackPoint, type ServiceOutcome} from './service-rollout.js'
+import {inventoryNodesById, readService, serviceExists, updateServiceSpec} from './swarm-io.js'
 import type {ServiceView} from './swarm-state.js'
 
 /** The executors of `ctl reload` (Swarm strategy) and `ctl rollback`: one service, gated. */
@@ -36,24 +37,27 @@ async function openSwarmService(pool: SshPool, loaded: LoadedInventory, service:
   return {manager, swarmName, view, ctx: {pool, manager, inventory: loaded.inventory, nodesById, report: note}}
 }
 
-/** `docker service update --force` under the inventory's rollout, followed by the gate. */
+/** A forced update (every task replaced, same image), batch by batch under the gate. */
 export async function reloadSwarmService(pool: SshPool, loaded: LoadedInventory, service: InventoryService): Promise<ServiceOutcome> {
   const {manager, swarmName, view, ctx} = await openSwarmService(pool, loaded, service, 'reload')
-  const before = new Set(view.tasks.map((t) => t.id))
-  await pool.run(manager.node, serviceForceUpdateArgv(manager.node, swarmName, service.rollout, gatePacingSeconds(service)), {check: true, step: `force update ${swarmName}`})
-  note(`${swarmName}: restarting ${view.replicas} task(s) one at a time under the /health gate`)
-  return followRollout(ctx, service, swarmName, before, view.replicas)
+  const back = await rollbackPoint(ctx, swarmName, `ctl reload ${loaded.env} ${service.name}`)
+  await updateServiceSpec(manager, swarmName, `force update ${swarmName}`, (spec) => ({...spec, TaskTemplate: {...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate?.ForceUpdate ?? 0) + 1}, UpdateConfig: heldUpdateConfig(service)}))
+  note(`${swarmName}: restarting ${view.replicas} task(s) one batch at a time under the /health gate`)
+  return followRollout(ctx, service, swarmName, historicTasks(view), view.replicas, back)
 }
 
 export interface RollbackTarget {
   swarmName: string
   from: string
   to: string
+  /** The release gone back to (absent when the history has none and Swarm's previous spec is used). */
+  release?: number
 }
 
 /**
- * Why a service cannot be rolled back, if it cannot: Swarm drops the previous spec once it has
- * rolled back, and a previous spec kept after a rollback would be the failed release itself.
+ * Why a service cannot be rolled back to Swarm's previous spec (used when the release history has
+ * nothing for it): Swarm drops it once it has rolled back, and one kept after a rollback would be
+ * the failed release itself.
  */
 export function rollbackRefusal(view: Pick<ServiceView, 'previousImage' | 'updateState'>): {code: string; message: string} | undefined {
   if (view.updateState === 'rollback_completed') {
@@ -63,18 +67,31 @@ export function rollbackRefusal(view: Pick<ServiceView, 'previousImage' | 'updat
   return undefined
 }
 
-/** What a rollback would do (for --dry-run and the confirmation). */
-export async function planRollback(pool: SshPool, loaded: LoadedInventory, service: InventoryService): Promise<RollbackTarget> {
+/** What a rollback would do (for --dry-run and the confirmation): from the release history, else Swarm's previous spec. */
+export async function planRollback(pool: SshPool, loaded: LoadedInventory, service: InventoryService, to?: string): Promise<RollbackTarget> {
   const {swarmName, view, manager} = await openSwarmService(pool, loaded, service, 'roll back')
+  const releases = (await readReleases(pool, loaded)).filter((r) => r.service === service.name)
+  const hint = `ctl releases ${loaded.env} ${service.name} lists the releases; to run another version, deploy it: ctl deploy ${loaded.env} --image ${service.name}=<tag>`
+  if (releases.length > 0 || to !== undefined) {
+    const choice = chooseRollbackTarget(releases, service.name, view.image, to)
+    if (!choice.ok) throw new CtlError(`${swarmName} ${choice.message}`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: choice.code, hint})
+    return {swarmName, from: view.image, to: choice.release.image, release: choice.release.id}
+  }
   const refusal = rollbackRefusal(view)
-  if (refusal) throw new CtlError(`${swarmName} ${refusal.message}`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: refusal.code, hint: `To run another version, deploy it: ctl deploy ${loaded.env} --image ${service.name}=<tag>`})
+  if (refusal) throw new CtlError(`${swarmName} ${refusal.message}`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: refusal.code, hint})
   return {swarmName, from: view.image, to: view.previousImage!} // present: rollbackRefusal checked it
 }
 
-/** Swarm's own rollback to the previous spec, then every replica gated on the old version. */
-export async function rollbackService(pool: SshPool, loaded: LoadedInventory, service: InventoryService): Promise<ServiceOutcome> {
+/** Rolls the service to the target's image like a release: batch by batch under the gate, back on failure. */
+export async function rollbackService(pool: SshPool, loaded: LoadedInventory, service: InventoryService, target: RollbackTarget): Promise<ServiceOutcome> {
   const {manager, swarmName, view, ctx} = await openSwarmService(pool, loaded, service, 'roll back')
-  await pool.run(manager.node, serviceRollbackArgv(manager.node, swarmName), {check: true, step: `rollback ${swarmName}`})
-  note(`${swarmName}: rolling back to its previous spec`)
-  return followRollback(ctx, service, swarmName, view.replicas)
+  const back = await rollbackPoint(ctx, swarmName, `ctl deploy ${loaded.env} --stack ${service.stack} --service ${service.name} --image ${service.name}=${view.image}`)
+  await updateServiceSpec(manager, swarmName, `roll ${swarmName} to ${target.to}`, (spec) => ({
+    ...spec,
+    Labels: {...spec.Labels, 'com.docker.stack.image': target.to},
+    TaskTemplate: {...spec.TaskTemplate, ContainerSpec: {...spec.TaskTemplate?.ContainerSpec, Image: target.to}},
+    UpdateConfig: heldUpdateConfig(service),
+  }))
+  note(`${swarmName}: ${target.from} → ${target.to}${target.release ? ` (release ${target.release})` : ''}, one batch at a time under the /health gate`)
+  return followRollout(ctx, service, swarmName, historicTasks(view), view.replicas, back)
 }

@@ -1,14 +1,16 @@
 import type {Inventory, InventoryNode, InventoryService} from '../inventory/schema/index.js'
 import type {SshPool} from '../ssh/pool.js'
 import type {ManagerHandle} from '../swarm/cluster.js'
-import {gatePacingSeconds} from './compose.js'
-import {serviceRollbackArgv} from './docker.js'
+import {gatePacingSeconds, restingUpdateConfig, rollbackUpdateConfig} from './compose.js'
+import {readService, readServiceSpec, updateServiceSpec} from './swarm-io.js'
+import {describeState, type ServiceView} from './swarm-state.js'
 import {describeGate, watchService, type WatchOutcome} from './watch.js'
 
 /**
- * One service through Swarm's rolling update under ctl's gate, and on a failed gate: Swarm's own
- * rollback (`docker service rollback`, unless Swarm already started it), then the gate again on the
- * old version until every replica is healthy. Used by deploy, reload and rollback.
+ * One service through a rolling update held by ctl after every batch and let go only when the batch
+ * passed ctl's gate; on a failure ctl itself rolls back (updates the service to the spec it had
+ * before, stop-first where host ports leave no free node), drives that to a clean end, and gates
+ * every replica of the old version. Used by deploy, reload and rollback.
  */
 
 export type ServiceOutcomeKind = 'updated' | 'rolled-back' | 'rollback-failed' | 'failed'
@@ -37,6 +39,19 @@ export interface ServiceOutcome {
   rollbackGates?: GateReport[]
   /** Swarm's image for the service at the end. */
   finalImage: string
+  /** When the rollback did not end clean: the state the service is in and the command that finishes it. */
+  leftState?: string
+  finishWith?: string
+  /** From the start to ctl's decision that the release failed (ms). */
+  decidedAfterMs?: number
+}
+
+/** What a failed rollout goes back to: the spec read before it started (none for a new service). */
+export interface RollbackPoint {
+  spec?: Record<string, any>
+  hostPorts: readonly number[]
+  /** The command that finishes the job by hand, should ctl not get there. */
+  finishWith: string
 }
 
 export interface RollContext {
@@ -70,41 +85,84 @@ function failedGate(outcome: WatchOutcome, nodesById: ReadonlyMap<string, Invent
   return report
 }
 
-/** Watches a rollout Swarm has started (after stack deploy or a forced update) and handles failure. */
-/** `canRollBack` is false for a service just created: it has no previous spec to go back to. */
-export async function followRollout(ctx: RollContext, service: InventoryService, swarmName: string, before: ReadonlySet<string>, replicas: number, canRollBack = true): Promise<ServiceOutcome> {
+/** Watches a rollout ctl started (stack deploy, reload, rollback --to), letting Swarm go on batch by batch. */
+export async function followRollout(ctx: RollContext, service: InventoryService, swarmName: string, before: ReadonlySet<string>, replicas: number, back: RollbackPoint): Promise<ServiceOutcome> {
   const started = Date.now()
-  const rollout = await watchService({...ctx, service, swarmName, phase: 'rollout', before, timeoutMs: rolloutTimeoutMs(service, replicas)})
+  const rollout = await watchService({
+    ...ctx,
+    service,
+    swarmName,
+    phase: 'rollout',
+    before,
+    timeoutMs: rolloutTimeoutMs(service, replicas),
+    advance: () => updateServiceSpec(ctx.manager, swarmName, `let ${swarmName} go on`, (spec) => spec),
+    finish: () => updateServiceSpec(ctx.manager, swarmName, `release the hold on ${swarmName}`, (spec) => ({...spec, UpdateConfig: restingUpdateConfig(service)})),
+  })
   const gates = rollout.gates.map(describeGate)
   if (rollout.decision.kind === 'done') {
     return {service: service.name, swarmName, outcome: 'updated', durationMs: Date.now() - started, gates, finalImage: rollout.view.image}
   }
+  const decidedAfterMs = Date.now() - started
   const reason = rollout.decision.reason
   const failedTask = failedGate(rollout, ctx.nodesById)
-  if (!canRollBack) return {service: service.name, swarmName, outcome: 'failed', durationMs: Date.now() - started, reason: `${reason} (a new service has no previous version to roll back to)`, failedTask, gates, finalImage: rollout.view.image}
-  ctx.report?.(`${swarmName}: ${reason}; rolling back`)
-  if (!rollout.decision.swarmRollingBack) {
-    await ctx.pool.run(ctx.manager.node, serviceRollbackArgv(ctx.manager.node, swarmName), {check: true, step: `rollback ${swarmName}`})
+  if (!back.spec) {
+    return {service: service.name, swarmName, outcome: 'failed', durationMs: decidedAfterMs, decidedAfterMs, reason: `${reason} (there is no earlier version to go back to)`, failedTask, gates, finalImage: rollout.view.image, leftState: describeState(rollout.view), finishWith: back.finishWith}
   }
-  const back = await followRollback(ctx, service, swarmName, replicas)
+  ctx.report?.(`${swarmName}: ${reason}; rolling back`)
+  const rolledBack = await driveRollback(ctx, service, swarmName, replicas, back)
   return {
-    service: service.name,
-    swarmName,
-    outcome: back.outcome === 'rolled-back' ? 'rolled-back' : 'rollback-failed',
+    ...rolledBack,
+    outcome: rolledBack.outcome === 'rolled-back' ? 'rolled-back' : 'rollback-failed',
     durationMs: Date.now() - started,
-    reason: back.outcome === 'rolled-back' ? reason : `${reason}; then the rollback: ${back.reason}`,
+    decidedAfterMs,
+    reason: rolledBack.outcome === 'rolled-back' ? reason : `${reason}; then the rollback: ${rolledBack.reason}`,
     failedTask,
     gates,
-    rollbackGates: back.gates,
-    finalImage: back.finalImage,
+    rollbackGates: rolledBack.gates,
   }
 }
 
-/** Waits for a rollback Swarm is doing, gating every replica of the old spec. */
-export async function followRollback(ctx: RollContext, service: InventoryService, swarmName: string, replicas: number): Promise<ServiceOutcome> {
+/** Attempts at getting a rollback to a clean end (each restarts Swarm's updater on what is left). */
+const ROLLBACK_ATTEMPTS = 3
+
+/**
+ * ctl's rollback: the service updated back to `back.spec` (no hold, stop-first for host ports), every
+ * replica gated, then Swarm's update settings put back to rest. A rollback Swarm pauses (a task that
+ * cannot be placed, a node that refuses it) is started again; if it still does not end clean, the
+ * outcome says in what state the service is and which command finishes it.
+ */
+export async function driveRollback(ctx: RollContext, service: InventoryService, swarmName: string, replicas: number, back: RollbackPoint): Promise<ServiceOutcome> {
   const started = Date.now()
-  const back = await watchService({...ctx, service, swarmName, phase: 'rollback', timeoutMs: rolloutTimeoutMs(service, replicas)})
-  const gates = back.gates.map(describeGate)
-  if (back.decision.kind === 'done') return {service: service.name, swarmName, outcome: 'rolled-back', durationMs: Date.now() - started, gates, finalImage: back.view.image}
-  return {service: service.name, swarmName, outcome: 'rollback-failed', durationMs: Date.now() - started, reason: back.decision.reason, failedTask: failedGate(back, ctx.nodesById), gates, finalImage: back.view.image}
+  let last: WatchOutcome | undefined
+  for (let attempt = 1; attempt <= ROLLBACK_ATTEMPTS; attempt++) {
+    await updateServiceSpec(ctx.manager, swarmName, `roll ${swarmName} back`, () => ({...back.spec, UpdateConfig: rollbackUpdateConfig(service, back.hostPorts)}))
+    last = await watchService({...ctx, service, swarmName, phase: 'rollback', timeoutMs: rolloutTimeoutMs(service, replicas)})
+    if (last.decision.kind === 'done') break
+    ctx.report?.(`${swarmName}: ${last.decision.reason}; driving the rollback again (${attempt}/${ROLLBACK_ATTEMPTS})`)
+  }
+  const gates = last!.gates.map(describeGate)
+  if (last!.decision.kind !== 'done') {
+    const view = await readService(ctx.manager, swarmName)
+    return {service: service.name, swarmName, outcome: 'rollback-failed', durationMs: Date.now() - started, reason: last!.decision.reason, failedTask: failedGate(last!, ctx.nodesById), gates, finalImage: view.image, leftState: describeState(view), finishWith: back.finishWith}
+  }
+  await updateServiceSpec(ctx.manager, swarmName, `settle ${swarmName}`, (spec) => ({...spec, UpdateConfig: restingUpdateConfig(service)}))
+  return {service: service.name, swarmName, outcome: 'rolled-back', durationMs: Date.now() - started, gates, finalImage: last!.view.image}
+}
+
+/** Host-mode published ports of a service spec (they leave start-first no free node). */
+export function specHostPorts(spec: Record<string, any> | undefined): number[] {
+  const ports = (spec?.EndpointSpec?.Ports ?? []) as {PublishMode?: string; PublishedPort?: number}[]
+  return ports.filter((p) => p.PublishMode === 'host' && typeof p.PublishedPort === 'number').map((p) => p.PublishedPort!)
+}
+
+/** The spec a rollout starts from, read before ctl changes anything (`canGoBack` false: none to go back to). */
+export async function rollbackPoint(ctx: RollContext, swarmName: string, finishWith: string, exists = true, canGoBack = true): Promise<RollbackPoint> {
+  if (!exists) return {hostPorts: [], finishWith}
+  const {spec} = await readServiceSpec(ctx.manager, swarmName)
+  return {spec: canGoBack ? spec : undefined, hostPorts: specHostPorts(spec), finishWith}
+}
+
+/** Task ids that are history when a rollout starts (their failures are not this rollout's). */
+export function historicTasks(view: ServiceView): Set<string> {
+  return new Set(view.tasks.filter((t) => t.desiredState !== 'running').map((t) => t.id))
 }

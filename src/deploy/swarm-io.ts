@@ -38,3 +38,33 @@ export async function inventoryNodesById(manager: ManagerHandle, inventory: Inve
   }
   return map
 }
+
+type Json = Record<string, any>
+
+/** The label ctl changes to restart Swarm's updater on the slots left (see ROLLOUT_HOLD). */
+export const STEP_LABEL = 'ctl.rollout-step'
+
+/** A service's spec and its version (an update must name the version it changes). */
+export async function readServiceSpec(manager: ManagerHandle, name: string): Promise<{version: number; spec: Json}> {
+  const service = (await engineCall(manager.node, `inspect service ${name}`, () => manager.docker.getService(name).inspect(), 20_000)) as Json
+  return {version: service.Version?.Index, spec: service.Spec}
+}
+
+/**
+ * Updates a service's spec through the Engine API: `change` gets the spec as it is now and returns
+ * the new one, which always carries a fresh step label (an update Swarm sees as a change). Retried
+ * when Swarm changed the service meanwhile (its version moved on).
+ */
+export async function updateServiceSpec(manager: ManagerHandle, name: string, step: string, change: (spec: Json) => Json): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const {version, spec} = await readServiceSpec(manager, name)
+    const next = change(structuredClone(spec))
+    next.Labels = {...next.Labels, [STEP_LABEL]: `${Date.now()}`}
+    try {
+      await engineCall(manager.node, step, () => manager.docker.getService(name).update({_query: {version}, _body: next} as {}), 20_000)
+      return
+    } catch (error) {
+      if (attempt >= 5 || !/out of sequence|version/i.test((error as Error).message)) throw error
+    }
+  }
+}

@@ -68,3 +68,29 @@ export function serviceImages(services: readonly Json[]): Record<string, string>
 export function currentTasks(view: ServiceView): TaskView[] {
   return view.tasks.filter((t) => t.current && t.desiredState === 'running')
 }
+
+/** Swarm's update states that leave a service half-way: only a new update moves it on. */
+const STUCK_STATES = new Set(['paused', 'rollback_paused', 'updating', 'rollback_started'])
+
+/**
+ * Why a service is not fit to deploy onto, if it is not: an update or rollback Swarm paused (or one
+ * still under way), or a number of running tasks other than its replicas (3/2 is not fit).
+ */
+export function serviceUnfitness(view: ServiceView, options: {inProgressOk?: boolean} = {}): string | undefined {
+  const running = view.tasks.filter((t) => t.desiredState === 'running' && t.state === 'running').length
+  const wanted = view.tasks.filter((t) => t.desiredState === 'running').length
+  if (view.updateState && STUCK_STATES.has(view.updateState) && !(options.inProgressOk && !view.updateState.endsWith('paused'))) {
+    return `Swarm ${view.updateState.replace('_', ' ')}${view.updateMessage ? ` (${view.updateMessage})` : ''}, ${running}/${view.replicas} tasks running`
+  }
+  if (running !== view.replicas || wanted !== view.replicas) return `${running}/${view.replicas} tasks running${wanted !== running ? `, ${wanted} wanted` : ''}`
+  return undefined
+}
+
+/** One line on where a service stands: update state, tasks running per image. */
+export function describeState(view: ServiceView): string {
+  const running = view.tasks.filter((t) => t.desiredState === 'running')
+  const byImage = new Map<string, number>()
+  for (const t of running) byImage.set(`${t.image} ${t.state}`, (byImage.get(`${t.image} ${t.state}`) ?? 0) + 1)
+  const tasks = [...byImage].map(([k, n]) => `${n} ${k}`).join(', ') || 'no task'
+  return `${view.name}: spec ${view.image}, update state ${view.updateState ?? 'none'}${view.updateMessage ? ` (${view.updateMessage})` : ''}; ${running.length} task(s) for ${view.replicas} replica(s): ${tasks}`
+}

@@ -1,6 +1,6 @@
 import type {Inventory, InventoryNode, InventoryService} from '../inventory/schema/index.js'
 import type {ManagerHandle} from '../swarm/cluster.js'
-import {decideRollback, decideRollout, type RolloutDecision} from './decide.js'
+import {decideRollback, decideRollout, type RolloutDecision, type StepState, type TimedVerdict} from './decide.js'
 import {evaluateGate, lastAnswers, probeHealth, type GateVerdict, type Probe} from './gate.js'
 import {healthUrl} from './health-url.js'
 import {readService} from './swarm-io.js'
@@ -8,8 +8,9 @@ import type {ServiceView, TaskView} from './swarm-state.js'
 
 /**
  * Follows one service while Swarm rolls it (or rolls it back) and runs ctl's /health gate on every
- * task of the new spec: probes from the operator's machine every `intervalMs`, reads Swarm's view
- * every second, and returns as soon as the pure decision says done or failed.
+ * task of the new spec: probes from the operator's machine every `intervalMs` (passed tasks too: the
+ * monitor window), reads Swarm's view every 500 ms, lets Swarm go on after each batch that passed
+ * (`advance`), releases its hold at the end (`finish`), and returns once the decision is done or failed.
  */
 
 export interface TaskGate {
@@ -24,7 +25,7 @@ export interface TaskGate {
 }
 
 export interface WatchOutcome {
-  decision: Exclude<RolloutDecision, {kind: 'waiting'}>
+  decision: Extract<RolloutDecision, {kind: 'done' | 'failed'}>
   view: ServiceView
   gates: TaskGate[]
   durationMs: number
@@ -41,9 +42,15 @@ export interface WatchOptions {
   before?: ReadonlySet<string>
   timeoutMs: number
   report?: (text: string) => void
+  /** Lets Swarm replace the next batch (rollout phase). */
+  advance?: () => Promise<void>
+  /** Releases Swarm's hold once every replica passed and the monitor window is over. */
+  finish?: () => Promise<void>
 }
 
-const MAX_PROBES_KEPT = 50
+const MAX_PROBES_KEPT = 400
+/** A finish Swarm has not acted on after this long is sent again. */
+const FINISH_RETRY_MS = 15_000
 
 export async function watchService(options: WatchOptions): Promise<WatchOutcome> {
   const {manager, inventory, service, swarmName, nodesById, phase} = options
@@ -54,28 +61,49 @@ export async function watchService(options: WatchOptions): Promise<WatchOutcome>
   let view = await readService(manager, swarmName)
   let lastRead = Date.now()
   let lastReport = ''
+  const step: StepState = {now: Date.now(), monitorMs: service.rollout.monitorSeconds * 1000}
+  let finishedAt = 0
   for (;;) {
     const now = Date.now()
-    if (now - lastRead >= 1000) {
+    if (now - lastRead >= 500) {
       view = await readService(manager, swarmName)
       lastRead = Date.now()
     }
     const tasks = view.tasks.filter((t) => t.current && t.desiredState === 'running' && !before.has(t.id))
     await Promise.all(tasks.map((task) => probeTask(gates, task, inventory, service, nodesById)))
-    const verdicts = new Map<string, GateVerdict>()
+    const verdicts = new Map<string, TimedVerdict>()
     for (const gate of gates.values()) {
-      const wasPending = gate.verdict.state === 'pending'
-      gate.verdict = evaluateGate(gate.probes, gate.startedAt, Date.now(), health)
-      if (wasPending && gate.verdict.state === 'passed') gate.passedAt = Date.now()
-      verdicts.set(gate.task, gate.verdict)
+      const verdict = evaluateGate(gate.probes, gate.startedAt, Date.now(), health)
+      // Passed stays passed unless the task fails afterwards (the monitor window).
+      if (gate.verdict.state === 'passed' && verdict.state !== 'failed') continue
+      if (gate.verdict.state === 'pending' && verdict.state === 'passed') gate.passedAt = Date.now()
+      if (gate.verdict.state !== 'failed') gate.verdict = verdict
     }
-    const decision = phase === 'rollout' ? decideRollout(view, verdicts, options.before) : decideRollback(view, verdicts)
-    if (decision.kind !== 'waiting') return {decision, view, gates: [...gates.values()], durationMs: Date.now() - started}
-    const progress = `${phase === 'rollout' ? 'rolling' : 'rolling back'} ${swarmName}: ${decision.healthy}/${decision.wanted} task(s) passed the gate${view.updateState ? ` (swarm: ${view.updateState})` : ''}`
+    for (const gate of gates.values()) verdicts.set(gate.task, {...gate.verdict, passedAt: gate.passedAt})
+    step.now = Date.now()
+    if (finishedAt && step.now - finishedAt > FINISH_RETRY_MS) step.finishing = false
+    const decision = phase === 'rollout' ? decideRollout(view, verdicts, before, step) : decideRollback(view, verdicts)
+    if (decision.kind === 'done' || decision.kind === 'failed') return {decision, view, gates: [...gates.values()], durationMs: Date.now() - started}
+    if (decision.kind === 'advance' && options.advance) {
+      step.advancedAt = decision.healthy
+      options.report?.(`${swarmName}: ${decision.healthy}/${decision.wanted} task(s) passed the gate; Swarm may replace the next`)
+      await options.advance()
+      lastRead = 0
+      continue
+    }
+    if (decision.kind === 'finish' && options.finish) {
+      step.finishing = true
+      finishedAt = Date.now()
+      await options.finish()
+      lastRead = 0
+      continue
+    }
+    const counts = decision.kind === 'waiting' || decision.kind === 'advance' ? `${decision.healthy}/${decision.wanted}` : 'all'
+    const progress = `${phase === 'rollout' ? 'rolling' : 'rolling back'} ${swarmName}: ${counts} task(s) passed the gate${view.updateState ? ` (swarm: ${view.updateState})` : ''}`
     if (progress !== lastReport) options.report?.((lastReport = progress))
     if (Date.now() - started > options.timeoutMs) {
       return {
-        decision: {kind: 'failed', reason: `${phase} of ${swarmName} did not finish within ${Math.round(options.timeoutMs / 1000)} s (${decision.healthy}/${decision.wanted} healthy, swarm: ${view.updateState ?? 'no update'})`, swarmRollingBack: view.updateState?.startsWith('rollback') ?? false},
+        decision: {kind: 'failed', reason: `${phase} of ${swarmName} did not finish within ${Math.round(options.timeoutMs / 1000)} s (${counts} healthy, swarm: ${view.updateState ?? 'no update'})`, swarmRollingBack: view.updateState?.startsWith('rollback') ?? false},
         view,
         gates: [...gates.values()],
         durationMs: Date.now() - started,
@@ -97,7 +125,7 @@ async function probeTask(gates: Map<string, TaskGate>, task: TaskView, inventory
   gate.url ??= healthUrl(inventory, service, node?.address)
   // Probed from `starting` (container up, Docker's healthcheck pending) so a failing task's answers are
   // on record even when Swarm stops it first; its deadline runs from when it was first seen.
-  if (!gate.url || (task.state !== 'running' && task.state !== 'starting') || gate.verdict.state !== 'pending') return
+  if (!gate.url || (task.state !== 'running' && task.state !== 'starting') || gate.verdict.state === 'failed') return
   gate.probes.push(await probeHealth(gate.url, health.timeoutMs))
   if (gate.probes.length > MAX_PROBES_KEPT) gate.probes.splice(0, gate.probes.length - MAX_PROBES_KEPT)
 }

@@ -2,8 +2,10 @@ import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {json, runCtl} from '../support/cli.js'
+import {execa} from 'execa'
+import {json, projectRoot, runCtl} from '../support/cli.js'
 import {appImage, appTasks, deployApp, ensureSwarm, hostHealth} from './support/app.js'
+import {docker} from './support/swarm.js'
 
 // ctl deploy against the lab's real swarm, with the real app image behind HAProxy.
 describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
@@ -53,21 +55,45 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     const entry = JSON.parse(readFileSync(audit, 'utf8').trim().split('\n').at(-1)!)
     expect(entry).toMatchObject({env: 'lab', outcome: 'rolled-back', detail: {changes: [{swarmName: 'app_app', oldImage: 'ctl-lab/app:v2', newImage: 'ctl-lab/app:broken'}], services: [{service: 'app', outcome: 'rolled-back'}]}})
     expect(existsSync('/var/lib/ctl/locks/deploy-lab.lock')).toBe(false)
-    // Rolling back again would bring the broken release back: ctl rollback refuses.
-    const again = await runCtl(['rollback', 'lab', 'app', '--yes', '--json'])
-    expect(again.exitCode).toBe(2)
-    expect(json(again).error).toBe('deploy.already-rolled-back')
+    // ctl left Swarm clean: no update state in flight, its update settings back at rest (no hold).
+    const state = (await docker('h1', ['service', 'inspect', '--format', '{{json .UpdateStatus}} {{.Spec.UpdateConfig.Delay}}', 'app_app'])).stdout
+    expect(state).toMatch(/^(null|\{"State":"completed".*\}) 4s$/)
+    // A rollback now goes to the last release that ran fine with another image, never to the broken one.
+    const again = await runCtl(['rollback', 'lab', 'app', '--dry-run', '--json'])
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(json(again).target).toMatchObject({from: 'ctl-lab/app:v2', to: 'ctl-lab/app:v1'})
   })
 
-  it('rolls back by hand to the previous spec with ctl rollback', async () => {
+  it('rolls back by hand to the previous good release with ctl rollback, and to any release with --to', async () => {
     await deployApp('v1')
     const dry = await runCtl(['rollback', 'lab', 'app', '--dry-run', '--json'])
-    expect(json(dry).target).toEqual({swarmName: 'app_app', from: 'ctl-lab/app:v1', to: 'ctl-lab/app:v2'})
+    expect(json(dry).target).toMatchObject({swarmName: 'app_app', from: 'ctl-lab/app:v1', to: 'ctl-lab/app:v2'})
     expect(await appImage()).toBe('ctl-lab/app:v1')
     const run = await runCtl(['rollback', 'lab', 'app', '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
-    expect(json(run).swarm).toMatchObject({outcome: 'rolled-back', finalImage: 'ctl-lab/app:v2'})
+    expect(json(run).swarm).toMatchObject({outcome: 'updated', finalImage: 'ctl-lab/app:v2'})
     expect(await appImage()).toBe('ctl-lab/app:v2')
     expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
+    // The history lists every release, newest first; --to takes any good one by its number.
+    const releases = json(await runCtl(['releases', 'lab', 'app', '--json'])).releases as {id: number; image: string; kind: string; outcome: string}[]
+    expect(releases[0]).toMatchObject({image: 'ctl-lab/app:v2', kind: 'rollback', outcome: 'ok'})
+    expect(releases.find((r) => r.image === 'ctl-lab/app:broken')?.outcome).toBe('rolled-back')
+    const broken = releases.find((r) => r.image === 'ctl-lab/app:broken')!
+    const refused = await runCtl(['rollback', 'lab', 'app', '--to', String(broken.id), '--yes', '--json'])
+    expect(refused.exitCode).toBe(2)
+    expect(json(refused).error).toBe('deploy.release-not-good')
+    const v1 = releases.find((r) => r.image === 'ctl-lab/app:v1' && r.outcome === 'ok')!
+    const to = await runCtl(['rollback', 'lab', 'app', '--to', String(v1.id), '--yes', '--json'])
+    expect(to.exitCode, to.stderr).toBe(0)
+    expect(json(to).target).toMatchObject({to: 'ctl-lab/app:v1', release: v1.id})
+    expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v1', 'v1'])
+  })
+
+  it('a declined rollback exits 2 and changes nothing', async () => {
+    // A terminal that answers "n": `script` gives ctl a tty.
+    const declined = await execa('script', ['-qec', `${join(projectRoot, 'bin', 'run.js')} rollback lab app`, '/dev/null'], {cwd: projectRoot, reject: false, input: 'n\n', env: {CTL_NONINTERACTIVE: '0'}, timeout: 120_000})
+    expect(declined.exitCode, String(declined.stdout)).toBe(2)
+    expect(String(declined.stdout)).toMatch(/not confirmed/)
+    expect(await appImage()).toBe('ctl-lab/app:v1')
   })
 })

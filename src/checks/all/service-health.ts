@@ -1,6 +1,7 @@
 import {healthUrl} from '../../deploy/health-url.js'
 import {swarmServiceName} from '../../deploy/plan.js'
 import {inventoryNodesById, readService, serviceExists} from '../../deploy/swarm-io.js'
+import {serviceUnfitness} from '../../deploy/swarm-state.js'
 import type {InventoryService} from '../../inventory/schema/index.js'
 import {describeAnswer, httpGet, type HttpAnswer} from '../http.js'
 import {nodeNamed} from '../targets.js'
@@ -17,6 +18,8 @@ export interface ServiceFacts {
   runningReplicas: number
   /** /health answers, one per task or host (or the load balancer's). */
   answers: HttpAnswer[]
+  /** Swarm: why the service is half-way (paused update or rollback, tasks other than its replicas). */
+  unfit?: string
 }
 
 /** True when the JSON body has `field` set to true (nested fields as `a.b`). */
@@ -37,6 +40,9 @@ export function jsonFieldIsTrue(body: string, field: string): boolean {
 export function judgeServiceHealth(facts: ServiceFacts): Finding {
   const {service, env} = facts
   const expect = service.health?.expectStatus ?? 200
+  if (facts.unfit) {
+    return {status: 'fail', detail: `not fit to deploy onto: ${facts.unfit} (${facts.runsAs})`, hint: `ctl deploy ${env} --service ${service.name} repairs it (same image, every replica gated, update state left clean).`}
+  }
   if (facts.runningReplicas < facts.expectedReplicas) {
     return {status: 'fail', detail: `${facts.runningReplicas}/${facts.expectedReplicas} replicas running (${facts.runsAs})`, hint: `See why tasks do not run: docker service ps ${facts.runsAs} on a manager, or ctl deploy ${env} --service ${service.name}.`}
   }
@@ -74,7 +80,7 @@ async function swarmFacts(ctx: CheckContext, service: InventoryService): Promise
     urls = running.map((t) => healthUrl(ctx.inventory, service, t.nodeId ? byId.get(t.nodeId)?.address : undefined))
   }
   const answers = await probeAll(urls.filter((u): u is string => Boolean(u)), service.health?.timeoutMs ?? 2000)
-  return {...base, expectedReplicas: service.replicas ?? view.replicas, runningReplicas: running.length, answers}
+  return {...base, expectedReplicas: service.replicas ?? view.replicas, runningReplicas: running.length, answers, unfit: serviceUnfitness(view)}
 }
 
 async function hostFacts(ctx: CheckContext, service: InventoryService): Promise<ServiceFacts> {

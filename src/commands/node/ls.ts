@@ -3,6 +3,8 @@ import {CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError} from '../../lib/errors.js'
 import {connectManager, listSwarmNodes, type ManagerHandle} from '../../swarm/cluster.js'
 import {compareNodes, type NodeRow} from '../../swarm/node-report.js'
+import {readService, serviceExists} from '../../deploy/swarm-io.js'
+import {serviceUnfitness} from '../../deploy/swarm-state.js'
 
 export interface NodeListResult {
   env: string
@@ -12,6 +14,8 @@ export interface NodeListResult {
   nodes: NodeRow[]
   /** Rows with drift. */
   drifted: number
+  /** The inventory's Swarm services that are not fit (paused update or rollback, tasks other than replicas). */
+  unfitServices: {service: string; reason: string}[]
 }
 
 export default class NodeLs extends CtlCommand {
@@ -35,9 +39,18 @@ export default class NodeLs extends CtlCommand {
     this.auditContext = {...this.auditContext, hosts: manager ? [manager.node.name] : []}
     const rows = compareNodes(loaded.inventory, manager ? await listSwarmNodes(manager) : [])
     const drifted = rows.filter((r) => r.drift.length > 0).length
-    if (!this.jsonEnabled()) this.render(rows, manager?.node.name, drifted, swarmError)
-    if (drifted > 0 || swarmError) this.markFailed(swarmError ? 'no-swarm' : 'drift')
-    return {env: loaded.env, via: manager?.node.name, swarmError, nodes: rows, drifted}
+    const unfitServices: {service: string; reason: string}[] = []
+    for (const svc of manager ? loaded.inventory.services.filter((s) => s.strategy === 'swarm' && s.stack) : []) {
+      const name = `${svc.stack}_${svc.name}`
+      const reason = (await serviceExists(manager!, name)) ? serviceUnfitness(await readService(manager!, name)) : undefined
+      if (reason) unfitServices.push({service: name, reason})
+    }
+    if (!this.jsonEnabled()) {
+      this.render(rows, manager?.node.name, drifted, swarmError)
+      for (const u of unfitServices) this.log(`! service ${u.service}: ${u.reason}; ctl deploy ${loaded.env} repairs it`)
+    }
+    if (drifted > 0 || swarmError || unfitServices.length > 0) this.markFailed(swarmError ? 'no-swarm' : drifted > 0 ? 'drift' : 'service-unfit')
+    return {env: loaded.env, via: manager?.node.name, swarmError, nodes: rows, drifted, unfitServices}
   }
 
   private render(rows: NodeRow[], via: string | undefined, drifted: number, swarmError?: string): void {

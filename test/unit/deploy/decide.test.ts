@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {decideRollback, decideRollout} from '../../../src/deploy/decide.js'
 import type {GateVerdict} from '../../../src/deploy/gate.js'
 import {rollbackRefusal} from '../../../src/deploy/run-service.js'
-import {currentTasks, parseServiceJson, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
+import {currentTasks, describeState, parseServiceJson, serviceUnfitness, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
 
 const task = (id: string, current: boolean, state: string, desiredState = 'running', extra: Partial<TaskView> = {}): TaskView => ({id, current, state, desiredState, image: current ? 'app:v2' : 'app:v1', createdAt: `2026-01-01T00:00:0${id.length}Z`, ...extra})
 const view = (updateState: string | undefined, tasks: TaskView[], replicas = 2): ServiceView => ({name: 's', image: 'app:v2', replicas, updateState, tasks})
@@ -13,8 +13,11 @@ const gates = (entries: Record<string, GateVerdict>) => new Map(Object.entries(e
 describe('rollout decision', () => {
   it.each([
     ['first new task starting', view('updating', [task('a', false, 'running'), task('b', false, 'running'), task('n1', true, 'starting')]), {}, 'waiting'],
-    ['one passed, Swarm goes on', view('updating', [task('b', false, 'running'), task('n1', true, 'running'), task('a', false, 'shutdown', 'shutdown')]), {n1: passed}, 'waiting'],
-    ['all passed but Swarm still updating', view('updating', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'waiting'],
+    ['one passed, Swarm holds: let it go on', view('updating', [task('b', false, 'running'), task('n1', true, 'running'), task('a', false, 'shutdown', 'shutdown')]), {n1: passed}, 'advance'],
+    ['one passed but its old task still wanted', view('updating', [task('a', false, 'running'), task('b', false, 'running'), task('n1', true, 'running')]), {n1: passed}, 'waiting'],
+    ['one running, gate pending', view('updating', [task('b', false, 'running'), task('n1', true, 'running')]), {n1: pending}, 'waiting'],
+    ['all passed, Swarm still holds: release it', view('updating', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'finish'],
+    ['3 tasks running for 2 replicas', view('completed', [task('n1', true, 'running'), task('n2', true, 'running'), task('a', false, 'running')]), {n1: passed, n2: passed}, 'waiting'],
     ['all passed and completed', view('completed', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'done'],
     ['new service, no update status', view(undefined, [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'done'],
     ['completed but one gate still pending', view('completed', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: pending}, 'waiting'],
@@ -25,6 +28,23 @@ describe('rollout decision', () => {
     ['Swarm rolling back', view('rollback_started', [task('a', true, 'running')]), {}, 'failed'],
   ] as const)('%s → %s', (_name, v, g, kind) => {
     expect(decideRollout(v, gates(g as Record<string, GateVerdict>)).kind).toBe(kind)
+  })
+
+  it('lets Swarm go on once per batch, and ends only after the monitor window', () => {
+    const v = view('updating', [task('b', false, 'running'), task('n1', true, 'running')])
+    expect(decideRollout(v, gates({n1: passed}), new Set(), {now: 0, monitorMs: 0, advancedAt: 1}).kind).toBe('waiting')
+    expect(decideRollout(v, gates({n1: passed}), new Set(), {now: 0, monitorMs: 0, advancedAt: 0}).kind).toBe('advance')
+    const all = view('updating', [task('n1', true, 'running'), task('n2', true, 'running')])
+    const timed = new Map([['n1', {...passed, passedAt: 1000}], ['n2', {...passed, passedAt: 5000}]])
+    expect(decideRollout(all, timed, new Set(), {now: 7000, monitorMs: 3000}).kind).toBe('waiting')
+    expect(decideRollout(all, timed, new Set(), {now: 8000, monitorMs: 3000}).kind).toBe('finish')
+    expect(decideRollout(all, timed, new Set(), {now: 8000, monitorMs: 3000, finishing: true}).kind).toBe('waiting')
+    expect(decideRollout({...all, updateState: undefined}, timed, new Set(), {now: 8000, monitorMs: 3000, finishing: true}).kind).toBe('done')
+  })
+
+  it('fails a task that answers a failure in its monitor window, after it passed', () => {
+    const all = view('updating', [task('n1', true, 'running'), task('n2', true, 'starting')])
+    expect(decideRollout(all, gates({n1: {state: 'failed', reason: 'answered HTTP 503 after being healthy'}}), new Set(), {now: 0, monitorMs: 3000})).toMatchObject({kind: 'failed', task: {id: 'n1'}})
   })
 
   it('ignores failures of tasks that existed before the rollout', () => {
@@ -45,6 +65,8 @@ describe('rollout decision', () => {
     ['rollback completed, all healthy', view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]), {o1: passed, o2: passed}, 'done'],
     ['rollback completed, one not yet healthy', view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]), {o1: passed}, 'waiting'],
     ['rollback paused', view('rollback_paused', []), {}, 'failed'],
+    ['ctl\'s update back paused', view('paused', [task('o1', true, 'running')]), {o1: passed}, 'failed'],
+    ['settled but a third task still running', view(undefined, [task('o1', true, 'running'), task('o2', true, 'running'), task('x', false, 'running')]), {o1: passed, o2: passed}, 'waiting'],
   ] as const)('rollback: %s → %s', (_name, v, g, kind) => {
     expect(decideRollback(v, gates(g as Record<string, GateVerdict>)).kind).toBe(kind)
   })
@@ -77,5 +99,24 @@ describe('rollback refusals', () => {
     [{previousImage: 'app:broken', updateState: 'rollback_completed'}, 'deploy.already-rolled-back'],
   ])('%j → %s', (view, code) => {
     expect(rollbackRefusal(view)?.code).toBe(code)
+  })
+})
+
+describe('fitness of a service to deploy onto', () => {
+  it.each([
+    ['clean', view(undefined, [task('a', true, 'running'), task('b', true, 'running')]), undefined],
+    ['update paused', {...view('paused', [task('a', true, 'running'), task('b', true, 'running')]), updateMessage: 'update paused due to failure'}, 'Swarm paused (update paused due to failure), 2/2 tasks running'],
+    ['rollback paused, 3 tasks for 2', view('rollback_paused', [task('a', true, 'running'), task('b', true, 'running'), task('c', false, 'running')]), 'Swarm rollback paused, 3/2 tasks running'],
+    ['3 running for 2 replicas', view('completed', [task('a', true, 'running'), task('b', true, 'running'), task('c', false, 'running')]), '3/2 tasks running'],
+    ['one missing', view('completed', [task('a', true, 'running'), task('b', true, 'pending')]), '1/2 tasks running, 2 wanted'],
+  ] as const)('%s', (_name, v, why) => {
+    expect(serviceUnfitness(v)).toBe(why)
+  })
+})
+
+describe('the state a service is left in', () => {
+  it('names the spec, the update state and the tasks per image', () => {
+    const v = {...view('rollback_paused', [task('a', true, 'running'), task('b', false, 'running'), task('c', false, 'pending'), task('d', false, 'shutdown', 'shutdown')]), updateMessage: 'host-mode port already in use'}
+    expect(describeState(v)).toBe('s: spec app:v2, update state rollback_paused (host-mode port already in use); 3 task(s) for 2 replica(s): 1 app:v2 running, 1 app:v1 running, 1 app:v1 pending')
   })
 })

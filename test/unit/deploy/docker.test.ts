@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {serviceForceUpdateArgv, serviceRollbackArgv, stackDeployArgv, stackUploadDir} from '../../../src/deploy/docker.js'
+import {stackDeployArgv, stackUploadDir} from '../../../src/deploy/docker.js'
 import {healthUrl} from '../../../src/deploy/health-url.js'
 import {shellCommand} from '../../../src/lib/shell.js'
 import {testInventory} from './fixtures.js'
@@ -11,10 +11,6 @@ describe('docker commands of a deploy', () => {
   it('builds the exact command lines', () => {
     expect(shellCommand(stackDeployArgv(manager, 'web', ['/var/lib/ctl/stacks/t/web/0-web.yml', '/var/lib/ctl/stacks/t/web/1-ctl-override.yml']))).toBe(
       'docker -H unix:///run/d.sock stack deploy -c /var/lib/ctl/stacks/t/web/0-web.yml -c /var/lib/ctl/stacks/t/web/1-ctl-override.yml --resolve-image never --detach=true web',
-    )
-    expect(shellCommand(serviceRollbackArgv(manager, 'web_app'))).toBe('docker -H unix:///run/d.sock service rollback --detach web_app')
-    expect(shellCommand(serviceForceUpdateArgv(inventory.nodes[1]!, 'web_app', inventory.services[0]!.rollout, 5))).toBe(
-      'docker -H unix:///var/run/docker.sock service update --force --detach --update-parallelism 1 --update-order start-first --update-delay 5s --update-monitor 4s --update-failure-action rollback web_app',
     )
     expect(stackUploadDir('/var/lib/ctl/locks', 't', 'web')).toBe('/var/lib/ctl/stacks/t/web')
   })

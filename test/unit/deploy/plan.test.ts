@@ -44,4 +44,24 @@ describe('deploy plan', () => {
     const three = [{...stacks[0]!, merged: mergeCompose([webCompose, {services: {app: {deploy: {replicas: 3}}}}])}]
     expect(() => planDeploy('t', testInventory(), {images: {}}, three, running)).toThrow(/needs 4 eligible nodes, only 3 match/)
   })
+
+  it('gates the changed services of a stack one at a time: one stack deploy each, the later ones pinned', () => {
+    const both = planDeploy('t', {...testInventory(), services: [...testInventory().services, {...testInventory().services[0]!, name: 'worker'}]}, {images: {app: 'v2'}}, stacks, running)
+    const [first, second] = both.stacks[0]!.stages
+    expect(both.stacks[0]!.stages).toHaveLength(2)
+    expect(first!.gated).toEqual(['web_app'])
+    expect(parse(first!.override).services.worker.image).toBe('team/worker:0.9')
+    expect(parse(first!.override).services.app.image).toBe('registry:5000/team/app:v2')
+    expect(second!.gated).toEqual(['web_worker'])
+    // The stack file's own image applies again.
+    expect(parse(second!.override).services.worker.image).toBeUndefined()
+    // One gated change: one stage, as before.
+    expect(planDeploy('t', testInventory(), {images: {app: 'v2'}}, stacks, running).stacks[0]!.stages.map((s) => s.gated)).toEqual([['web_app']])
+  })
+
+  it('repairs a service Swarm left half-way even when its image does not change', () => {
+    const plan = planDeploy('t', testInventory(), {images: {}}, stacks, running, {web_app: 'Swarm rollback paused, 3/2 tasks running'})
+    expect(plan.changes.find((c) => c.swarmName === 'web_app')).toMatchObject({action: 'repair', repairReason: 'Swarm rollback paused, 3/2 tasks running'})
+    expect(plan.stacks[0]!.stages[0]!.gated).toEqual(['web_app'])
+  })
 })

@@ -13,6 +13,7 @@ home=\${APP_HOME:-/app}
 state=\${APP_STATE:-/tmp}
 mkdir -p "$state"
 rm -f "$state/draining"
+date +%s > "$state/started"
 nc -ll -p "\${APP_PORT:-8080}" -e "$home/handle" &
 listener=$!
 drain() {
@@ -22,6 +23,13 @@ drain() {
   exit 0
 }
 trap drain TERM INT
+# The 'exit' release: the server dies by itself a few seconds after starting.
+if [ -n "\${APP_EXIT_AFTER_SECONDS:-}" ]; then
+  sleep "$APP_EXIT_AFTER_SECONDS" &
+  wait $!
+  kill "$listener" 2>/dev/null
+  exit 1
+fi
 wait "$listener"
 `
 
@@ -37,19 +45,35 @@ path=\${target%%\\?*}
 answer() {
   printf 'HTTP/1.0 %s\\r\\nContent-Type: %s\\r\\nContent-Length: %s\\r\\nConnection: close\\r\\n\\r\\n%s' "$1" "$2" "\${#3}" "$3"
 }
+# Why /health fails, if it does: told to (fail-health, APP_HEALTH=fail), still starting (APP_START_SECONDS),
+# failing since APP_FAIL_AFTER_SECONDS after the start, or every other second (APP_HEALTH=flaky).
+failing=
+if [ -n "\${APP_START_SECONDS:-}\${APP_FAIL_AFTER_SECONDS:-}" ] || [ "\${APP_HEALTH:-ok}" = flaky ]; then
+  now=$(date +%s)
+  started=$now
+  [ -e "$state/started" ] && read -r started < "$state/started"
+  up=$(( now - started ))
+fi
+if [ "\${APP_HEALTH:-ok}" = fail ] || [ -e "$state/fail-health" ]; then failing=failing
+elif [ -n "\${APP_START_SECONDS:-}" ] && [ "$up" -lt "$APP_START_SECONDS" ]; then failing=starting
+elif [ -n "\${APP_FAIL_AFTER_SECONDS:-}" ] && [ "$up" -ge "$APP_FAIL_AFTER_SECONDS" ]; then failing=failing
+elif [ "\${APP_HEALTH:-ok}" = flaky ] && [ $(( now % 2 )) = 1 ]; then failing=failing
+fi
 who="\\"version\\":\\"\${APP_VERSION:-unknown}\\",\\"task\\":\\"\${APP_TASK:-}\\",\\"host\\":\\"$(hostname)\\""
 case "$path" in
   /health)
-    if [ "\${APP_HEALTH:-ok}" = fail ] || [ -e "$state/fail-health" ]; then
-      answer '503 Service Unavailable' application/json "{\\"status\\":\\"failing\\",$who}"
+    if [ -n "$failing" ]; then
+      answer '503 Service Unavailable' application/json "{\\"status\\":\\"$failing\\",$who}"
     elif [ -e "$state/draining" ]; then
       answer '503 Service Unavailable' application/json "{\\"status\\":\\"draining\\",$who}"
     else
       answer '200 OK' application/json "{\\"status\\":\\"ok\\",$who}"
     fi ;;
   /)
-    answer '200 OK' text/plain "hello from app \${APP_VERSION:-unknown} \${APP_TASK:-}
-" ;;
+    # A broken release breaks what users get too (HAProxy retries a 5xx on another server).
+    if [ "$failing" = failing ]; then answer '500 Internal Server Error' text/plain "app \${APP_VERSION:-unknown} failing
+"; else answer '200 OK' text/plain "hello from app \${APP_VERSION:-unknown} \${APP_TASK:-}
+"; fi ;;
   *)
     answer '404 Not Found' text/plain "not found
 " ;;
@@ -65,15 +89,23 @@ printf 'GET /health HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 "\${APP_PORT:-8080
 `
 
 /** Busybox applets the scripts use (and a few for `docker exec` debugging). */
-export const APPLETS = ['sh', 'nc', 'head', 'grep', 'sleep', 'cat', 'printf', 'kill', 'touch', 'rm', 'mkdir', 'hostname', 'ls', 'ps', 'echo', 'env', 'tr']
+export const APPLETS = ['sh', 'nc', 'head', 'grep', 'sleep', 'cat', 'printf', 'kill', 'touch', 'rm', 'mkdir', 'hostname', 'ls', 'ps', 'echo', 'env', 'tr', 'date']
 
-/** The tags built on every lab engine: versions to roll between, and one whose /health always fails. */
+/**
+ * The tags built on every lab engine: versions to roll between, and the bad releases the deploy gate
+ * must stop (plus `slow`, good but healthy only after 12 s): /health failing from the start, failing
+ * every other second, failing 7 s after the start (after its gate passed), and a server that exits 5 s after starting.
+ */
 export const APP_REPOSITORY = 'ctl-lab/app'
 export const APP_TAGS: Record<string, Record<string, string>> = {
   v1: {APP_VERSION: 'v1'},
   v2: {APP_VERSION: 'v2'},
   v3: {APP_VERSION: 'v3'},
   broken: {APP_VERSION: 'broken', APP_HEALTH: 'fail'},
+  flaky: {APP_VERSION: 'flaky', APP_HEALTH: 'flaky'},
+  'fail-after': {APP_VERSION: 'fail-after', APP_FAIL_AFTER_SECONDS: '7'},
+  exit: {APP_VERSION: 'exit', APP_EXIT_AFTER_SECONDS: '5'},
+  slow: {APP_VERSION: 'slow', APP_START_SECONDS: '12'},
 }
 
 /** `docker import --change` instructions of one tag; APP_BUILD lets `up` skip an identical image. */
