@@ -8,6 +8,8 @@ import type {ServicePlan} from '../deploy/plan.js'
 import {deployPreflight, preflightBlockers, preflightError} from '../deploy/preflight.js'
 import {executeDeploy, prepareDeploy} from '../deploy/run-deploy.js'
 import {recordReleases} from '../deploy/releases-io.js'
+import {releasesOfDeploy} from '../deploy/releases.js'
+import {deployOutcome} from '../deploy/decide.js'
 import {renderDeployPlan, renderServiceOutcome} from '../deploy/render.js'
 import type {ServiceOutcome} from '../deploy/service-rollout.js'
 
@@ -24,7 +26,7 @@ export interface DeployResult {
 
 export default class Deploy extends CtlCommand {
   static override summary = 'Deploy the stacks: rolling, one task at a time, each gated on /health, rolled back on failure.'
-  static override description = `Takes the deploy lock on the first manager, runs the quick preflight (hosts reachable, swarm healthy, node labels), uploads the inventory's stack files with ctl's override (images, update_config from the inventory's rollout) and runs \`docker stack deploy\`. Swarm replaces one task at a time (start-first); ctl asks each new task's /health (at the task, or through the load balancer, as the inventory says) and it must stay healthy for passForSeconds. A failed gate stops the rollout: \`docker service rollback\`, wait until the old version is healthy, report the task and its last /health answers.
+  static override description = `Takes the deploy lock on the first manager, runs the quick preflight (hosts reachable, swarm healthy, node labels), uploads the inventory's stack files with ctl's override (images, update_config from the inventory's rollout) and runs \`docker stack deploy\`. Swarm replaces one batch (rollout.parallelism, start-first) and is held there until ctl's gate has passed it: each new task's /health (at the task, or through the load balancer, as the inventory says) must stay healthy for passForSeconds, and a task that fails after it was healthy fails the release at once; then the next batch, then a monitor window. Changed services are rolled one at a time. A failed release is rolled back by ctl to the spec that ran before (driven to a clean end, every old replica gated) and the report names the task and its last /health answers. A deploy of the running image over a paused or held service repairs it. Each release is recorded in the history (\`ctl releases\`).
 The stack files are the truth: a service's image is the file's, unless --image overrides it. --service limits image changes to one service (the others keep their running image); other settings of the stack file apply to the whole stack.`
   static override examples = [
     '<%= config.bin %> deploy lab --dry-run --image app=v2',
@@ -64,11 +66,10 @@ The stack files are the truth: a service's image is the file's, unless --image o
         if (blockers.length > 0) throw preflightError(loaded.env, blockers)
       }
       const execution = await executeDeploy(pool, loaded, manager, plan)
-      const failed = execution.services.filter((s) => s.outcome !== 'updated')
-      const outcome = failed.length === 0 ? (plan.changes.length === 0 ? 'no-changes' : plan.changes.every((c) => c.action === 'repair') ? 'repaired' : 'ok') : failed.every((s) => s.outcome === 'rolled-back') ? 'rolled-back' : 'failed'
-      await recordReleases(pool, loaded, releasesOf(plan.changes, execution.services), flags.message)
+      const outcome = deployOutcome(plan.changes, execution.services)
+      await recordReleases(pool, loaded, releasesOfDeploy(plan.changes, execution.services), flags.message)
       this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), services: execution.services.map(({service, outcome: o, reason, finalImage, failedTask}) => ({service, outcome: o, reason, finalImage, failedTask}))}}
-      if (failed.length > 0) this.markFailed(outcome)
+      if (outcome === 'rolled-back' || outcome === 'failed') this.markFailed(outcome)
       if (!this.jsonEnabled()) {
         for (const s of execution.services) this.log(renderServiceOutcome(s))
         if (execution.notStarted.length > 0) this.log(`Not deployed (an earlier service failed): ${execution.notStarted.join(', ')}`)
@@ -77,12 +78,4 @@ The stack files are the truth: a service's image is the file's, unless --image o
       return {...base, dryRun: false, outcome, services: execution.services, notStarted: execution.notStarted, lock: lockInfo}
     })
   }
-}
-
-/** The release history's entries of a deploy: one per service it rolled. */
-function releasesOf(changes: readonly ServicePlan[], services: readonly ServiceOutcome[]) {
-  return services.map((s) => {
-    const change = changes.find((c) => c.swarmName === s.swarmName)
-    return {service: change?.service ?? s.service, swarmName: s.swarmName, image: change?.newImage ?? s.finalImage, previousImage: change?.oldImage ?? undefined, kind: change?.action === 'repair' ? ('repair' as const) : ('deploy' as const), outcome: s.outcome === 'updated' ? 'ok' : s.outcome}
-  })
 }

@@ -1,6 +1,5 @@
 import {Args} from '@oclif/core'
-import {envArg} from '../deploy/command-flags.js'
-import {CtlCommand} from '../lib/command.js'
+import {CtlCommand, envArg} from '../lib/command.js'
 import {readReleases} from '../deploy/releases-io.js'
 import type {Release} from '../deploy/releases.js'
 

@@ -1,4 +1,6 @@
 import type {GateVerdict} from './gate.js'
+import type {ServicePlan} from './plan.js'
+import type {ServiceOutcome} from './service-rollout.js'
 import {currentTasks, type ServiceView, type TaskView} from './swarm-state.js'
 
 /**
@@ -95,4 +97,29 @@ export function decideRollback(view: ServiceView, gates: ReadonlyMap<string, Gat
   const slotsClean = view.tasks.filter((t) => t.desiredState === 'running').length === view.replicas
   if (updateSettled(view.updateState) && healthy >= view.replicas && tasks.length === view.replicas && slotsClean) return {kind: 'done'}
   return {kind: 'waiting', healthy, wanted: view.replicas}
+}
+
+/**
+ * How a whole deploy ended: ok when every changed service was updated (repaired when each change was a
+ * repair of a held or paused service, no-changes when there was nothing to roll); rolled-back when
+ * every service that failed is back on its old version; failed otherwise (something is left to look at).
+ */
+export function deployOutcome(changes: readonly Pick<ServicePlan, 'action'>[], services: readonly Pick<ServiceOutcome, 'outcome'>[]): 'ok' | 'repaired' | 'no-changes' | 'rolled-back' | 'failed' {
+  const failed = services.filter((s) => s.outcome !== 'updated')
+  if (failed.length > 0) return failed.every((s) => s.outcome === 'rolled-back') ? 'rolled-back' : 'failed'
+  if (changes.length === 0) return 'no-changes'
+  return changes.every((c) => c.action === 'repair') ? 'repaired' : 'ok'
+}
+
+/**
+ * Why a service cannot be rolled back to Swarm's previous spec (used when the release history has
+ * nothing for it): Swarm drops it once it has rolled back, and one kept after a rollback would be
+ * the failed release itself.
+ */
+export function rollbackRefusal(view: Pick<ServiceView, 'previousImage' | 'updateState'>): {code: string; message: string} | undefined {
+  if (view.updateState === 'rollback_completed') {
+    return {code: 'deploy.already-rolled-back', message: 'was already rolled back: going "back" again would bring back the release it was rolled back from'}
+  }
+  if (!view.previousImage) return {code: 'deploy.no-previous', message: 'has no previous spec to roll back to'}
+  return undefined
 }

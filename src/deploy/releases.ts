@@ -1,4 +1,6 @@
 import {sameImage} from './images.js'
+import type {ServicePlan} from './plan.js'
+import type {ServiceOutcome} from './service-rollout.js'
 
 /**
  * Release history: the last releases of each service (image, who, when, why, how it ended), kept on
@@ -86,4 +88,19 @@ export function chooseRollbackTarget(releases: readonly Release[], service: stri
   const release = [...mine].reverse().find((r) => r.outcome === 'ok' && !sameImage(r.image, currentImage))
   if (!release) return {ok: false, code: 'deploy.no-previous', message: `has no earlier good release in the history to roll back to`}
   return {ok: true, release}
+}
+
+/** The history's entries for a deploy: one per service it rolled, with what it put on and how it ended. */
+export function releasesOfDeploy(changes: readonly ServicePlan[], services: readonly ServiceOutcome[]): Pick<Release, 'service' | 'swarmName' | 'image' | 'previousImage' | 'kind' | 'outcome'>[] {
+  return services.map((s) => {
+    const change = changes.find((c) => c.swarmName === s.swarmName)
+    return {
+      service: change?.service ?? s.service,
+      swarmName: s.swarmName,
+      image: change?.newImage ?? s.finalImage,
+      previousImage: change?.oldImage ?? undefined,
+      kind: change?.action === 'repair' ? 'repair' : 'deploy',
+      outcome: s.outcome === 'updated' ? 'ok' : s.outcome,
+    }
+  })
 }

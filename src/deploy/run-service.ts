@@ -1,5 +1,6 @@
 import type {LoadedInventory} from '../inventory/load.js'
 import type {InventoryService} from '../inventory/schema/index.js'
+import {rollbackRefusal} from './decide.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {note} from '../lib/progress.js'
 import type {SshPool} from '../ssh/pool.js'
@@ -10,7 +11,6 @@ import {chooseRollbackTarget} from './releases.js'
 import {readReleases} from './releases-io.js'
 import {followRollout, historicTasks, rollbackPoint, type ServiceOutcome} from './service-rollout.js'
 import {inventoryNodesById, readService, serviceExists, updateServiceSpec} from './swarm-io.js'
-import type {ServiceView} from './swarm-state.js'
 
 /** The executors of `ctl reload` (Swarm strategy) and `ctl rollback`: one service, gated. */
 
@@ -52,19 +52,6 @@ export interface RollbackTarget {
   to: string
   /** The release gone back to (absent when the history has none and Swarm's previous spec is used). */
   release?: number
-}
-
-/**
- * Why a service cannot be rolled back to Swarm's previous spec (used when the release history has
- * nothing for it): Swarm drops it once it has rolled back, and one kept after a rollback would be
- * the failed release itself.
- */
-export function rollbackRefusal(view: Pick<ServiceView, 'previousImage' | 'updateState'>): {code: string; message: string} | undefined {
-  if (view.updateState === 'rollback_completed') {
-    return {code: 'deploy.already-rolled-back', message: 'was already rolled back: going "back" again would bring back the release it was rolled back from'}
-  }
-  if (!view.previousImage) return {code: 'deploy.no-previous', message: 'has no previous spec to roll back to'}
-  return undefined
 }
 
 /** What a rollback would do (for --dry-run and the confirmation): from the release history, else Swarm's previous spec. */

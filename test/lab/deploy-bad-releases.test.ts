@@ -8,7 +8,7 @@ async function updateState(): Promise<string> {
   return (await docker('h1', ['service', 'inspect', '--format', '{{json .UpdateStatus}} {{.Spec.UpdateConfig.Delay}}', 'app_app'])).stdout
 }
 
-// Every kind of bad release the lab can play (src/lab/components/app-image.ts), each deployed over v1
+// Every kind of bad release the lab can play (packages/lab/src/components/app-image.ts), each deployed over v1
 // under the /health gate: ctl must fail it, roll back, and leave v1 healthy on every replica.
 describe('ctl deploy of bad releases', () => {
   beforeAll(async () => {

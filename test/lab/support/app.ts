@@ -23,7 +23,7 @@ async function resetStuckAppIfSwarm(): Promise<void> {
  * Removes the app stack when an earlier run left it half-rolled (paused update or rollback, or more
  * running tasks than replicas holding every host port): tests start from a clean service.
  */
-async function resetStuckApp(): Promise<void> {
+export async function resetStuckApp(): Promise<void> {
   const inspect = await docker('h1', ['service', 'inspect', '--format', '{{json .UpdateStatus}} {{.Spec.Mode.Replicated.Replicas}}', 'app_app'], {reject: false})
   if (inspect.exitCode !== 0) return
   const cut = inspect.stdout.lastIndexOf(' ')

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
-import {decideRollback, decideRollout} from '../../../src/deploy/decide.js'
+import {decideRollback, decideRollout, deployOutcome, rollbackRefusal} from '../../../src/deploy/decide.js'
+import type {ServicePlan} from '../../../src/deploy/plan.js'
+import type {ServiceOutcome} from '../../../src/deploy/service-rollout.js'
 import type {GateVerdict} from '../../../src/deploy/gate.js'
-import {rollbackRefusal} from '../../../src/deploy/run-service.js'
 import {currentTasks, describeState, parseServiceJson, serviceUnfitness, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
 
 const task = (id: string, current: boolean, state: string, desiredState = 'running', extra: Partial<TaskView> = {}): TaskView => ({id, current, state, desiredState, image: current ? 'app:v2' : 'app:v1', createdAt: `2026-01-01T00:00:0${id.length}Z`, ...extra})
@@ -118,5 +119,19 @@ describe('the state a service is left in', () => {
   it('names the spec, the update state and the tasks per image', () => {
     const v = {...view('rollback_paused', [task('a', true, 'running'), task('b', false, 'running'), task('c', false, 'pending'), task('d', false, 'shutdown', 'shutdown')]), updateMessage: 'host-mode port already in use'}
     expect(describeState(v)).toBe('s: spec app:v2, update state rollback_paused (host-mode port already in use); 3 task(s) for 2 replica(s): 1 app:v2 running, 1 app:v1 running, 1 app:v1 pending')
+  })
+})
+
+describe('deployOutcome', () => {
+  const change = (action: 'update' | 'repair') => ({action}) as Pick<ServicePlan, 'action'>
+  it.each([
+    ['every change updated', [change('update')], ['updated'], 'ok'],
+    ['only repairs, all clean', [change('repair'), change('repair')], ['updated', 'updated'], 'repaired'],
+    ['a repair among updates', [change('repair'), change('update')], ['updated', 'updated'], 'ok'],
+    ['nothing to roll', [], [], 'no-changes'],
+    ['every failure rolled back', [change('update'), change('update')], ['updated', 'rolled-back'], 'rolled-back'],
+    ['a rollback that did not finish', [change('update'), change('update')], ['rolled-back', 'rollback-failed'], 'failed'],
+  ] as const)('%s → %s', (_name, changes, outcomes, expected) => {
+    expect(deployOutcome(changes, outcomes.map((outcome) => ({outcome}) as Pick<ServiceOutcome, 'outcome'>))).toBe(expected)
   })
 })
