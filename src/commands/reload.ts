@@ -1,11 +1,11 @@
 import {envServiceArgs, messageFlag} from '../deploy/command-flags.js'
 import {changeFlags, CtlCommand} from '../lib/command.js'
 import {acquireLock} from '../deploy/lock-run.js'
-import {whileHolding} from '../locks/take.js'
+import {whileHolding} from '../locks/lock-run.js'
 import {recordReleases} from '../deploy/releases-io.js'
 import {reloadHosts, type HostReload} from '../deploy/reload-hosts.js'
 import {renderServiceOutcome} from '../deploy/render.js'
-import {inventoryService, reloadSwarmService} from '../deploy/run-service.js'
+import {inventoryService, reloadSwarmService} from '../deploy/service-run.js'
 import type {ServiceOutcome} from '../deploy/service-rollout.js'
 
 export interface ReloadResult {

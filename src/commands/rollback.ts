@@ -4,9 +4,9 @@ import {changeFlags, CtlCommand} from '../lib/command.js'
 import {requireConfirmation} from '../lib/prompt.js'
 import {recordReleases} from '../deploy/releases-io.js'
 import {acquireLock} from '../deploy/lock-run.js'
-import {whileHolding} from '../locks/take.js'
+import {whileHolding} from '../locks/lock-run.js'
 import {renderServiceOutcome} from '../deploy/render.js'
-import {inventoryService, planRollback, rollbackService, type RollbackTarget} from '../deploy/run-service.js'
+import {inventoryService, planRollback, rollbackService, type RollbackTarget} from '../deploy/service-run.js'
 import type {ServiceOutcome} from '../deploy/service-rollout.js'
 
 export interface RollbackResult {

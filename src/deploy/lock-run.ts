@@ -4,7 +4,7 @@ import type {LoadedInventory} from '../inventory/load.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
 import type {SshPool} from '../ssh/pool.js'
 import {describeHolder, isStale, lockPath, type LockInfo, type LockView} from '../locks/lock.js'
-import {HeldLocks, newLockInfo, takeOver, tryTake} from '../locks/take.js'
+import {HeldLocks, newLockInfo, takeOver, tryTake} from '../locks/lock-run.js'
 import {deployLockTarget} from './lock.js'
 
 /** Takes and releases the deploy lock on the inventory's first manager. */

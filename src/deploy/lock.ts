@@ -1,7 +1,7 @@
 import type {LoadedInventory} from '../inventory/load.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
-import type {LockTarget} from '../locks/take.js'
+import type {LockTarget} from '../locks/lock-run.js'
 
 /**
  * The deploy lock: one of ctl's locks (`src/locks`), `<deployLock.dir>/deploy-<env>.lock` on the

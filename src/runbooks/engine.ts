@@ -7,7 +7,7 @@ import {findNode, type LoadedInventory} from '../inventory/load.js'
 import type {RemoteRunner} from '../ssh/pool.js'
 import {findRunToResume, Journal, newRunId, runsDir} from './journal.js'
 import {withReleaseFailure} from './lock.js'
-import {whileHolding} from '../locks/take.js'
+import {whileHolding} from '../locks/lock-run.js'
 import type {Runbook, RunbookRunResult, RunObserver, RunOutcome, StepContext, StepPlan, StepResult} from './types.js'
 
 export interface RunRunbookOptions<O> {

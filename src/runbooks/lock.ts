@@ -5,7 +5,7 @@ import type {RemoteRunner} from '../ssh/pool.js'
 import {lockNode} from '../deploy/lock.js'
 import {hostname} from 'node:os'
 import {abandonedByResumedRun, type LockView} from '../locks/lock.js'
-import {HeldLocks, majorityRefusal, newLockInfo, processAlive, releaseNote, takeMajority, type LockTarget} from '../locks/take.js'
+import {HeldLocks, majorityRefusal, newLockInfo, processAlive, releaseNote, takeMajority, type LockTarget} from '../locks/lock-run.js'
 import type {RunbookRunResult} from './types.js'
 
 /**

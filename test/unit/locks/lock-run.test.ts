@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 import {CtlError, ExitCode} from '../../../src/lib/errors.js'
 import {renderCommand, type RemoteCommand} from '../../../src/lib/shell.js'
 import {lockPath} from '../../../src/locks/lock.js'
-import {HeldLocks, majorityRefusal, newLockInfo, takeMajority, whileHolding, type LockTarget} from '../../../src/locks/take.js'
+import {HeldLocks, majorityRefusal, newLockInfo, takeMajority, whileHolding, type LockTarget} from '../../../src/locks/lock-run.js'
 import type {InventoryNode} from '../../../src/inventory/schema/index.js'
 import type {RemoteResult, RemoteRunner} from '../../../src/ssh/pool.js'
 
