@@ -80,7 +80,7 @@ export function gatePacingSeconds(service: InventoryService): number {
  * ctl's gate. Swarm cannot move on by its own clock; a failure pauses it (`failure_action: pause`)
  * and ctl decides. See docs/DEPLOY.md.
  */
-export const ROLLOUT_HOLD = '24h'
+const ROLLOUT_HOLD = '24h'
 
 /**
  * The order of a rollback (and of a repair): stop-first for a service publishing host ports, which
@@ -91,7 +91,7 @@ export function rollbackOrder(service: InventoryService, hostPorts: readonly num
 }
 
 /** Swarm's update and rollback settings for a rollout under ctl's gate. */
-export function updateConfigFor(service: InventoryService, compose?: Pick<ComposeService, 'hostPorts'>): {update_config: Json; rollback_config: Json} {
+function updateConfigFor(service: InventoryService, compose?: Pick<ComposeService, 'hostPorts'>): {update_config: Json; rollback_config: Json} {
   const r = service.rollout
   return {
     update_config: {

@@ -42,7 +42,7 @@ function failedCurrentTask(view: ServiceView, before: ReadonlySet<string>): Task
 }
 
 /** Swarm has no update running (never had one, finished it, or ctl's last step cleared it). */
-export function updateSettled(state: string | undefined): boolean {
+function updateSettled(state: string | undefined): boolean {
   return state === undefined || state === 'completed' || state === 'rollback_completed'
 }
 

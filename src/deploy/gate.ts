@@ -25,7 +25,7 @@ export type GateVerdict =
   | {state: 'passed'; healthyForMs: number}
   | {state: 'failed'; reason: string}
 
-export function isHealthy(probe: Probe, settings: Pick<GateSettings, 'expectStatus'>): boolean {
+function isHealthy(probe: Probe, settings: Pick<GateSettings, 'expectStatus'>): boolean {
   return probe.status === settings.expectStatus
 }
 
@@ -46,7 +46,7 @@ function describeProbe(probe: Probe): string {
  * Fail fast: once a task has answered healthy, a wrong answer (or two probes in a row with no answer,
  * so one slow probe on a loaded host is not a verdict) fails it, before or after its gate passed.
  */
-export function failureAfterHealthy(probes: readonly Probe[], settings: Pick<GateSettings, 'expectStatus'>): Probe | undefined {
+function failureAfterHealthy(probes: readonly Probe[], settings: Pick<GateSettings, 'expectStatus'>): Probe | undefined {
   const first = probes.findIndex((p) => isHealthy(p, settings))
   if (first < 0) return undefined
   for (let i = first + 1; i < probes.length; i++) {

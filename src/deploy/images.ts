@@ -20,7 +20,7 @@ export function parseImageRef(text: string): ImageRef {
   return {repository: nameAndTag.slice(0, colon), tag: nameAndTag.slice(colon + 1), digest}
 }
 
-export function formatImageRef(ref: ImageRef): string {
+function formatImageRef(ref: ImageRef): string {
   return `${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`
 }
 

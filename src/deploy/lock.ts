@@ -8,7 +8,7 @@ import type {LockTarget} from '../locks/lock-run.js'
  * inventory's first manager, the node every operator reaches. Deploy, rollback and reload take it.
  */
 
-export function deployLockName(env: string): string {
+function deployLockName(env: string): string {
   return `deploy-${env}`
 }
 

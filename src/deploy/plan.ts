@@ -41,7 +41,7 @@ export interface ServicePlan {
  * ctl deploys a stack once per gated service that changes, each time with the later ones pinned to
  * their running image, so the gate follows one service at a time.
  */
-export interface StackStage {
+interface StackStage {
   /** Swarm names of the gated services this stage rolls. */
   gated: string[]
   override: string
@@ -75,7 +75,7 @@ export function swarmServiceName(stack: string, service: string): string {
 }
 
 /** The stacks to deploy: all, the one named by --stack, or the one holding --service. */
-export function selectStacks(inventory: Inventory, selection: DeploySelection, stacks: readonly StackInput[]): StackInput[] {
+function selectStacks(inventory: Inventory, selection: DeploySelection, stacks: readonly StackInput[]): StackInput[] {
   if (inventory.stacks.length === 0) {
     throw new CtlError('The inventory lists no stacks to deploy', {exitCode: ExitCode.cannotRun, code: 'deploy.no-stacks', hint: 'Add a `stacks:` section naming the compose files.'})
   }
@@ -148,7 +148,7 @@ function planStack(inventory: Inventory, selection: DeploySelection, stack: Stac
 }
 
 /** One stage per gated service whose image changes, the later ones pinned to what runs now. */
-export function planStages(services: readonly ServicePlan[], images: Readonly<Record<string, string>>, render: (images: Record<string, string>) => string): StackStage[] {
+function planStages(services: readonly ServicePlan[], images: Readonly<Record<string, string>>, render: (images: Record<string, string>) => string): StackStage[] {
   const rolled = services.filter((s) => s.gated && s.action === 'update')
   if (rolled.length <= 1) return [{gated: services.filter((s) => s.gated && s.action !== 'unchanged').map((s) => s.swarmName), override: render({...images})}]
   return rolled.map((s, i) => {

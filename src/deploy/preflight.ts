@@ -10,7 +10,7 @@ import type {SshPool} from '../ssh/pool.js'
  * engines answering, the swarm healthy, node labels and placement as the stack files expect. The
  * host-port capacity of each service is checked by the plan itself.
  */
-export const DEPLOY_PREFLIGHT_CHECKS = ['ssh', 'docker-engine', 'swarm', 'node-labels', 'placement']
+const DEPLOY_PREFLIGHT_CHECKS = ['ssh', 'docker-engine', 'swarm', 'node-labels', 'placement']
 
 export async function deployPreflight(loaded: LoadedInventory, pool: SshPool): Promise<CheckResult[]> {
   const checks = allChecks.filter((c) => DEPLOY_PREFLIGHT_CHECKS.includes(c.id))

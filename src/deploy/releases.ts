@@ -27,7 +27,7 @@ export interface Release {
 }
 
 /** Releases kept per service. */
-export const RELEASES_KEPT = 20
+const RELEASES_KEPT = 20
 
 export function releasesPath(lockDir: string, env: string): string {
   return `${lockDir.replace(/\/+$/, '')}/releases-${env}.jsonl`

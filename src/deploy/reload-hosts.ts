@@ -22,7 +22,7 @@ export interface HostReload {
 }
 
 /** Polls one URL until the gate decides. */
-export async function gateUrl(url: string, health: NonNullable<InventoryService['health']>): Promise<{verdict: Exclude<GateVerdict, {state: 'pending'}>; probes: Probe[]}> {
+async function gateUrl(url: string, health: NonNullable<InventoryService['health']>): Promise<{verdict: Exclude<GateVerdict, {state: 'pending'}>; probes: Probe[]}> {
   const started = Date.now()
   const probes: Probe[] = []
   for (;;) {

@@ -13,9 +13,9 @@ import {describeGate, watchService, type WatchOutcome} from './watch.js'
  * every replica of the old version. Used by deploy, reload and rollback.
  */
 
-export type ServiceOutcomeKind = 'updated' | 'rolled-back' | 'rollback-failed' | 'failed'
+type ServiceOutcomeKind = 'updated' | 'rolled-back' | 'rollback-failed' | 'failed'
 
-export interface GateReport {
+interface GateReport {
   task: string
   node?: string
   url?: string
@@ -63,7 +63,7 @@ export interface RollContext {
 }
 
 /** Time budget of a whole rollout: every replica gets its gate deadline plus Swarm's pacing. */
-export function rolloutTimeoutMs(service: InventoryService, replicas: number): number {
+function rolloutTimeoutMs(service: InventoryService, replicas: number): number {
   const health = service.health!
   return (Math.max(1, replicas) * (health.deadlineSeconds + gatePacingSeconds(service) + 10) + 30) * 1000
 }
@@ -131,7 +131,7 @@ const ROLLBACK_ATTEMPTS = 3
  * cannot be placed, a node that refuses it) is started again; if it still does not end clean, the
  * outcome says in what state the service is and which command finishes it.
  */
-export async function driveRollback(ctx: RollContext, service: InventoryService, swarmName: string, replicas: number, back: RollbackPoint): Promise<ServiceOutcome> {
+async function driveRollback(ctx: RollContext, service: InventoryService, swarmName: string, replicas: number, back: RollbackPoint): Promise<ServiceOutcome> {
   const started = Date.now()
   let last: WatchOutcome | undefined
   for (let attempt = 1; attempt <= ROLLBACK_ATTEMPTS; attempt++) {
@@ -150,7 +150,7 @@ export async function driveRollback(ctx: RollContext, service: InventoryService,
 }
 
 /** Host-mode published ports of a service spec (they leave start-first no free node). */
-export function specHostPorts(spec: Record<string, any> | undefined): number[] {
+function specHostPorts(spec: Record<string, any> | undefined): number[] {
   const ports = (spec?.EndpointSpec?.Ports ?? []) as {PublishMode?: string; PublishedPort?: number}[]
   return ports.filter((p) => p.PublishMode === 'host' && typeof p.PublishedPort === 'number').map((p) => p.PublishedPort!)
 }

@@ -42,7 +42,7 @@ export async function inventoryNodesById(manager: ManagerHandle, inventory: Inve
 type Json = Record<string, any>
 
 /** The label ctl changes to restart Swarm's updater on the slots left (see ROLLOUT_HOLD). */
-export const STEP_LABEL = 'ctl.rollout-step'
+const STEP_LABEL = 'ctl.rollout-step'
 
 /** A service's spec and its version (an update must name the version it changes). */
 export async function readServiceSpec(manager: ManagerHandle, name: string): Promise<{version: number; spec: Json}> {
@@ -61,7 +61,7 @@ export async function updateServiceSpec(manager: ManagerHandle, name: string, st
     const next = change(structuredClone(spec))
     next.Labels = {...next.Labels, [STEP_LABEL]: `${Date.now()}`}
     try {
-      await engineCall(manager.node, step, () => manager.docker.getService(name).update({_query: {version}, _body: next} as {}), 20_000)
+      await engineCall(manager.node, step, () => manager.docker.getService(name).update({_query: {version}, _body: next} as object), 20_000)
       return
     } catch (error) {
       if (attempt >= 5 || !/out of sequence|version/i.test((error as Error).message)) throw error
