@@ -79,8 +79,12 @@ const docker = (...args) => run('docker', ['-H', 'unix:///run/ctl-lab/h1/docker.
 
 /** Where the app stands after a phase: its image, its running tasks, Swarm's update state. */
 async function serviceState() {
-  const [image, status] = (await docker('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{json .UpdateStatus}}', 'app_app')).split(' ')
-  const tasks = (await docker('service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}', 'app_app')).split('\n').filter(Boolean)
+  const [image, status] = (
+    await docker('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{json .UpdateStatus}}', 'app_app')
+  ).split(' ')
+  const tasks = (await docker('service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}', 'app_app'))
+    .split('\n')
+    .filter(Boolean)
   const state = status === 'null' ? 'clean' : JSON.parse(status).State
   return {image, tasks, clean: state === 'clean' || state === 'completed', state}
 }
@@ -96,7 +100,9 @@ function report(name, load, seconds, rolloutMs, perTask) {
   const bound = perTask.reduce((a, b) => a + b, 0)
   console.log(`${name}`)
   console.log(loadLine(load))
-  console.log(`  duration: ctl ${seconds.toFixed(1)} s, rollout ${(rolloutMs / 1000).toFixed(1)} s; lower bound ${bound.toFixed(1)} s = ${replicas} x start+gate (${perTask.map((s) => s.toFixed(1)).join(' + ')} s; median ${median.toFixed(1)} s); ratio ${bound ? (rolloutMs / 1000 / bound).toFixed(2) : '-'}`)
+  console.log(
+    `  duration: ctl ${seconds.toFixed(1)} s, rollout ${(rolloutMs / 1000).toFixed(1)} s; lower bound ${bound.toFixed(1)} s = ${replicas} x start+gate (${perTask.map((s) => s.toFixed(1)).join(' + ')} s; median ${median.toFixed(1)} s); ratio ${bound ? (rolloutMs / 1000 / bound).toFixed(2) : '-'}`,
+  )
 }
 
 await ctl(['deploy', 'lab', '--image', 'app=v1', '--skip-preflight']) // baseline, not measured
@@ -114,9 +120,13 @@ for (const [phase, tag] of Object.entries(RELEASES)) {
   if (s.outcome === 'updated') {
     const perTask = s.gates.map((g) => g.secondsToPass ?? 0)
     const bound = perTask.reduce((a, b) => a + b, 0)
-    console.log(`  rollout ${(s.durationMs / 1000).toFixed(1)} s; lower bound ${bound.toFixed(1)} s = ${perTask.length} x start+gate (${perTask.map((x) => x.toFixed(1)).join(' + ')} s); ratio ${(s.durationMs / 1000 / bound).toFixed(2)}`)
+    console.log(
+      `  rollout ${(s.durationMs / 1000).toFixed(1)} s; lower bound ${bound.toFixed(1)} s = ${perTask.length} x start+gate (${perTask.map((x) => x.toFixed(1)).join(' + ')} s); ratio ${(s.durationMs / 1000 / bound).toFixed(2)}`,
+    )
   } else {
-    console.log(`  decision after ${((s.decidedAfterMs ?? 0) / 1000).toFixed(1)} s (${s.reason}); clean rollback ${((s.durationMs - (s.decidedAfterMs ?? 0)) / 1000).toFixed(1)} s later`)
+    console.log(
+      `  decision after ${((s.decidedAfterMs ?? 0) / 1000).toFixed(1)} s (${s.reason}); clean rollback ${((s.durationMs - (s.decidedAfterMs ?? 0)) / 1000).toFixed(1)} s later`,
+    )
   }
   console.log(`  after: ${after.image}, tasks [${after.tasks.join(', ')}], update state ${after.state}${after.clean ? ' (clean)' : ' (NOT clean)'}`)
   if (deploy.result.outcome === 'ok' && tag !== 'v1') await ctl(['deploy', 'lab', '--image', 'app=v1', '--skip-preflight']) // next phase starts from v1
@@ -125,13 +135,25 @@ if (PHASES.includes('reload')) {
   const load = startLoad(APP_LB)
   const reload = await ctl(['reload', 'lab', 'app'])
   const stats = await load.stop()
-  report('ctl reload lab app', stats, reload.seconds, reload.result.swarm.durationMs, reload.result.swarm.gates.map((g) => g.secondsToPass ?? 0))
+  report(
+    'ctl reload lab app',
+    stats,
+    reload.seconds,
+    reload.result.swarm.durationMs,
+    reload.result.swarm.gates.map((g) => g.secondsToPass ?? 0),
+  )
 }
 if (PHASES.includes('legacy')) {
   const load = startLoad(LEGACY_LB)
   const legacy = await ctl(['reload', 'lab', 'legacy'])
   const stats = await load.stop()
-  report('ctl reload lab legacy (hosts strategy)', stats, legacy.seconds, legacy.result.durationMs, legacy.result.hosts.map((h) => (h.durationMs ?? 0) / 1000))
+  report(
+    'ctl reload lab legacy (hosts strategy)',
+    stats,
+    legacy.seconds,
+    legacy.result.durationMs,
+    legacy.result.hosts.map((h) => (h.durationMs ?? 0) / 1000),
+  )
 }
 
 await ctl(['deploy', 'lab', '--image', 'app=v1', '--skip-preflight']) // leave the lab as found

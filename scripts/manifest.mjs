@@ -7,5 +7,9 @@ const dir = process.argv[2] ?? '.'
 execFileSync('npx', ['oclif', 'manifest'], {cwd: dir, stdio: ['ignore', 'ignore', 'inherit']})
 const file = `${dir}/oclif.manifest.json`
 const manifest = JSON.parse(readFileSync(file, 'utf8'))
-manifest.commands = Object.fromEntries(Object.keys(manifest.commands).sort().map((id) => [id, manifest.commands[id]]))
+manifest.commands = Object.fromEntries(
+  Object.keys(manifest.commands)
+    .sort()
+    .map((id) => [id, manifest.commands[id]]),
+)
 writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`)

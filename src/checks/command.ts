@@ -24,7 +24,11 @@ export abstract class CheckCommand extends CtlCommand {
       this.log('')
       this.log(summaryLine(report.summary, report.exitCode))
     }
-    this.auditContext = {...this.auditContext, outcome: report.exitCode === ExitCode.ok ? 'ok' : report.exitCode === ExitCode.failed ? 'failed' : 'incomplete', detail: report.summary}
+    this.auditContext = {
+      ...this.auditContext,
+      outcome: report.exitCode === ExitCode.ok ? 'ok' : report.exitCode === ExitCode.failed ? 'failed' : 'incomplete',
+      detail: report.summary,
+    }
     if (report.exitCode !== ExitCode.ok) process.exitCode = report.exitCode
     return report
   }

@@ -45,7 +45,12 @@ export class GatedRunner implements RemoteRunner {
     const reason = this.unreachable.get(node.name)
     if (reason !== undefined) {
       return Promise.reject(
-        new CtlError(`not run: ${node.name} is unreachable over SSH (${reason})`, {host: node.name, exitCode: ExitCode.cannotRun, code: 'check.host-unreachable', hint: 'See the ssh check for this host.'}),
+        new CtlError(`not run: ${node.name} is unreachable over SSH (${reason})`, {
+          host: node.name,
+          exitCode: ExitCode.cannotRun,
+          code: 'check.host-unreachable',
+          hint: 'See the ssh check for this host.',
+        }),
       )
     }
     let hostGate = this.perHost.get(node.name)

@@ -52,7 +52,9 @@ export function hostFactsCache(remote: RemoteRunner, diskPath: string, timeoutMs
   return (node) => {
     let pending = cache.get(node.name)
     if (!pending) {
-      pending = remote.run(node, hostFactsScript(diskPath), {timeoutMs: timeoutMs(), step: 'host facts'}).then((r: RemoteResult) => parseHostFacts(node.name, r.stdout))
+      pending = remote
+        .run(node, hostFactsScript(diskPath), {timeoutMs: timeoutMs(), step: 'host facts'})
+        .then((r: RemoteResult) => parseHostFacts(node.name, r.stdout))
       cache.set(node.name, pending)
       // A failure is not kept: the next check asks the runner again, which then says why (host unreachable).
       pending.catch(() => cache.delete(node.name))

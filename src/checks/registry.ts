@@ -41,7 +41,11 @@ export const allChecks: readonly CheckDefinition[] = [
 export function selectChecks(ids: readonly string[] = []): CheckDefinition[] {
   const unknown = ids.filter((id) => !allChecks.some((c) => c.id === id))
   if (unknown.length > 0) {
-    throw new CtlError(`Unknown check(s): ${unknown.join(', ')}`, {exitCode: ExitCode.cannotRun, code: 'check.unknown', hint: `Known checks: ${allChecks.map((c) => c.id).join(', ')} (ctl check list).`})
+    throw new CtlError(`Unknown check(s): ${unknown.join(', ')}`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'check.unknown',
+      hint: `Known checks: ${allChecks.map((c) => c.id).join(', ')} (ctl check list).`,
+    })
   }
   return ids.length === 0 ? [...allChecks] : allChecks.filter((c) => ids.includes(c.id))
 }

@@ -7,7 +7,12 @@ export const COMMAND_NOT_FOUND = 127
 
 /** The error for a check whose tool is missing on the host: a result of its own, never a failure of the platform. */
 function toolMissing(result: RemoteResult, tool: string, hint?: string): CtlError {
-  return new CtlError(`cannot run: ${tool} not found on ${result.node}`, {host: result.node, exitCode: ExitCode.cannotRun, code: 'check.tool-missing', hint: hint ?? `Install ${tool} on ${result.node}, or run ctl from a host that has it.`})
+  return new CtlError(`cannot run: ${tool} not found on ${result.node}`, {
+    host: result.node,
+    exitCode: ExitCode.cannotRun,
+    code: 'check.tool-missing',
+    hint: hint ?? `Install ${tool} on ${result.node}, or run ctl from a host that has it.`,
+  })
 }
 
 /** Throws `toolMissing` when the shell reported the program missing. */

@@ -16,9 +16,25 @@ export interface PreflightReport {
   durationMs: number
 }
 
-export async function preflight(loaded: LoadedInventory, pool: SshPool, checks: readonly CheckDefinition[], options: {strict: boolean; timeoutMs?: number}): Promise<PreflightReport> {
+export async function preflight(
+  loaded: LoadedInventory,
+  pool: SshPool,
+  checks: readonly CheckDefinition[],
+  options: {strict: boolean; timeoutMs?: number},
+): Promise<PreflightReport> {
   const started = Date.now()
-  const results = orderResults(await runChecks(loaded, pool, checks, {concurrency: loaded.inventory.ssh.concurrency, timeoutMs: options.timeoutMs}), checks.map((c) => c.id))
+  const results = orderResults(
+    await runChecks(loaded, pool, checks, {concurrency: loaded.inventory.ssh.concurrency, timeoutMs: options.timeoutMs}),
+    checks.map((c) => c.id),
+  )
   const summary = summarize(results)
-  return {env: loaded.env, strict: options.strict, checks: checks.map((c) => c.id), results, summary, exitCode: preflightExitCode(summary, options.strict), durationMs: Date.now() - started}
+  return {
+    env: loaded.env,
+    strict: options.strict,
+    checks: checks.map((c) => c.id),
+    results,
+    summary,
+    exitCode: preflightExitCode(summary, options.strict),
+    durationMs: Date.now() - started,
+  }
 }

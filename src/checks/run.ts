@@ -34,7 +34,13 @@ async function runOne(check: CheckDefinition, target: CheckTarget, ctx: Omit<Che
     const found = await withTimeout(
       check.run({...ctx, timeoutMs: budgetMs}, target),
       budgetMs,
-      () => new CtlError(`timed out after ${budgetMs < 1000 ? `${budgetMs} ms` : `${Math.round(budgetMs / 1000)} s`}`, {exitCode: ExitCode.cannotRun, code: 'check.timeout', host: target.node?.name, hint: `The host or service may be stuck; rerun just this check: ctl check run <env> ${check.id}`}),
+      () =>
+        new CtlError(`timed out after ${budgetMs < 1000 ? `${budgetMs} ms` : `${Math.round(budgetMs / 1000)} s`}`, {
+          exitCode: ExitCode.cannotRun,
+          code: 'check.timeout',
+          host: target.node?.name,
+          hint: `The host or service may be stuck; rerun just this check: ctl check run <env> ${check.id}`,
+        }),
     )
     return toResults(check, target, {findings: Array.isArray(found) ? found : [found]}, Date.now() - started)
   } catch (error) {

@@ -22,7 +22,12 @@ export function preflightExitCode(summary: CheckSummary, strict: boolean): numbe
 
 /** The summary line under the table. */
 export function summaryLine(summary: CheckSummary, exitCode: number): string {
-  const parts = [`${summary.pass} passed`, `${summary.warn} warning${summary.warn === 1 ? '' : 's'}`, `${summary.fail} failed`, `${summary.error} could not run`]
+  const parts = [
+    `${summary.pass} passed`,
+    `${summary.warn} warning${summary.warn === 1 ? '' : 's'}`,
+    `${summary.fail} failed`,
+    `${summary.error} could not run`,
+  ]
   if (summary.skip > 0) parts.push(`${summary.skip} skipped`)
   const verdict = exitCode === ExitCode.ok ? 'fit to deploy' : exitCode === ExitCode.failed ? 'NOT fit to deploy' : 'unknown: some checks could not run'
   return `${parts.join(', ')} → ${verdict} (exit ${exitCode})`

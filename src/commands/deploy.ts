@@ -38,7 +38,7 @@ The stack files are the truth: a service's image is the file's, unless --image o
     ...changeFlags,
     stack: Flags.string({description: 'Only this stack'}),
     service: Flags.string({description: 'Only change the image of this service (compose name)'}),
-    image: Flags.string({description: 'SERVICE=TAG (or SERVICE=IMAGE:TAG) instead of the stack file\'s image (repeatable)', multiple: true}),
+    image: Flags.string({description: "SERVICE=TAG (or SERVICE=IMAGE:TAG) instead of the stack file's image (repeatable)", multiple: true}),
     message: messageFlag,
     'force-unlock': Flags.boolean({description: 'Break a stale deploy lock (after confirmation) before deploying', default: false}),
     'skip-preflight': Flags.boolean({description: 'Do not run the quick preflight (not recommended)', default: false}),
@@ -51,7 +51,11 @@ The stack files are the truth: a service's image is the file's, unless --image o
     const pool = this.sshPool(loaded)
     const {plan, manager} = await prepareDeploy(pool, loaded, {stack: flags.stack, service: flags.service, images})
     const base = {env: loaded.env, changes: plan.changes, services: [], notStarted: []}
-    this.auditContext = {...this.auditContext, hosts: [manager.node.name], detail: {changes: plan.changes.map(({swarmName, oldImage, newImage, action}) => ({swarmName, oldImage, newImage, action})), message: flags.message}}
+    this.auditContext = {
+      ...this.auditContext,
+      hosts: [manager.node.name],
+      detail: {changes: plan.changes.map(({swarmName, oldImage, newImage, action}) => ({swarmName, oldImage, newImage, action})), message: flags.message},
+    }
     if (!this.jsonEnabled()) this.log(renderDeployPlan(plan))
     if (flags['dry-run']) {
       this.auditContext.outcome = 'dry-run'
@@ -59,7 +63,11 @@ The stack files are the truth: a service's image is the file's, unless --image o
     }
     const version = plan.changes.map((c) => `${c.service}=${c.newImage}`).join(', ') || 'no image changes'
     const lock = await acquireLock(pool, loaded, {version, message: flags.message, forceUnlock: flags['force-unlock'], yes: flags.yes})
-    const lockInfo = {node: lock.node.name, path: lock.path, brokeLockOf: lock.broke ? `${lock.broke.holder ?? 'unknown'} since ${lock.broke.since ?? '?'}` : undefined}
+    const lockInfo = {
+      node: lock.node.name,
+      path: lock.path,
+      brokeLockOf: lock.broke ? `${lock.broke.holder ?? 'unknown'} since ${lock.broke.since ?? '?'}` : undefined,
+    }
     return whileHolding(lock, async () => {
       if (!flags['skip-preflight']) {
         const blockers = preflightBlockers(await deployPreflight(loaded, pool))
@@ -68,12 +76,27 @@ The stack files are the truth: a service's image is the file's, unless --image o
       const execution = await executeDeploy(pool, loaded, manager, plan)
       const outcome = deployOutcome(plan.changes, execution.services)
       await recordReleases(pool, loaded, releasesOfDeploy(plan.changes, execution.services), flags.message)
-      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), services: execution.services.map(({service, outcome: o, reason, finalImage, failedTask}) => ({service, outcome: o, reason, finalImage, failedTask}))}}
+      this.auditContext = {
+        ...this.auditContext,
+        outcome,
+        detail: {
+          ...(this.auditContext?.detail as object),
+          services: execution.services.map(({service, outcome: o, reason, finalImage, failedTask}) => ({service, outcome: o, reason, finalImage, failedTask})),
+        },
+      }
       if (outcome === 'rolled-back' || outcome === 'failed') this.markFailed(outcome)
       if (!this.jsonEnabled()) {
         for (const s of execution.services) this.log(renderServiceOutcome(s))
         if (execution.notStarted.length > 0) this.log(`Not deployed (an earlier service failed): ${execution.notStarted.join(', ')}`)
-        this.log(outcome === 'ok' ? 'Deploy done.' : outcome === 'repaired' ? 'Repaired: every replica runs the spec and the update state is clean.' : outcome === 'no-changes' ? 'No image changes; stack settings re-applied.' : `Deploy ${outcome}.`)
+        this.log(
+          outcome === 'ok'
+            ? 'Deploy done.'
+            : outcome === 'repaired'
+              ? 'Repaired: every replica runs the spec and the update state is clean.'
+              : outcome === 'no-changes'
+                ? 'No image changes; stack settings re-applied.'
+                : `Deploy ${outcome}.`,
+        )
       }
       return {...base, dryRun: false, outcome, services: execution.services, notStarted: execution.notStarted, lock: lockInfo}
     })

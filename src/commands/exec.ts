@@ -18,7 +18,8 @@ export interface ExecHostResult {
 
 export default class Exec extends CtlCommand {
   static override summary = 'Run a command on the selected nodes in parallel.'
-  static override description = 'The command after `--` runs on every selected node over SSH (host keys verified). Its words are quoted one by one, so they reach the remote program as written.'
+  static override description =
+    'The command after `--` runs on every selected node over SSH (host keys verified). Its words are quoted one by one, so they reach the remote program as written.'
   static override examples = [
     '<%= config.bin %> exec lab -- docker info',
     '<%= config.bin %> exec prod --label type=db -- df -h /var/lib',
@@ -36,7 +37,8 @@ export default class Exec extends CtlCommand {
   async run(): Promise<{env: string; results: ExecHostResult[]}> {
     const {args, flags, argv} = await this.parse(Exec)
     const words = (argv as string[]).slice(1)
-    if (words.length === 0) throw new CtlError('No command given', {exitCode: ExitCode.cannotRun, hint: 'Put the command after --, e.g. ctl exec lab -- uptime'})
+    if (words.length === 0)
+      throw new CtlError('No command given', {exitCode: ExitCode.cannotRun, hint: 'Put the command after --, e.g. ctl exec lab -- uptime'})
     const loaded = this.loadEnv(args.env)
     const nodes = selectNodes(loaded.inventory, {node: flags.node, label: flags.label, role: flags.role as 'manager' | 'worker' | undefined})
     this.auditContext = {...this.auditContext, hosts: nodes.map((n) => n.name), detail: {command: words}}
@@ -59,7 +61,16 @@ export default class Exec extends CtlCommand {
         results.push({node: n.name, ok: true, code: r.code, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs})
       } else {
         const ran = outcome?.error.cause as RemoteResult | undefined
-        results.push({node: n.name, ok: false, error: outcome?.error.message, hint: outcome?.error.hint, code: ran?.code, stdout: ran?.stdout, stderr: ran?.stderr, durationMs: ran?.durationMs})
+        results.push({
+          node: n.name,
+          ok: false,
+          error: outcome?.error.message,
+          hint: outcome?.error.hint,
+          code: ran?.code,
+          stdout: ran?.stdout,
+          stderr: ran?.stderr,
+          durationMs: ran?.durationMs,
+        })
       }
     }
     if (!this.jsonEnabled()) {

@@ -36,7 +36,12 @@ export default class Reload extends CtlCommand {
     const base = {env: loaded.env, service: service.name, strategy: service.strategy}
     this.auditContext = {...this.auditContext, hosts: service.hosts, detail: {service: service.name, strategy: service.strategy, message: flags.message}}
     if (flags['dry-run']) {
-      if (!this.jsonEnabled()) this.log(service.strategy === 'hosts' ? `Would run ${service.reloadCommand!.join(' ')} on ${service.hosts!.join(', then ')}, each gated on /health.` : `Would force-update ${service.stack}_${service.name}, one task at a time, gated on /health.`)
+      if (!this.jsonEnabled())
+        this.log(
+          service.strategy === 'hosts'
+            ? `Would run ${service.reloadCommand!.join(' ')} on ${service.hosts!.join(', then ')}, each gated on /health.`
+            : `Would force-update ${service.stack}_${service.name}, one task at a time, gated on /health.`,
+        )
       this.auditContext.outcome = 'dry-run'
       return {...base, dryRun: true, outcome: 'dry-run', durationMs: 0}
     }
@@ -50,15 +55,27 @@ export default class Reload extends CtlCommand {
         if (outcome !== 'ok') this.markFailed()
         this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), hosts}}
         if (!this.jsonEnabled()) {
-          for (const h of hosts) this.log(`${h.host}: ${h.outcome}${h.durationMs ? ` in ${(h.durationMs / 1000).toFixed(1)} s` : ''}${h.reason ? `: ${h.reason}` : ''}${h.lastAnswers ? `\n    ${h.lastAnswers.join('\n    ')}` : ''}`)
+          for (const h of hosts)
+            this.log(
+              `${h.host}: ${h.outcome}${h.durationMs ? ` in ${(h.durationMs / 1000).toFixed(1)} s` : ''}${h.reason ? `: ${h.reason}` : ''}${h.lastAnswers ? `\n    ${h.lastAnswers.join('\n    ')}` : ''}`,
+            )
         }
         return {...base, dryRun: false, outcome, durationMs: Date.now() - started, hosts}
       }
       const swarm = await reloadSwarmService(pool, loaded, service)
       const outcome = swarm.outcome === 'updated' ? 'ok' : swarm.outcome
       if (outcome !== 'ok') this.markFailed(outcome)
-      await recordReleases(pool, loaded, [{service: service.name, swarmName: swarm.swarmName, image: swarm.finalImage, previousImage: swarm.finalImage, kind: 'reload', outcome}], flags.message)
-      this.auditContext = {...this.auditContext, outcome, detail: {...(this.auditContext?.detail as object), reason: swarm.reason, failedTask: swarm.failedTask}}
+      await recordReleases(
+        pool,
+        loaded,
+        [{service: service.name, swarmName: swarm.swarmName, image: swarm.finalImage, previousImage: swarm.finalImage, kind: 'reload', outcome}],
+        flags.message,
+      )
+      this.auditContext = {
+        ...this.auditContext,
+        outcome,
+        detail: {...(this.auditContext?.detail as object), reason: swarm.reason, failedTask: swarm.failedTask},
+      }
       if (!this.jsonEnabled()) this.log(renderServiceOutcome(swarm))
       return {...base, dryRun: false, outcome, durationMs: Date.now() - started, swarm}
     })

@@ -39,7 +39,10 @@ export function parseComposeText(text: string, file: string): Json {
   try {
     doc = parse(text)
   } catch (error) {
-    throw new CtlError(`Cannot parse stack file ${file}: ${(error as Error).message}`, {code: 'deploy.bad-stack-file', hint: 'Check it with `docker stack config -c <file>`.'})
+    throw new CtlError(`Cannot parse stack file ${file}: ${(error as Error).message}`, {
+      code: 'deploy.bad-stack-file',
+      hint: 'Check it with `docker stack config -c <file>`.',
+    })
   }
   if (!isObject(doc) || !isObject(doc.services)) {
     throw new CtlError(`Stack file ${file} has no services: map`, {code: 'deploy.bad-stack-file'})
@@ -102,7 +105,13 @@ function updateConfigFor(service: InventoryService, compose?: Pick<ComposeServic
       failure_action: 'pause',
       max_failure_ratio: 0,
     },
-    rollback_config: {parallelism: r.parallelism, order: rollbackOrder(service, compose?.hostPorts ?? []), monitor: `${r.monitorSeconds}s`, failure_action: 'pause', max_failure_ratio: 0},
+    rollback_config: {
+      parallelism: r.parallelism,
+      order: rollbackOrder(service, compose?.hostPorts ?? []),
+      monitor: `${r.monitorSeconds}s`,
+      failure_action: 'pause',
+      max_failure_ratio: 0,
+    },
   }
 }
 
@@ -114,13 +123,27 @@ const NS = 1_000_000_000
  */
 export function restingUpdateConfig(service: InventoryService): Json {
   const r = service.rollout
-  return {Parallelism: r.parallelism, Delay: gatePacingSeconds(service) * NS, FailureAction: r.failureAction, Monitor: r.monitorSeconds * NS, MaxFailureRatio: 0, Order: r.order}
+  return {
+    Parallelism: r.parallelism,
+    Delay: gatePacingSeconds(service) * NS,
+    FailureAction: r.failureAction,
+    Monitor: r.monitorSeconds * NS,
+    MaxFailureRatio: 0,
+    Order: r.order,
+  }
 }
 
 /** The UpdateConfig of ctl's rollback (and repair) update: no hold, stop-first where host ports demand it. */
 export function rollbackUpdateConfig(service: InventoryService, hostPorts: readonly number[]): Json {
   const r = service.rollout
-  return {Parallelism: r.parallelism, Delay: 0, FailureAction: 'pause', Monitor: r.monitorSeconds * NS, MaxFailureRatio: 0, Order: rollbackOrder(service, hostPorts)}
+  return {
+    Parallelism: r.parallelism,
+    Delay: 0,
+    FailureAction: 'pause',
+    Monitor: r.monitorSeconds * NS,
+    MaxFailureRatio: 0,
+    Order: rollbackOrder(service, hostPorts),
+  }
 }
 
 /** The UpdateConfig of a step-by-step rollout ctl starts itself (reload, rollback --to). */
@@ -134,7 +157,12 @@ export function heldUpdateConfig(service: InventoryService): Json {
  * stack healthcheck gets `start_period` = the gate's deadline, so Docker does not kill a task that is
  * slow to start before ctl's gate has decided on it.
  */
-export function renderOverride(images: Record<string, string>, services: readonly InventoryService[], version = '3.8', composed: Record<string, ComposeService> = {}): string {
+export function renderOverride(
+  images: Record<string, string>,
+  services: readonly InventoryService[],
+  version = '3.8',
+  composed: Record<string, ComposeService> = {},
+): string {
   const out: Record<string, Json> = {}
   for (const [name, image] of Object.entries(images)) out[name] = {image}
   for (const service of services) {

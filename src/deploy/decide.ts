@@ -47,19 +47,36 @@ function updateSettled(state: string | undefined): boolean {
 }
 
 /** `before`: ids of the tasks that existed when the rollout began (their old failures are not ours). */
-export function decideRollout(view: ServiceView, gates: ReadonlyMap<string, TimedVerdict>, before: ReadonlySet<string> = new Set(), step: StepState = {now: 0, monitorMs: 0}): RolloutDecision {
+export function decideRollout(
+  view: ServiceView,
+  gates: ReadonlyMap<string, TimedVerdict>,
+  before: ReadonlySet<string> = new Set(),
+  step: StepState = {now: 0, monitorMs: 0},
+): RolloutDecision {
   if (view.updateState?.startsWith('rollback')) {
-    return {kind: 'failed', reason: `Swarm is rolling back: ${view.updateMessage ?? view.updateState}`, task: failedCurrentTaskBeforeRollback(view, gates, before), swarmRollingBack: true}
+    return {
+      kind: 'failed',
+      reason: `Swarm is rolling back: ${view.updateMessage ?? view.updateState}`,
+      task: failedCurrentTaskBeforeRollback(view, gates, before),
+      swarmRollingBack: true,
+    }
   }
   if (view.updateState === 'paused') {
-    return {kind: 'failed', reason: `Swarm paused the update: ${view.updateMessage ?? 'paused'}`, task: failedCurrentTask(view, before), swarmRollingBack: false}
+    return {
+      kind: 'failed',
+      reason: `Swarm paused the update: ${view.updateMessage ?? 'paused'}`,
+      task: failedCurrentTask(view, before),
+      swarmRollingBack: false,
+    }
   }
   const dead = failedCurrentTask(view, before)
-  if (dead) return {kind: 'failed', reason: `task ${dead.id.slice(0, 12)} ${dead.state}${dead.error ? `: ${dead.error}` : ''}`, task: dead, swarmRollingBack: false}
+  if (dead)
+    return {kind: 'failed', reason: `task ${dead.id.slice(0, 12)} ${dead.state}${dead.error ? `: ${dead.error}` : ''}`, task: dead, swarmRollingBack: false}
   const tasks = currentTasks(view)
   for (const task of tasks) {
     const verdict = gates.get(task.id)
-    if (verdict?.state === 'failed') return {kind: 'failed', reason: `task ${task.id.slice(0, 12)} failed the /health gate: ${verdict.reason}`, task, swarmRollingBack: false}
+    if (verdict?.state === 'failed')
+      return {kind: 'failed', reason: `task ${task.id.slice(0, 12)} failed the /health gate: ${verdict.reason}`, task, swarmRollingBack: false}
   }
   const passed = tasks.filter((t) => t.state === 'running' && gates.get(t.id)?.state === 'passed')
   const healthy = passed.length
@@ -90,7 +107,11 @@ function failedCurrentTaskBeforeRollback(view: ServiceView, gates: ReadonlyMap<s
  */
 export function decideRollback(view: ServiceView, gates: ReadonlyMap<string, GateVerdict>): RolloutDecision {
   if (view.updateState === 'rollback_paused' || view.updateState === 'paused') {
-    return {kind: 'failed', reason: `Swarm paused the ${view.updateState === 'paused' ? 'update back to the old version' : 'rollback'}: ${view.updateMessage ?? view.updateState}`, swarmRollingBack: true}
+    return {
+      kind: 'failed',
+      reason: `Swarm paused the ${view.updateState === 'paused' ? 'update back to the old version' : 'rollback'}: ${view.updateMessage ?? view.updateState}`,
+      swarmRollingBack: true,
+    }
   }
   const tasks = currentTasks(view)
   const healthy = tasks.filter((t) => t.state === 'running' && gates.get(t.id)?.state === 'passed').length
@@ -104,7 +125,10 @@ export function decideRollback(view: ServiceView, gates: ReadonlyMap<string, Gat
  * repair of a held or paused service, no-changes when there was nothing to roll); rolled-back when
  * every service that failed is back on its old version; failed otherwise (something is left to look at).
  */
-export function deployOutcome(changes: readonly Pick<ServicePlan, 'action'>[], services: readonly Pick<ServiceOutcome, 'outcome'>[]): 'ok' | 'repaired' | 'no-changes' | 'rolled-back' | 'failed' {
+export function deployOutcome(
+  changes: readonly Pick<ServicePlan, 'action'>[],
+  services: readonly Pick<ServiceOutcome, 'outcome'>[],
+): 'ok' | 'repaired' | 'no-changes' | 'rolled-back' | 'failed' {
   const failed = services.filter((s) => s.outcome !== 'updated')
   if (failed.length > 0) return failed.every((s) => s.outcome === 'rolled-back') ? 'rolled-back' : 'failed'
   if (changes.length === 0) return 'no-changes'

@@ -24,7 +24,10 @@ import type {ManagerHandle} from '../swarm/cluster.js'
 export async function prepareDeploy(pool: SshPool, loaded: LoadedInventory, selection: DeploySelection): Promise<{plan: DeployPlan; manager: ManagerHandle}> {
   const stacks = readStacks(loaded)
   const manager = await connectManager(pool, loaded.inventory)
-  const running = await runningImages(manager, stacks.map((s) => s.name))
+  const running = await runningImages(
+    manager,
+    stacks.map((s) => s.name),
+  )
   // Services Swarm left half-way (paused update or rollback, extra tasks): a deploy repairs them.
   const unclean: Record<string, string> = {}
   for (const service of loaded.inventory.services.filter((s) => s.strategy === 'swarm' && s.health)) {
@@ -76,7 +79,10 @@ export async function executeDeploy(pool: SshPool, loaded: LoadedInventory, mana
       for (const s of [...rolled, ...others]) {
         const exists = s.action !== 'create'
         const finishWith = `ctl deploy ${loaded.env} --stack ${s.stack} --service ${s.service} --image ${s.service}=${s.oldImage ?? s.newImage}`
-        starts.set(s.swarmName, {before: exists ? historicTasks(await readService(manager, s.swarmName)) : new Set(), back: await rollbackPoint(ctx, s.swarmName, finishWith, exists, s.action !== 'repair')})
+        starts.set(s.swarmName, {
+          before: exists ? historicTasks(await readService(manager, s.swarmName)) : new Set(),
+          back: await rollbackPoint(ctx, s.swarmName, finishWith, exists, s.action !== 'repair'),
+        })
       }
       const files = await uploadStack(pool, loaded, manager, stack, stage.override)
       note(`docker stack deploy ${stack.name} on ${manager.node.name}`)
@@ -89,12 +95,17 @@ export async function executeDeploy(pool: SshPool, loaded: LoadedInventory, mana
           // are all taken), batch by batch under the gate like any rollout.
           note(`${s.swarmName}: ${s.repairReason}; repairing`)
           const order = rollbackOrder(service, back.hostPorts)
-          await updateServiceSpec(manager, s.swarmName, `repair ${s.swarmName}`, (spec) => ({...spec, UpdateConfig: {...heldUpdateConfig(service), Order: order}}))
+          await updateServiceSpec(manager, s.swarmName, `repair ${s.swarmName}`, (spec) => ({
+            ...spec,
+            UpdateConfig: {...heldUpdateConfig(service), Order: order},
+          }))
         } else {
           note(`${s.swarmName}: ${s.oldImage ?? 'new service'} → ${s.newImage}, one batch at a time under the /health gate`)
         }
         const outcome = await followRollout(ctx, service, s.swarmName, before, s.replicas, back)
-        outcomes.push(s.action === 'repair' && outcome.outcome === 'updated' ? {...outcome, outcome: 'updated', reason: `repaired: ${s.repairReason}`} : outcome)
+        outcomes.push(
+          s.action === 'repair' && outcome.outcome === 'updated' ? {...outcome, outcome: 'updated', reason: `repaired: ${s.repairReason}`} : outcome,
+        )
         if (outcome.outcome !== 'updated') break
       }
       for (const s of others) {

@@ -20,10 +20,7 @@ export interface GateSettings {
   deadlineSeconds: number
 }
 
-export type GateVerdict =
-  | {state: 'pending'; healthyForMs: number}
-  | {state: 'passed'; healthyForMs: number}
-  | {state: 'failed'; reason: string}
+export type GateVerdict = {state: 'pending'; healthyForMs: number} | {state: 'passed'; healthyForMs: number} | {state: 'failed'; reason: string}
 
 function isHealthy(probe: Probe, settings: Pick<GateSettings, 'expectStatus'>): boolean {
   return probe.status === settings.expectStatus

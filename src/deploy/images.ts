@@ -39,7 +39,11 @@ export function parseImageOverrides(flags: readonly string[] | undefined): Recor
     const service = text.slice(0, eq)
     const value = text.slice(eq + 1)
     if (eq <= 0 || !value || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(service) || /\s/.test(value)) {
-      throw new CtlError(`--image takes SERVICE=TAG (or SERVICE=IMAGE:TAG), got "${text}"`, {exitCode: ExitCode.cannotRun, code: 'deploy.bad-image-flag', hint: 'e.g. --image app=v2'})
+      throw new CtlError(`--image takes SERVICE=TAG (or SERVICE=IMAGE:TAG), got "${text}"`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'deploy.bad-image-flag',
+        hint: 'e.g. --image app=v2',
+      })
     }
     if (overrides[service] !== undefined) {
       throw new CtlError(`--image names service "${service}" twice`, {exitCode: ExitCode.cannotRun, code: 'deploy.bad-image-flag'})

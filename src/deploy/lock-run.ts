@@ -65,20 +65,26 @@ export async function acquireLock(pool: SshPool, loaded: LoadedInventory, option
     outcome = await takeOver(pool, target, holder.info.id, info, 'break deploy lock')
     if (!outcome.taken && outcome.held) {
       const same = outcome.held.info.id === holder.info.id
-      throw new CtlError(`Deploy of ${loaded.env} refused: ${same ? 'another ctl is breaking the same stale lock right now' : 'the deploy lock changed after it was shown and was left alone'}; it is now held by ${describeHolder(outcome.held, new Date())}`, {
-        exitCode: ExitCode.cannotRun,
-        host: node.name,
-        step: 'break deploy lock',
-        code: 'deploy.locked',
-        hint: `Look at the new holder before doing anything (${where}).`,
-      })
+      throw new CtlError(
+        `Deploy of ${loaded.env} refused: ${same ? 'another ctl is breaking the same stale lock right now' : 'the deploy lock changed after it was shown and was left alone'}; it is now held by ${describeHolder(outcome.held, new Date())}`,
+        {
+          exitCode: ExitCode.cannotRun,
+          host: node.name,
+          step: 'break deploy lock',
+          code: 'deploy.locked',
+          hint: `Look at the new holder before doing anything (${where}).`,
+        },
+      )
     }
     broke = holder
   }
   // The lock disappeared between two looks (its holder released it): take it plainly.
   if (!outcome.taken && !outcome.held) outcome = await tryTake(pool, target, info, step)
   if (!outcome.taken) {
-    throw new CtlError(`Deploy of ${loaded.env} refused: someone took the deploy lock just now${outcome.held ? `: ${describeHolder(outcome.held, new Date())}` : ''}`, {exitCode: ExitCode.cannotRun, host: node.name, step, code: 'deploy.locked'})
+    throw new CtlError(
+      `Deploy of ${loaded.env} refused: someone took the deploy lock just now${outcome.held ? `: ${describeHolder(outcome.held, new Date())}` : ''}`,
+      {exitCode: ExitCode.cannotRun, host: node.name, step, code: 'deploy.locked'},
+    )
   }
   const held = new HeldLocks(pool, [target], info, 'deploy lock').startHeartbeat()
   return {node, path: lockPath(target), info, broke: broke?.info, release: () => held.release()}

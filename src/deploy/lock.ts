@@ -14,7 +14,12 @@ function deployLockName(env: string): string {
 
 export function lockNode(loaded: LoadedInventory): InventoryNode {
   const node = loaded.inventory.nodes.find((n) => n.role === 'manager')
-  if (!node) throw new CtlError('The inventory names no Swarm manager to hold the deploy lock', {exitCode: ExitCode.cannotRun, code: 'deploy.no-manager', hint: 'Give one node `role: manager`.'})
+  if (!node)
+    throw new CtlError('The inventory names no Swarm manager to hold the deploy lock', {
+      exitCode: ExitCode.cannotRun,
+      code: 'deploy.no-manager',
+      hint: 'Give one node `role: manager`.',
+    })
   return node
 }
 

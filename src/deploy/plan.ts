@@ -77,17 +77,25 @@ export function swarmServiceName(stack: string, service: string): string {
 /** The stacks to deploy: all, the one named by --stack, or the one holding --service. */
 function selectStacks(inventory: Inventory, selection: DeploySelection, stacks: readonly StackInput[]): StackInput[] {
   if (inventory.stacks.length === 0) {
-    throw new CtlError('The inventory lists no stacks to deploy', {exitCode: ExitCode.cannotRun, code: 'deploy.no-stacks', hint: 'Add a `stacks:` section naming the compose files.'})
+    throw new CtlError('The inventory lists no stacks to deploy', {
+      exitCode: ExitCode.cannotRun,
+      code: 'deploy.no-stacks',
+      hint: 'Add a `stacks:` section naming the compose files.',
+    })
   }
   let chosen = [...stacks]
   if (selection.stack) {
     chosen = chosen.filter((s) => s.name === selection.stack)
-    if (chosen.length === 0) throw new CtlError(`No stack named "${selection.stack}"`, {exitCode: ExitCode.cannotRun, hint: `Known stacks: ${stacks.map((s) => s.name).join(', ')}`})
+    if (chosen.length === 0)
+      throw new CtlError(`No stack named "${selection.stack}"`, {exitCode: ExitCode.cannotRun, hint: `Known stacks: ${stacks.map((s) => s.name).join(', ')}`})
   }
   if (selection.service) {
     chosen = chosen.filter((s) => selection.service! in composeServices(s.merged))
     if (chosen.length === 0) {
-      throw new CtlError(`No stack${selection.stack ? ` "${selection.stack}"` : ''} has a service "${selection.service}"`, {exitCode: ExitCode.cannotRun, code: 'deploy.unknown-service'})
+      throw new CtlError(`No stack${selection.stack ? ` "${selection.stack}"` : ''} has a service "${selection.service}"`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'deploy.unknown-service',
+      })
     }
   }
   return chosen
@@ -106,14 +114,26 @@ export function planDeploy(
   const chosen = selectStacks(inventory, selection, stacks)
   const known = new Set(chosen.flatMap((s) => Object.keys(composeServices(s.merged))))
   for (const name of Object.keys(selection.images)) {
-    if (!known.has(name)) throw new CtlError(`--image names "${name}", which no selected stack defines`, {exitCode: ExitCode.cannotRun, code: 'deploy.unknown-service', hint: `Services: ${[...known].join(', ')}`})
-    if (selection.service && name !== selection.service) throw new CtlError(`--image ${name}=... conflicts with --service ${selection.service}`, {exitCode: ExitCode.cannotRun, code: 'deploy.bad-image-flag'})
+    if (!known.has(name))
+      throw new CtlError(`--image names "${name}", which no selected stack defines`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'deploy.unknown-service',
+        hint: `Services: ${[...known].join(', ')}`,
+      })
+    if (selection.service && name !== selection.service)
+      throw new CtlError(`--image ${name}=... conflicts with --service ${selection.service}`, {exitCode: ExitCode.cannotRun, code: 'deploy.bad-image-flag'})
   }
   const plans = chosen.map((stack) => planStack(inventory, selection, stack, running, unclean))
   return {env, stacks: plans, changes: plans.flatMap((s) => s.services.filter((x) => x.action !== 'unchanged'))}
 }
 
-function planStack(inventory: Inventory, selection: DeploySelection, stack: StackInput, running: Readonly<Record<string, string>>, unclean: Readonly<Record<string, string>>): StackPlan {
+function planStack(
+  inventory: Inventory,
+  selection: DeploySelection,
+  stack: StackInput,
+  running: Readonly<Record<string, string>>,
+  unclean: Readonly<Record<string, string>>,
+): StackPlan {
   const composed = composeServices(stack.merged)
   const images: Record<string, string> = {}
   const services: ServicePlan[] = []
@@ -148,7 +168,11 @@ function planStack(inventory: Inventory, selection: DeploySelection, stack: Stac
 }
 
 /** One stage per gated service whose image changes, the later ones pinned to what runs now. */
-function planStages(services: readonly ServicePlan[], images: Readonly<Record<string, string>>, render: (images: Record<string, string>) => string): StackStage[] {
+function planStages(
+  services: readonly ServicePlan[],
+  images: Readonly<Record<string, string>>,
+  render: (images: Record<string, string>) => string,
+): StackStage[] {
   const rolled = services.filter((s) => s.gated && s.action === 'update')
   if (rolled.length <= 1) return [{gated: services.filter((s) => s.gated && s.action !== 'unchanged').map((s) => s.swarmName), override: render({...images})}]
   return rolled.map((s, i) => {

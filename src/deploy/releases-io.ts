@@ -21,7 +21,10 @@ export async function recordReleases(pool: SshPool, loaded: LoadedInventory, add
   const {dir} = loaded.inventory.deployLock
   const existing = await readReleases(pool, loaded)
   const at = new Date().toISOString()
-  const all = appendReleases(existing, added.map((r) => ({...r, who: operatorName(), from: hostname(), at, message})))
+  const all = appendReleases(
+    existing,
+    added.map((r) => ({...r, who: operatorName(), from: hostname(), at, message})),
+  )
   const node = lockNode(loaded)
   await pool.run(node, {script: `mkdir -p ${quote(dir)}`}, {check: true, step: 'release history'})
   await pool.writeFile(node, releasesPath(dir, loaded.env), renderReleasesText(all), '644')

@@ -81,8 +81,14 @@ export function chooseRollbackTarget(releases: readonly Release[], service: stri
     const byImage = byId ? undefined : [...mine].reverse().find((r) => r.outcome === 'ok' && (r.image === to || r.image.endsWith(`:${to}`)))
     const release = byId ?? byImage
     if (!release) return {ok: false, code: 'deploy.no-such-release', message: `no release "${to}" of ${service} in the history (ctl releases lists them)`}
-    if (release.outcome !== 'ok') return {ok: false, code: 'deploy.release-not-good', message: `release ${release.id} (${release.image}) ended ${release.outcome}: it never served, so it is no target for a rollback`}
-    if (sameImage(release.image, currentImage)) return {ok: false, code: 'deploy.release-running', message: `release ${release.id} (${release.image}) is what runs now`}
+    if (release.outcome !== 'ok')
+      return {
+        ok: false,
+        code: 'deploy.release-not-good',
+        message: `release ${release.id} (${release.image}) ended ${release.outcome}: it never served, so it is no target for a rollback`,
+      }
+    if (sameImage(release.image, currentImage))
+      return {ok: false, code: 'deploy.release-running', message: `release ${release.id} (${release.image}) is what runs now`}
     return {ok: true, release}
   }
   const release = [...mine].reverse().find((r) => r.outcome === 'ok' && !sameImage(r.image, currentImage))
@@ -91,7 +97,10 @@ export function chooseRollbackTarget(releases: readonly Release[], service: stri
 }
 
 /** The history's entries for a deploy: one per service it rolled, with what it put on and how it ended. */
-export function releasesOfDeploy(changes: readonly ServicePlan[], services: readonly ServiceOutcome[]): Pick<Release, 'service' | 'swarmName' | 'image' | 'previousImage' | 'kind' | 'outcome'>[] {
+export function releasesOfDeploy(
+  changes: readonly ServicePlan[],
+  services: readonly ServiceOutcome[],
+): Pick<Release, 'service' | 'swarmName' | 'image' | 'previousImage' | 'kind' | 'outcome'>[] {
   return services.map((s) => {
     const change = changes.find((c) => c.swarmName === s.swarmName)
     return {

@@ -22,7 +22,10 @@ export interface HostReload {
 }
 
 /** Polls one URL until the gate decides. */
-async function gateUrl(url: string, health: NonNullable<InventoryService['health']>): Promise<{verdict: Exclude<GateVerdict, {state: 'pending'}>; probes: Probe[]}> {
+async function gateUrl(
+  url: string,
+  health: NonNullable<InventoryService['health']>,
+): Promise<{verdict: Exclude<GateVerdict, {state: 'pending'}>; probes: Probe[]}> {
   const started = Date.now()
   const probes: Probe[] = []
   for (;;) {
@@ -33,7 +36,12 @@ async function gateUrl(url: string, health: NonNullable<InventoryService['health
   }
 }
 
-export async function reloadHosts(pool: SshPool, loaded: LoadedInventory, service: InventoryService, report: (text: string) => void = () => undefined): Promise<HostReload[]> {
+export async function reloadHosts(
+  pool: SshPool,
+  loaded: LoadedInventory,
+  service: InventoryService,
+  report: (text: string) => void = () => undefined,
+): Promise<HostReload[]> {
   const results: HostReload[] = []
   const hosts = service.hosts ?? []
   for (const [i, name] of hosts.entries()) {

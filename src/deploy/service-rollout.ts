@@ -86,7 +86,14 @@ function failedGate(outcome: WatchOutcome, nodesById: ReadonlyMap<string, Invent
 }
 
 /** Watches a rollout ctl started (stack deploy, reload, rollback --to), letting Swarm go on batch by batch. */
-export async function followRollout(ctx: RollContext, service: InventoryService, swarmName: string, before: ReadonlySet<string>, replicas: number, back: RollbackPoint): Promise<ServiceOutcome> {
+export async function followRollout(
+  ctx: RollContext,
+  service: InventoryService,
+  swarmName: string,
+  before: ReadonlySet<string>,
+  replicas: number,
+  back: RollbackPoint,
+): Promise<ServiceOutcome> {
   const started = Date.now()
   const rollout = await watchService({
     ...ctx,
@@ -96,7 +103,8 @@ export async function followRollout(ctx: RollContext, service: InventoryService,
     before,
     timeoutMs: rolloutTimeoutMs(service, replicas),
     advance: () => updateServiceSpec(ctx.manager, swarmName, `let ${swarmName} go on`, (spec) => spec),
-    finish: () => updateServiceSpec(ctx.manager, swarmName, `release the hold on ${swarmName}`, (spec) => ({...spec, UpdateConfig: restingUpdateConfig(service)})),
+    finish: () =>
+      updateServiceSpec(ctx.manager, swarmName, `release the hold on ${swarmName}`, (spec) => ({...spec, UpdateConfig: restingUpdateConfig(service)})),
   })
   const gates = rollout.gates.map(describeGate)
   if (rollout.decision.kind === 'done') {
@@ -106,7 +114,19 @@ export async function followRollout(ctx: RollContext, service: InventoryService,
   const reason = rollout.decision.reason
   const failedTask = failedGate(rollout, ctx.nodesById)
   if (!back.spec) {
-    return {service: service.name, swarmName, outcome: 'failed', durationMs: decidedAfterMs, decidedAfterMs, reason: `${reason} (there is no earlier version to go back to)`, failedTask, gates, finalImage: rollout.view.image, leftState: describeState(rollout.view), finishWith: back.finishWith}
+    return {
+      service: service.name,
+      swarmName,
+      outcome: 'failed',
+      durationMs: decidedAfterMs,
+      decidedAfterMs,
+      reason: `${reason} (there is no earlier version to go back to)`,
+      failedTask,
+      gates,
+      finalImage: rollout.view.image,
+      leftState: describeState(rollout.view),
+      finishWith: back.finishWith,
+    }
   }
   ctx.report?.(`${swarmName}: ${reason}; rolling back`)
   const rolledBack = await driveRollback(ctx, service, swarmName, replicas, back)
@@ -135,7 +155,10 @@ async function driveRollback(ctx: RollContext, service: InventoryService, swarmN
   const started = Date.now()
   let last: WatchOutcome | undefined
   for (let attempt = 1; attempt <= ROLLBACK_ATTEMPTS; attempt++) {
-    await updateServiceSpec(ctx.manager, swarmName, `roll ${swarmName} back`, () => ({...back.spec, UpdateConfig: rollbackUpdateConfig(service, back.hostPorts)}))
+    await updateServiceSpec(ctx.manager, swarmName, `roll ${swarmName} back`, () => ({
+      ...back.spec,
+      UpdateConfig: rollbackUpdateConfig(service, back.hostPorts),
+    }))
     last = await watchService({...ctx, service, swarmName, phase: 'rollback', timeoutMs: rolloutTimeoutMs(service, replicas)})
     if (last.decision.kind === 'done') break
     ctx.report?.(`${swarmName}: ${last.decision.reason}; driving the rollback again (${attempt}/${ROLLBACK_ATTEMPTS})`)
@@ -143,7 +166,18 @@ async function driveRollback(ctx: RollContext, service: InventoryService, swarmN
   const gates = last!.gates.map(describeGate)
   if (last!.decision.kind !== 'done') {
     const view = await readService(ctx.manager, swarmName)
-    return {service: service.name, swarmName, outcome: 'rollback-failed', durationMs: Date.now() - started, reason: last!.decision.reason, failedTask: failedGate(last!, ctx.nodesById), gates, finalImage: view.image, leftState: describeState(view), finishWith: back.finishWith}
+    return {
+      service: service.name,
+      swarmName,
+      outcome: 'rollback-failed',
+      durationMs: Date.now() - started,
+      reason: last!.decision.reason,
+      failedTask: failedGate(last!, ctx.nodesById),
+      gates,
+      finalImage: view.image,
+      leftState: describeState(view),
+      finishWith: back.finishWith,
+    }
   }
   await updateServiceSpec(ctx.manager, swarmName, `settle ${swarmName}`, (spec) => ({...spec, UpdateConfig: restingUpdateConfig(service)}))
   return {service: service.name, swarmName, outcome: 'rolled-back', durationMs: Date.now() - started, gates, finalImage: last!.view.image}

@@ -18,19 +18,35 @@ import {inventoryNodesById, readService, serviceExists, updateServiceSpec} from 
 export function inventoryService(loaded: LoadedInventory, name: string): InventoryService {
   const service = loaded.inventory.services.find((s) => s.name === name)
   if (!service) {
-    throw new CtlError(`No service named "${name}" in ${loaded.file}`, {exitCode: ExitCode.cannotRun, code: 'deploy.unknown-service', hint: `Known services: ${loaded.inventory.services.map((s) => s.name).join(', ') || 'none'}`})
+    throw new CtlError(`No service named "${name}" in ${loaded.file}`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'deploy.unknown-service',
+      hint: `Known services: ${loaded.inventory.services.map((s) => s.name).join(', ') || 'none'}`,
+    })
   }
   return service
 }
 
 /** A gated Swarm service that exists: what reload and rollback need first. */
 async function openSwarmService(pool: SshPool, loaded: LoadedInventory, service: InventoryService, verb: string) {
-  if (service.strategy !== 'swarm') throw new CtlError(`${verb} of "${service.name}": it is a hosts-strategy service`, {exitCode: ExitCode.cannotRun, hint: 'Hosts-strategy services are reloaded host by host with `ctl reload`; there is no Swarm spec to roll back.'})
-  if (!service.health) throw new CtlError(`Service "${service.name}" has no health check in the inventory: ctl will not ${verb} it without a gate`, {exitCode: ExitCode.cannotRun, hint: 'Add `health:` (port, path) to the service.'})
+  if (service.strategy !== 'swarm')
+    throw new CtlError(`${verb} of "${service.name}": it is a hosts-strategy service`, {
+      exitCode: ExitCode.cannotRun,
+      hint: 'Hosts-strategy services are reloaded host by host with `ctl reload`; there is no Swarm spec to roll back.',
+    })
+  if (!service.health)
+    throw new CtlError(`Service "${service.name}" has no health check in the inventory: ctl will not ${verb} it without a gate`, {
+      exitCode: ExitCode.cannotRun,
+      hint: 'Add `health:` (port, path) to the service.',
+    })
   const manager = await connectManager(pool, loaded.inventory)
   const swarmName = swarmServiceName(service.stack!, service.name)
   if (!(await serviceExists(manager, swarmName))) {
-    throw new CtlError(`Swarm service ${swarmName} does not exist`, {exitCode: ExitCode.cannotRun, host: manager.node.name, hint: `Deploy it first: ctl deploy ${loaded.env} --stack ${service.stack}`})
+    throw new CtlError(`Swarm service ${swarmName} does not exist`, {
+      exitCode: ExitCode.cannotRun,
+      host: manager.node.name,
+      hint: `Deploy it first: ctl deploy ${loaded.env} --stack ${service.stack}`,
+    })
   }
   const view = await readService(manager, swarmName)
   const nodesById = await inventoryNodesById(manager, loaded.inventory)
@@ -41,7 +57,11 @@ async function openSwarmService(pool: SshPool, loaded: LoadedInventory, service:
 export async function reloadSwarmService(pool: SshPool, loaded: LoadedInventory, service: InventoryService): Promise<ServiceOutcome> {
   const {manager, swarmName, view, ctx} = await openSwarmService(pool, loaded, service, 'reload')
   const back = await rollbackPoint(ctx, swarmName, `ctl reload ${loaded.env} ${service.name}`)
-  await updateServiceSpec(manager, swarmName, `force update ${swarmName}`, (spec) => ({...spec, TaskTemplate: {...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate?.ForceUpdate ?? 0) + 1}, UpdateConfig: heldUpdateConfig(service)}))
+  await updateServiceSpec(manager, swarmName, `force update ${swarmName}`, (spec) => ({
+    ...spec,
+    TaskTemplate: {...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate?.ForceUpdate ?? 0) + 1},
+    UpdateConfig: heldUpdateConfig(service),
+  }))
   note(`${swarmName}: restarting ${view.replicas} task(s) one batch at a time under the /health gate`)
   return followRollout(ctx, service, swarmName, historicTasks(view), view.replicas, back)
 }
@@ -72,7 +92,11 @@ export async function planRollback(pool: SshPool, loaded: LoadedInventory, servi
 /** Rolls the service to the target's image like a release: batch by batch under the gate, back on failure. */
 export async function rollbackService(pool: SshPool, loaded: LoadedInventory, service: InventoryService, target: RollbackTarget): Promise<ServiceOutcome> {
   const {manager, swarmName, view, ctx} = await openSwarmService(pool, loaded, service, 'roll back')
-  const back = await rollbackPoint(ctx, swarmName, `ctl deploy ${loaded.env} --stack ${service.stack} --service ${service.name} --image ${service.name}=${view.image}`)
+  const back = await rollbackPoint(
+    ctx,
+    swarmName,
+    `ctl deploy ${loaded.env} --stack ${service.stack} --service ${service.name} --image ${service.name}=${view.image}`,
+  )
   await updateServiceSpec(manager, swarmName, `roll ${swarmName} to ${target.to}`, (spec) => ({
     ...spec,
     Labels: {...spec.Labels, 'com.docker.stack.image': target.to},

@@ -13,7 +13,11 @@ export function readStacks(loaded: LoadedInventory): StackInput[] {
       try {
         text = readFileSync(file, 'utf8')
       } catch (error) {
-        throw new CtlError(`Cannot read stack file ${file} of stack "${stack.name}": ${(error as Error).message}`, {exitCode: ExitCode.cannotRun, code: 'deploy.stack-file-missing', hint: `Stack files are relative to ${loaded.file}.`})
+        throw new CtlError(`Cannot read stack file ${file} of stack "${stack.name}": ${(error as Error).message}`, {
+          exitCode: ExitCode.cannotRun,
+          code: 'deploy.stack-file-missing',
+          hint: `Stack files are relative to ${loaded.file}.`,
+        })
       }
       return parseComposeText(text, file)
     })

@@ -22,7 +22,12 @@ export async function serviceExists(manager: ManagerHandle, name: string): Promi
 export async function runningImages(manager: ManagerHandle, stacks: readonly string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const stack of stacks) {
-    const services = await engineCall(manager.node, `list services of stack ${stack}`, () => manager.docker.listServices({filters: {label: [`com.docker.stack.namespace=${stack}`]}}), 20_000)
+    const services = await engineCall(
+      manager.node,
+      `list services of stack ${stack}`,
+      () => manager.docker.listServices({filters: {label: [`com.docker.stack.namespace=${stack}`]}}),
+      20_000,
+    )
     Object.assign(out, serviceImages(services as Record<string, any>[]))
   }
   return out

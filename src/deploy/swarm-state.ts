@@ -1,4 +1,3 @@
-
 /**
  * What ctl reads of a service while it rolls: its update state and its tasks, parsed from the docker
  * CLI's JSON. A task is "current" when it was made from the service's present spec.

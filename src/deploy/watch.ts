@@ -103,7 +103,11 @@ export async function watchService(options: WatchOptions): Promise<WatchOutcome>
     if (progress !== lastReport) options.report?.((lastReport = progress))
     if (Date.now() - started > options.timeoutMs) {
       return {
-        decision: {kind: 'failed', reason: `${phase} of ${swarmName} did not finish within ${Math.round(options.timeoutMs / 1000)} s (${counts} healthy, swarm: ${view.updateState ?? 'no update'})`, swarmRollingBack: view.updateState?.startsWith('rollback') ?? false},
+        decision: {
+          kind: 'failed',
+          reason: `${phase} of ${swarmName} did not finish within ${Math.round(options.timeoutMs / 1000)} s (${counts} healthy, swarm: ${view.updateState ?? 'no update'})`,
+          swarmRollingBack: view.updateState?.startsWith('rollback') ?? false,
+        },
         view,
         gates: [...gates.values()],
         durationMs: Date.now() - started,
@@ -113,7 +117,13 @@ export async function watchService(options: WatchOptions): Promise<WatchOutcome>
   }
 }
 
-async function probeTask(gates: Map<string, TaskGate>, task: TaskView, inventory: Inventory, service: InventoryService, nodesById: ReadonlyMap<string, InventoryNode>): Promise<void> {
+async function probeTask(
+  gates: Map<string, TaskGate>,
+  task: TaskView,
+  inventory: Inventory,
+  service: InventoryService,
+  nodesById: ReadonlyMap<string, InventoryNode>,
+): Promise<void> {
   const health = service.health!
   const node = task.nodeId ? nodesById.get(task.nodeId) : undefined
   let gate = gates.get(task.id)
@@ -132,7 +142,12 @@ async function probeTask(gates: Map<string, TaskGate>, task: TaskView, inventory
 
 /** The report of one gate: node, verdict and the last answers. */
 export function describeGate(gate: TaskGate): {task: string; node?: string; url?: string; verdict: string; secondsToPass?: number; lastAnswers: string[]} {
-  const verdict = gate.verdict.state === 'failed' ? `failed: ${gate.verdict.reason}` : gate.verdict.state === 'passed' ? `passed (healthy for ${Math.round(gate.verdict.healthyForMs / 100) / 10}s)` : 'pending'
+  const verdict =
+    gate.verdict.state === 'failed'
+      ? `failed: ${gate.verdict.reason}`
+      : gate.verdict.state === 'passed'
+        ? `passed (healthy for ${Math.round(gate.verdict.healthyForMs / 100) / 10}s)`
+        : 'pending'
   const secondsToPass = gate.passedAt === undefined ? undefined : Math.round((gate.passedAt - gate.startedAt) / 100) / 10
   return {task: gate.task.slice(0, 12), node: gate.node, url: gate.url, verdict, secondsToPass, lastAnswers: lastAnswers(gate.probes)}
 }

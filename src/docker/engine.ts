@@ -58,7 +58,15 @@ function engineStreamOpener(pool: SshPool, node: InventoryNode): () => Promise<D
     if (!client) throw new CtlError(`SSH connection to ${node.name} is closed`, {host: node.name, code: 'ssh.connect'})
     return new Promise<Duplex>((resolve, reject) => {
       client.exec(`sudo -n ${shellCommand(['docker', '-H', `unix://${socket}`, 'system', 'dial-stdio'])}`, (error, channel) => {
-        if (error) reject(new CtlError(`Cannot relay the Docker Engine socket on ${node.name}: ${error.message}`, {host: node.name, code: 'docker.unreachable', hint: `Check that \`sudo -n docker -H ${quote(`unix://${socket}`)} version\` works for the SSH user.`, cause: error}))
+        if (error)
+          reject(
+            new CtlError(`Cannot relay the Docker Engine socket on ${node.name}: ${error.message}`, {
+              host: node.name,
+              code: 'docker.unreachable',
+              hint: `Check that \`sudo -n docker -H ${quote(`unix://${socket}`)} version\` works for the SSH user.`,
+              cause: error,
+            }),
+          )
         else resolve(asHttpSocket(channel))
       })
     })
@@ -106,21 +114,41 @@ function engineStatus(error: unknown): number | undefined {
 export async function engineCall<T>(node: InventoryNode, step: string, call: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CtlError(`Docker Engine on ${node.name} did not answer within ${Math.round(timeoutMs / 1000)} s`, {host: node.name, step, code: 'docker.timeout', hint: 'Is dockerd overloaded or stuck? Look at its log on the node.'})), timeoutMs)
+    timer = setTimeout(
+      () =>
+        reject(
+          new CtlError(`Docker Engine on ${node.name} did not answer within ${Math.round(timeoutMs / 1000)} s`, {
+            host: node.name,
+            step,
+            code: 'docker.timeout',
+            hint: 'Is dockerd overloaded or stuck? Look at its log on the node.',
+          }),
+        ),
+      timeoutMs,
+    )
   })
   try {
     return await Promise.race([call(), guard])
   } catch (error) {
-    if (error instanceof CtlError) throw error.step ? error : new CtlError(error.message, {host: error.host, step, code: error.code, exitCode: error.exitCode, hint: error.hint, cause: error.cause})
+    if (error instanceof CtlError)
+      throw error.step
+        ? error
+        : new CtlError(error.message, {host: error.host, step, code: error.code, exitCode: error.exitCode, hint: error.hint, cause: error.cause})
     const status = engineStatus(error)
     const message = engineMessage(error)
-    throw new CtlError(status ? `Docker Engine on ${node.name} refused ${step} (HTTP ${status}): ${message}` : `Docker Engine on ${node.name} failed during ${step}: ${message}`, {
-      host: node.name,
-      step,
-      code: status ? 'docker.api' : 'docker.unreachable',
-      hint: status === 503 ? 'The node is not a manager, or the swarm has lost its quorum: see `ctl node ls <env>`.' : `Look at the engine by hand: ctl exec <env> --node ${node.name} -- docker -H unix://${dockerSocket(node)} info`,
-      cause: error,
-    })
+    throw new CtlError(
+      status ? `Docker Engine on ${node.name} refused ${step} (HTTP ${status}): ${message}` : `Docker Engine on ${node.name} failed during ${step}: ${message}`,
+      {
+        host: node.name,
+        step,
+        code: status ? 'docker.api' : 'docker.unreachable',
+        hint:
+          status === 503
+            ? 'The node is not a manager, or the swarm has lost its quorum: see `ctl node ls <env>`.'
+            : `Look at the engine by hand: ctl exec <env> --node ${node.name} -- docker -H unix://${dockerSocket(node)} info`,
+        cause: error,
+      },
+    )
   } finally {
     clearTimeout(timer)
   }

@@ -10,7 +10,10 @@ export type StreamOpener = () => Promise<Duplex>
  * verified. No keep-alive: each request gets its own channel, closed with the response.
  */
 export class StreamAgent extends Agent {
-  constructor(private readonly open: StreamOpener, options: AgentOptions = {}) {
+  constructor(
+    private readonly open: StreamOpener,
+    options: AgentOptions = {},
+  ) {
     super({...options, keepAlive: false})
   }
 

@@ -12,7 +12,10 @@ const MANIFEST = 'ctl-manifest.sha256'
 
 /** `20261126T121500`: backup directory names sort by time. */
 export function backupStamp(now = new Date()): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
 }
 
 function defaultsFirst(member: GaleraMember): string[] {
@@ -46,7 +49,9 @@ export function prepareCommand(target: string): RemoteCommand {
  */
 export function recordCommand(target: string): RemoteCommand {
   const dir = shellCommand([target])
-  return {script: `${OWNER_ONLY} && chmod -R go-rwx ${dir} && cd ${dir} && find . -type f ! -name ${MANIFEST} -print0 | sort -z | xargs -0 sha256sum > ${MANIFEST} && sha256sum ${MANIFEST} && du -sb .`}
+  return {
+    script: `${OWNER_ONLY} && chmod -R go-rwx ${dir} && cd ${dir} && find . -type f ! -name ${MANIFEST} -print0 | sort -z | xargs -0 sha256sum > ${MANIFEST} && sha256sum ${MANIFEST} && du -sb .`,
+  }
 }
 
 export interface BackupRecord {
@@ -88,7 +93,9 @@ export function readGaleraInfoCommand(target: string): string[] {
 export function moveDatadirAsideCommand(datadir: string, aside: string): RemoteCommand {
   const d = shellCommand([datadir])
   const a = shellCommand([aside])
-  return {script: `test ! -e ${a} && owner=$(stat -c %u:%g ${d}) && mode=$(stat -c %a ${d}) && mv ${d} ${a} && chmod go-rwx ${a} && mkdir ${d} && chown "$owner" ${d} && chmod "$mode" ${d}`}
+  return {
+    script: `test ! -e ${a} && owner=$(stat -c %u:%g ${d}) && mode=$(stat -c %a ${d}) && mv ${d} ${a} && chmod go-rwx ${a} && mkdir ${d} && chown "$owner" ${d} && chmod "$mode" ${d}`,
+  }
 }
 
 /** `mariabackup --copy-back` into the (empty) datadir, then gives every file the datadir's owner. */
@@ -108,4 +115,3 @@ export function writeGrastateCommand(datadir: string, position: Position, safeTo
   const lines = grastateText(position, safeToBootstrap).trimEnd().split('\n')
   return {script: `${shellCommand(['printf', '%s\\n', ...lines])} > ${file} && chown "$(stat -c %u:%g ${shellCommand([datadir])})" ${file}`}
 }
-

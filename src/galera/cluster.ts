@@ -23,7 +23,11 @@ export interface MemberRunner {
 export function galeraCluster(loaded: LoadedInventory): GaleraCluster {
   const cluster = loaded.inventory.databases.galera
   if (!cluster) {
-    throw new CtlError(`${loaded.file} has no databases.galera section`, {exitCode: ExitCode.cannotRun, code: 'galera.not-configured', hint: 'Describe the members, how to start/stop them, and the SQL credentials (see docs/RUNBOOKS.md).'})
+    throw new CtlError(`${loaded.file} has no databases.galera section`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'galera.not-configured',
+      hint: 'Describe the members, how to start/stop them, and the SQL credentials (see docs/RUNBOOKS.md).',
+    })
   }
   return cluster
 }
@@ -37,7 +41,8 @@ export function backupMember(cluster: GaleraCluster, asked?: string): string {
 
 function memberOf(cluster: GaleraCluster, node: string): GaleraMember {
   const member = cluster.members.find((m) => m.node === node)
-  if (!member) throw new CtlError(`${node} is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${cluster.members.map((m) => m.node).join(', ')}`})
+  if (!member)
+    throw new CtlError(`${node} is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${cluster.members.map((m) => m.node).join(', ')}`})
   return member
 }
 
@@ -71,7 +76,10 @@ export class GaleraCommands {
 export class GaleraAccess extends GaleraCommands {
   private readonly password?: string
 
-  constructor(loaded: LoadedInventory, readonly runner: MemberRunner) {
+  constructor(
+    loaded: LoadedInventory,
+    readonly runner: MemberRunner,
+  ) {
     super(loaded)
     this.password = this.cluster.password ? resolveSecret(loaded, this.cluster.password) : undefined
   }
@@ -92,7 +100,8 @@ export class GaleraAccess extends GaleraCommands {
   /** Starts mariadbd with the inventory's start command (plus `extra` arguments); fails with its output. */
   async start(node: string, extra: readonly string[] = []): Promise<void> {
     const r = await this.control(node, 'start', extra)
-    if (r.code !== 0) throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: lastLines(r, 3)})
+    if (r.code !== 0)
+      throw new CtlError(`The start command failed on ${node} (exit ${r.code})`, {host: node, code: 'galera.start-failed', hint: lastLines(r, 3)})
   }
 
   /**
@@ -106,11 +115,20 @@ export class GaleraAccess extends GaleraCommands {
     if (await this.waitStopped(node, 2)) return 'stopped'
     const live = await this.facts(node)
     if (live.running && live.status?.clusterStatus === 'Primary') {
-      throw new CtlError(`mariadbd on ${node} did not stop and is Primary: not killing it`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand (it may be busy), then continue with --resume.'})
+      throw new CtlError(`mariadbd on ${node} did not stop and is Primary: not killing it`, {
+        host: node,
+        code: 'galera.stop-failed',
+        hint: 'Stop it by hand (it may be busy), then continue with --resume.',
+      })
     }
     this.runner.progress(`${node}: still running after SIGTERM outside a Primary component: killing it`)
     await this.control(node, 'kill', [], 30_000)
-    if (!(await this.waitStopped(node, 30))) throw new CtlError(`mariadbd on ${node} survived the kill command`, {host: node, code: 'galera.stop-failed', hint: 'Stop it by hand, then continue with --resume.'})
+    if (!(await this.waitStopped(node, 30)))
+      throw new CtlError(`mariadbd on ${node} survived the kill command`, {
+        host: node,
+        code: 'galera.stop-failed',
+        hint: 'Stop it by hand, then continue with --resume.',
+      })
     return 'killed'
   }
 
@@ -144,13 +162,21 @@ export class GaleraAccess extends GaleraCommands {
       return facts
     } catch (error) {
       const e = toCtlError(error)
-      if (e.code === 'ssh.connect' || e.code === 'ssh.timeout' || e.code?.startsWith('ssh.host-key')) return {node, reachable: false, running: false, error: e.message.split('\n')[0]}
+      if (e.code === 'ssh.connect' || e.code === 'ssh.timeout' || e.code?.startsWith('ssh.host-key'))
+        return {node, reachable: false, running: false, error: e.message.split('\n')[0]}
       throw e
     }
   }
 
   async allFacts(previous: readonly NodeFacts[] = []): Promise<NodeFacts[]> {
-    return Promise.all(this.cluster.members.map((m) => this.facts(m.node, previous.find((p) => p.node === m.node))))
+    return Promise.all(
+      this.cluster.members.map((m) =>
+        this.facts(
+          m.node,
+          previous.find((p) => p.node === m.node),
+        ),
+      ),
+    )
   }
 
   /** `mariadbd --wsrep-recover` on a stopped member: its last committed position from InnoDB. */
@@ -158,7 +184,11 @@ export class GaleraAccess extends GaleraCommands {
     const r = await this.runner.run(node, wsrepRecoverCommand(this.member(node)), {timeoutMs: 300_000})
     const position = parseRecoveredPosition(`${r.stderr}\n${r.stdout}`)
     if (r.code !== 0 || !position) {
-      throw new CtlError(`mariadbd --wsrep-recover did not report a position (exit ${r.code})`, {host: node, code: 'galera.recover-failed', hint: `Run it by hand on ${node} and read its output; is mariadbd still running, or the datadir damaged?`})
+      throw new CtlError(`mariadbd --wsrep-recover did not report a position (exit ${r.code})`, {
+        host: node,
+        code: 'galera.recover-failed',
+        hint: `Run it by hand on ${node} and read its output; is mariadbd still running, or the datadir damaged?`,
+      })
     }
     return position
   }
@@ -182,13 +212,21 @@ export class GaleraAccess extends GaleraCommands {
         // The socket may not exist yet while a joiner receives its state; only a stopped process is final.
         if (!(await this.isRunning(node))) stoppedChecks++
         if (stoppedChecks >= 3) {
-          throw new CtlError(`mariadbd on ${node} stopped before reaching Synced (${last})`, {host: node, code: 'galera.start-failed', hint: `Read its error log on ${node} (the datadir's *.err or the log the start command names).`})
+          throw new CtlError(`mariadbd on ${node} stopped before reaching Synced (${last})`, {
+            host: node,
+            code: 'galera.start-failed',
+            hint: `Read its error log on ${node} (the datadir's *.err or the log the start command names).`,
+          })
         }
       }
       if (last !== reported) this.runner.progress(`${node}: ${last}`)
       reported = last
       if (Date.now() > deadline) {
-        throw new CtlError(`${node} did not reach Synced in time (last: ${last})`, {host: node, code: 'galera.sync-timeout', hint: 'A joiner needing a full state transfer takes longer: look at its error log; raise databases.galera.syncTimeoutSeconds if it is still progressing.'})
+        throw new CtlError(`${node} did not reach Synced in time (last: ${last})`, {
+          host: node,
+          code: 'galera.sync-timeout',
+          hint: 'A joiner needing a full state transfer takes longer: look at its error log; raise databases.galera.syncTimeoutSeconds if it is still progressing.',
+        })
       }
       await sleep(1000)
     }

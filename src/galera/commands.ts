@@ -38,10 +38,16 @@ export function controlCommand(member: GaleraMember, node: InventoryNode, action
       if (action === 'start') return [...control.start, ...extra]
       if (action === 'stop') return [...control.stop]
       if (action === 'kill') {
-        if (!control.kill) throw new CtlError(`databases.galera member ${member.node} has no control.kill command`, {exitCode: ExitCode.cannotRun, host: member.node, hint: 'Add control.kill to the inventory (a member stuck in non-Primary ignores SIGTERM).'})
+        if (!control.kill)
+          throw new CtlError(`databases.galera member ${member.node} has no control.kill command`, {
+            exitCode: ExitCode.cannotRun,
+            host: member.node,
+            hint: 'Add control.kill to the inventory (a member stuck in non-Primary ignores SIGTERM).',
+          })
         return [...control.kill]
       }
-      if (!control.status) throw new CtlError(`databases.galera member ${member.node} has no control.status command`, {exitCode: ExitCode.cannotRun, host: member.node})
+      if (!control.status)
+        throw new CtlError(`databases.galera member ${member.node} has no control.status command`, {exitCode: ExitCode.cannotRun, host: member.node})
       return [...control.status]
     }
     case 'systemd': {
@@ -54,7 +60,11 @@ export function controlCommand(member: GaleraMember, node: InventoryNode, action
       const docker = dockerBase(node)
       if (action === 'start') {
         if (extra.includes(NEW_CLUSTER_FLAG)) {
-          throw new CtlError(`Cannot bootstrap ${member.node}: a Docker container's command line is fixed`, {exitCode: ExitCode.cannotRun, host: member.node, hint: 'Describe the member with control.kind: commands (start: a script that runs the container with extra mariadbd arguments).'})
+          throw new CtlError(`Cannot bootstrap ${member.node}: a Docker container's command line is fixed`, {
+            exitCode: ExitCode.cannotRun,
+            host: member.node,
+            hint: 'Describe the member with control.kind: commands (start: a script that runs the container with extra mariadbd arguments).',
+          })
         }
         return [...docker, 'start', control.container]
       }
@@ -104,7 +114,11 @@ export function setSafeToBootstrapCommand(member: GaleraMember, node: InventoryN
  */
 export function wsrepRecoverCommand(member: GaleraMember): string[] {
   if (member.control.kind === 'docker') {
-    throw new CtlError(`Cannot run --wsrep-recover for ${member.node}: its mariadbd lives in a container`, {exitCode: ExitCode.cannotRun, host: member.node, hint: 'Run the container once with `--wsrep-recover`, then write the position into grastate.dat and run again.'})
+    throw new CtlError(`Cannot run --wsrep-recover for ${member.node}: its mariadbd lives in a container`, {
+      exitCode: ExitCode.cannotRun,
+      host: member.node,
+      hint: 'Run the container once with `--wsrep-recover`, then write the position into grastate.dat and run again.',
+    })
   }
   const defaults = member.defaultsFile ? [`--defaults-file=${member.defaultsFile}`] : []
   return ['mariadbd', ...defaults, '--wsrep-recover', '--disable-log-error']

@@ -8,9 +8,32 @@ import {clusterUuidsOf, formatPosition, isFreshMember, isPrimary, isSynced, know
 export type RecoveryDecision =
   | {action: 'none'; reason: string; clusterUuid: string}
   /** A Primary component exists: never bootstrap, restart the others so they rejoin it. */
-  | {action: 'rejoin'; reason: string; clusterUuid: string; primary: string[]; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
-  | {action: 'bootstrap'; reason: string; clusterUuid: string; bootstrapNode: string; stop: string[]; start: string[]; startPositions: Record<string, Position>; skipped: string[]}
-  | {action: 'refuse'; code: 'galera.unreachable' | 'galera.uuid-mismatch' | 'galera.position-unknown' | 'galera.member-ahead' | 'galera.split-brain' | 'galera.no-member'; reason: string; hint: string}
+  | {
+      action: 'rejoin'
+      reason: string
+      clusterUuid: string
+      primary: string[]
+      stop: string[]
+      start: string[]
+      startPositions: Record<string, Position>
+      skipped: string[]
+    }
+  | {
+      action: 'bootstrap'
+      reason: string
+      clusterUuid: string
+      bootstrapNode: string
+      stop: string[]
+      start: string[]
+      startPositions: Record<string, Position>
+      skipped: string[]
+    }
+  | {
+      action: 'refuse'
+      code: 'galera.unreachable' | 'galera.uuid-mismatch' | 'galera.position-unknown' | 'galera.member-ahead' | 'galera.split-brain' | 'galera.no-member'
+      reason: string
+      hint: string
+    }
 
 export interface DecideOptions {
   /** Go on without the unreachable members (their data may be the most recent). */
@@ -39,10 +62,17 @@ export function chooseBootstrapNode(facts: readonly NodeFacts[]): BootstrapChoic
   const safe = candidates.filter((c) => c.f.grastate?.safeToBootstrap)
   const safest = safe.length > 0 ? safe.reduce((best, c) => (c.position.seqno > best.position.seqno ? c : best)) : undefined
   if (safest && safest.position.seqno >= highest.position.seqno) {
-    return {node: safest.f.node, position: safest.position, reason: `${safest.f.node} has safe_to_bootstrap: 1 (last to leave) at seqno ${safest.position.seqno}`}
+    return {
+      node: safest.f.node,
+      position: safest.position,
+      reason: `${safest.f.node} has safe_to_bootstrap: 1 (last to leave) at seqno ${safest.position.seqno}`,
+    }
   }
   const ties = candidates.filter((c) => c.position.seqno === highest.position.seqno).map((c) => c.f.node)
-  const why = ties.length > 1 ? `highest seqno ${highest.position.seqno}, shared with ${ties.slice(1).join(', ')}: first in inventory order` : `highest seqno ${highest.position.seqno}`
+  const why =
+    ties.length > 1
+      ? `highest seqno ${highest.position.seqno}, shared with ${ties.slice(1).join(', ')}: first in inventory order`
+      : `highest seqno ${highest.position.seqno}`
   const over = safest ? `; ${safest.f.node} is marked safe_to_bootstrap but is behind (seqno ${safest.position.seqno})` : ''
   return {node: highest.f.node, position: highest.position, reason: `${highest.f.node} has the ${why}${over}`}
 }
@@ -77,8 +107,10 @@ function refuseUnsafeRejoin(primary: readonly NodeFacts[], joiners: readonly Nod
   if (unsafe.length === 0) return undefined
   const describe = ({f, standing}: (typeof unsafe)[number]) => {
     const p = knownPosition(f)
-    if (standing === 'ahead') return `${f.node} is AHEAD of the Primary component (${names}): ${f.node} at ${formatPosition(p)}, the Primary at ${formatPosition(at)}; rejoining would discard the ${p!.seqno - at.seqno} transaction(s) only ${f.node} has`
-    if (standing === 'other-history') return `${f.node} holds another cluster's history (${formatPosition(p)}, the Primary is at ${formatPosition(at)}): rejoining would replace it`
+    if (standing === 'ahead')
+      return `${f.node} is AHEAD of the Primary component (${names}): ${f.node} at ${formatPosition(p)}, the Primary at ${formatPosition(at)}; rejoining would discard the ${p!.seqno - at.seqno} transaction(s) only ${f.node} has`
+    if (standing === 'other-history')
+      return `${f.node} holds another cluster's history (${formatPosition(p)}, the Primary is at ${formatPosition(at)}): rejoining would replace it`
     return `the last committed position of ${f.node} is unknown: it may be ahead of the Primary component (${names}, at ${formatPosition(at)})`
   }
   const kinds = new Set(unsafe.map((u) => u.standing))
@@ -97,7 +129,13 @@ function refuseUnsafeRejoin(primary: readonly NodeFacts[], joiners: readonly Nod
 
 /** Decides what galera-recover does, given the facts of every member in inventory order. */
 export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptions = {}): RecoveryDecision {
-  if (facts.length === 0) return {action: 'refuse', code: 'galera.no-member', reason: 'the inventory lists no Galera member', hint: 'Describe the cluster under databases.galera.members.'}
+  if (facts.length === 0)
+    return {
+      action: 'refuse',
+      code: 'galera.no-member',
+      reason: 'the inventory lists no Galera member',
+      hint: 'Describe the cluster under databases.galera.members.',
+    }
   const unreachable = facts.filter((f) => !f.reachable)
   if (unreachable.length > 0 && !options.allowUnreachable) {
     return {
@@ -118,7 +156,7 @@ export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptio
       action: 'refuse',
       code: 'galera.uuid-mismatch',
       reason: `members disagree on the cluster uuid: ${[...byUuid].map(([uuid, nodes]) => `${uuid} (${nodes.join(', ')})`).join('; ')}`,
-      hint: 'They are not one cluster\'s history: find out which one holds the data you want (look at the rows), and rebuild the others from it by hand. ctl will not choose.',
+      hint: "They are not one cluster's history: find out which one holds the data you want (look at the rows), and rebuild the others from it by hand. ctl will not choose.",
     }
   }
   const clusterUuid = [...byUuid.keys()][0] ?? ''
@@ -143,7 +181,10 @@ export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptio
     // without answering SQL may be receiving a state transfer: it is waited for, never stopped.
     const stop = reachable.filter((f) => f.running && f.status && !isPrimary(f)).map((f) => f.node)
     const start = reachable.filter((f) => !isPrimary(f)).map((f) => f.node)
-    const unsafe = refuseUnsafeRejoin(primary, reachable.filter((f) => start.includes(f.node)))
+    const unsafe = refuseUnsafeRejoin(
+      primary,
+      reachable.filter((f) => start.includes(f.node)),
+    )
     if (unsafe) return unsafe
     return {
       action: 'rejoin',
@@ -160,7 +201,12 @@ export function decideRecovery(facts: readonly NodeFacts[], options: DecideOptio
   // Fresh members hold no history: they join by full state transfer and are never a source.
   const withHistory = reachable.filter((f) => !isFreshMember(f))
   if (withHistory.length === 0) {
-    return {action: 'refuse', code: 'galera.position-unknown', reason: 'no member holds any cluster history (all datadirs are fresh)', hint: 'There is nothing to recover: initialise the cluster (bootstrap one member by hand), or restore a backup with ctl runbook mariadb-restore.'}
+    return {
+      action: 'refuse',
+      code: 'galera.position-unknown',
+      reason: 'no member holds any cluster history (all datadirs are fresh)',
+      hint: 'There is nothing to recover: initialise the cluster (bootstrap one member by hand), or restore a backup with ctl runbook mariadb-restore.',
+    }
   }
   const unknown = withHistory.filter((f) => !knownPosition(f))
   if (unknown.length > 0) {
@@ -204,8 +250,12 @@ export function describeDecision(decision: RecoveryDecision): string[] {
     case 'bootstrap': {
       const lines = [`Decision: ${decision.action.toUpperCase()}: ${decision.reason}.`]
       if (decision.stop.length > 0) lines.push(`  stop first (running outside a Primary component): ${decision.stop.join(', ')}`)
-      if (decision.action === 'bootstrap') lines.push(`  bootstrap: ${decision.bootstrapNode} at ${formatPosition(decision.startPositions[decision.bootstrapNode])}`)
-      if (decision.start.length > 0) lines.push(`  then start one at a time, waiting for Synced: ${decision.start.map((n) => `${n} (from ${formatPosition(decision.startPositions[n])})`).join(', ')}`)
+      if (decision.action === 'bootstrap')
+        lines.push(`  bootstrap: ${decision.bootstrapNode} at ${formatPosition(decision.startPositions[decision.bootstrapNode])}`)
+      if (decision.start.length > 0)
+        lines.push(
+          `  then start one at a time, waiting for Synced: ${decision.start.map((n) => `${n} (from ${formatPosition(decision.startPositions[n])})`).join(', ')}`,
+        )
       if (decision.skipped.length > 0) lines.push(`  left out (unreachable): ${decision.skipped.join(', ')}`)
       lines.push(`  cluster uuid to keep: ${decision.clusterUuid || 'unknown'}`)
       return lines

@@ -19,7 +19,13 @@ export async function verifyGalera(a: GaleraAccess, nodes: readonly string[], ex
   const members = await Promise.all(
     nodes.map(async (node) => {
       const {status, error} = await a.status(node)
-      return {node, clusterStatus: status?.clusterStatus ?? `? (${error})`, size: status?.clusterSize ?? 0, state: status?.localState ?? '?', uuid: status?.clusterUuid ?? '?'}
+      return {
+        node,
+        clusterStatus: status?.clusterStatus ?? `? (${error})`,
+        size: status?.clusterSize ?? 0,
+        state: status?.localState ?? '?',
+        uuid: status?.clusterUuid ?? '?',
+      }
     }),
   )
   const token = `verify-${Date.now()}-${randomBytes(3).toString('hex')}`

@@ -30,7 +30,10 @@ export interface InventoryProblem {
 export function resolveInventoryPath(envOrPath: string, cwd = process.cwd()): string {
   if (envOrPath.includes('/') || /\.ya?ml$/.test(envOrPath)) return resolve(cwd, envOrPath)
   if (!isSafeName(envOrPath)) {
-    throw new CtlError(`"${envOrPath}" is not an environment name`, {exitCode: ExitCode.cannotRun, hint: `Use a name like prod (${SAFE_NAME_RULE}), or a path to a .yml file.`})
+    throw new CtlError(`"${envOrPath}" is not an environment name`, {
+      exitCode: ExitCode.cannotRun,
+      hint: `Use a name like prod (${SAFE_NAME_RULE}), or a path to a .yml file.`,
+    })
   }
   const dir = process.env.CTL_INVENTORY_DIR ?? join(cwd, 'inventories')
   return resolve(dir, `${envOrPath}.yml`)

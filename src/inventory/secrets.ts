@@ -18,7 +18,12 @@ export function resolveSecret(loaded: Pick<LoadedInventory, 'file'>, ref: string
     try {
       value = readFileSync(path, 'utf8').replace(/\r?\n$/, '')
     } catch (error) {
-      throw new CtlError(`Secret ${ref} cannot be read`, {exitCode: ExitCode.cannotRun, code: 'secret.missing', hint: `Check that ${path} exists and is readable.`, cause: error})
+      throw new CtlError(`Secret ${ref} cannot be read`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'secret.missing',
+        hint: `Check that ${path} exists and is readable.`,
+        cause: error,
+      })
     }
   } else {
     throw new CtlError(`"${ref}" is not a secret reference`, {exitCode: ExitCode.cannotRun, hint: 'Use env:NAME or file:path.'})

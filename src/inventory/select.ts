@@ -11,7 +11,10 @@ export interface NodeSelector {
 export function selectNodes(inventory: Inventory, selector: NodeSelector): InventoryNode[] {
   const unknown = (selector.node ?? []).filter((name) => !inventory.nodes.some((n) => n.name === name))
   if (unknown.length > 0) {
-    throw new CtlError(`Unknown node(s): ${unknown.join(', ')}`, {exitCode: ExitCode.cannotRun, hint: `Known nodes: ${inventory.nodes.map((n) => n.name).join(', ')}`})
+    throw new CtlError(`Unknown node(s): ${unknown.join(', ')}`, {
+      exitCode: ExitCode.cannotRun,
+      hint: `Known nodes: ${inventory.nodes.map((n) => n.name).join(', ')}`,
+    })
   }
   const labels = (selector.label ?? []).map((text) => {
     const eq = text.indexOf('=')
@@ -20,9 +23,7 @@ export function selectNodes(inventory: Inventory, selector: NodeSelector): Inven
   })
   const selected = inventory.nodes.filter(
     (n) =>
-      (!selector.node?.length || selector.node.includes(n.name)) &&
-      labels.every(([k, v]) => n.labels[k] === v) &&
-      (!selector.role || n.role === selector.role),
+      (!selector.node?.length || selector.node.includes(n.name)) && labels.every(([k, v]) => n.labels[k] === v) && (!selector.role || n.role === selector.role),
   )
   if (selected.length === 0) throw new CtlError('No node matches the selection', {exitCode: ExitCode.cannotRun})
   return selected

@@ -35,7 +35,8 @@ export function plainHttpVaultMembers(inventory: Inventory): {index: number; nod
 }
 
 export const PLAIN_HTTP_VAULT_RISK = 'unseal shares and the root token would cross the network in clear'
-export const PLAIN_HTTP_VAULT_HINT = 'Use scheme: https (with vault.caCert), or set insecureHttpOk: true on the member when the network path is private on purpose.'
+export const PLAIN_HTTP_VAULT_HINT =
+  'Use scheme: https (with vault.caCert), or set insecureHttpOk: true on the member when the network path is private on purpose.'
 
 export function inventoryWarnings(inventory: Inventory): InventoryWarning[] {
   return plainHttpVaultMembers(inventory).map(({index, node, address}) => ({

@@ -33,7 +33,12 @@ export async function runLocal(argv: readonly string[], options: LocalOptions = 
     cwd: options.cwd,
     stripFinalNewline: true,
   })
-  const out: LocalResult = {command: argv.join(' '), code: result.exitCode ?? (result.timedOut ? 124 : 1), stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '')}
+  const out: LocalResult = {
+    command: argv.join(' '),
+    code: result.exitCode ?? (result.timedOut ? 124 : 1),
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+  }
   if ((options.check ?? true) && out.code !== 0) {
     throw new CtlError(`Local command failed (exit ${out.code}): ${out.command}\n${lastLines(out, 5)}`, {code: 'local.failed'})
   }

@@ -30,4 +30,3 @@ export function renderCommand(command: RemoteCommand): string {
 export function andThen(...commands: RemoteCommand[]): {script: string} {
   return {script: commands.map((c) => renderCommand(c)).join(' && ')}
 }
-

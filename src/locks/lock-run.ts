@@ -84,7 +84,8 @@ export class HeldLocks {
   /** Touches every held lock now and then, so a long run is not judged stale. Best effort. */
   startHeartbeat(intervalMs = HEARTBEAT_SECONDS * 1000): this {
     this.timer = setInterval(() => {
-      for (const t of this.targets) void this.remote.run(t.node, heartbeatLockScript(placeOf(t), this.info.id), {step: `heartbeat ${this.what}`, timeoutMs: 15_000}).catch(() => undefined)
+      for (const t of this.targets)
+        void this.remote.run(t.node, heartbeatLockScript(placeOf(t), this.info.id), {step: `heartbeat ${this.what}`, timeoutMs: 15_000}).catch(() => undefined)
     }, intervalMs)
     this.timer.unref()
     return this
@@ -130,7 +131,12 @@ export interface MajorityOptions {
  * Takes the same lock on every target at once and holds it when a majority was taken (releasing the
  * rest otherwise). A stale lock on a host is taken over. Returns the held locks, or the refusals.
  */
-export async function takeMajority(remote: RemoteRunner, targets: LockTarget[], info: LockInfo, options: MajorityOptions): Promise<{held: HeldLocks} | {refusals: LockRefusal[]; taken: number}> {
+export async function takeMajority(
+  remote: RemoteRunner,
+  targets: LockTarget[],
+  info: LockInfo,
+  options: MajorityOptions,
+): Promise<{held: HeldLocks} | {refusals: LockRefusal[]; taken: number}> {
   const takeOne = async (target: LockTarget): Promise<LockRefusal | undefined> => {
     const path = lockPath(target)
     const remove = removeLockHint(placeOf(target))
@@ -156,20 +162,27 @@ export async function takeMajority(remote: RemoteRunner, targets: LockTarget[], 
 }
 
 /** The refusal of a run because a lock could not be held on a majority of hosts. */
-export function majorityRefusal(about: {subject: string; code: string; members: number; taken: number; staleAfterMinutes: number}, refusals: LockRefusal[], now = new Date()): CtlError {
+export function majorityRefusal(
+  about: {subject: string; code: string; members: number; taken: number; staleAfterMinutes: number},
+  refusals: LockRefusal[],
+  now = new Date(),
+): CtlError {
   const {subject, members, taken, staleAfterMinutes} = about
   const holders = refusals.filter((r) => r.held)
   const first = holders[0]
   const who = first ? describeHolder(first.held!, now) : undefined
   const lines = refusals.map((r) => `${r.node}: ${r.error ? `could not be asked: ${r.error}` : `held (${r.path})`}`)
-  return new CtlError(`${subject} refused: ${who ? `the lock is held by ${who}` : 'the lock could not be taken'} (taken on ${taken} of ${members} hosts, ${majorityOf(members)} needed; ${lines.join('; ')})`, {
-    exitCode: ExitCode.cannotRun,
-    host: first?.node ?? refusals[0]?.node,
-    code: about.code,
-    hint: first
-      ? `Wait for that run to finish. A lock whose holder sent no heartbeat for ${staleAfterMinutes} min is taken over by the next run${first.held!.info.run ? `; if run ${first.held!.info.run} was killed, its operator continues it with --resume, which takes the lock back` : ''}; if you are sure no run holds it, remove it: ${holders.map((h) => h.remove).join('; ')}`
-      : `A majority of the hosts must be reachable to hold the lock; check them with ctl exec <env> -- true.`,
-  })
+  return new CtlError(
+    `${subject} refused: ${who ? `the lock is held by ${who}` : 'the lock could not be taken'} (taken on ${taken} of ${members} hosts, ${majorityOf(members)} needed; ${lines.join('; ')})`,
+    {
+      exitCode: ExitCode.cannotRun,
+      host: first?.node ?? refusals[0]?.node,
+      code: about.code,
+      hint: first
+        ? `Wait for that run to finish. A lock whose holder sent no heartbeat for ${staleAfterMinutes} min is taken over by the next run${first.held!.info.run ? `; if run ${first.held!.info.run} was killed, its operator continues it with --resume, which takes the lock back` : ''}; if you are sure no run holds it, remove it: ${holders.map((h) => h.remove).join('; ')}`
+        : `A majority of the hosts must be reachable to hold the lock; check them with ctl exec <env> -- true.`,
+    },
+  )
 }
 
 /** The note added to a command's own error when releasing its lock failed as well. */
@@ -191,7 +204,14 @@ export async function whileHolding<T>(lock: {release(): Promise<void>}, work: ()
       await lock.release()
     } catch (releaseError) {
       const e = toCtlError(error)
-      throw new CtlError(e.message, {exitCode: e.exitCode, host: e.host, step: e.step, code: e.code, hint: [e.hint, releaseNote(releaseError)].filter(Boolean).join('\n'), cause: error})
+      throw new CtlError(e.message, {
+        exitCode: e.exitCode,
+        host: e.host,
+        step: e.step,
+        code: e.code,
+        hint: [e.hint, releaseNote(releaseError)].filter(Boolean).join('\n'),
+        cause: error,
+      })
     }
     throw error
   }

@@ -131,7 +131,10 @@ export function parseLockView(text: string): LockView {
 /** Minutes since the holder last showed life: the later of when it took the lock and its last heartbeat. */
 export function quietMinutes(view: LockView, now: Date): number | undefined {
   const since = view.info.since ? Date.parse(view.info.since) : Number.NaN
-  const ages = [Number.isNaN(since) ? undefined : (now.getTime() - since) / 60_000, view.heartbeatAgeSeconds === undefined ? undefined : view.heartbeatAgeSeconds / 60]
+  const ages = [
+    Number.isNaN(since) ? undefined : (now.getTime() - since) / 60_000,
+    view.heartbeatAgeSeconds === undefined ? undefined : view.heartbeatAgeSeconds / 60,
+  ]
   const known = ages.filter((a): a is number => a !== undefined)
   return known.length === 0 ? undefined : Math.min(...known)
 }
@@ -163,7 +166,10 @@ export function describeHolder(view: LockView, now: Date): string {
   const {info} = view
   const since = info.since ? Date.parse(info.since) : Number.NaN
   const age = Number.isNaN(since) ? 'unknown time' : `${Math.round((now.getTime() - since) / 60_000)} min ago`
-  const heartbeat = view.heartbeatAgeSeconds === undefined ? '' : `, last heartbeat ${view.heartbeatAgeSeconds < 120 ? `${view.heartbeatAgeSeconds} s` : `${Math.round(view.heartbeatAgeSeconds / 60)} min`} ago`
+  const heartbeat =
+    view.heartbeatAgeSeconds === undefined
+      ? ''
+      : `, last heartbeat ${view.heartbeatAgeSeconds < 120 ? `${view.heartbeatAgeSeconds} s` : `${Math.round(view.heartbeatAgeSeconds / 60)} min`} ago`
   const what = info.what ?? (info.version ? `deploying ${info.version}` : undefined)
   return `${info.holder ?? 'unknown'}${info.from ? `@${info.from}` : ''} since ${info.since ?? '?'} (${age}${heartbeat})${what ? `, ${what}` : ''}${info.message ? `: ${info.message}` : ''}`
 }

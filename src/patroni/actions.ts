@@ -35,7 +35,11 @@ export function failoverRequest(candidate: string): RestRequest {
   return {method: 'POST', path: '/failover', body: {candidate}, timeoutSeconds: 60}
 }
 
-export type RequestOutcome = {kind: 'done'; message: string} | {kind: 'scheduled'; message: string} | {kind: 'unknown'; message: string} | {kind: 'refused'; message: string; status: number}
+export type RequestOutcome =
+  | {kind: 'done'; message: string}
+  | {kind: 'scheduled'; message: string}
+  | {kind: 'unknown'; message: string}
+  | {kind: 'refused'; message: string; status: number}
 
 /**
  * Reads Patroni's plain-text reply to /switchover or /failover: 200 done, 202 scheduled, 503 "status
@@ -119,7 +123,12 @@ export class PatroniAccess {
    * the whole cluster), then checks that the DCS names it the leader. Returns the probe and when it
    * first succeeded.
    */
-  async waitForWritableLeader(candidate: string, timeoutMs: number, onProgress: (text: string) => void, step?: string): Promise<{probe: WriteProbe; at: number; facts: ClusterFacts}> {
+  async waitForWritableLeader(
+    candidate: string,
+    timeoutMs: number,
+    onProgress: (text: string) => void,
+    step?: string,
+  ): Promise<{probe: WriteProbe; at: number; facts: ClusterFacts}> {
     const deadline = Date.now() + timeoutMs
     let last: string
     for (;;) {

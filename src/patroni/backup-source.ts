@@ -11,7 +11,15 @@ export function chooseBackupSource(facts: ClusterFacts, options: {fromReplica: b
   const leaderUp = facts.leaderHealthy && facts.leader !== undefined
   if (options.fromReplica) {
     const replicas = facts.members
-      .filter((m): m is MemberFacts & {replayLagBytes: number} => m.name !== facts.leader && m.reachable && isRunningState(m.state) && m.streaming && m.replayLagBytes !== null && m.replayLagBytes <= options.maxLagBytes)
+      .filter(
+        (m): m is MemberFacts & {replayLagBytes: number} =>
+          m.name !== facts.leader &&
+          m.reachable &&
+          isRunningState(m.state) &&
+          m.streaming &&
+          m.replayLagBytes !== null &&
+          m.replayLagBytes <= options.maxLagBytes,
+      )
       .sort((a, b) => a.replayLagBytes - b.replayLagBytes)
     const best = replicas[0]
     if (best) return {ok: true, member: best.name, role: 'replica', why: `streaming replica with the least replay lag (${best.replayLagBytes} B)`}
@@ -19,5 +27,9 @@ export function chooseBackupSource(facts: ClusterFacts, options: {fromReplica: b
   } else if (leaderUp) {
     return {ok: true, member: facts.leader!, role: 'leader', why: 'backupFromReplica is false in the inventory'}
   }
-  return {ok: false, reason: 'no healthy member to dump from (no healthy leader, no streaming replica)', hint: 'Bring the cluster back first (ctl runbook patroni-failover), then back up.'}
+  return {
+    ok: false,
+    reason: 'no healthy member to dump from (no healthy leader, no streaming replica)',
+    hint: 'Bring the cluster back first (ctl runbook patroni-failover), then back up.',
+  }
 }

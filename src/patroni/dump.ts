@@ -81,7 +81,9 @@ export function listArchiveCommand(file: string): string[] {
 
 /** pg_restore into an existing database on the leader; stops at the first error. */
 export function restoreCommand(target: Omit<PgTarget, 'node'>, file: string, jobs = 2): RemoteCommand {
-  return afterPasswordFromStdin(shellCommand(['pg_restore', ...connectionArgs(target), ...dbnameArgs(target.database), '--exit-on-error', '-j', String(jobs), file]))
+  return afterPasswordFromStdin(
+    shellCommand(['pg_restore', ...connectionArgs(target), ...dbnameArgs(target.database), '--exit-on-error', '-j', String(jobs), file]),
+  )
 }
 
 /** What the backup record holds (written by pg-backup, read by pg-restore). */
@@ -102,11 +104,42 @@ export interface BackupRecord {
 }
 
 /** The object kinds compared between the archive's table of contents and the restored catalog. */
-const COMPARED_KINDS = ['TABLE', 'VIEW', 'MATERIALIZED VIEW', 'SEQUENCE', 'INDEX', 'CONSTRAINT', 'FK CONSTRAINT', 'FUNCTION', 'PROCEDURE', 'TABLE DATA'] as const
+const COMPARED_KINDS = [
+  'TABLE',
+  'VIEW',
+  'MATERIALIZED VIEW',
+  'SEQUENCE',
+  'INDEX',
+  'CONSTRAINT',
+  'FK CONSTRAINT',
+  'FUNCTION',
+  'PROCEDURE',
+  'TABLE DATA',
+] as const
 type ComparedKind = (typeof COMPARED_KINDS)[number]
 
 /** Entry types of `pg_restore --list` that contain spaces, longest first (matched before single words). */
-const MULTI_WORD_TYPES = ['MATERIALIZED VIEW DATA', 'DEFAULT ACL', 'FK CONSTRAINT', 'MATERIALIZED VIEW', 'SEQUENCE OWNED BY', 'SEQUENCE SET', 'TABLE DATA', 'TABLE ATTACH', 'INDEX ATTACH', 'LARGE OBJECT', 'BLOB DATA', 'TEXT SEARCH CONFIGURATION', 'TEXT SEARCH DICTIONARY', 'EVENT TRIGGER', 'FOREIGN TABLE', 'PUBLICATION TABLE', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH']
+const MULTI_WORD_TYPES = [
+  'MATERIALIZED VIEW DATA',
+  'DEFAULT ACL',
+  'FK CONSTRAINT',
+  'MATERIALIZED VIEW',
+  'SEQUENCE OWNED BY',
+  'SEQUENCE SET',
+  'TABLE DATA',
+  'TABLE ATTACH',
+  'INDEX ATTACH',
+  'LARGE OBJECT',
+  'BLOB DATA',
+  'TEXT SEARCH CONFIGURATION',
+  'TEXT SEARCH DICTIONARY',
+  'EVENT TRIGGER',
+  'FOREIGN TABLE',
+  'PUBLICATION TABLE',
+  'ENCODING',
+  'STDSTRINGS',
+  'SEARCHPATH',
+]
 
 export interface ArchiveEntry {
   id: number
@@ -168,7 +201,12 @@ export interface KindComparison {
 }
 
 export function compareCounts(archive: KindCounts, database: Partial<KindCounts>): KindComparison[] {
-  return COMPARED_KINDS.map((kind) => ({kind, archive: archive[kind], database: Number(database[kind] ?? 0), same: archive[kind] === Number(database[kind] ?? 0)}))
+  return COMPARED_KINDS.map((kind) => ({
+    kind,
+    archive: archive[kind],
+    database: Number(database[kind] ?? 0),
+    same: archive[kind] === Number(database[kind] ?? 0),
+  }))
 }
 
 /** Row counts of every user table (exact count(*)), for the operator's report. */
@@ -211,9 +249,17 @@ export function allowConnectionsSql(name: string): string {
 }
 
 /** The database names a restore uses: a new one by default; for --replace, a work copy and the old one's new name. */
-export function restoreNames(options: {requested?: string; backupDatabase: string; replace: boolean; stamp: string}): {target: string; work: string; aside?: string} {
+export function restoreNames(options: {requested?: string; backupDatabase: string; replace: boolean; stamp: string}): {
+  target: string
+  work: string
+  aside?: string
+} {
   const stamp = options.stamp.toLowerCase()
-  if (!options.replace) return {target: options.requested ?? `${options.backupDatabase}_restored_${stamp}`, work: options.requested ?? `${options.backupDatabase}_restored_${stamp}`}
+  if (!options.replace)
+    return {
+      target: options.requested ?? `${options.backupDatabase}_restored_${stamp}`,
+      work: options.requested ?? `${options.backupDatabase}_restored_${stamp}`,
+    }
   const target = options.requested ?? options.backupDatabase
   return {target, work: `${target}_ctl_restore_${stamp}`, aside: `${target}_replaced_${stamp}`}
 }

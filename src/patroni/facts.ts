@@ -219,7 +219,10 @@ export async function gatherClusterFacts(runOn: RunOn, topology: PatroniTopology
     topology.members.map(async (m) => {
       const reply = await restCall(runOn, m, {method: 'GET', path: '/patroni', timeoutSeconds: 5})
       // /patroni answers 200 when PostgreSQL runs and 503 when it does not: both carry the JSON.
-      statuses.set(m.name, reply.status === 0 || !reply.json ? {reachable: false, error: reply.transportError ?? `HTTP ${reply.status}`} : parseMemberStatus(reply.json))
+      statuses.set(
+        m.name,
+        reply.status === 0 || !reply.json ? {reachable: false, error: reply.transportError ?? `HTTP ${reply.status}`} : parseMemberStatus(reply.json),
+      )
     }),
   )
   let view: ClusterView | undefined
@@ -247,7 +250,8 @@ export async function gatherClusterFacts(runOn: RunOn, topology: PatroniTopology
   return combineFacts(topology, view, statuses, replication, {replicationError, source})
 }
 
-const formatBytes = (n: number | null): string => (n === null ? 'unknown' : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`)
+const formatBytes = (n: number | null): string =>
+  n === null ? 'unknown' : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`
 export {formatBytes}
 
 /** The members table shown to the operator. */

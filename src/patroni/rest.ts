@@ -72,4 +72,3 @@ export async function restCall(runOn: RunOn, member: PatroniMemberAddress, reque
     return {status: 0, text: '', transportError: (error as Error).message}
   }
 }
-

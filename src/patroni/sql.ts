@@ -50,7 +50,13 @@ export function sqlLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`
 }
 
-export async function runSql(runOn: RunOn, target: PgTarget, password: string | undefined, sql: string, options: {step?: string; timeoutMs?: number} = {}): Promise<string> {
+export async function runSql(
+  runOn: RunOn,
+  target: PgTarget,
+  password: string | undefined,
+  sql: string,
+  options: {step?: string; timeoutMs?: number} = {},
+): Promise<string> {
   const r = await runOn(target.node, buildPsql(target), {stdin: `${password ?? ''}\n${sql}\n`, timeoutMs: options.timeoutMs ?? 30_000})
   if (r.code !== 0) {
     const detail = lastLines(r, 3, ' ')
@@ -65,12 +71,22 @@ export async function runSql(runOn: RunOn, target: PgTarget, password: string | 
 }
 
 /** Runs a query that returns one JSON value (`select json_build_object(...)`) and parses it. */
-export async function queryJson<T>(runOn: RunOn, target: PgTarget, password: string | undefined, sql: string, options: {step?: string; timeoutMs?: number} = {}): Promise<T> {
+export async function queryJson<T>(
+  runOn: RunOn,
+  target: PgTarget,
+  password: string | undefined,
+  sql: string,
+  options: {step?: string; timeoutMs?: number} = {},
+): Promise<T> {
   const out = await runSql(runOn, target, password, sql, options)
   try {
     return JSON.parse(out) as T
   } catch {
-    throw new CtlError(`Unexpected reply from ${target.host}:${target.port}: ${out.slice(0, 200)}`, {host: target.node, step: options.step, code: 'patroni.sql-reply'})
+    throw new CtlError(`Unexpected reply from ${target.host}:${target.port}: ${out.slice(0, 200)}`, {
+      host: target.node,
+      step: options.step,
+      code: 'patroni.sql-reply',
+    })
   }
 }
 

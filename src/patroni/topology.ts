@@ -27,7 +27,11 @@ export interface PatroniTopology {
 }
 
 /** Runs a command on a node (the runbook's journaled ctx.run, or the lab's local runner). */
-export type RunOn = (node: string, command: RemoteCommand, options?: {stdin?: string; timeoutMs?: number}) => Promise<{code: number; stdout: string; stderr: string}>
+export type RunOn = (
+  node: string,
+  command: RemoteCommand,
+  options?: {stdin?: string; timeoutMs?: number},
+) => Promise<{code: number; stdout: string; stderr: string}>
 
 export function patroniTopology(loaded: LoadedInventory): PatroniTopology {
   const section = loaded.inventory.databases.patroni

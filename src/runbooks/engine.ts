@@ -55,14 +55,22 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
   let options = opts.options
   const resumed = Boolean(opts.resume || opts.runId)
   if (resumed) {
-    if (dryRun) throw new CtlError('--resume and --dry-run cannot be combined', {exitCode: ExitCode.cannotRun, hint: 'Run --dry-run without --resume to see what a new run would do.'})
+    if (dryRun)
+      throw new CtlError('--resume and --dry-run cannot be combined', {
+        exitCode: ExitCode.cannotRun,
+        hint: 'Run --dry-run without --resume to see what a new run would do.',
+      })
     const standing = findRunToResume(runbook.name, loaded.env, opts.runId, dir)
     runId = standing.runId
     // The run continues with the options it started with, so its decisions stay the same.
     options = standing.options as O
     state = (standing.state as S | undefined) ?? runbook.setup({loaded, options})
     startIndex = runbook.steps.findIndex((s) => s.id === standing.resumeStep)
-    if (startIndex < 0) throw new CtlError(`Run ${runId} stopped at step "${standing.resumeStep}", which ${runbook.name} no longer has`, {exitCode: ExitCode.cannotRun, code: 'runbook.resume-mismatch'})
+    if (startIndex < 0)
+      throw new CtlError(`Run ${runId} stopped at step "${standing.resumeStep}", which ${runbook.name} no longer has`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'runbook.resume-mismatch',
+      })
   } else {
     runId = newRunId(runbook.name, loaded.env)
     state = runbook.setup({loaded, options})
@@ -121,12 +129,24 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
           const stdout = redact(r.stdout)
           const stderr = redact(r.stderr)
           journal.append({type: 'command', step: stepId, node: node.name, command: r.command, code: r.code, stdout, stderr, durationMs: r.durationMs})
-          appendAudit({command: auditCommand, env: loaded.env, hosts: [node.name], outcome: r.code === 0 ? 'ok' : 'failed', detail: {runId, step: stepId, remote: r.command, code: r.code, stdout: clip(stdout), stderr: clip(stderr)}})
+          appendAudit({
+            command: auditCommand,
+            env: loaded.env,
+            hosts: [node.name],
+            outcome: r.code === 0 ? 'ok' : 'failed',
+            detail: {runId, step: stepId, remote: r.command, code: r.code, stdout: clip(stdout), stderr: clip(stderr)},
+          })
           return r
         } catch (error) {
           const e = toCtlError(error, {host: node.name, step: stepId})
           journal.append({type: 'command', step: stepId, node: node.name, command: text, error: e.message})
-          appendAudit({command: auditCommand, env: loaded.env, hosts: [node.name], outcome: 'failed', detail: {runId, step: stepId, remote: text, error: e.message}})
+          appendAudit({
+            command: auditCommand,
+            env: loaded.env,
+            hosts: [node.name],
+            outcome: 'failed',
+            detail: {runId, step: stepId, remote: text, error: e.message},
+          })
           throw e
         }
       },
@@ -175,7 +195,9 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
           for (let i = 0; i < startIndex; i++) {
             const step = runbook.steps[i]!
             if (step.risk !== 'data-risk' || planOf(i).skip) continue
-            await ctx.confirm(`Resuming run ${runId} at "${resumeStep.title}" (the first run's answers do not carry over). Earlier: ${step.confirmation?.(state) ?? `${step.title}?`} Continue?`)
+            await ctx.confirm(
+              `Resuming run ${runId} at "${resumeStep.title}" (the first run's answers do not carry over). Earlier: ${step.confirmation?.(state) ?? `${step.title}?`} Continue?`,
+            )
           }
         }
         failedAt = undefined
@@ -219,7 +241,9 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
       failedAt = undefined
     } catch (error) {
       const stopped = error instanceof StopRun
-      const e = stopped ? new CtlError(error.message, {exitCode: ExitCode.cannotRun, code: 'runbook.stopped', step: failedAt}) : toCtlError(error, {step: failedAt})
+      const e = stopped
+        ? new CtlError(error.message, {exitCode: ExitCode.cannotRun, code: 'runbook.stopped', step: failedAt})
+        : toCtlError(error, {step: failedAt})
       const refused = e.exitCode === ExitCode.cannotRun
       outcome = stopped || e.code === 'prompt.no-terminal' ? 'stopped' : refused ? 'refused' : 'failed'
       const resumeHint = `When the cause is dealt with, continue with: ctl runbook ${runbook.name} ${loaded.env} --resume (run ${runId}; it asks again before every data-risk step: --yes is not carried over)`
@@ -237,7 +261,8 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
         results[index]!.error = e.message
         observer.stepFinished?.(results[index]!)
       }
-      if (!dryRun && failedAt) journal.append({type: 'step', step: failedAt, status: stopped || outcome === 'stopped' ? 'stopped' : 'failed', state, error: e.message})
+      if (!dryRun && failedAt)
+        journal.append({type: 'step', step: failedAt, status: stopped || outcome === 'stopped' ? 'stopped' : 'failed', state, error: e.message})
       appendAudit({command: auditCommand, env: loaded.env, hosts: [...hostsTouched], outcome, detail: {runId, step: failedAt, error: e.message}})
     }
     journal.append({type: 'end', outcome, step: failedAt, error: failure?.message})

@@ -95,7 +95,8 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'gather-facts',
       title: 'Read every member',
       risk: 'read',
-      description: 'Per member: is mariadbd running (control.status), wsrep_cluster_status/size/local_state_comment/cluster_state_uuid/last_committed, grastate.dat.',
+      description:
+        'Per member: is mariadbd running (control.status), wsrep_cluster_status/size/local_state_comment/cluster_state_uuid/last_committed, grastate.dat.',
       plan: (state, loaded) => ({
         summary: `Read the state of ${state.members.join(', ')}`,
         commands: plannedFor(loaded, (a) =>
@@ -119,11 +120,15 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'recover-positions',
       title: 'Recover the last committed position of stopped members (--wsrep-recover)',
       risk: 'read',
-      description: 'Where grastate.dat says seqno -1 (crash), runs `mariadbd --wsrep-recover` to read the position from InnoDB. It starts no server, joins nothing and leaves grastate.dat as it is, so it also runs under --dry-run.',
+      description:
+        'Where grastate.dat says seqno -1 (crash), runs `mariadbd --wsrep-recover` to read the position from InnoDB. It starts no server, joins nothing and leaves grastate.dat as it is, so it also runs under --dry-run.',
       plan(state, loaded) {
         const todo = state.facts.filter((f) => needsPositionRecovery(f))
         if (todo.length === 0) return {summary: 'Every stopped member has a known position', commands: [], skip: 'no stopped member has seqno -1'}
-        return {summary: `Recover positions of ${todo.map((f) => f.node).join(', ')}`, commands: plannedFor(loaded, (a) => todo.map((f) => ({node: f.node, command: renderCommand(wsrepRecoverCommand(a.member(f.node)))})))}
+        return {
+          summary: `Recover positions of ${todo.map((f) => f.node).join(', ')}`,
+          commands: plannedFor(loaded, (a) => todo.map((f) => ({node: f.node, command: renderCommand(wsrepRecoverCommand(a.member(f.node)))}))),
+        }
       },
       async act(ctx) {
         const a = access(ctx)
@@ -138,7 +143,8 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'decide',
       title: 'Decide: rejoin, bootstrap, or refuse',
       risk: 'read',
-      description: 'A surviving Primary component → no bootstrap, the others rejoin, but only members at or behind its position (or fresh): a member ahead of it, of unknown position or from another cluster uuid is refused, naming both positions. Else bootstrap safe_to_bootstrap: 1, else the highest seqno (ties: inventory order). Refuses on an unreachable member (unless --allow-unreachable, which asks, again on --resume) or differing cluster uuids.',
+      description:
+        'A surviving Primary component → no bootstrap, the others rejoin, but only members at or behind its position (or fresh): a member ahead of it, of unknown position or from another cluster uuid is refused, naming both positions. Else bootstrap safe_to_bootstrap: 1, else the highest seqno (ties: inventory order). Refuses on an unreachable member (unless --allow-unreachable, which asks, again on --resume) or differing cluster uuids.',
       plan: (state) => ({summary: state.decision ? describeDecision(state.decision)[0]! : 'Decide from the facts', commands: []}),
       async act(ctx) {
         const decision = decideRecovery(ctx.state.facts, {allowUnreachable: ctx.state.allowUnreachable})
@@ -160,7 +166,11 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         ctx.report(['Decision on resume:', ...describeDecision(decision)])
         const d = decisionOrThrow(ctx.state)
         if (ctx.state.originalUuid && d.clusterUuid && d.clusterUuid !== ctx.state.originalUuid) {
-          throw new CtlError(`The cluster uuid changed since the run started (${ctx.state.originalUuid} → ${d.clusterUuid})`, {exitCode: ExitCode.cannotRun, code: 'galera.uuid-changed', hint: 'Someone else acted on the cluster: look at it with a new run (without --resume).'})
+          throw new CtlError(`The cluster uuid changed since the run started (${ctx.state.originalUuid} → ${d.clusterUuid})`, {
+            exitCode: ExitCode.cannotRun,
+            code: 'galera.uuid-changed',
+            hint: 'Someone else acted on the cluster: look at it with a new run (without --resume).',
+          })
         }
         // The first run's answer does not carry over to a resumed one.
         if (d.action !== 'none' && d.skipped.length > 0) await ctx.confirm(skipQuestion(d.skipped))
@@ -170,7 +180,8 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'stop-stuck',
       title: 'Stop members running outside a Primary component',
       risk: 'data-risk',
-      description: 'Members still running but not Primary (stuck after a staggered crash) ignore SIGTERM: stop (control.stop), and kill (control.kill) if still running. A non-Primary member cannot commit, so killing it loses nothing committed. Their position is then recovered again.',
+      description:
+        'Members still running but not Primary (stuck after a staggered crash) ignore SIGTERM: stop (control.stop), and kill (control.kill) if still running. A non-Primary member cannot commit, so killing it loses nothing committed. Their position is then recovered again.',
       confirmation: (state) => `Stop ${stopList(state).join(', ')} (running, not Primary; killed if they ignore SIGTERM)?`,
       plan(state, loaded) {
         const nodes = stopList(state)
@@ -180,7 +191,11 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
           commands: plannedFor(loaded, (a) =>
             nodes.flatMap((node) => [
               {node, command: renderCommand(a.controlCommand(node, 'stop'))},
-              {node, command: renderCommand(a.controlCommand(node, 'kill')), note: 'only if it still runs after the stop (non-Primary: nothing committed is lost)'},
+              {
+                node,
+                command: renderCommand(a.controlCommand(node, 'kill')),
+                note: 'only if it still runs after the stop (non-Primary: nothing committed is lost)',
+              },
               {node, command: renderCommand(wsrepRecoverCommand(a.member(node)))},
             ]),
           ),
@@ -191,7 +206,12 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         for (const node of stopList(ctx.state)) {
           // Re-read: never kill a member that became Primary meanwhile.
           const live = await a.facts(node)
-          if (isPrimary(live)) throw new CtlError(`${node} is Primary now: not stopping it`, {host: node, code: 'galera.became-primary', hint: 'The cluster changed under us: run again (without --resume) to decide on fresh facts.'})
+          if (isPrimary(live))
+            throw new CtlError(`${node} is Primary now: not stopping it`, {
+              host: node,
+              code: 'galera.became-primary',
+              hint: 'The cluster changed under us: run again (without --resume) to decide on fresh facts.',
+            })
           await a.stopSafely(node)
           if (!ctx.state.stopped.includes(node)) ctx.state.stopped.push(node)
         }
@@ -208,7 +228,8 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'bootstrap',
       title: 'Bootstrap a new Primary component from the most advanced member',
       risk: 'data-risk',
-      description: 'Sets safe_to_bootstrap: 1 in grastate.dat of the chosen member only, starts it with --wsrep-new-cluster and its recovered --wsrep_start_position, waits for Primary/Synced and checks the cluster uuid is unchanged.',
+      description:
+        'Sets safe_to_bootstrap: 1 in grastate.dat of the chosen member only, starts it with --wsrep-new-cluster and its recovered --wsrep_start_position, waits for Primary/Synced and checks the cluster uuid is unchanged.',
       confirmation(state) {
         const d = state.decision
         if (d?.action !== 'bootstrap') return 'Bootstrap?'
@@ -216,7 +237,8 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       },
       plan(state, loaded) {
         const d = state.decision
-        if (d?.action !== 'bootstrap') return {summary: 'No bootstrap', commands: [], skip: d?.action === 'rejoin' ? 'a Primary component exists: no bootstrap' : 'no bootstrap decided'}
+        if (d?.action !== 'bootstrap')
+          return {summary: 'No bootstrap', commands: [], skip: d?.action === 'rejoin' ? 'a Primary component exists: no bootstrap' : 'no bootstrap decided'}
         const node = d.bootstrapNode
         return {
           summary: `Bootstrap ${node} at ${formatPosition(d.startPositions[node])}`,
@@ -234,7 +256,12 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         // Safe to run again on resume: a member already Primary is left running.
         const live = await a.facts(node)
         if (!isPrimary(live)) {
-          if (live.running) throw new CtlError(`${node} runs but is not Primary`, {host: node, code: 'galera.unexpected-state', hint: 'Run again without --resume to decide on fresh facts.'})
+          if (live.running)
+            throw new CtlError(`${node} runs but is not Primary`, {
+              host: node,
+              code: 'galera.unexpected-state',
+              hint: 'Run again without --resume to decide on fresh facts.',
+            })
           await ctx.run(node, setSafeToBootstrapCommand(a.member(node), findNode(ctx.loaded, node)), {check: true, timeoutMs: 30_000})
           await a.start(node, startArguments(ctx, a, node, true))
         }
@@ -242,7 +269,11 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         ctx.state.bootstrapped = node
         ctx.progress(`${node}: Primary, Synced, uuid ${status.clusterUuid}`)
         if (ctx.state.originalUuid && status.clusterUuid !== ctx.state.originalUuid) {
-          throw new CtlError(`${node} bootstrapped a NEW cluster uuid ${status.clusterUuid} (was ${ctx.state.originalUuid}): history was not kept`, {host: node, code: 'galera.uuid-changed', hint: 'Joiners will need a full state transfer. Check that the start position reached mariadbd (its error log).'})
+          throw new CtlError(`${node} bootstrapped a NEW cluster uuid ${status.clusterUuid} (was ${ctx.state.originalUuid}): history was not kept`, {
+            host: node,
+            code: 'galera.uuid-changed',
+            hint: 'Joiners will need a full state transfer. Check that the start position reached mariadbd (its error log).',
+          })
         }
       },
     },
@@ -250,13 +281,19 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'rejoin',
       title: 'Start the other members one at a time, waiting for Synced',
       risk: 'change',
-      description: 'Starts each remaining member with its recovered --wsrep_start_position (so it catches up by IST) and waits until it is Synced and the cluster has grown, before the next.',
+      description:
+        'Starts each remaining member with its recovered --wsrep_start_position (so it catches up by IST) and waits until it is Synced and the cluster has grown, before the next.',
       plan(state, loaded) {
         const d = state.decision
         if (!d || d.action === 'none' || d.action === 'refuse') return {summary: 'Nothing to start', commands: [], skip: 'no member to start'}
         const nodes = d.start
         if (nodes.length === 0) return {summary: 'Nothing to start', commands: [], skip: 'every reachable member runs in the Primary component'}
-        return {summary: `Start ${nodes.join(', ')}, one at a time`, commands: plannedFor(loaded, (a) => nodes.map((node) => ({node, command: renderCommand(a.controlCommand(node, 'start', startArguments({state}, a, node, false)))})))}
+        return {
+          summary: `Start ${nodes.join(', ')}, one at a time`,
+          commands: plannedFor(loaded, (a) =>
+            nodes.map((node) => ({node, command: renderCommand(a.controlCommand(node, 'start', startArguments({state}, a, node, false)))})),
+          ),
+        }
       },
       async act(ctx) {
         const d = decisionOrThrow(ctx.state)
@@ -280,7 +317,8 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
       id: 'verify',
       title: 'Verify: Primary, full size, all Synced, same uuid, a write read elsewhere',
       risk: 'change',
-      description: 'Reads every member\'s wsrep status; writes a probe row (database databases.galera.verifyDatabase) on one member and reads it on another with wsrep_sync_wait.',
+      description:
+        "Reads every member's wsrep status; writes a probe row (database databases.galera.verifyDatabase) on one member and reads it on another with wsrep_sync_wait.",
       plan: (state) => ({summary: `Check ${state.members.join(', ')} and write/read a probe row`, commands: []}),
       async act(ctx) {
         const d = decisionOrThrow(ctx.state)
@@ -289,12 +327,24 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         ctx.state.verification = v
         ctx.report(verificationReport(v))
         const problems = verificationProblems(v, ctx.state.originalUuid)
-        if (problems.length > 0) throw new CtlError(`Verification failed: ${problems.join('; ')}`, {code: 'galera.verify-failed', hint: 'Look at the members\' status above and their error logs.'})
+        if (problems.length > 0)
+          throw new CtlError(`Verification failed: ${problems.join('; ')}`, {
+            code: 'galera.verify-failed',
+            hint: "Look at the members' status above and their error logs.",
+          })
       },
     },
   ],
 
-  summarize: (state) => ({facts: state.facts, decision: state.decision, originalUuid: state.originalUuid, stopped: state.stopped, bootstrapped: state.bootstrapped, joined: state.joined, verification: state.verification}),
+  summarize: (state) => ({
+    facts: state.facts,
+    decision: state.decision,
+    originalUuid: state.originalUuid,
+    stopped: state.stopped,
+    bootstrapped: state.bootstrapped,
+    joined: state.joined,
+    verification: state.verification,
+  }),
 }
 
 function skipQuestion(skipped: readonly string[]): string {

@@ -12,20 +12,16 @@ import type {AnyRunbook} from './types.js'
  * The runbook registry: what `ctl runbook list` and `ctl runbook show` read. Each runbook is also
  * its own command, `src/commands/runbook/<name>.ts`. Add one line per runbook here.
  */
-export const runbooks: AnyRunbook[] = [
-  galeraRecover,
-  mariadbBackup,
-  mariadbRestore,
-  patroniSwitchover,
-  patroniFailover,
-  pgBackup,
-  pgRestore,
-]
+export const runbooks: AnyRunbook[] = [galeraRecover, mariadbBackup, mariadbRestore, patroniSwitchover, patroniFailover, pgBackup, pgRestore]
 
 export function findRunbook(name: string): AnyRunbook {
   const runbook = runbooks.find((r) => r.name === name)
   if (!runbook) {
-    throw new CtlError(`No runbook named "${name}"`, {exitCode: ExitCode.cannotRun, code: 'runbook.unknown', hint: `Known runbooks: ${runbooks.map((r) => r.name).join(', ') || '(none)'}; see ctl runbook list`})
+    throw new CtlError(`No runbook named "${name}"`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'runbook.unknown',
+      hint: `Known runbooks: ${runbooks.map((r) => r.name).join(', ') || '(none)'}; see ctl runbook list`,
+    })
   }
   return runbook
 }

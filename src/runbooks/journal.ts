@@ -30,7 +30,10 @@ export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** `galera-recover-lab-20261126T121500-3f2a`: sorts by time within a runbook and env. */
 export function newRunId(runbook: string, env: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
   return `${runbook}-${env}-${stamp}-${randomBytes(2).toString('hex')}`
 }
 
@@ -49,7 +52,10 @@ export function parseRunId(id: string): string {
 export class Journal {
   readonly path: string
 
-  constructor(readonly runId: string, dir = runsDir()) {
+  constructor(
+    readonly runId: string,
+    dir = runsDir(),
+  ) {
     mkdirSync(dir, {recursive: true, mode: 0o700})
     this.path = join(dir, `${runId}.jsonl`)
   }
@@ -129,19 +135,34 @@ export function findRunToResume(runbook: string, env: string, runId?: string, di
           .sort()
       : []
     // Dry runs change nothing, so there is nothing of theirs to continue.
-    const real = candidates.map((f) => f.slice(0, -'.jsonl'.length)).filter((candidate) => !runStanding(candidate, readJournal(join(dir, `${candidate}.jsonl`)), dir).dryRun)
+    const real = candidates
+      .map((f) => f.slice(0, -'.jsonl'.length))
+      .filter((candidate) => !runStanding(candidate, readJournal(join(dir, `${candidate}.jsonl`)), dir).dryRun)
     id = real.at(-1)
-    if (!id) throw new CtlError(`No earlier run of ${runbook} on ${env} to resume (journals in ${dir})`, {exitCode: ExitCode.cannotRun, code: 'runbook.nothing-to-resume', hint})
+    if (!id)
+      throw new CtlError(`No earlier run of ${runbook} on ${env} to resume (journals in ${dir})`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'runbook.nothing-to-resume',
+        hint,
+      })
   }
   const path = join(dir, `${id}.jsonl`)
   if (!existsSync(path)) throw new CtlError(`No journal for run ${id} in ${dir}`, {exitCode: ExitCode.cannotRun, code: 'runbook.nothing-to-resume', hint})
   const standing = runStanding(id, readJournal(path), path)
   if (standing.runbook !== runbook || standing.env !== env) {
-    throw new CtlError(`Run ${id} is ${standing.runbook} on ${standing.env}, not ${runbook} on ${env}`, {exitCode: ExitCode.cannotRun, code: 'runbook.resume-mismatch'})
+    throw new CtlError(`Run ${id} is ${standing.runbook} on ${standing.env}, not ${runbook} on ${env}`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'runbook.resume-mismatch',
+    })
   }
-  if (standing.dryRun) throw new CtlError(`Run ${id} was a dry run: there is nothing to continue`, {exitCode: ExitCode.cannotRun, code: 'runbook.nothing-to-resume', hint})
+  if (standing.dryRun)
+    throw new CtlError(`Run ${id} was a dry run: there is nothing to continue`, {exitCode: ExitCode.cannotRun, code: 'runbook.nothing-to-resume', hint})
   if (standing.outcome === 'ok' || !standing.resumeStep) {
-    throw new CtlError(`Run ${id} finished (${standing.outcome ?? 'all steps done'}): there is nothing to resume`, {exitCode: ExitCode.cannotRun, code: 'runbook.nothing-to-resume', hint})
+    throw new CtlError(`Run ${id} finished (${standing.outcome ?? 'all steps done'}): there is nothing to resume`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'runbook.nothing-to-resume',
+      hint,
+    })
   }
   return standing
 }

@@ -56,7 +56,10 @@ export async function acquireRunbookLock(remote: RemoteRunner, loaded: LoadedInv
   const abandoned = (view: LockView) => abandonedByResumedRun(view.info, {runId, here, alive: processAlive})
   const taken = await takeMajority(remote, targets, info, {what, staleAfterMinutes: runbookStaleAfterMinutes, step: 'take run lock', abandoned})
   if ('held' in taken) return taken.held.startHeartbeat()
-  throw majorityRefusal({subject: `${runbook} on ${loaded.env}`, code: 'runbook.locked', members: targets.length, taken: taken.taken, staleAfterMinutes: runbookStaleAfterMinutes}, taken.refusals)
+  throw majorityRefusal(
+    {subject: `${runbook} on ${loaded.env}`, code: 'runbook.locked', members: targets.length, taken: taken.taken, staleAfterMinutes: runbookStaleAfterMinutes},
+    taken.refusals,
+  )
 }
 
 /** A run whose lock could not be released: the run's own error stays, the release failure is added. */

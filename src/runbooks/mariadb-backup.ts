@@ -1,7 +1,16 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
 import {backupMember, GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
-import {backupCommand, backupStamp, parseGaleraInfo, parseRecord, prepareCommand, readGaleraInfoCommand, recordCommand, type BackupRecord} from '../galera/backup.js'
+import {
+  backupCommand,
+  backupStamp,
+  parseGaleraInfo,
+  parseRecord,
+  prepareCommand,
+  readGaleraInfoCommand,
+  recordCommand,
+  type BackupRecord,
+} from '../galera/backup.js'
 import {formatPosition, type Position} from '../galera/facts.js'
 import type {Runbook, StepContext} from './types.js'
 import {lastLines} from '../lib/output.js'
@@ -28,9 +37,9 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
   name: 'mariadb-backup',
   summary: 'Take a consistent physical backup of a Galera member with mariabackup (--backup --galera-info, --prepare), recording its size and checksum.',
   description: [
-    'Runs on one member (the inventory\'s backupNode by default, as seed 000 keeps a dedicated backup node; --node to choose),',
+    "Runs on one member (the inventory's backupNode by default, as seed 000 keeps a dedicated backup node; --node to choose),",
     'which must be Synced. The backup lands in databases.galera.backupDir/<time> on that node, is prepared (ready to restore),',
-    'and gets a sha256 manifest of every file; the manifest\'s checksum, the size and the Galera position (uuid:seqno) are',
+    "and gets a sha256 manifest of every file; the manifest's checksum, the size and the Galera position (uuid:seqno) are",
     'recorded in the run journal and printed. Restore with ctl runbook mariadb-restore <env> --from <dir>.',
   ].join('\n'),
   needs: 'databases.galera (members, socket, user/password; backupNode and backupDir optional); mariabackup on the node',
@@ -50,10 +59,21 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
       plan: (state) => ({summary: `Check ${state.node}`, commands: []}),
       async act(ctx) {
         const {status, error} = await access(ctx).status(ctx.state.node)
-        if (!status) throw new CtlError(`Cannot read the wsrep status of ${ctx.state.node}: ${error}`, {host: ctx.state.node, exitCode: ExitCode.cannotRun, code: 'galera.not-running', hint: 'Is mariadbd running there? ctl runbook galera-recover <env> brings the cluster back.'})
+        if (!status)
+          throw new CtlError(`Cannot read the wsrep status of ${ctx.state.node}: ${error}`, {
+            host: ctx.state.node,
+            exitCode: ExitCode.cannotRun,
+            code: 'galera.not-running',
+            hint: 'Is mariadbd running there? ctl runbook galera-recover <env> brings the cluster back.',
+          })
         ctx.report([`${ctx.state.node}: ${status.clusterStatus}, ${status.localState}, size ${status.clusterSize}, seqno ${status.lastCommitted}`])
         if (status.clusterStatus !== 'Primary' || status.localState !== 'Synced') {
-          throw new CtlError(`${ctx.state.node} is ${status.clusterStatus}/${status.localState}, not Synced in a Primary component`, {host: ctx.state.node, exitCode: ExitCode.cannotRun, code: 'galera.not-synced', hint: 'Back up a Synced member (--node), or recover the cluster first.'})
+          throw new CtlError(`${ctx.state.node} is ${status.clusterStatus}/${status.localState}, not Synced in a Primary component`, {
+            host: ctx.state.node,
+            exitCode: ExitCode.cannotRun,
+            code: 'galera.not-synced',
+            hint: 'Back up a Synced member (--node), or recover the cluster first.',
+          })
         }
       },
     },
@@ -64,14 +84,27 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
       description: 'Copies the datadir while the member keeps serving (InnoDB redo log copied alongside); the password travels on stdin as MYSQL_PWD.',
       plan: (state, loaded) => {
         const a = new GaleraCommands(loaded)
-        return {summary: `Back up ${state.node} into ${state.target}`, commands: [{node: state.node, command: renderCommand(backupCommand(a.member(state.node), a.cluster.user, state.target, a.cluster.password !== undefined))}]}
+        return {
+          summary: `Back up ${state.node} into ${state.target}`,
+          commands: [
+            {node: state.node, command: renderCommand(backupCommand(a.member(state.node), a.cluster.user, state.target, a.cluster.password !== undefined))},
+          ],
+        }
       },
       async act(ctx) {
         // A retried backup never writes into the directory of an interrupted one.
         if (ctx.resuming) ctx.state.target = `${ctx.state.backupDir}/${backupStamp()}`
         const a = access(ctx)
-        const r = await ctx.run(ctx.state.node, backupCommand(a.member(ctx.state.node), a.cluster.user, ctx.state.target, a.cluster.password !== undefined), {stdin: a.stdinSecret(), timeoutMs: 6 * 3600_000})
-        if (r.code !== 0) throw new CtlError(`mariabackup --backup failed (exit ${r.code}): ${lastLines(r.stderr, 3, ' / ')}`, {host: ctx.state.node, code: 'mariadb.backup-failed', hint: `The partial backup stays in ${ctx.state.target} for inspection; fix the cause and run again.`})
+        const r = await ctx.run(ctx.state.node, backupCommand(a.member(ctx.state.node), a.cluster.user, ctx.state.target, a.cluster.password !== undefined), {
+          stdin: a.stdinSecret(),
+          timeoutMs: 6 * 3600_000,
+        })
+        if (r.code !== 0)
+          throw new CtlError(`mariabackup --backup failed (exit ${r.code}): ${lastLines(r.stderr, 3, ' / ')}`, {
+            host: ctx.state.node,
+            code: 'mariadb.backup-failed',
+            hint: `The partial backup stays in ${ctx.state.target} for inspection; fix the cause and run again.`,
+          })
       },
     },
     {
@@ -82,7 +115,12 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
       plan: (state) => ({summary: `Prepare ${state.target}`, commands: [{node: state.node, command: renderCommand(prepareCommand(state.target))}]}),
       async act(ctx) {
         const r = await ctx.run(ctx.state.node, prepareCommand(ctx.state.target), {timeoutMs: 6 * 3600_000})
-        if (r.code !== 0) throw new CtlError(`mariabackup --prepare failed (exit ${r.code})`, {host: ctx.state.node, code: 'mariadb.prepare-failed', hint: lastLines(r.stderr, 3)})
+        if (r.code !== 0)
+          throw new CtlError(`mariabackup --prepare failed (exit ${r.code})`, {
+            host: ctx.state.node,
+            code: 'mariadb.prepare-failed',
+            hint: lastLines(r.stderr, 3),
+          })
       },
     },
     {
@@ -90,7 +128,13 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
       title: 'Record size, checksum and Galera position',
       risk: 'change',
       description: `Writes a sha256 manifest of every file into the backup and records the manifest's checksum, the size and xtrabackup_galera_info (uuid:seqno).`,
-      plan: (state) => ({summary: `Checksum ${state.target}`, commands: [{node: state.node, command: renderCommand(recordCommand(state.target))}, {node: state.node, command: renderCommand(readGaleraInfoCommand(state.target))}]}),
+      plan: (state) => ({
+        summary: `Checksum ${state.target}`,
+        commands: [
+          {node: state.node, command: renderCommand(recordCommand(state.target))},
+          {node: state.node, command: renderCommand(readGaleraInfoCommand(state.target))},
+        ],
+      }),
       async act(ctx) {
         const r = await ctx.run(ctx.state.node, recordCommand(ctx.state.target), {check: true, timeoutMs: 3600_000})
         const record = parseRecord(r.stdout)
@@ -109,5 +153,11 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
     },
   ],
 
-  summarize: (state) => ({node: state.node, backup: state.target, sizeBytes: state.record?.sizeBytes, checksum: state.record?.checksum, position: state.position}),
+  summarize: (state) => ({
+    node: state.node,
+    backup: state.target,
+    sizeBytes: state.record?.sizeBytes,
+    checksum: state.record?.checksum,
+    position: state.position,
+  }),
 }

@@ -1,7 +1,16 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
 import {backupMember, GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
-import {backupStamp, copyBackCommand, isPreparedCommand, moveDatadirAsideCommand, parseGaleraInfo, readGaleraInfoCommand, verifyBackupCommand, writeGrastateCommand} from '../galera/backup.js'
+import {
+  backupStamp,
+  copyBackCommand,
+  isPreparedCommand,
+  moveDatadirAsideCommand,
+  parseGaleraInfo,
+  readGaleraInfoCommand,
+  verifyBackupCommand,
+  writeGrastateCommand,
+} from '../galera/backup.js'
 import {NEW_CLUSTER_FLAG, startPositionFlag, takesStartArguments} from '../galera/commands.js'
 import {formatPosition, type NodeFacts, type Position} from '../galera/facts.js'
 import {verificationProblems, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
@@ -75,18 +84,32 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
   summary: 'Return a Galera cluster to a mariabackup backup: restore one member, bootstrap it, re-seed the others from it.',
   description: [
     'Checks the backup against its manifest (size and checksum as recorded by mariadb-backup), then stops every member,',
-    'moves the restored member\'s datadir aside (<datadir>.before-restore-<time>: never deleted), copies the backup back',
-    '(--copy-back), fixes ownership, writes grastate.dat from the backup\'s Galera position and bootstraps from it (the',
-    'backup is the newest data the cluster will have). The other members\' datadirs are moved aside too and each joins by a',
-    'full state transfer, one at a time. Verifies Primary, size, Synced, the backup\'s uuid, and a write read elsewhere.',
+    "moves the restored member's datadir aside (<datadir>.before-restore-<time>: never deleted), copies the backup back",
+    "(--copy-back), fixes ownership, writes grastate.dat from the backup's Galera position and bootstraps from it (the",
+    "backup is the newest data the cluster will have). The other members' datadirs are moved aside too and each joins by a",
+    "full state transfer, one at a time. Verifies Primary, size, Synced, the backup's uuid, and a write read elsewhere.",
   ].join('\n'),
   needs: 'databases.galera (members with datadir and control; user/password); a prepared backup from ctl runbook mariadb-backup on the node',
 
   setup({loaded, options}) {
     const cluster = galeraCluster(loaded)
     const node = backupMember(cluster, options.node)
-    if (!options.from?.startsWith('/')) throw new CtlError('--from takes the absolute path of a backup directory on the node', {exitCode: ExitCode.cannotRun, hint: 'ctl runbook mariadb-backup prints it, e.g. /var/backups/ctl/mariadb/20261126T121500'})
-    return {node, from: options.from.replace(/\/+$/, ''), members: cluster.members.map((m) => m.node), stamp: backupStamp(), facts: [], movedAside: {}, restored: false, bootstrapped: false, reseeded: []}
+    if (!options.from?.startsWith('/'))
+      throw new CtlError('--from takes the absolute path of a backup directory on the node', {
+        exitCode: ExitCode.cannotRun,
+        hint: 'ctl runbook mariadb-backup prints it, e.g. /var/backups/ctl/mariadb/20261126T121500',
+      })
+    return {
+      node,
+      from: options.from.replace(/\/+$/, ''),
+      members: cluster.members.map((m) => m.node),
+      stamp: backupStamp(),
+      facts: [],
+      movedAside: {},
+      restored: false,
+      bootstrapped: false,
+      reseeded: [],
+    }
   },
 
   steps: [
@@ -97,25 +120,52 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       description: 'Verifies every file of the backup against its sha256 manifest, reads its Galera position, and reads every member.',
       plan: (state) => ({
         summary: `Check ${state.node}:${state.from}`,
-        commands: [verifyBackupCommand(state.from), isPreparedCommand(state.from), readGaleraInfoCommand(state.from)].map((c) => ({node: state.node, command: renderCommand(c)})),
+        commands: [verifyBackupCommand(state.from), isPreparedCommand(state.from), readGaleraInfoCommand(state.from)].map((c) => ({
+          node: state.node,
+          command: renderCommand(c),
+        })),
       }),
       async act(ctx) {
         const {node, from} = ctx.state
         const check = await ctx.run(node, verifyBackupCommand(from), {timeoutMs: 3600_000})
         if (check.code !== 0) {
-          throw new CtlError(`The backup ${from} on ${node} does not match its manifest (or has none)`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-corrupt', hint: `${lastLines(check, 3)}\nUse another backup; this one was not touched.`})
+          throw new CtlError(`The backup ${from} on ${node} does not match its manifest (or has none)`, {
+            host: node,
+            exitCode: ExitCode.cannotRun,
+            code: 'mariadb.backup-corrupt',
+            hint: `${lastLines(check, 3)}\nUse another backup; this one was not touched.`,
+          })
         }
         ctx.state.checksum = /^([0-9a-f]{64})\s/m.exec(check.stdout)?.[1]
         if ((await ctx.run(node, isPreparedCommand(from), {timeoutMs: 30_000})).code !== 0) {
-          throw new CtlError(`${from} on ${node} is not a prepared backup`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-not-prepared', hint: `Run mariabackup --prepare --target-dir=${from} on ${node} first (ctl runbook mariadb-backup does it).`})
+          throw new CtlError(`${from} on ${node} is not a prepared backup`, {
+            host: node,
+            exitCode: ExitCode.cannotRun,
+            code: 'mariadb.backup-not-prepared',
+            hint: `Run mariabackup --prepare --target-dir=${from} on ${node} first (ctl runbook mariadb-backup does it).`,
+          })
         }
         const info = await ctx.run(node, readGaleraInfoCommand(from), {timeoutMs: 30_000})
         ctx.state.position = parseGaleraInfo(info.stdout)
-        if (!ctx.state.position) throw new CtlError(`${from} has no xtrabackup_galera_info`, {host: node, exitCode: ExitCode.cannotRun, code: 'mariadb.backup-no-position', hint: 'Take backups with ctl runbook mariadb-backup (it uses --galera-info).'})
+        if (!ctx.state.position)
+          throw new CtlError(`${from} has no xtrabackup_galera_info`, {
+            host: node,
+            exitCode: ExitCode.cannotRun,
+            code: 'mariadb.backup-no-position',
+            hint: 'Take backups with ctl runbook mariadb-backup (it uses --galera-info).',
+          })
         ctx.state.facts = await access(ctx).allFacts()
         const unreachable = ctx.state.facts.filter((f) => !f.reachable)
-        if (unreachable.length > 0) throw new CtlError(`Cannot reach ${unreachable.map((f) => f.node).join(', ')}: a restore needs every member`, {exitCode: ExitCode.cannotRun, code: 'galera.unreachable', hint: 'Bring it back first: a member left out would rejoin with newer data.'})
-        ctx.report([`Backup ${node}:${from}: manifest checksum ${ctx.state.checksum}, Galera position ${formatPosition(ctx.state.position)}`, ...factsTable(ctx.state.facts)])
+        if (unreachable.length > 0)
+          throw new CtlError(`Cannot reach ${unreachable.map((f) => f.node).join(', ')}: a restore needs every member`, {
+            exitCode: ExitCode.cannotRun,
+            code: 'galera.unreachable',
+            hint: 'Bring it back first: a member left out would rejoin with newer data.',
+          })
+        ctx.report([
+          `Backup ${node}:${from}: manifest checksum ${ctx.state.checksum}, Galera position ${formatPosition(ctx.state.position)}`,
+          ...factsTable(ctx.state.facts),
+        ])
       },
     },
     {
@@ -127,7 +177,10 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
         `Return the WHOLE cluster (${state.members.join(', ')}) to the backup at ${formatPosition(state.position)}? Every write made after the backup leaves service; the current datadirs are kept as <datadir>.before-restore-${state.stamp}.`,
       plan: (state, loaded) => {
         const a = new GaleraCommands(loaded)
-        return {summary: `Stop ${state.members.join(', ')}`, commands: state.members.map((node) => ({node, command: renderCommand(a.controlCommand(node, 'stop'))}))}
+        return {
+          summary: `Stop ${state.members.join(', ')}`,
+          commands: state.members.map((node) => ({node, command: renderCommand(a.controlCommand(node, 'stop'))})),
+        }
       },
       async act(ctx) {
         const a = access(ctx)
@@ -139,7 +192,8 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       id: 'restore-datadir',
       title: 'Move the datadir aside and copy the backup back',
       risk: 'data-risk',
-      description: 'First checks that mariadbd is stopped on every member (refuses naming the one that runs). On the restored member: mv datadir aside, new empty datadir (same owner and mode), mariabackup --copy-back, chown -R, grastate.dat = the backup\'s position with safe_to_bootstrap: 1.',
+      description:
+        "First checks that mariadbd is stopped on every member (refuses naming the one that runs). On the restored member: mv datadir aside, new empty datadir (same owner and mode), mariabackup --copy-back, chown -R, grastate.dat = the backup's position with safe_to_bootstrap: 1.",
       confirmation: (state) =>
         `Take the datadir of ${state.node} out of service (moved to <datadir>.before-restore-${state.stamp}) and copy the backup ${state.from} (${formatPosition(state.position)}) into it?`,
       plan: (state, loaded) => {
@@ -159,7 +213,10 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
         await requireStopped(a, ctx.state.members, `moving ${ctx.state.node}'s datadir or copying the backup back`)
         if (ctx.state.movedAside[ctx.state.node]) {
           // Interrupted during the copy: start again from an empty datadir (the partial copy is moved aside too).
-          await ctx.run(ctx.state.node, moveDatadirAsideCommand(m.datadir, `${asidePath(m.datadir, ctx.state.stamp)}-partial-${backupStamp()}`), {check: true, timeoutMs: 600_000})
+          await ctx.run(ctx.state.node, moveDatadirAsideCommand(m.datadir, `${asidePath(m.datadir, ctx.state.stamp)}-partial-${backupStamp()}`), {
+            check: true,
+            timeoutMs: 600_000,
+          })
         } else {
           await moveAside(ctx, a, ctx.state.node)
         }
@@ -172,20 +229,31 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       id: 'bootstrap',
       title: 'Bootstrap the cluster from the restored member',
       risk: 'change',
-      description: 'Starts the restored member with --wsrep-new-cluster at the backup\'s position and waits for Primary/Synced.',
+      description: "Starts the restored member with --wsrep-new-cluster at the backup's position and waits for Primary/Synced.",
       plan: (state, loaded) => {
         const a = new GaleraCommands(loaded)
-        return {summary: `Bootstrap ${state.node}`, commands: [{node: state.node, command: renderCommand(a.controlCommand(state.node, 'start', startArgs(a, state.node, true, state.position)))}]}
+        return {
+          summary: `Bootstrap ${state.node}`,
+          commands: [{node: state.node, command: renderCommand(a.controlCommand(state.node, 'start', startArgs(a, state.node, true, state.position)))}],
+        }
       },
       async act(ctx) {
         const a = access(ctx)
         const node = ctx.state.node
         // A member still on its old data would form a cluster of its own next to the restored one.
-        await requireStopped(a, others(ctx.state).filter((n) => !ctx.state.movedAside[n]), `bootstrapping ${node} from the backup`)
+        await requireStopped(
+          a,
+          others(ctx.state).filter((n) => !ctx.state.movedAside[n]),
+          `bootstrapping ${node} from the backup`,
+        )
         if (!(await a.isRunning(node))) await a.start(node, startArgs(a, node, true, ctx.state.position))
         const status = await a.waitForSynced(node)
         if (ctx.state.position && status.clusterUuid !== ctx.state.position.uuid) {
-          throw new CtlError(`${node} came up with cluster uuid ${status.clusterUuid}, not the backup's ${ctx.state.position.uuid}`, {host: node, code: 'galera.uuid-changed', hint: 'Check that the start position reached mariadbd (its error log).'})
+          throw new CtlError(`${node} came up with cluster uuid ${status.clusterUuid}, not the backup's ${ctx.state.position.uuid}`, {
+            host: node,
+            code: 'galera.uuid-changed',
+            hint: 'Check that the start position reached mariadbd (its error log).',
+          })
         }
         ctx.state.bootstrapped = true
       },
@@ -194,7 +262,8 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       id: 'reseed-members',
       title: 'Re-seed the other members from the restored one',
       risk: 'data-risk',
-      description: 'For each other member, one at a time: check mariadbd is stopped there (refuses when it runs on its old data), move its datadir aside (kept), start it on an empty datadir so it joins by full state transfer, wait for Synced.',
+      description:
+        'For each other member, one at a time: check mariadbd is stopped there (refuses when it runs on its old data), move its datadir aside (kept), start it on an empty datadir so it joins by full state transfer, wait for Synced.',
       confirmation: (state) =>
         `Take the datadirs of ${others(state).join(', ')} out of service (moved to <datadir>.before-restore-${state.stamp}) so they join the restored cluster by full state transfer?`,
       plan: (state, loaded) => {
@@ -228,21 +297,37 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
     },
     {
       id: 'verify',
-      title: 'Verify: Primary, full size, all Synced, the backup\'s uuid, a write read elsewhere',
+      title: "Verify: Primary, full size, all Synced, the backup's uuid, a write read elsewhere",
       risk: 'change',
-      description: 'As galera-recover\'s verification, with the backup\'s cluster uuid expected.',
+      description: "As galera-recover's verification, with the backup's cluster uuid expected.",
       plan: (state) => ({summary: `Check ${state.members.join(', ')} and write/read a probe row`, commands: []}),
       async act(ctx) {
         const expected = ctx.state.position?.uuid
         const v = await verifyGalera(access(ctx), ctx.state.members, expected)
         ctx.state.verification = v
         ctx.report(verificationReport(v))
-        ctx.report(Object.entries(ctx.state.movedAside).map(([node, path]) => `${node}: previous datadir kept at ${path} (remove it by hand once the restore is confirmed)`))
+        ctx.report(
+          Object.entries(ctx.state.movedAside).map(
+            ([node, path]) => `${node}: previous datadir kept at ${path} (remove it by hand once the restore is confirmed)`,
+          ),
+        )
         const problems = verificationProblems(v, expected)
-        if (problems.length > 0) throw new CtlError(`Verification failed: ${problems.join('; ')}`, {code: 'galera.verify-failed', hint: 'Look at the members\' status above and their error logs.'})
+        if (problems.length > 0)
+          throw new CtlError(`Verification failed: ${problems.join('; ')}`, {
+            code: 'galera.verify-failed',
+            hint: "Look at the members' status above and their error logs.",
+          })
       },
     },
   ],
 
-  summarize: (state) => ({node: state.node, from: state.from, checksum: state.checksum, position: state.position, movedAside: state.movedAside, reseeded: state.reseeded, verification: state.verification}),
+  summarize: (state) => ({
+    node: state.node,
+    from: state.from,
+    checksum: state.checksum,
+    position: state.position,
+    movedAside: state.movedAside,
+    reseeded: state.reseeded,
+    verification: state.verification,
+  }),
 }

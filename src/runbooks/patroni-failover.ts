@@ -27,7 +27,6 @@ export interface PatroniFailoverState {
   rejoin?: {member: string; started: boolean; streaming: boolean}[]
 }
 
-
 const PROMOTE_TIMEOUT_MS = 60_000
 const REJOIN_TIMEOUT_MS = 120_000
 
@@ -44,8 +43,8 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
   name: 'patroni-failover',
   summary: 'Promote a chosen replica when the Patroni cluster has no healthy leader, after saying what may be lost.',
   description: [
-    "Reads the cluster (/cluster, /patroni; pg_stat_replication when a leader answers). Refuses while a healthy leader",
-    'exists (use patroni-switchover) and when the candidate is not a running replica. Shows the candidate\'s lag: the',
+    'Reads the cluster (/cluster, /patroni; pg_stat_replication when a leader answers). Refuses while a healthy leader',
+    "exists (use patroni-switchover) and when the candidate is not a running replica. Shows the candidate's lag: the",
     'transactions the dead leader had that the candidate lacks are lost. Asks (DATA RISK), POST /failover {candidate},',
     'waits until the candidate accepts a write, then starts the members that are down (the old leader) with their',
     'inventory control command so they rejoin as replicas (Patroni rewinds them), and waits until they stream.',
@@ -54,9 +53,14 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
 
   setup({loaded, options}) {
     const members = clusterMembers(loaded)
-    if (!options.candidate) throw new CtlError('patroni-failover needs --candidate <member>', {exitCode: ExitCode.cannotRun, hint: `Members: ${members.join(', ')}`})
+    if (!options.candidate)
+      throw new CtlError('patroni-failover needs --candidate <member>', {exitCode: ExitCode.cannotRun, hint: `Members: ${members.join(', ')}`})
     if (!members.includes(options.candidate)) {
-      throw new CtlError(`No Patroni member named "${options.candidate}"`, {exitCode: ExitCode.cannotRun, code: 'patroni.unknown-member', hint: `Members: ${members.join(', ')}`})
+      throw new CtlError(`No Patroni member named "${options.candidate}"`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'patroni.unknown-member',
+        hint: `Members: ${members.join(', ')}`,
+      })
     }
     return {members, candidate: options.candidate}
   },
@@ -77,7 +81,11 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
         ctx.state.facts = facts
         ctx.report(['Re-checked on resume:', ...factsTable(facts)])
         if (facts.leaderHealthy && facts.leader !== ctx.state.candidate) {
-          throw new CtlError(`${facts.leader} became a healthy leader since the run started`, {exitCode: ExitCode.cannotRun, code: 'patroni.leader-healthy', hint: 'No failover is needed now; use patroni-switchover to move the leader.'})
+          throw new CtlError(`${facts.leader} became a healthy leader since the run started`, {
+            exitCode: ExitCode.cannotRun,
+            code: 'patroni.leader-healthy',
+            hint: 'No failover is needed now; use patroni-switchover to move the leader.',
+          })
         }
       },
     },
@@ -85,7 +93,7 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
       id: 'decide',
       title: 'Check that a failover is needed and what it may lose',
       risk: 'read',
-      description: 'No healthy leader, candidate running and not nofailover. The loss is the candidate\'s lag behind the last leader position Patroni knows.',
+      description: "No healthy leader, candidate running and not nofailover. The loss is the candidate's lag behind the last leader position Patroni knows.",
       plan: (state) => ({summary: `Judge ${state.candidate} as the new leader`, commands: []}),
       async act(ctx) {
         const facts = ctx.state.facts!
@@ -113,8 +121,16 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
         const topology = patroniTopology(loaded)
         const c = memberNamed(topology, state.candidate)
         const commands: PlannedCommand[] = [
-          {node: c.node, command: renderCommand(buildRestRequest(c, failoverRequest(state.candidate))), note: `body on stdin: ${JSON.stringify(failoverRequest(state.candidate).body)}`},
-          {node: c.node, command: renderCommand(buildPsql({node: c.node, host: c.address, port: c.pgPort, user: topology.user, database: topology.database})), note: `repeated until it succeeds; password on stdin, then: ${WRITE_PROBE_SQL}`},
+          {
+            node: c.node,
+            command: renderCommand(buildRestRequest(c, failoverRequest(state.candidate))),
+            note: `body on stdin: ${JSON.stringify(failoverRequest(state.candidate).body)}`,
+          },
+          {
+            node: c.node,
+            command: renderCommand(buildPsql({node: c.node, host: c.address, port: c.pgPort, user: topology.user, database: topology.database})),
+            note: `repeated until it succeeds; password on stdin, then: ${WRITE_PROBE_SQL}`,
+          },
         ]
         return {summary: `Promote ${state.candidate}`, commands}
       },
@@ -135,7 +151,12 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
         ctx.state.request = {at, status: reply.status, reply: outcome.message}
         ctx.report([`Patroni answered (HTTP ${reply.status || 'none'}): ${outcome.message}`])
         if (outcome.kind === 'refused') {
-          throw new CtlError(`Patroni refused the failover: ${outcome.message}`, {host: access.member(candidate).node, exitCode: ExitCode.cannotRun, code: 'patroni.failover-refused', hint: 'Read the cluster again (--dry-run) and pick another candidate.'})
+          throw new CtlError(`Patroni refused the failover: ${outcome.message}`, {
+            host: access.member(candidate).node,
+            exitCode: ExitCode.cannotRun,
+            code: 'patroni.failover-refused',
+            hint: 'Read the cluster again (--dry-run) and pick another candidate.',
+          })
         }
       },
       async verify(ctx) {
@@ -149,7 +170,8 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
       id: 'rejoin-stopped-members',
       title: 'Start the members that are down so they rejoin as replicas',
       risk: 'change',
-      description: "Runs the inventory control `start` of each member whose Patroni did not answer (the old leader above all; Patroni rewinds it onto the new timeline) and waits until it streams from the new leader. Members without control in the inventory are left to the operator.",
+      description:
+        'Runs the inventory control `start` of each member whose Patroni did not answer (the old leader above all; Patroni rewinds it onto the new timeline) and waits until it streams from the new leader. Members without control in the inventory are left to the operator.',
       plan(state, loaded) {
         const down = downMembers(state)
         if (down.length === 0) return {summary: 'Every member runs', commands: [], skip: 'no member is down'}
@@ -158,7 +180,12 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
           const member = section?.members.find((m) => m.name === name)
           return member?.control ? [{node: member.node, command: renderCommand(startMemberCommand(member.control, findNode(loaded, member.node)))}] : []
         })
-        if (commands.length === 0) return {summary: `Start ${down.join(', ')} by hand`, commands: [], skip: `${down.join(', ')} ha(s) no control in the inventory: start Patroni there by hand`}
+        if (commands.length === 0)
+          return {
+            summary: `Start ${down.join(', ')} by hand`,
+            commands: [],
+            skip: `${down.join(', ')} ha(s) no control in the inventory: start Patroni there by hand`,
+          }
         return {summary: `Start ${down.join(', ')} and wait until they stream from ${state.candidate}`, commands}
       },
       async act(ctx) {
@@ -170,7 +197,11 @@ export const patroniFailover: Runbook<PatroniFailoverState, PatroniFailoverOptio
           const r = await ctx.run(member.node, startMemberCommand(member.control, findNode(ctx.loaded, member.node)), {timeoutMs: 60_000})
           ctx.state.rejoin = [...(ctx.state.rejoin ?? []).filter((x) => x.member !== name), {member: name, started: r.code === 0, streaming: false}]
           if (r.code !== 0) {
-            throw new CtlError(`Could not start ${name} on ${member.node} (exit ${r.code})`, {host: member.node, code: 'patroni.start-failed', hint: `${lastLines(r, 3, ' ')}. The new leader ${ctx.state.candidate} is writable; bring ${name} back by hand.`})
+            throw new CtlError(`Could not start ${name} on ${member.node} (exit ${r.code})`, {
+              host: member.node,
+              code: 'patroni.start-failed',
+              hint: `${lastLines(r, 3, ' ')}. The new leader ${ctx.state.candidate} is writable; bring ${name} back by hand.`,
+            })
           }
           started.push(name)
         }

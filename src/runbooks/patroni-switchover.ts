@@ -44,10 +44,18 @@ const ENDPOINT_TIMEOUT_MS = 30_000
 /** Scheduled switchovers need an unambiguous instant: ISO 8601 with Z or an offset, in the future. */
 export function parseScheduledAt(value: string, now = Date.now()): string {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new CtlError(`--scheduled-at "${value}" is not an ISO 8601 time with a timezone`, {exitCode: ExitCode.cannotRun, code: 'patroni.bad-schedule', hint: 'e.g. --scheduled-at 2030-01-31T03:00:00+01:00 or ...T02:00:00Z'})
+    throw new CtlError(`--scheduled-at "${value}" is not an ISO 8601 time with a timezone`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'patroni.bad-schedule',
+      hint: 'e.g. --scheduled-at 2030-01-31T03:00:00+01:00 or ...T02:00:00Z',
+    })
   }
   if (Date.parse(value) <= now) {
-    throw new CtlError(`--scheduled-at ${value} is in the past`, {exitCode: ExitCode.cannotRun, code: 'patroni.bad-schedule', hint: 'Leave --scheduled-at out to switch over now.'})
+    throw new CtlError(`--scheduled-at ${value} is in the past`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'patroni.bad-schedule',
+      hint: 'Leave --scheduled-at out to switch over now.',
+    })
   }
   return value
 }
@@ -55,18 +63,32 @@ export function parseScheduledAt(value: string, now = Date.now()): string {
 /** The commands that read the facts (shown by plans). */
 export function factCommands(loaded: LoadedInventory, leader?: string): PlannedCommand[] {
   const topology = patroniTopology(loaded)
-  const commands: PlannedCommand[] = topology.members.map((m) => ({node: m.node, command: renderCommand(buildRestRequest(m, {method: 'GET', path: '/patroni', timeoutSeconds: 5}))}))
+  const commands: PlannedCommand[] = topology.members.map((m) => ({
+    node: m.node,
+    command: renderCommand(buildRestRequest(m, {method: 'GET', path: '/patroni', timeoutSeconds: 5})),
+  }))
   const first = topology.members[0]!
-  commands.push({node: first.node, command: renderCommand(buildRestRequest(first, {method: 'GET', path: '/cluster', timeoutSeconds: 5})), note: 'on the first member that answers'})
+  commands.push({
+    node: first.node,
+    command: renderCommand(buildRestRequest(first, {method: 'GET', path: '/cluster', timeoutSeconds: 5})),
+    note: 'on the first member that answers',
+  })
   const at = leader ? memberNamed(topology, leader) : first
-  commands.push({node: at.node, command: renderCommand(buildPsql({node: at.node, host: at.address, port: at.pgPort, user: topology.user, database: topology.database})), note: `on the leader; password on stdin, then: ${REPLICATION_SQL.split('\n')[0]} ...`})
+  commands.push({
+    node: at.node,
+    command: renderCommand(buildPsql({node: at.node, host: at.address, port: at.pgPort, user: topology.user, database: topology.database})),
+    note: `on the leader; password on stdin, then: ${REPLICATION_SQL.split('\n')[0]} ...`,
+  })
   return commands
 }
 
 function verdictLines(verdicts: CandidateVerdict[], maxLagBytes: number): string[] {
   return [
     `Candidates (streaming in pg_stat_replication, replay lag at most ${formatBytes(maxLagBytes)}):`,
-    ...table(['replica', 'eligible', 'replay lag', 'why not'], verdicts.map((v) => [v.member, v.eligible ? 'yes' : 'no', formatBytes(v.replayLagBytes), v.reason ?? ''])),
+    ...table(
+      ['replica', 'eligible', 'replay lag', 'why not'],
+      verdicts.map((v) => [v.member, v.eligible ? 'yes' : 'no', formatBytes(v.replayLagBytes), v.reason ?? '']),
+    ),
   ]
 }
 
@@ -84,7 +106,7 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
     'every member with role, state, timeline and lag, and lets the operator pick the candidate among healthy replicas only',
     '(--candidate for scripts). Refuses a candidate that is not streaming or lags more than databases.patroni.maxLagBytes,',
     'a paused cluster, or a cluster without a healthy leader (use patroni-failover). Then POST /switchover (asks first),',
-    "waits until the new leader accepts a write, until the old leader streams from it again, and, when the inventory names",
+    'waits until the new leader accepts a write, until the old leader streams from it again, and, when the inventory names',
     'a writeEndpoint (HAProxy/PgBouncer), until a write through it lands on the new leader. --scheduled-at leaves the',
     'switchover to Patroni at that time.',
   ].join('\n'),
@@ -93,7 +115,11 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
   setup({loaded, options}) {
     const members = clusterMembers(loaded)
     if (options.candidate && !members.includes(options.candidate)) {
-      throw new CtlError(`No Patroni member named "${options.candidate}"`, {exitCode: ExitCode.cannotRun, code: 'patroni.unknown-member', hint: `Members: ${members.join(', ')}`})
+      throw new CtlError(`No Patroni member named "${options.candidate}"`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'patroni.unknown-member',
+        hint: `Members: ${members.join(', ')}`,
+      })
     }
     return {members, requestedCandidate: options.candidate, scheduledAt: options.scheduledAt ? parseScheduledAt(options.scheduledAt) : undefined, verdicts: []}
   },
@@ -104,7 +130,10 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
       title: 'Read the cluster',
       risk: 'read',
       description: "GET /patroni on every member, GET /cluster, and the leader's pg_stat_replication (streaming and replay lag).",
-      plan: (state, loaded) => ({summary: `Read ${state.members.join(', ')} and the leader's pg_stat_replication`, commands: factCommands(loaded, state.facts?.leader)}),
+      plan: (state, loaded) => ({
+        summary: `Read ${state.members.join(', ')} and the leader's pg_stat_replication`,
+        commands: factCommands(loaded, state.facts?.leader),
+      }),
       async act(ctx) {
         ctx.report(factsTable(await readFacts(ctx)))
       },
@@ -113,7 +142,11 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
         ctx.report(['Re-checked on resume:', ...factsTable(facts)])
         const {leader, candidate} = ctx.state
         if (leader && facts.leader !== leader && facts.leader !== candidate) {
-          throw new CtlError(`The leader changed since the run started (${leader} → ${facts.leader ?? 'none'})`, {exitCode: ExitCode.cannotRun, code: 'patroni.leader-changed', hint: 'Someone else acted on the cluster: start a new run (without --resume).'})
+          throw new CtlError(`The leader changed since the run started (${leader} → ${facts.leader ?? 'none'})`, {
+            exitCode: ExitCode.cannotRun,
+            code: 'patroni.leader-changed',
+            hint: 'Someone else acted on the cluster: start a new run (without --resume).',
+          })
         }
       },
     },
@@ -121,24 +154,38 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
       id: 'choose',
       title: 'Choose and check the candidate',
       risk: 'read',
-      description: 'Refuses a paused cluster, a missing or unhealthy leader, and a candidate that is not streaming or lags more than maxLagBytes. Without --candidate, asks among the healthy replicas.',
-      plan: (state) => ({summary: state.requestedCandidate ? `Check ${state.requestedCandidate} as the new leader` : 'Pick the new leader among healthy replicas', commands: []}),
+      description:
+        'Refuses a paused cluster, a missing or unhealthy leader, and a candidate that is not streaming or lags more than maxLagBytes. Without --candidate, asks among the healthy replicas.',
+      plan: (state) => ({
+        summary: state.requestedCandidate ? `Check ${state.requestedCandidate} as the new leader` : 'Pick the new leader among healthy replicas',
+        commands: [],
+      }),
       async act(ctx) {
         const maxLag = patroniTopology(ctx.loaded).maxLagBytes
         const facts = ctx.state.facts!
         const decision = decideSwitchover(facts, ctx.state.requestedCandidate, maxLag)
-        if (decision.ok === false) throw new CtlError(`Switchover refused: ${decision.reason}`, {exitCode: ExitCode.cannotRun, code: decision.code, hint: decision.hint})
+        if (decision.ok === false)
+          throw new CtlError(`Switchover refused: ${decision.reason}`, {exitCode: ExitCode.cannotRun, code: decision.code, hint: decision.hint})
         if (decision.ok === 'choose') {
           ctx.state.verdicts = decision.choices
           ctx.report(verdictLines(decision.choices, maxLag))
           const eligible = decision.choices.filter((v) => v.eligible)
-          if (eligible.length === 0) throw new CtlError('Switchover refused: no replica is streaming within the lag limit', {exitCode: ExitCode.cannotRun, code: 'patroni.no-candidate', hint: 'Fix replication first (see the table above).'})
+          if (eligible.length === 0)
+            throw new CtlError('Switchover refused: no replica is streaming within the lag limit', {
+              exitCode: ExitCode.cannotRun,
+              code: 'patroni.no-candidate',
+              hint: 'Fix replication first (see the table above).',
+            })
           if (ctx.dryRun) {
             ctx.report([`Dry run: would ask which of ${eligible.map((v) => v.member).join(', ')} takes over (or pass --candidate).`])
             ctx.state.leader = decision.leader
             return
           }
-          const chosen = await chooseOne(`New leader for ${facts.scope} (now ${decision.leader})`, eligible.map((v) => ({name: `${v.member} (replay lag ${formatBytes(v.replayLagBytes)})`, value: v.member})), '--candidate <member>')
+          const chosen = await chooseOne(
+            `New leader for ${facts.scope} (now ${decision.leader})`,
+            eligible.map((v) => ({name: `${v.member} (replay lag ${formatBytes(v.replayLagBytes)})`, value: v.member})),
+            '--candidate <member>',
+          )
           const again = decideSwitchover(facts, chosen, maxLag)
           if (again.ok !== true) throw new CtlError(`Switchover refused: ${again.ok === false ? again.reason : 'no candidate'}`, {exitCode: ExitCode.cannotRun})
           ctx.state.leader = again.leader
@@ -148,25 +195,43 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
           ctx.state.candidate = decision.candidate
           ctx.state.verdicts = []
         }
-        ctx.report([`Switchover ${ctx.state.leader} → ${ctx.state.candidate}${ctx.state.scheduledAt ? ` scheduled at ${ctx.state.scheduledAt}` : ''}: allowed.`])
+        ctx.report([
+          `Switchover ${ctx.state.leader} → ${ctx.state.candidate}${ctx.state.scheduledAt ? ` scheduled at ${ctx.state.scheduledAt}` : ''}: allowed.`,
+        ])
       },
     },
     {
       id: 'switchover',
       title: 'Switch over (POST /switchover), wait for a writable new leader',
       risk: 'change',
-      description: "Asks, then POST /switchover {leader, candidate[, scheduled_at]} to the leader's API. Patroni answers in plain text. Then waits until the candidate is the leader and accepts a write (a transaction id is assigned; no object is created).",
+      description:
+        "Asks, then POST /switchover {leader, candidate[, scheduled_at]} to the leader's API. Patroni answers in plain text. Then waits until the candidate is the leader and accepts a write (a transaction id is assigned; no object is created).",
       plan(state, loaded) {
         const topology = patroniTopology(loaded)
         if (!state.leader) return {summary: 'Needs a decision first', commands: []}
         const candidate = state.candidate ?? '<candidate>'
         const leader = memberNamed(topology, state.leader)
-        const commands: PlannedCommand[] = [{node: leader.node, command: renderCommand(buildRestRequest(leader, switchoverRequest(state.leader, candidate, state.scheduledAt))), note: `body on stdin: ${JSON.stringify(switchoverRequest(state.leader, candidate, state.scheduledAt).body)}`}]
+        const commands: PlannedCommand[] = [
+          {
+            node: leader.node,
+            command: renderCommand(buildRestRequest(leader, switchoverRequest(state.leader, candidate, state.scheduledAt))),
+            note: `body on stdin: ${JSON.stringify(switchoverRequest(state.leader, candidate, state.scheduledAt).body)}`,
+          },
+        ]
         if (state.candidate && !state.scheduledAt) {
           const c = memberNamed(topology, state.candidate)
-          commands.push({node: c.node, command: renderCommand(buildPsql({node: c.node, host: c.address, port: c.pgPort, user: topology.user, database: topology.database})), note: `repeated until it succeeds; password on stdin, then: ${WRITE_PROBE_SQL}`})
+          commands.push({
+            node: c.node,
+            command: renderCommand(buildPsql({node: c.node, host: c.address, port: c.pgPort, user: topology.user, database: topology.database})),
+            note: `repeated until it succeeds; password on stdin, then: ${WRITE_PROBE_SQL}`,
+          })
         }
-        return {summary: state.scheduledAt ? `Schedule the switchover ${state.leader} → ${candidate} at ${state.scheduledAt}` : `Switch the leader from ${state.leader} to ${candidate}`, commands}
+        return {
+          summary: state.scheduledAt
+            ? `Schedule the switchover ${state.leader} → ${candidate} at ${state.scheduledAt}`
+            : `Switch the leader from ${state.leader} to ${candidate}`,
+          commands,
+        }
       },
       async act(ctx) {
         const {leader, candidate, scheduledAt} = ctx.state
@@ -190,7 +255,12 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
         ctx.state.request = {at, status: reply.status, reply: outcome.message}
         ctx.report([`Patroni answered (HTTP ${reply.status || 'none'}): ${outcome.message}`])
         if (outcome.kind === 'refused') {
-          throw new CtlError(`Patroni refused the switchover: ${outcome.message}`, {host: access.member(leader).node, exitCode: ExitCode.cannotRun, code: 'patroni.switchover-refused', hint: 'The cluster changed since the facts were read: run again to see it.'})
+          throw new CtlError(`Patroni refused the switchover: ${outcome.message}`, {
+            host: access.member(leader).node,
+            exitCode: ExitCode.cannotRun,
+            code: 'patroni.switchover-refused',
+            hint: 'The cluster changed since the facts were read: run again to see it.',
+          })
         }
         if (outcome.kind === 'scheduled') {
           ctx.state.scheduled = true
@@ -213,8 +283,12 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
       risk: 'read',
       description: "Waits until every other member, the old leader first of all, shows as streaming in the new leader's pg_stat_replication.",
       plan(state, loaded) {
-        if (!state.writable) return {summary: 'After the switchover', commands: [], skip: state.scheduled ? 'the switchover is scheduled for later' : 'runs after the switchover'}
-        return {summary: `Wait until ${state.members.filter((m) => m !== state.candidate).join(', ')} stream from ${state.candidate}`, commands: factCommands(loaded, state.candidate)}
+        if (!state.writable)
+          return {summary: 'After the switchover', commands: [], skip: state.scheduled ? 'the switchover is scheduled for later' : 'runs after the switchover'}
+        return {
+          summary: `Wait until ${state.members.filter((m) => m !== state.candidate).join(', ')} stream from ${state.candidate}`,
+          commands: factCommands(loaded, state.candidate),
+        }
       },
       async act(ctx) {
         const others = ctx.state.members.filter((m) => m !== ctx.state.candidate)
@@ -231,17 +305,25 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
       id: 'write-endpoint',
       title: 'Check that the write endpoint reaches the new leader',
       risk: 'read',
-      description: 'When databases.patroni.writeEndpoint is set (HAProxy or PgBouncer in front of Patroni): a write through it must land on the new leader (inet_server_addr). Retried while the proxy\'s health checks catch up.',
+      description:
+        "When databases.patroni.writeEndpoint is set (HAProxy or PgBouncer in front of Patroni): a write through it must land on the new leader (inet_server_addr). Retried while the proxy's health checks catch up.",
       plan(state, loaded) {
         const section = loaded.inventory.databases.patroni
         if (!section?.writeEndpoint) return {summary: 'No write endpoint in the inventory', commands: [], skip: 'databases.patroni.writeEndpoint is not set'}
-        if (!state.writable) return {summary: 'After the switchover', commands: [], skip: state.scheduled ? 'the switchover is scheduled for later' : 'runs after the switchover'}
+        if (!state.writable)
+          return {summary: 'After the switchover', commands: [], skip: state.scheduled ? 'the switchover is scheduled for later' : 'runs after the switchover'}
         const topology = patroniTopology(loaded)
         const c = memberNamed(topology, state.candidate!)
         const e = section.writeEndpoint
         return {
           summary: `Write through ${e.host}:${e.port} and check it lands on ${c.name} (${c.address})`,
-          commands: [{node: c.node, command: renderCommand(buildPsql({node: c.node, host: e.host, port: e.port, user: topology.user, database: topology.database})), note: `password on stdin, then: ${WRITE_PROBE_SQL}`}],
+          commands: [
+            {
+              node: c.node,
+              command: renderCommand(buildPsql({node: c.node, host: e.host, port: e.port, user: topology.user, database: topology.database})),
+              note: `password on stdin, then: ${WRITE_PROBE_SQL}`,
+            },
+          ],
         }
       },
       async act(ctx) {
@@ -262,11 +344,14 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
           }
           ctx.progress(`write endpoint ${endpoint.host}:${endpoint.port}: ${last}`)
           if (Date.now() - started > ENDPOINT_TIMEOUT_MS) {
-            throw new CtlError(`The write endpoint ${endpoint.host}:${endpoint.port} does not reach the new leader ${leader.name} (${leader.address}): ${last}`, {
-              host: leader.node,
-              code: 'patroni.endpoint-stale',
-              hint: "Check the proxy's health check (HAProxy: option httpchk GET /primary on the REST port; PgBouncer: its host= must follow the leader).",
-            })
+            throw new CtlError(
+              `The write endpoint ${endpoint.host}:${endpoint.port} does not reach the new leader ${leader.name} (${leader.address}): ${last}`,
+              {
+                host: leader.node,
+                code: 'patroni.endpoint-stale',
+                hint: "Check the proxy's health check (HAProxy: option httpchk GET /primary on the REST port; PgBouncer: its host= must follow the leader).",
+              },
+            )
           }
           await new Promise((r) => setTimeout(r, 1000))
         }

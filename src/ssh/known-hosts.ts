@@ -33,7 +33,14 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     const [hostField, keyType, key] = fields as [string, string, string]
     if (hostField.startsWith('|1|')) {
       const [, , salt, hash] = hostField.split('|')
-      entries.push({patterns: [], hashed: {salt: Buffer.from(salt ?? '', 'base64'), hash: Buffer.from(hash ?? '', 'base64')}, keyType, key, marker, line: index + 1})
+      entries.push({
+        patterns: [],
+        hashed: {salt: Buffer.from(salt ?? '', 'base64'), hash: Buffer.from(hash ?? '', 'base64')},
+        keyType,
+        key,
+        marker,
+        line: index + 1,
+      })
     } else {
       entries.push({patterns: hostField.split(','), keyType, key, marker, line: index + 1})
     }
@@ -42,7 +49,10 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.')
   return new RegExp(`^${escaped}$`, 'i')
 }
 

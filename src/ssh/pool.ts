@@ -73,7 +73,14 @@ export function resolveSsh(loaded: LoadedInventory, node: InventoryNode): Resolv
 }
 
 /** The refusal of a host's key, naming both keys and what to do; `consequence` says what did not happen. */
-export function hostKeyError(node: InventoryNode, ssh: ResolvedSsh, verdict: HostKeyVerdict, key: Buffer, env: string, consequence = 'nothing was run'): CtlError {
+export function hostKeyError(
+  node: InventoryNode,
+  ssh: ResolvedSsh,
+  verdict: HostKeyVerdict,
+  key: Buffer,
+  env: string,
+  consequence = 'nothing was run',
+): CtlError {
   const token = hostToken(ssh.host, ssh.port)
   const where = `${node.name} (${token})`
   const presented = `${keyTypeOf(key)} ${fingerprint(key)}`
@@ -90,7 +97,11 @@ export function hostKeyError(node: InventoryNode, ssh: ResolvedSsh, verdict: Hos
     )
   }
   if (verdict.status === 'revoked') {
-    return new CtlError(`Host key of ${where} is revoked in ${ssh.knownHostsPath}; ${consequence}.`, {host: node.name, exitCode: ExitCode.cannotRun, code: 'ssh.host-key-revoked'})
+    return new CtlError(`Host key of ${where} is revoked in ${ssh.knownHostsPath}; ${consequence}.`, {
+      host: node.name,
+      exitCode: ExitCode.cannotRun,
+      code: 'ssh.host-key-revoked',
+    })
   }
   return new CtlError(`Unknown host key for ${where}: ${fingerprint(key)} is not in ${ssh.knownHostsPath}; ${consequence}.`, {
     host: node.name,
@@ -192,7 +203,18 @@ export class SshPool implements RemoteRunner {
     }
     let timer: NodeJS.Timeout | undefined
     const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CtlError(`Command timed out after ${timeoutMs} ms: ${redact(text)}`, {host: node.name, step: options.step, code: 'ssh.timeout', hint: 'The host may be overloaded or the command stuck; run it by hand with `ctl exec` to see.'})), timeoutMs + 10000)
+      timer = setTimeout(
+        () =>
+          reject(
+            new CtlError(`Command timed out after ${timeoutMs} ms: ${redact(text)}`, {
+              host: node.name,
+              step: options.step,
+              code: 'ssh.timeout',
+              hint: 'The host may be overloaded or the command stuck; run it by hand with `ctl exec` to see.',
+            }),
+          ),
+        timeoutMs + 10000,
+      )
     })
     let response
     try {
@@ -217,7 +239,12 @@ export class SshPool implements RemoteRunner {
     }
     for (const listener of this.listeners) listener({...result, stdout: redact(result.stdout), stderr: redact(result.stderr)}, options.step)
     if (result.code === 124) {
-      throw new CtlError(`Command timed out after ${seconds} s: ${result.command}`, {host: node.name, step: options.step, code: 'ssh.timeout', hint: 'Raise the timeout or look at the host: `ctl exec` runs the command by hand.'})
+      throw new CtlError(`Command timed out after ${seconds} s: ${result.command}`, {
+        host: node.name,
+        step: options.step,
+        code: 'ssh.timeout',
+        hint: 'Raise the timeout or look at the host: `ctl exec` runs the command by hand.',
+      })
     }
     if (options.check && result.code !== 0) throw commandFailed(result, options.step)
     return result
@@ -225,7 +252,11 @@ export class SshPool implements RemoteRunner {
 
   /** Writes `content` to `path` on the node with the given mode (default 0600), via stdin. */
   async writeFile(node: InventoryNode, path: string, content: string, mode = '600'): Promise<void> {
-    await this.run(node, {script: `umask 077 && cat > ${quote(path)} && chmod ${quote(mode)} ${quote(path)}`}, {stdin: content, check: true, step: `write ${path}`})
+    await this.run(
+      node,
+      {script: `umask 077 && cat > ${quote(path)} && chmod ${quote(mode)} ${quote(path)}`},
+      {stdin: content, check: true, step: `write ${path}`},
+    )
   }
 
   /** Closes every connection. */

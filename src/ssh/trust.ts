@@ -66,7 +66,15 @@ export function planTrust(loaded: LoadedInventory, scans: HostKeyScan[]): TrustR
     const token = hostToken(ssh.host, ssh.port)
     if (!key) return {node: node.name, token, knownHostsPath: ssh.knownHostsPath, status: 'unreachable', detail: error}
     const verdict = verifyHostKey(readKnownHosts(ssh.knownHostsPath), token, key)
-    const row: TrustRow = {node: node.name, token, knownHostsPath: ssh.knownHostsPath, keyType: keyTypeOf(key), fingerprint: fingerprint(key), status: verdict.status, key}
+    const row: TrustRow = {
+      node: node.name,
+      token,
+      knownHostsPath: ssh.knownHostsPath,
+      keyType: keyTypeOf(key),
+      fingerprint: fingerprint(key),
+      status: verdict.status,
+      key,
+    }
     if (verdict.status === 'changed') {
       row.detail = `possible man-in-the-middle: ${ssh.knownHostsPath} records ${verdict.recorded.map((r) => `${r.keyType} ${r.fingerprint}`).join(', ')}`
     }

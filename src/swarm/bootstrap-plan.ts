@@ -61,39 +61,66 @@ const swarmMembers = (inventory: Inventory) => inventory.nodes.filter((n) => n.r
 /** Checks one node's facts for what stops a bootstrap; returns whether an engine install is planned. */
 function checkNode(node: InventoryNode, facts: NodeFacts | undefined, options: BootstrapOptions, blockers: Blocker[], notes: string[]): {install: boolean} {
   if (!facts?.reachable) {
-    blockers.push({node: node.name, reason: `unreachable: ${facts?.error ?? 'no answer'}`, hint: 'Fix SSH access first (ctl ssh trust, keys, sshd), then run again.'})
+    blockers.push({
+      node: node.name,
+      reason: `unreachable: ${facts?.error ?? 'no answer'}`,
+      hint: 'Fix SSH access first (ctl ssh trust, keys, sshd), then run again.',
+    })
     return {install: false}
   }
   const os = facts.probe?.os
   if (!os) {
-    blockers.push({node: node.name, reason: 'no /etc/os-release: cannot tell which OS this is', hint: 'ctl supports Linux hosts with /etc/os-release (Debian or Ubuntu).'})
+    blockers.push({
+      node: node.name,
+      reason: 'no /etc/os-release: cannot tell which OS this is',
+      hint: 'ctl supports Linux hosts with /etc/os-release (Debian or Ubuntu).',
+    })
     return {install: false}
   }
   if (!facts.engine) {
     if (!facts.probe?.dockerInstalled) {
       if (!options.installDocker) {
-        blockers.push({node: node.name, reason: 'Docker Engine is not installed', hint: 'Pass --install-docker to install docker.io from the distribution (you will be asked first).'})
+        blockers.push({
+          node: node.name,
+          reason: 'Docker Engine is not installed',
+          hint: 'Pass --install-docker to install docker.io from the distribution (you will be asked first).',
+        })
         return {install: false}
       }
       if (!isSupportedOs(os)) {
-        blockers.push({node: node.name, reason: `cannot install Docker on ${os.prettyName}: ctl installs it only on Debian and Ubuntu`, hint: 'Install Docker Engine by hand, then run again.'})
+        blockers.push({
+          node: node.name,
+          reason: `cannot install Docker on ${os.prettyName}: ctl installs it only on Debian and Ubuntu`,
+          hint: 'Install Docker Engine by hand, then run again.',
+        })
         return {install: false}
       }
       return {install: true}
     }
-    blockers.push({node: node.name, reason: `Docker Engine is installed but does not answer: ${facts.engineError ?? 'no answer'}`, hint: 'Start dockerd (and check docker.socket in the inventory), then run again.'})
+    blockers.push({
+      node: node.name,
+      reason: `Docker Engine is installed but does not answer: ${facts.engineError ?? 'no answer'}`,
+      hint: 'Start dockerd (and check docker.socket in the inventory), then run again.',
+    })
     return {install: false}
   }
   if (!isSupportedOs(os)) notes.push(`${node.name}: ${os.prettyName} is not a Debian-family system; continuing with its existing Engine`)
   if (!versionAtLeast(facts.engine.version, options.minEngineVersion)) {
-    blockers.push({node: node.name, reason: `Docker Engine ${facts.engine.version} is older than ${options.minEngineVersion} (swarm.minEngineVersion)`, hint: 'Upgrade the Engine on this node, then run again.'})
+    blockers.push({
+      node: node.name,
+      reason: `Docker Engine ${facts.engine.version} is older than ${options.minEngineVersion} (swarm.minEngineVersion)`,
+      hint: 'Upgrade the Engine on this node, then run again.',
+    })
   }
   const state = facts.engine.swarm.state
   if (state === 'pending' || state === 'error' || state === 'locked') {
     blockers.push({
       node: node.name,
       reason: `swarm state is "${state}"${facts.engine.swarm.error ? `: ${facts.engine.swarm.error}` : ''}`,
-      hint: state === 'locked' ? 'Unlock it with `docker swarm unlock` and the unlock key.' : 'Look at the node by hand; `docker swarm leave --force` resets it if it is not needed in a swarm.',
+      hint:
+        state === 'locked'
+          ? 'Unlock it with `docker swarm unlock` and the unlock key.'
+          : 'Look at the node by hand; `docker swarm leave --force` resets it if it is not needed in a swarm.',
     })
   }
   return {install: false}
@@ -114,7 +141,10 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
   if (managers.length === 0) {
     blockers.push({reason: 'the inventory names no manager', hint: 'Give one node (or three) `role: manager` in the inventory.'})
   } else if (managers.length % 2 === 0) {
-    blockers.push({reason: `the inventory names ${managers.length} managers: an even number cannot keep a raft quorum better than ${managers.length - 1}`, hint: 'Use an odd number of managers (1, 3 or 5).'})
+    blockers.push({
+      reason: `the inventory names ${managers.length} managers: an even number cannot keep a raft quorum better than ${managers.length - 1}`,
+      hint: 'Use an odd number of managers (1, 3 or 5).',
+    })
   }
 
   const installs = new Set<string>()
@@ -134,7 +164,10 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
   }
   if (clusters.size > 1) {
     const list = [...clusters.entries()].map(([id, c]) => `${c.managers.join(', ')} in ${id.slice(0, 12)}`).join('; ')
-    blockers.push({reason: `inventory nodes manage different swarms (${list})`, hint: 'Decide which swarm to keep; make the other nodes leave theirs (`docker swarm leave --force`) by hand.'})
+    blockers.push({
+      reason: `inventory nodes manage different swarms (${list})`,
+      hint: 'Decide which swarm to keep; make the other nodes leave theirs (`docker swarm leave --force`) by hand.',
+    })
   }
   const [clusterId, cluster] = clusters.size === 1 ? [...clusters.entries()][0]! : [undefined, undefined]
   const clusterNodeIds = new Set(cluster?.nodes.map((n) => n.id) ?? [])
@@ -147,8 +180,14 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
     if (clusters.size > 1) continue // the blocker above says it
     const ours = clusterId !== undefined && (swarm.isManager ? swarm.clusterId === clusterId : clusterNodeIds.has(swarm.nodeId))
     if (!ours) {
-      const where = swarm.isManager ? `cluster ${swarm.clusterId?.slice(0, 12)}` : `managers ${swarm.remoteManagers.map((m) => m.address).join(', ') || 'unknown'}`
-      blockers.push({node: node.name, reason: `already in another swarm (${where})`, hint: `If it should join this one, make it leave by hand first: ctl exec ${inventory.name} --node ${node.name} -- docker swarm leave --force`})
+      const where = swarm.isManager
+        ? `cluster ${swarm.clusterId?.slice(0, 12)}`
+        : `managers ${swarm.remoteManagers.map((m) => m.address).join(', ') || 'unknown'}`
+      blockers.push({
+        node: node.name,
+        reason: `already in another swarm (${where})`,
+        hint: `If it should join this one, make it leave by hand first: ctl exec ${inventory.name} --node ${node.name} -- docker swarm leave --force`,
+      })
       continue
     }
     inSwarm.set(node.name, {nodeId: swarm.nodeId, role: swarm.isManager ? 'manager' : 'worker'})
@@ -193,7 +232,8 @@ export function planBootstrap(inventory: Inventory, facts: ReadonlyMap<string, N
       const replaced = (current && current.nodeId !== stale.id) || steps.some((st) => st.kind === 'join' && st.node === owner.name)
       if (!replaced) continue
       replacedIds.add(stale.id)
-      if (stale.role === 'manager') notes.push(`${owner.name}: its old manager entry ${stale.id.slice(0, 12)} is down; demote and remove it by hand (docker node demote, docker node rm)`)
+      if (stale.role === 'manager')
+        notes.push(`${owner.name}: its old manager entry ${stale.id.slice(0, 12)} is down; demote and remove it by hand (docker node demote, docker node rm)`)
       else steps.push({kind: 'remove-stale', node: owner.name, nodeId: stale.id, via: via.name})
     }
   }

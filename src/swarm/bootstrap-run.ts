@@ -17,7 +17,11 @@ const LISTEN_ADDRESS = '0.0.0.0:2377'
 
 /** The body of POST /swarm/init. */
 export function swarmInitRequest(step: Extract<BootstrapStep, {kind: 'init'}>): Record<string, unknown> {
-  return {ListenAddr: LISTEN_ADDRESS, AdvertiseAddr: step.advertiseAddress, ...(step.defaultAddrPool ? {DefaultAddrPool: [step.defaultAddrPool], SubnetSize: 24} : {})}
+  return {
+    ListenAddr: LISTEN_ADDRESS,
+    AdvertiseAddr: step.advertiseAddress,
+    ...(step.defaultAddrPool ? {DefaultAddrPool: [step.defaultAddrPool], SubnetSize: 24} : {}),
+  }
 }
 
 /** The body of POST /swarm/join (the token travels only here, never on a command line). */
@@ -35,7 +39,11 @@ export async function installEngines(pool: SshPool, loaded: LoadedInventory, pla
   )
   const failed = [...outcomes.entries()].filter(([, o]) => !o.ok)
   if (failed.length > 0) {
-    throw new CtlError(`Docker Engine install failed on ${failed.map(([n]) => n).join(', ')}; no swarm change was made`, {step: 'install Docker Engine', host: failed[0]![0], hint: 'Read the apt output above, fix the package sources, then run again.'})
+    throw new CtlError(`Docker Engine install failed on ${failed.map(([n]) => n).join(', ')}; no swarm change was made`, {
+      step: 'install Docker Engine',
+      host: failed[0]![0],
+      hint: 'Read the apt output above, fix the package sources, then run again.',
+    })
   }
 }
 
@@ -58,7 +66,9 @@ export async function applyBootstrap(pool: SshPool, loaded: LoadedInventory, pla
   const init = plan.steps.find((s) => s.kind === 'init')
   if (init) {
     const target = node(init.node)
-    const outcome = await runTasks([{key: target.name, title: describeStep(init)}], () => engineCall(target, 'swarm init', () => engineApi(pool, target).swarmInit(swarmInitRequest(init))))
+    const outcome = await runTasks([{key: target.name, title: describeStep(init)}], () =>
+      engineCall(target, 'swarm init', () => engineApi(pool, target).swarmInit(swarmInitRequest(init))),
+    )
     const result = outcome.get(target.name)
     if (!result?.ok) throw stopped('swarm init failed', result!.error)
     done(init)
@@ -76,14 +86,22 @@ export async function applyBootstrap(pool: SshPool, loaded: LoadedInventory, pla
       return engineCall(target, `swarm join as ${step.role}`, () => engineApi(pool, target).swarmJoin(swarmJoinRequest(step, tokens[step.role])), 120_000)
     }
     const managers = joins.filter((s) => s.role === 'manager')
-    const managerOutcomes = await runTasks(managers.map((s) => ({key: s.node, title: describeStep(s), step: s})), (item) => join(item.step), {concurrency: 1})
+    const managerOutcomes = await runTasks(
+      managers.map((s) => ({key: s.node, title: describeStep(s), step: s})),
+      (item) => join(item.step),
+      {concurrency: 1},
+    )
     for (const step of managers) {
       const outcome = managerOutcomes.get(step.node)
       if (!outcome?.ok) throw stopped(`${step.node} could not join as manager`, outcome!.error)
       done(step)
     }
     const workers = joins.filter((s) => s.role === 'worker')
-    const workerOutcomes = await runTasks(workers.map((s) => ({key: s.node, title: describeStep(s), step: s})), (item) => join(item.step), {concurrency: loaded.inventory.ssh.concurrency})
+    const workerOutcomes = await runTasks(
+      workers.map((s) => ({key: s.node, title: describeStep(s), step: s})),
+      (item) => join(item.step),
+      {concurrency: loaded.inventory.ssh.concurrency},
+    )
     const failed = workers.filter((s) => !workerOutcomes.get(s.node)?.ok)
     workers.filter((s) => workerOutcomes.get(s.node)?.ok).forEach(done)
     if (failed.length > 0) {
@@ -109,7 +127,12 @@ export async function applyBootstrap(pool: SshPool, loaded: LoadedInventory, pla
       // The swarm marks a departed node down after its heartbeats stop (seconds); a live one never is.
       const deadline = Date.now() + 90_000
       while (toSwarmNode(await engineCall(via, `inspect old entry of ${step.node}`, () => docker.getNode(step.nodeId).inspect())).state !== 'down') {
-        if (Date.now() > deadline) throw new CtlError(`the old entry ${step.nodeId.slice(0, 12)} of ${step.node} is still not down after 90 s; left in place`, {host: step.node, step: 'remove old entry', hint: 'Check `docker node ls` on a manager; remove it with `docker node rm` once it is down.'})
+        if (Date.now() > deadline)
+          throw new CtlError(`the old entry ${step.nodeId.slice(0, 12)} of ${step.node} is still not down after 90 s; left in place`, {
+            host: step.node,
+            step: 'remove old entry',
+            hint: 'Check `docker node ls` on a manager; remove it with `docker node rm` once it is down.',
+          })
         await new Promise((r) => setTimeout(r, 2000))
       }
       await engineCall(via, `remove old entry of ${step.node}`, () => docker.getNode(step.nodeId).remove({}))
@@ -141,5 +164,9 @@ export async function waitUntilReady(pool: SshPool, loaded: LoadedInventory, via
     if (notReady.length === 0) return
     await new Promise((r) => setTimeout(r, 1000))
   }
-  throw new CtlError(`Not Ready in their inventory role after ${timeoutMs / 1000} s: ${notReady.join(', ')}`, {host: notReady[0], step: 'wait for nodes', hint: 'Check that ports 2377/tcp, 7946/tcp+udp and 4789/udp are open between the nodes.'})
+  throw new CtlError(`Not Ready in their inventory role after ${timeoutMs / 1000} s: ${notReady.join(', ')}`, {
+    host: notReady[0],
+    step: 'wait for nodes',
+    hint: 'Check that ports 2377/tcp, 7946/tcp+udp and 4789/udp are open between the nodes.',
+  })
 }

@@ -24,7 +24,10 @@ export async function gatherNodeFacts(pool: SshPool, node: InventoryNode): Promi
   const facts: NodeFacts = {node: node.name, reachable: true, probe: parseHostProbe(probeOut)}
   const docker = engineApi(pool, node)
   try {
-    const [info, version] = await Promise.all([engineCall(node, 'engine info', () => docker.info()), engineCall(node, 'engine version', () => docker.version())])
+    const [info, version] = await Promise.all([
+      engineCall(node, 'engine info', () => docker.info()),
+      engineCall(node, 'engine version', () => docker.version()),
+    ])
     facts.engine = toEngineFacts(info, version as unknown as Record<string, unknown>)
   } catch (error) {
     facts.engineError = toCtlError(error).message
@@ -60,7 +63,10 @@ export async function connectManager(pool: SshPool, inventory: Inventory): Promi
       const leaderNode = leader && managers.find((m) => m !== node && findSwarmNode(m, nodes)?.id === leader.id)
       if (leaderNode) {
         const leaderDocker = engineApi(pool, leaderNode)
-        const answers = await engineCall(leaderNode, 'list swarm nodes', () => leaderDocker.listNodes(), 20_000).then(() => true, () => false)
+        const answers = await engineCall(leaderNode, 'list swarm nodes', () => leaderDocker.listNodes(), 20_000).then(
+          () => true,
+          () => false,
+        )
         if (answers) return {node: leaderNode, docker: leaderDocker}
       }
       return {node, docker}

@@ -12,7 +12,12 @@ export interface DrainWaitOptions {
  * Polls the manager until the drained node's tasks run elsewhere. Stops early when all that is left
  * is tasks the scheduler says it cannot place (seen twice in a row: it does not change its mind).
  */
-export async function waitForDrain(manager: ManagerHandle, nodeId: string, moving: readonly ServiceView[], options: DrainWaitOptions): Promise<DrainProgress & {timedOut: boolean}> {
+export async function waitForDrain(
+  manager: ManagerHandle,
+  nodeId: string,
+  moving: readonly ServiceView[],
+  options: DrainWaitOptions,
+): Promise<DrainProgress & {timedOut: boolean}> {
   const deadline = Date.now() + options.timeoutMs
   let stuckPolls = 0
   for (;;) {

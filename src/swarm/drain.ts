@@ -41,7 +41,12 @@ export function servicesOnNode(nodeId: string, services: readonly ServiceView[],
 }
 
 /** What draining `node` will do, from the live swarm. */
-export function predictDrain(node: SwarmNodeView, nodes: readonly SwarmNodeView[], services: readonly ServiceView[], tasks: readonly TaskView[]): DrainPrediction {
+export function predictDrain(
+  node: SwarmNodeView,
+  nodes: readonly SwarmNodeView[],
+  services: readonly ServiceView[],
+  tasks: readonly TaskView[],
+): DrainPrediction {
   const prediction: DrainPrediction = {moves: [], cannotMove: [], stops: []}
   const others = nodes.filter((n) => n.id !== node.id && n.state === 'ready' && n.availability === 'active')
   for (const {view, ...entry} of servicesOnNode(node.id, services, tasks)) {
@@ -51,7 +56,12 @@ export function predictDrain(node: SwarmNodeView, nodes: readonly SwarmNodeView[
     }
     const allowed = others.filter((n) => matchConstraints(view.constraints, asTarget(n)).matches !== false)
     if (allowed.length === 0) {
-      const reason = others.length === 0 ? 'no other node is ready and active' : view.constraints.length ? `constraints [${view.constraints.join(', ')}] match no other active node` : 'no other node can take it'
+      const reason =
+        others.length === 0
+          ? 'no other node is ready and active'
+          : view.constraints.length
+            ? `constraints [${view.constraints.join(', ')}] match no other active node`
+            : 'no other node can take it'
       prediction.cannotMove.push({...entry, reason})
       continue
     }
@@ -60,7 +70,10 @@ export function predictDrain(node: SwarmNodeView, nodes: readonly SwarmNodeView[
     if (perNode) {
       const free = allowed.filter((n) => tasks.filter((t) => t.serviceId === view.id && t.nodeId === n.id && isLive(t)).length < perNode)
       if (free.length === 0) {
-        const why = view.hostPorts.length > 0 ? `host-mode port ${view.hostPorts.join(', ')} is already taken on every other matching node` : `max ${perNode} replica(s) per node already reached on every other matching node`
+        const why =
+          view.hostPorts.length > 0
+            ? `host-mode port ${view.hostPorts.join(', ')} is already taken on every other matching node`
+            : `max ${perNode} replica(s) per node already reached on every other matching node`
         prediction.cannotMove.push({...entry, reason: why})
         continue
       }
@@ -113,11 +126,14 @@ export function assessDrain(nodeId: string, moving: readonly ServiceView[], task
 export function drainRefusal(nodeName: string, prediction: DrainPrediction, options: {wasDrained: boolean; force: boolean}): CtlError | undefined {
   if (options.wasDrained || options.force || prediction.cannotMove.length === 0) return undefined
   const stuck = prediction.cannotMove
-  return new CtlError(`Draining ${nodeName} would leave ${stuck.map((c) => c.service).join(', ')} without a node to run on:\n${stuck.map((c) => `- ${c.service}: ${c.reason}`).join('\n')}\nNothing was changed.`, {
-    host: nodeName,
-    step: 'predict drain',
-    exitCode: ExitCode.cannotRun,
-    code: 'swarm.drain-stuck',
-    hint: 'Relax the placement or add a matching node first; --force drains anyway (those services run short until the node is back).',
-  })
+  return new CtlError(
+    `Draining ${nodeName} would leave ${stuck.map((c) => c.service).join(', ')} without a node to run on:\n${stuck.map((c) => `- ${c.service}: ${c.reason}`).join('\n')}\nNothing was changed.`,
+    {
+      host: nodeName,
+      step: 'predict drain',
+      exitCode: ExitCode.cannotRun,
+      code: 'swarm.drain-stuck',
+      hint: 'Relax the placement or add a matching node first; --force drains anyway (those services run short until the node is back).',
+    },
+  )
 }

@@ -36,7 +36,8 @@ export function compareNodes(inventory: Inventory, swarmNodes: readonly SwarmNod
     if (view.state !== 'ready') drift.push(`status ${view.state}`)
     if (view.availability !== 'active') drift.push(`availability ${view.availability}`)
     if (view.role === 'manager' && view.reachability && view.reachability !== 'reachable') drift.push(`manager ${view.reachability}`)
-    if (view.engineVersion && !versionAtLeast(view.engineVersion, inventory.swarm.minEngineVersion)) drift.push(`Engine older than ${inventory.swarm.minEngineVersion}`)
+    if (view.engineVersion && !versionAtLeast(view.engineVersion, inventory.swarm.minEngineVersion))
+      drift.push(`Engine older than ${inventory.swarm.minEngineVersion}`)
     const wanted = Object.fromEntries(Object.entries(node.labels).filter(([k]) => managed.has(k)))
     drift.push(...labelDiff(wanted, view.labels, managed).map((c) => `label ${describeLabelChange(c)}`))
     return {...base, ...liveFields(view), drift}
@@ -47,7 +48,11 @@ export function compareNodes(inventory: Inventory, swarmNodes: readonly SwarmNod
       inInventory: false,
       address: view.address,
       ...liveFields(view),
-      drift: [view.state === 'down' ? 'not in the inventory (down: the old entry of a node that left or was rebuilt? `ctl node bootstrap` removes it once the node is back)' : 'not in the inventory'],
+      drift: [
+        view.state === 'down'
+          ? 'not in the inventory (down: the old entry of a node that left or was rebuilt? `ctl node bootstrap` removes it once the node is back)'
+          : 'not in the inventory',
+      ],
     })
   }
   return rows

@@ -30,7 +30,8 @@ export interface StackDefinition {
   files: StackFileContent[]
 }
 
-type FindingKind = 'unreadable' | 'invalid-constraint' | 'no-matching-node' | 'wrong-role' | 'not-on-live-swarm' | 'host-mode-port' | 'host-port-capacity' | 'unverifiable'
+type FindingKind =
+  'unreadable' | 'invalid-constraint' | 'no-matching-node' | 'wrong-role' | 'not-on-live-swarm' | 'host-mode-port' | 'host-port-capacity' | 'unverifiable'
 
 interface PlacementFinding {
   stack: string
@@ -96,16 +97,28 @@ function hostModePorts(ports: readonly unknown[]): string[] {
 }
 
 function inventoryTargets(inventory: Inventory): {swarm: PlacementTarget[]; outside: PlacementTarget[]} {
-  const toTarget = (n: Inventory['nodes'][number]): PlacementTarget => ({name: n.name, hostname: n.name, role: n.role === 'manager' ? 'manager' : 'worker', labels: n.labels, os: 'linux'})
+  const toTarget = (n: Inventory['nodes'][number]): PlacementTarget => ({
+    name: n.name,
+    hostname: n.name,
+    role: n.role === 'manager' ? 'manager' : 'worker',
+    labels: n.labels,
+    os: 'linux',
+  })
   return {swarm: inventory.nodes.filter((n) => n.role !== 'none').map(toTarget), outside: inventory.nodes.filter((n) => n.role === 'none').map(toTarget)}
 }
 
 function liveTargets(nodes: readonly SwarmNodeView[]): PlacementTarget[] {
-  return nodes.filter((n) => n.state === 'ready' && n.availability === 'active').map((n) => ({name: n.hostname, hostname: n.hostname, role: n.role, labels: n.labels, id: n.id, os: 'linux'}))
+  return nodes
+    .filter((n) => n.state === 'ready' && n.availability === 'active')
+    .map((n) => ({name: n.hostname, hostname: n.hostname, role: n.role, labels: n.labels, id: n.id, os: 'linux'}))
 }
 
 /** The whole check; pure. */
-export function verifyPlacement(inventory: Inventory, stacks: readonly StackDefinition[], options: {swarmNodes?: readonly SwarmNodeView[]} = {}): PlacementReport {
+export function verifyPlacement(
+  inventory: Inventory,
+  stacks: readonly StackDefinition[],
+  options: {swarmNodes?: readonly SwarmNodeView[]} = {},
+): PlacementReport {
   const findings: PlacementFinding[] = []
   const services: ServicePlacement[] = []
   const targets = inventoryTargets(inventory)
@@ -116,7 +129,8 @@ export function verifyPlacement(inventory: Inventory, stacks: readonly StackDefi
     }
     for (const [service, svc] of composeServices(stack.files)) {
       const constraints = svc.constraints ?? []
-      const finding = (kind: FindingKind, message: string, severity: 'error' | 'warning' = 'error') => findings.push({stack: stack.name, service, kind, severity, message})
+      const finding = (kind: FindingKind, message: string, severity: 'error' | 'warning' = 'error') =>
+        findings.push({stack: stack.name, service, kind, severity, message})
       const verdicts = targets.swarm.map((t) => ({target: t, verdict: matchConstraints(constraints, t)}))
       const invalid = verdicts.find((v) => v.verdict.matches === false && /is not a valid constraint/.test(v.verdict.failed))
       const matching = verdicts.filter((v) => v.verdict.matches !== false).map((v) => v.target.name)
@@ -127,21 +141,35 @@ export function verifyPlacement(inventory: Inventory, stacks: readonly StackDefi
         finding('invalid-constraint', `${invalid.verdict.failed}: use key==value or key!=value`)
       } else if (matching.length === 0) {
         const outside = targets.outside.filter((t) => matchConstraints(constraints, t).matches === true).map((t) => t.name)
-        if (outside.length > 0) finding('wrong-role', `${where} match only ${outside.join(', ')}, which ${outside.length === 1 ? 'is' : 'are'} not a Swarm node (role: none): its tasks would never be scheduled`)
+        if (outside.length > 0)
+          finding(
+            'wrong-role',
+            `${where} match only ${outside.join(', ')}, which ${outside.length === 1 ? 'is' : 'are'} not a Swarm node (role: none): its tasks would never be scheduled`,
+          )
         else finding('no-matching-node', `${where} match no node of the inventory: its tasks would stay pending`)
       } else {
         const unknown = verdicts.find((v) => v.verdict.matches === 'unknown')
-        if (unknown && unknown.verdict.matches === 'unknown') finding('unverifiable', `${unknown.verdict.reason}; checked the other constraints only`, 'warning')
+        if (unknown && unknown.verdict.matches === 'unknown')
+          finding('unverifiable', `${unknown.verdict.reason}; checked the other constraints only`, 'warning')
         if (live && !live.some((t) => matchConstraints(constraints, t).matches !== false)) {
-          finding('not-on-live-swarm', `${where} match ${matching.join(', ')} in the inventory but no active node of the live swarm: apply labels with \`ctl node label ${inventory.name}\`, or check node availability`)
+          finding(
+            'not-on-live-swarm',
+            `${where} match ${matching.join(', ')} in the inventory but no active node of the live swarm: apply labels with \`ctl node label ${inventory.name}\`, or check node availability`,
+          )
         }
       }
       if (ports.length > 0 && !stack.hostModePortsAllowed.includes(service)) {
         const allowed = stack.hostModePortsAllowed.length ? stack.hostModePortsAllowed.join(', ') : 'no service'
-        finding('host-mode-port', `publishes ${ports.join(', ')} in host mode, but the inventory allows host mode only for ${allowed} in stack ${stack.name} (stacks[].hostModePortsAllowed); keep it on the overlay network`)
+        finding(
+          'host-mode-port',
+          `publishes ${ports.join(', ')} in host mode, but the inventory allows host mode only for ${allowed} in stack ${stack.name} (stacks[].hostModePortsAllowed); keep it on the overlay network`,
+        )
       }
       if (ports.length > 0 && svc.mode === 'replicated' && matching.length > 0 && svc.replicas > matching.length) {
-        finding('host-port-capacity', `${svc.replicas} replicas publish ${ports.join(', ')} in host mode (one task per node), but only ${matching.length} node(s) match: ${matching.join(', ')}`)
+        finding(
+          'host-port-capacity',
+          `${svc.replicas} replicas publish ${ports.join(', ')} in host mode (one task per node), but only ${matching.length} node(s) match: ${matching.join(', ')}`,
+        )
       }
     }
   }

@@ -112,7 +112,14 @@ export class VaultClient {
         : /certificate|self.signed|CERT/i.test(cause.message)
           ? 'The certificate did not verify: set vault.caCert in the inventory to the CA bundle that signed it.'
           : `Check that ${this.member.apiUrl} is reachable from here (firewall, address, scheme in the inventory).`
-    return new CtlError(`Cannot reach Vault at ${this.member.apiUrl}: ${cause.message}`, {host: this.member.node, step, code: 'vault.unreachable', exitCode: ExitCode.cannotRun, hint, cause})
+    return new CtlError(`Cannot reach Vault at ${this.member.apiUrl}: ${cause.message}`, {
+      host: this.member.node,
+      step,
+      code: 'vault.unreachable',
+      exitCode: ExitCode.cannotRun,
+      hint,
+      cause,
+    })
   }
 
   /** Like `call`, but a status other than 200/204 becomes a CtlError with Vault's error texts. */
@@ -145,7 +152,11 @@ export class VaultClient {
   }
 
   submitShare(key: string): Promise<SealStatus> {
-    return this.expectOk<SealStatus>('PUT', 'sys/unseal', {body: {key}, step: 'unseal', hint: 'A wrong or mistyped share resets the attempt: check the shares and run `ctl vault unseal` again.'})
+    return this.expectOk<SealStatus>('PUT', 'sys/unseal', {
+      body: {key},
+      step: 'unseal',
+      hint: 'A wrong or mistyped share resets the attempt: check the shares and run `ctl vault unseal` again.',
+    })
   }
 
   resetUnseal(): Promise<SealStatus> {

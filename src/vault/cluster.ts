@@ -38,7 +38,11 @@ async function readRaftServers(clients: VaultClient[], statuses: VaultNodeStatus
   const unsealed = statuses.filter((s) => s.reachable && s.initialized && !s.sealed)
   const ordered = [...unsealed.filter((s) => s.haMode === 'active'), ...unsealed.filter((s) => s.haMode !== 'active')]
   const client = clients.find((c) => c.member.node === ordered[0]?.node)
-  if (!client) throw new CtlError('No unsealed Vault node to read the Raft configuration from', {step: 'raft-configuration', hint: 'Unseal the nodes first: `ctl vault unseal <env>`.'})
+  if (!client)
+    throw new CtlError('No unsealed Vault node to read the Raft configuration from', {
+      step: 'raft-configuration',
+      hint: 'Unseal the nodes first: `ctl vault unseal <env>`.',
+    })
   return client.raftServers(token)
 }
 
@@ -83,7 +87,13 @@ export async function readCluster(clients: VaultClient[], members: VaultMember[]
 }
 
 /** Polls until the cluster is whole (Vault takes a moment to elect the active node) or time runs out. */
-export async function waitForCluster(clients: VaultClient[], members: VaultMember[], token: string | undefined, timeoutMs: number, onWait?: (text: string) => void): Promise<ClusterState> {
+export async function waitForCluster(
+  clients: VaultClient[],
+  members: VaultMember[],
+  token: string | undefined,
+  timeoutMs: number,
+  onWait?: (text: string) => void,
+): Promise<ClusterState> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const state = await readCluster(clients, members, token)
@@ -123,7 +133,12 @@ export interface NodeOutcome {
  * them (a Shamir-sealed Raft joiner finishes its join with the shares). Every node gets its outcome;
  * one failure does not stop the others.
  */
-export async function unsealMembers(clients: VaultClient[], plan: UnsealPlan, shares: string[], options: {ca?: string; activeTimeoutMs?: number} = {}): Promise<NodeOutcome[]> {
+export async function unsealMembers(
+  clients: VaultClient[],
+  plan: UnsealPlan,
+  shares: string[],
+  options: {ca?: string; activeTimeoutMs?: number} = {},
+): Promise<NodeOutcome[]> {
   const byNode = (node: string) => clients.find((c) => c.member.node === node)!
   const outcomes: NodeOutcome[] = plan.skip.map((node) => ({node, action: 'already-unsealed'}))
   const record = (results: Map<string, Outcome<unknown>>, action: NodeOutcome['action']) => {
@@ -131,7 +146,13 @@ export async function unsealMembers(clients: VaultClient[], plan: UnsealPlan, sh
       outcomes.push(outcome.ok ? {node, action} : {node, action: 'failed', error: outcome.error.message, hint: outcome.error.hint})
     }
   }
-  record(await runTasks(plan.unseal.map((node) => ({key: node, title: `unseal ${node}`})), (item) => submitShares(byNode(item.key), shares)), 'unsealed')
+  record(
+    await runTasks(
+      plan.unseal.map((node) => ({key: node, title: `unseal ${node}`})),
+      (item) => submitShares(byNode(item.key), shares),
+    ),
+    'unsealed',
+  )
   if (plan.join.length > 0) {
     let leader: VaultClient
     try {

@@ -23,7 +23,10 @@ export interface KeysFileContent {
   created_at: string
 }
 
-export function keysFileContent(init: InitResponse, facts: {env: string; node: string; shares: number; threshold: number; pgpKeyFiles?: string[]; now?: Date}): KeysFileContent {
+export function keysFileContent(
+  init: InitResponse,
+  facts: {env: string; node: string; shares: number; threshold: number; pgpKeyFiles?: string[]; now?: Date},
+): KeysFileContent {
   return {
     unseal_keys_b64: init.keys_base64,
     unseal_keys_hex: init.keys,
@@ -56,7 +59,12 @@ export function assertKeysFileWritable(path: string): void {
     if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`)
     accessSync(dir, constants.W_OK)
   } catch (cause) {
-    throw new CtlError(`Cannot create the keys file ${path}: ${(cause as Error).message}`, {exitCode: ExitCode.cannotRun, step: 'preflight', hint: 'Set vault.keysFile to a path in a directory you can write.', cause})
+    throw new CtlError(`Cannot create the keys file ${path}: ${(cause as Error).message}`, {
+      exitCode: ExitCode.cannotRun,
+      step: 'preflight',
+      hint: 'Set vault.keysFile to a path in a directory you can write.',
+      cause,
+    })
   }
 }
 

@@ -46,7 +46,10 @@ function selectMembers(members: VaultMember[], names: string[] | undefined): Vau
   if (!names?.length) return members
   const unknown = names.filter((n) => !members.some((m) => m.node === n))
   if (unknown.length > 0) {
-    throw new CtlError(`Not a Vault member: ${unknown.join(', ')}`, {exitCode: ExitCode.cannotRun, hint: `Vault members: ${members.map((m) => m.node).join(', ')}`})
+    throw new CtlError(`Not a Vault member: ${unknown.join(', ')}`, {
+      exitCode: ExitCode.cannotRun,
+      hint: `Vault members: ${members.map((m) => m.node).join(', ')}`,
+    })
   }
   return members.filter((m) => names.includes(m.node))
 }
@@ -58,7 +61,11 @@ export function readCaCert(loaded: LoadedInventory): string | undefined {
   try {
     return readFileSync(file, 'utf8')
   } catch (cause) {
-    throw new CtlError(`Cannot read vault.caCert ${file}`, {exitCode: ExitCode.cannotRun, hint: 'Point vault.caCert at the PEM bundle that signed Vault\'s certificate.', cause})
+    throw new CtlError(`Cannot read vault.caCert ${file}`, {
+      exitCode: ExitCode.cannotRun,
+      hint: "Point vault.caCert at the PEM bundle that signed Vault's certificate.",
+      cause,
+    })
   }
 }
 

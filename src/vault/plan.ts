@@ -98,7 +98,11 @@ export function planUnseal(statuses: VaultNodeStatus[], selected: string[]): Uns
   }
   const initialized = statuses.filter((s) => s.reachable && s.initialized)
   if (initialized.length === 0) {
-    throw new CtlError('Vault is not initialized on any member', {exitCode: ExitCode.cannotRun, code: 'vault.not-initialized', hint: 'Run `ctl vault init <env>` first.'})
+    throw new CtlError('Vault is not initialized on any member', {
+      exitCode: ExitCode.cannotRun,
+      code: 'vault.not-initialized',
+      hint: 'Run `ctl vault init <env>` first.',
+    })
   }
   const thresholds = new Set(initialized.map((s) => s.threshold))
   if (thresholds.size !== 1) {
@@ -154,7 +158,10 @@ export function parseKeyShares(text: string): string[] {
     try {
       parsed = JSON.parse(trimmed)
     } catch {
-      throw new CtlError('The keys input looks like JSON but does not parse', {exitCode: ExitCode.cannotRun, hint: 'Give the keys file ctl wrote, or one share per line.'})
+      throw new CtlError('The keys input looks like JSON but does not parse', {
+        exitCode: ExitCode.cannotRun,
+        hint: 'Give the keys file ctl wrote, or one share per line.',
+      })
     }
     for (const field of ['unseal_keys_b64', 'unseal_keys_hex', 'keys_base64', 'keys']) {
       const value = parsed[field]

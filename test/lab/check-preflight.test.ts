@@ -39,7 +39,8 @@ const row = (report: PreflightReport, check: string, target: string): CheckResul
 // On a saturated machine SSH round trips take seconds and clock-skew honestly warns it cannot tell;
 // the lab's hosts share one clock, so any other clock-skew outcome is a real problem.
 const cannotTell = (r: CheckResult) => r.check === 'clock-skew' && r.status === 'warn' && r.detail.endsWith('too slow to tell')
-const problems = (report: PreflightReport) => report.results.filter((r) => r.status !== 'pass' && r.status !== 'skip' && !cannotTell(r)).map((r) => `${r.check} ${r.target} ${r.status}: ${r.detail}`)
+const problems = (report: PreflightReport) =>
+  report.results.filter((r) => r.status !== 'pass' && r.status !== 'skip' && !cannotTell(r)).map((r) => `${r.check} ${r.target} ${r.status}: ${r.detail}`)
 
 async function ctlOk(args: string[], timeoutMs = 600_000): Promise<void> {
   const run = await runCtl(args, {env: vaultEnv(), timeoutMs})
@@ -60,7 +61,8 @@ async function breakLab(scenario: string[], checks: string[]): Promise<Preflight
 async function openVault(): Promise<void> {
   const vault = await preflight(['run', LAB, 'vault'])
   if (rows(vault.report, 'vault').some((r) => r.detail.startsWith('not initialized'))) await ctlOk(['vault', 'init', LAB, '--yes'])
-  if (rows(vault.report, 'vault').some((r) => r.detail.startsWith('sealed'))) await ctlOk(['vault', 'unseal', LAB, '--keys-file', labVaultKeysFile(projectRoot)])
+  if (rows(vault.report, 'vault').some((r) => r.detail.startsWith('sealed')))
+    await ctlOk(['vault', 'unseal', LAB, '--keys-file', labVaultKeysFile(projectRoot)])
 }
 
 /** `lab up` restarts what died and Vault is unsealed; then waits for the rows that passed before the break. */
@@ -140,8 +142,26 @@ describe('ctl check against the lab', () => {
     expect(problems(report)).toEqual([])
     expect(run.exitCode).toBe(0)
     expect(report.exitCode).toBe(0)
-    expect(report.checks).toEqual(['ssh', 'docker-engine', 'disk-free', 'memory', 'clock-skew', 'swarm-ports', 'swarm', 'node-labels', 'placement', 'service-health', 'galera', 'patroni', 'etcd', 'vault', 'backups', 'tls-expiry'])
-    for (const check of ['ssh', 'docker-engine', 'disk-free', 'memory', 'clock-skew', 'swarm-ports']) expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
+    expect(report.checks).toEqual([
+      'ssh',
+      'docker-engine',
+      'disk-free',
+      'memory',
+      'clock-skew',
+      'swarm-ports',
+      'swarm',
+      'node-labels',
+      'placement',
+      'service-health',
+      'galera',
+      'patroni',
+      'etcd',
+      'vault',
+      'backups',
+      'tls-expiry',
+    ])
+    for (const check of ['ssh', 'docker-engine', 'disk-free', 'memory', 'clock-skew', 'swarm-ports'])
+      expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
     expect(rows(report, 'galera').map((r) => r.detail)).toEqual(['Primary, Synced, size 3/3', 'Primary, Synced, size 3/3', 'Primary, Synced, size 3/3'])
     expect(row(report, 'tls-expiry', '-')).toMatchObject({status: 'skip', detail: 'no tls.endpoints in the inventory'})
 
@@ -173,7 +193,10 @@ describe('ctl check against the lab', () => {
     utimesSync(join(root, 'galera', 'backup-1'), twoDaysAgo, twoDaysAgo)
     const stale = await preflight(['run', inventory, 'backups'])
     expect(stale.run.exitCode).toBe(1)
-    expect(row(stale.report, 'backups', 'mariadb')).toMatchObject({status: 'fail', detail: `newest h3:${join(root, 'galera', 'backup-1')}, 48.0 h old (RPO 24 h)`})
+    expect(row(stale.report, 'backups', 'mariadb')).toMatchObject({
+      status: 'fail',
+      detail: `newest h3:${join(root, 'galera', 'backup-1')}, 48.0 h old (RPO 24 h)`,
+    })
     expect(row(stale.report, 'backups', 'mariadb').hint).toContain('ctl runbook mariadb-backup lab')
     expect(row(stale.report, 'backups', 'postgres').status).toBe('pass')
   })
@@ -260,7 +283,9 @@ describe('ctl check against the lab', () => {
       const lost = rows(report, 'patroni').filter((r) => r.status === 'fail')
       expect(lost.length).toBeGreaterThan(0)
       // Either no healthy leader yet, or a new one elected while the old member is down.
-      expect(lost.map((r) => `${r.target}: ${r.detail}`).join('\n')).toMatch(new RegExp(`leader: (no leader|leader ${leader} is not healthy)|${leader}: REST API not answering`))
+      expect(lost.map((r) => `${r.target}: ${r.detail}`).join('\n')).toMatch(
+        new RegExp(`leader: (no leader|leader ${leader} is not healthy)|${leader}: REST API not answering`),
+      )
       expect(lost.every((r) => Boolean(r.hint))).toBe(true)
       othersStillReport(report)
     } finally {

@@ -21,7 +21,15 @@ function inventoryWithEndpoint(minDaysValid: number): string {
   const abs = (p: string) => (isAbsolute(p) ? p : join(inventoriesDir, p))
   // Only the SSH part is needed: the check itself talks TLS from here.
   const file = join(dir, `tls-${minDaysValid}.yml`)
-  writeFileSync(file, stringifyYaml({name: 'tlslab', ssh: {...inv.ssh, key: abs(inv.ssh.key), knownHosts: abs(inv.ssh.knownHosts)}, nodes: inv.nodes.slice(0, 1), tls: {endpoints: [{host: '127.0.0.1', port, minDaysValid}]}}))
+  writeFileSync(
+    file,
+    stringifyYaml({
+      name: 'tlslab',
+      ssh: {...inv.ssh, key: abs(inv.ssh.key), knownHosts: abs(inv.ssh.knownHosts)},
+      nodes: inv.nodes.slice(0, 1),
+      tls: {endpoints: [{host: '127.0.0.1', port, minDaysValid}]},
+    }),
+  )
   return file
 }
 
@@ -32,7 +40,25 @@ async function tlsCheck(minDaysValid: number) {
 
 describe('ctl check run tls-expiry', () => {
   beforeAll(async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '5', '-subj', '/CN=ctl-check.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '5',
+        '-subj',
+        '/CN=ctl-check.test',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      {stdio: 'ignore'},
+    )
     server = createServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem'))}, (socket) => socket.end())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     port = (server.address() as AddressInfo).port

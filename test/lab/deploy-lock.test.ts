@@ -39,7 +39,9 @@ describe('the deploy lock', () => {
     expect(second.exitCode).toBe(2)
     const error = json(second)
     expect(error.error).toBe('deploy.locked')
-    expect(error.message).toMatch(/the deploy lock is held by alice@\S+ since \d{4}-\d\d-\d\dT[\d:.]+Z \(0 min ago, last heartbeat \d+ s ago\), deploying app=ctl-lab\/app:v\d: release 2/)
+    expect(error.message).toMatch(
+      /the deploy lock is held by alice@\S+ since \d{4}-\d\d-\d\dT[\d:.]+Z \(0 min ago, last heartbeat \d+ s ago\), deploying app=ctl-lab\/app:v\d: release 2/,
+    )
     expect(error.host).toBe('h1')
     const done = await first
     expect(done.exitCode, String(done.stderr)).toBe(0)
@@ -76,7 +78,10 @@ describe('the deploy lock', () => {
   it('--force-unlock breaks only the stale lock it showed: a lock taken meanwhile by someone else survives', async () => {
     const since = new Date(Date.now() - 3 * 3600_000)
     mkdirSync(LOCK, {recursive: true})
-    writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'old', holder: 'carol', from: 'laptop', since: since.toISOString(), env: 'lab', what: 'deploying app=v9'}))
+    writeFileSync(
+      join(LOCK, 'info.json'),
+      JSON.stringify({id: 'old', holder: 'carol', from: 'laptop', since: since.toISOString(), env: 'lab', what: 'deploying app=v9'}),
+    )
     utimesSync(LOCK, since, since)
     const loaded = loadInventory(join(projectRoot, 'inventories', 'lab.yml'))
     const pool = new SshPool(loaded)
@@ -92,10 +97,18 @@ describe('the deploy lock', () => {
           // While this operator reads the question, another one breaks the stale lock and takes it.
           rmSync(LOCK, {recursive: true, force: true})
           mkdirSync(LOCK)
-          writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'fresh', holder: 'erin', from: 'desk', since: new Date().toISOString(), env: 'lab', what: 'deploying app=v4'}))
+          writeFileSync(
+            join(LOCK, 'info.json'),
+            JSON.stringify({id: 'fresh', holder: 'erin', from: 'desk', since: new Date().toISOString(), env: 'lab', what: 'deploying app=v4'}),
+          )
         },
       })
-      await expect(attempt).rejects.toMatchObject({code: 'deploy.locked', exitCode: 2, host: 'h1', message: expect.stringMatching(/changed after it was shown and was left alone; it is now held by erin@desk .*deploying app=v4/)})
+      await expect(attempt).rejects.toMatchObject({
+        code: 'deploy.locked',
+        exitCode: 2,
+        host: 'h1',
+        message: expect.stringMatching(/changed after it was shown and was left alone; it is now held by erin@desk .*deploying app=v4/),
+      })
       expect(asked).toEqual([expect.stringMatching(/^Break the stale deploy lock of lab held by carol@laptop since .*\(180 min ago/)])
       expect(readFileSync(join(LOCK, 'info.json'), 'utf8')).toContain('"id":"fresh"')
       expect(readdirSync(LOCK)).toEqual(['info.json'])

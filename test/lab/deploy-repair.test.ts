@@ -12,7 +12,20 @@ async function waitForState(states: string[], seconds = 90): Promise<void> {
 
 /** By hand, outside ctl: an update whose tasks exit 3 s after starting, Swarm told to pause on failure. */
 async function pausedUpdate(): Promise<string> {
-  await docker('h1', ['service', 'update', '--detach', '--update-failure-action', 'pause', '--update-monitor', '30s', '--update-delay', '0s', '--env-add', 'APP_EXIT_AFTER_SECONDS=3', 'app_app'])
+  await docker('h1', [
+    'service',
+    'update',
+    '--detach',
+    '--update-failure-action',
+    'pause',
+    '--update-monitor',
+    '30s',
+    '--update-delay',
+    '0s',
+    '--env-add',
+    'APP_EXIT_AFTER_SECONDS=3',
+    'app_app',
+  ])
   await waitForState(['paused'])
   return 'paused'
 }
@@ -22,10 +35,35 @@ async function pausedUpdate(): Promise<string> {
  * bad one with `--rollback-failure-action pause`: Swarm pauses the rollback half-way.
  */
 async function pausedRollback(): Promise<string> {
-  const quick = ['--update-failure-action', 'continue', '--update-monitor', '1s', '--update-delay', '0s', '--update-order', 'stop-first', '--update-parallelism', '2']
+  const quick = [
+    '--update-failure-action',
+    'continue',
+    '--update-monitor',
+    '1s',
+    '--update-delay',
+    '0s',
+    '--update-order',
+    'stop-first',
+    '--update-parallelism',
+    '2',
+  ]
   await docker('h1', ['service', 'update', '--detach', ...quick, '--env-add', 'APP_EXIT_AFTER_SECONDS=4', 'app_app'])
   await waitForState(['completed'])
-  await docker('h1', ['service', 'update', '--detach', ...quick, '--rollback-failure-action', 'pause', '--rollback-monitor', '30s', '--rollback-delay', '0s', '--env-rm', 'APP_EXIT_AFTER_SECONDS', 'app_app'])
+  await docker('h1', [
+    'service',
+    'update',
+    '--detach',
+    ...quick,
+    '--rollback-failure-action',
+    'pause',
+    '--rollback-monitor',
+    '30s',
+    '--rollback-delay',
+    '0s',
+    '--env-rm',
+    'APP_EXIT_AFTER_SECONDS',
+    'app_app',
+  ])
   await waitForState(['completed'])
   await docker('h1', ['service', 'rollback', '--detach', 'app_app'])
   await waitForState(['rollback_paused'])

@@ -53,7 +53,14 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
     // The audit log says what changed and how it ended.
     const entry = JSON.parse(readFileSync(audit, 'utf8').trim().split('\n').at(-1)!)
-    expect(entry).toMatchObject({env: 'lab', outcome: 'rolled-back', detail: {changes: [{swarmName: 'app_app', oldImage: 'ctl-lab/app:v2', newImage: 'ctl-lab/app:broken'}], services: [{service: 'app', outcome: 'rolled-back'}]}})
+    expect(entry).toMatchObject({
+      env: 'lab',
+      outcome: 'rolled-back',
+      detail: {
+        changes: [{swarmName: 'app_app', oldImage: 'ctl-lab/app:v2', newImage: 'ctl-lab/app:broken'}],
+        services: [{service: 'app', outcome: 'rolled-back'}],
+      },
+    })
     expect(existsSync('/var/lib/ctl/locks/deploy-lab.lock')).toBe(false)
     // ctl left Swarm clean: no update state in flight, its update settings back at rest (no hold).
     const state = (await docker('h1', ['service', 'inspect', '--format', '{{json .UpdateStatus}} {{.Spec.UpdateConfig.Delay}}', 'app_app'])).stdout
@@ -91,7 +98,13 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
 
   it('a declined rollback exits 2 and changes nothing', async () => {
     // A terminal that answers "n": `script` gives ctl a tty.
-    const declined = await execa('script', ['-qec', `${join(projectRoot, 'bin', 'run.js')} rollback lab app`, '/dev/null'], {cwd: projectRoot, reject: false, input: 'n\n', env: {CTL_NONINTERACTIVE: '0'}, timeout: 120_000})
+    const declined = await execa('script', ['-qec', `${join(projectRoot, 'bin', 'run.js')} rollback lab app`, '/dev/null'], {
+      cwd: projectRoot,
+      reject: false,
+      input: 'n\n',
+      env: {CTL_NONINTERACTIVE: '0'},
+      timeout: 120_000,
+    })
     expect(declined.exitCode, String(declined.stdout)).toBe(2)
     expect(String(declined.stdout)).toMatch(/not confirmed/)
     expect(await appImage()).toBe('ctl-lab/app:v1')

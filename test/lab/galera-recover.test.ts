@@ -7,7 +7,24 @@ import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {galeraPaths} from '../../packages/lab/src/components/galera-files.js'
 import {labControl} from '../../packages/lab/src/components/galera.js'
 import {projectRoot, runCtl, json} from '../support/cli.js'
-import {breakLab, clusterUuid, control, ensureHealthy, expectHealthy, grastate, host, inventoryVariant, members, prepareTable, recover, rowsDigest, sql, status, waitFor, writeRows} from './support/galera.js'
+import {
+  breakLab,
+  clusterUuid,
+  control,
+  ensureHealthy,
+  expectHealthy,
+  grastate,
+  host,
+  inventoryVariant,
+  members,
+  prepareTable,
+  recover,
+  rowsDigest,
+  sql,
+  status,
+  waitFor,
+  writeRows,
+} from './support/galera.js'
 
 // The lab's real Galera cluster (3 mariadbd in the host namespaces), broken in each way issue 7
 // names and recovered by `ctl runbook galera-recover lab`. Every test leaves the cluster healthy.
@@ -180,10 +197,14 @@ describe('galera-recover in the lab', () => {
       expect((await labControl(host('h2'), 'start', ['--wsrep-new-cluster'])).code).toBe(0)
       await waitFor('h2 Primary', async () => ((await status('h2'))?.localState === 'Synced' ? true : undefined), 120_000)
       expect((await control('h3', 'start')).code).toBe(0)
-      await waitFor('h3 Synced, size 2', async () => {
-        const s = await status('h3')
-        return s?.localState === 'Synced' && s.clusterSize === 2 ? true : undefined
-      }, 120_000)
+      await waitFor(
+        'h3 Synced, size 2',
+        async () => {
+          const s = await status('h3')
+          return s?.localState === 'Synced' && s.clusterSize === 2 ? true : undefined
+        },
+        120_000,
+      )
       const primary = (await status('h2'))!
       expect(primary.clusterUuid).toBe(uuid)
       expect(aheadSeqno).toBeGreaterThan(primary.lastCommitted)
@@ -208,7 +229,11 @@ describe('galera-recover in the lab', () => {
       }
       // h1 still holds its own rows: read them with mariadbd alone (no wsrep), then stop it.
       expect((await labControl(host('h1'), 'start', ['--wsrep-provider=none'])).code).toBe(0)
-      const onlyOnH1 = await waitFor('h1 standalone', () => sql('h1', "SELECT COUNT(*) FROM ctl_test.rows WHERE v LIKE 'only-on-h1-%'").catch(() => undefined), 60_000)
+      const onlyOnH1 = await waitFor(
+        'h1 standalone',
+        () => sql('h1', "SELECT COUNT(*) FROM ctl_test.rows WHERE v LIKE 'only-on-h1-%'").catch(() => undefined),
+        60_000,
+      )
       expect(onlyOnH1).toBe('7')
       expect((await control('h1', 'stop')).code).toBe(0)
 
@@ -235,7 +260,12 @@ describe('galera-recover in the lab', () => {
     await breakLab('galera-crash')
     const stateDir = mkdtempSync(join(tmpdir(), 'ctl-galera-resume-'))
     const env = {...process.env, CTL_NONINTERACTIVE: '1', CTL_STATE_DIR: stateDir}
-    const child = spawn(join(projectRoot, 'bin', 'run.js'), ['runbook', 'galera-recover', 'lab', '--yes'], {cwd: projectRoot, env, detached: true, stdio: 'ignore'})
+    const child = spawn(join(projectRoot, 'bin', 'run.js'), ['runbook', 'galera-recover', 'lab', '--yes'], {
+      cwd: projectRoot,
+      env,
+      detached: true,
+      stdio: 'ignore',
+    })
     const journal = () => readdirSync(join(stateDir, 'runs')).map((f) => join(stateDir, 'runs', f))[0]
     await waitFor(
       'the bootstrap step to finish',

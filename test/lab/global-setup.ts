@@ -32,7 +32,12 @@ export default async function setup(): Promise<void> {
     if (build.exitCode !== 0) throw new Error(`npm run build failed before the lab tests:\n${String(build.all).slice(-3000)}`)
   }
   const started = Date.now()
-  const up = await execa(join(projectRoot, 'bin', 'run.js'), ['lab', 'up', '--json'], {cwd: projectRoot, reject: false, env: {CTL_NONINTERACTIVE: '1'}, timeout: 15 * 60_000})
+  const up = await execa(join(projectRoot, 'bin', 'run.js'), ['lab', 'up', '--json'], {
+    cwd: projectRoot,
+    reject: false,
+    env: {CTL_NONINTERACTIVE: '1'},
+    timeout: 15 * 60_000,
+  })
   let result: {components?: Array<{component: string; ok: boolean; error?: string}>}
   try {
     result = JSON.parse(String(up.stdout))
@@ -48,8 +53,17 @@ export default async function setup(): Promise<void> {
   process.stderr.write(`[lab setup] lab up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
   // The swarm as inventories/lab.yml says (formed and labelled; no-op when it already is), for the
   // deploy and preflight tests. A failure here is left to test/lab/node-*.test.ts to explain.
-  for (const args of [['node', 'bootstrap', 'lab', '--yes'], ['node', 'label', 'lab', '--yes']]) {
-    const run = await execa(join(projectRoot, 'bin', 'run.js'), args, {cwd: projectRoot, reject: false, env: {CTL_NONINTERACTIVE: '1'}, timeout: 5 * 60_000, all: true})
+  for (const args of [
+    ['node', 'bootstrap', 'lab', '--yes'],
+    ['node', 'label', 'lab', '--yes'],
+  ]) {
+    const run = await execa(join(projectRoot, 'bin', 'run.js'), args, {
+      cwd: projectRoot,
+      reject: false,
+      env: {CTL_NONINTERACTIVE: '1'},
+      timeout: 5 * 60_000,
+      all: true,
+    })
     if (run.exitCode !== 0) process.stderr.write(`[lab setup] ctl ${args.join(' ')} failed (exit ${run.exitCode}):\n${String(run.all).slice(-1500)}\n`)
   }
 }

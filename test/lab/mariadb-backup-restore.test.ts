@@ -29,13 +29,18 @@ const allRows = (on: (typeof members)[number]) => sql(on, 'SET SESSION wsrep_syn
 function datadirSnapshot(member: (typeof members)[number]): string[] {
   const datadir = galeraPaths(host(member)).datadir
   const kept = readdirSync(dirname(datadir)).filter((name) => name.startsWith(basename(datadir)))
-  return kept.flatMap((name) => {
-    const dir = join(dirname(datadir), name)
-    return [name, ...readdirSync(dir, {recursive: true}).map((entry) => {
-      const st = statSync(join(dir, String(entry)))
-      return `${name}/${String(entry)} ${st.size} ${st.mtimeMs}`
-    })]
-  }).sort()
+  return kept
+    .flatMap((name) => {
+      const dir = join(dirname(datadir), name)
+      return [
+        name,
+        ...readdirSync(dir, {recursive: true}).map((entry) => {
+          const st = statSync(join(dir, String(entry)))
+          return `${name}/${String(entry)} ${st.size} ${st.mtimeMs}`
+        }),
+      ]
+    })
+    .sort()
 }
 
 describe('mariadb-backup and mariadb-restore in the lab', () => {
@@ -102,7 +107,10 @@ describe('mariadb-backup and mariadb-restore in the lab', () => {
     const manifest = join(dir, 'ctl-manifest.sha256')
     const text = readFileSync(manifest, 'utf8')
     const {writeFileSync} = await import('node:fs')
-    writeFileSync(manifest, text.replace(/^[0-9a-f]/m, (c) => (c === '0' ? '1' : '0')))
+    writeFileSync(
+      manifest,
+      text.replace(/^[0-9a-f]/m, (c) => (c === '0' ? '1' : '0')),
+    )
     const restore = await runCtl(['runbook', 'mariadb-restore', 'lab', '--from', dir, '--yes', '--json'], {timeoutMs: 120_000})
     expect(restore.exitCode).toBe(2)
     expect(json(restore).error.code).toBe('mariadb.backup-corrupt')
@@ -127,7 +135,12 @@ describe('mariadb-backup and mariadb-restore in the lab', () => {
     const env = {CTL_STATE_DIR: mkdtempSync(join(tmpdir(), 'ctl-restore-resume-'))}
     cleanup.push(env.CTL_STATE_DIR)
     const restore = (...args: string[]) => runCtl(['runbook', 'mariadb-restore', 'lab', '--from', broken, '--json', ...args], {env, timeoutMs: 900_000})
-    const keptDirs = () => members.flatMap((m) => readdirSync(dirname(galeraPaths(host(m)).datadir)).filter((n) => n.includes('.before-restore-')).map((n) => join(dirname(galeraPaths(host(m)).datadir), n)))
+    const keptDirs = () =>
+      members.flatMap((m) =>
+        readdirSync(dirname(galeraPaths(host(m)).datadir))
+          .filter((n) => n.includes('.before-restore-'))
+          .map((n) => join(dirname(galeraPaths(host(m)).datadir), n)),
+      )
 
     let standalone = false
     try {
@@ -147,7 +160,7 @@ describe('mariadb-backup and mariadb-restore in the lab', () => {
       expect(asked.exitCode, asked.stderr).toBe(2)
       expect(a.outcome).toBe('stopped')
       expect(a.error.step).toBe('restore-datadir')
-      expect(a.error.message).toContain('the first run\'s answers do not carry over')
+      expect(a.error.message).toContain("the first run's answers do not carry over")
       expect(a.error.message).toContain('Return the WHOLE cluster')
       expect(members.map((m) => datadirSnapshot(m))).toEqual(before)
       for (const m of members) expect((await control(m, 'status')).code, `${m} runs`).not.toBe(0)

@@ -17,7 +17,10 @@ describe('ctl node bootstrap (lab instance 41)', () => {
     const up = await runCtl(['lab', 'up', '--hosts', '3', '--only', 'hosts', '--only', 'docker', '--json'], {env: INSTANCE})
     expect(up.exitCode, up.stdout + up.stderr).toBe(0)
     // The generated inventory, with the shared lab's overlay address pool.
-    inventory = labInventoryCopy((inv) => (inv.swarm = {defaultAddrPool: '198.19.64.0/18'}), {from: join(projectRoot, '.lab', 'lab41-3.yml'), name: 'lab41.yml'})
+    inventory = labInventoryCopy((inv) => (inv.swarm = {defaultAddrPool: '198.19.64.0/18'}), {
+      from: join(projectRoot, '.lab', 'lab41-3.yml'),
+      name: 'lab41.yml',
+    })
     await leaveSwarmEverywhere(RUN_DIR)
   })
   afterAll(async () => {
@@ -49,7 +52,11 @@ describe('ctl node bootstrap (lab instance 41)', () => {
       'h3: join as worker via h1 (198.18.41.11:2377), advertise 198.18.41.13',
     ])
     expect(result).toMatchObject({dryRun: true, changed: false, applied: []})
-    expect(result.nodes.map((n: any) => [n.node, n.reachable, n.swarmState])).toEqual([['h1', true, 'inactive'], ['h2', true, 'inactive'], ['h3', true, 'inactive']])
+    expect(result.nodes.map((n: any) => [n.node, n.reachable, n.swarmState])).toEqual([
+      ['h1', true, 'inactive'],
+      ['h2', true, 'inactive'],
+      ['h3', true, 'inactive'],
+    ])
     for (const node of LAB_NODES) expect((await swarmOf(node)).LocalNodeState).toBe('inactive')
   })
 
@@ -94,7 +101,10 @@ describe('ctl node bootstrap (lab instance 41)', () => {
     const oldId = (await swarmOf('h3')).NodeID
     await docker('h3', ['swarm', 'leave', '--force'])
     const result = json(await runCtl(['node', 'bootstrap', inventory, '--yes', '--json']))
-    expect(result.applied).toEqual(['h3: join as worker via h1 (198.18.41.11:2377), advertise 198.18.41.13', `h3: remove its old swarm entry ${oldId.slice(0, 12)} (replaced)`])
+    expect(result.applied).toEqual([
+      'h3: join as worker via h1 (198.18.41.11:2377), advertise 198.18.41.13',
+      `h3: remove its old swarm entry ${oldId.slice(0, 12)} (replaced)`,
+    ])
     const ids = (await docker('h1', ['node', 'ls', '--format', '{{.ID}}'])).stdout.split('\n')
     expect(ids).toHaveLength(3)
     expect(ids).not.toContain(oldId)
@@ -122,10 +132,13 @@ describe('ctl node bootstrap (lab instance 41)', () => {
   })
 
   it('refuses when a node is unreachable, naming it', async () => {
-    const withGhost = labInventoryCopy((inv) => {
-      inv.ssh.connectTimeoutMs = 2000
-      inv.nodes.push({name: 'h9', address: '198.18.41.99', role: 'worker', labels: {type: 'service'}})
-    }, {from: inventory})
+    const withGhost = labInventoryCopy(
+      (inv) => {
+        inv.ssh.connectTimeoutMs = 2000
+        inv.nodes.push({name: 'h9', address: '198.18.41.99', role: 'worker', labels: {type: 'service'}})
+      },
+      {from: inventory},
+    )
     const run = await runCtl(['node', 'bootstrap', withGhost, '--yes', '--json'])
     expect(run.exitCode).toBe(2)
     const error = json(run)

@@ -70,7 +70,9 @@ describe('secrets in remote output are redacted in every output of ctl exec', ()
 
   it('on the lab: the Galera password read back from a lab host', async () => {
     const password = readFileSync(join(projectRoot, '.lab', 'galera-password'), 'utf8').trim()
-    const run = await runCtl(['exec', 'lab', '--node', 'h3', '--json', '--', 'cat', join(projectRoot, '.lab', 'galera-password')], {env: {CTL_AUDIT_LOG: auditLog}})
+    const run = await runCtl(['exec', 'lab', '--node', 'h3', '--json', '--', 'cat', join(projectRoot, '.lab', 'galera-password')], {
+      env: {CTL_AUDIT_LOG: auditLog},
+    })
     expect(run.exitCode).toBe(0)
     expect(json(run).results[0]).toMatchObject({node: 'h3', ok: true, stdout: '***'})
     expect(run.stdout + run.stderr).not.toContain(password)

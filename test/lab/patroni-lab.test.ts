@@ -22,7 +22,7 @@ describe('lab patroni', () => {
     expect(rows.filter((r: {ok: boolean}) => !r.ok)).toEqual([])
   })
 
-  it('patroni-leader-loss kills the leader\'s Patroni and PostgreSQL; lab up brings it back as a streaming replica', async () => {
+  it("patroni-leader-loss kills the leader's Patroni and PostgreSQL; lab up brings it back as a streaming replica", async () => {
     const leader = await ensureHealthy()
     const old = member(leader)
     const broke = await runCtl(['lab', 'break', 'patroni-leader-loss', '--yes', '--json'])

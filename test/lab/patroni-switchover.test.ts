@@ -29,7 +29,11 @@ describe('runbook patroni-switchover', () => {
     const result = json(run)
     expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
     expect(result.outcome).toBe('ok')
-    expect(result.summary).toMatchObject({leader: candidate, previousLeader: leader, writeEndpoint: {reachesNewLeader: true, server: member(candidate).address}})
+    expect(result.summary).toMatchObject({
+      leader: candidate,
+      previousLeader: leader,
+      writeEndpoint: {reachesNewLeader: true, server: member(candidate).address},
+    })
     expect(result.summary.patroniReply).toBe(`Successfully switched over to "${candidate}"`)
     process.stderr.write(`[patroni-switchover] request → writable new leader: ${result.summary.writableAfterMs} ms; whole command: ${commandMs} ms\n`)
 
@@ -50,9 +54,17 @@ describe('runbook patroni-switchover', () => {
     process.kill(receiver, 'SIGSTOP')
     try {
       // ~5 MB of WAL the frozen replica does not get.
-      await psql(member(leader).address, "drop table if exists ctl_lab_lag; create table ctl_lab_lag as select repeat('x', 1000) as pad from generate_series(1, 5000)")
+      await psql(
+        member(leader).address,
+        "drop table if exists ctl_lab_lag; create table ctl_lab_lag as select repeat('x', 1000) as pad from generate_series(1, 5000)",
+      )
       await waitFor('replay lag above 1 MiB', async () => {
-        const lag = Number(await psql(member(leader).address, `select pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) from pg_stat_replication where application_name = '${candidate}' and state = 'streaming'`))
+        const lag = Number(
+          await psql(
+            member(leader).address,
+            `select pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) from pg_stat_replication where application_name = '${candidate}' and state = 'streaming'`,
+          ),
+        )
         return lag > 1048576 ? lag : undefined
       })
       const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', candidate, '--yes', '--json'])
@@ -85,7 +97,8 @@ describe('runbook patroni-switchover', () => {
 
   it('refuses a paused cluster', async () => {
     const leader = await ensureHealthy()
-    const pause = (value: boolean) => fetch(`http://${member(leader).address}:8008/config`, {method: 'PATCH', body: JSON.stringify({pause: value}), signal: AbortSignal.timeout(5000)})
+    const pause = (value: boolean) =>
+      fetch(`http://${member(leader).address}:8008/config`, {method: 'PATCH', body: JSON.stringify({pause: value}), signal: AbortSignal.timeout(5000)})
     expect((await pause(true)).status).toBe(200)
     try {
       const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', otherReplica(leader), '--yes', '--json'])

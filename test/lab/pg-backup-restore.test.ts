@@ -81,7 +81,11 @@ describe('runbooks pg-backup and pg-restore', () => {
       const run = await runCtl(['runbook', 'pg-restore', 'lab', '--from', file, '--db', db, '--yes', '--json'])
       expect(run.exitCode, run.stdout + run.stderr).toBe(2)
       // Refused in setup: no run journal, no step, no SSH command (the error is the command's own).
-      expect(json(run)).toMatchObject({error: 'pg.database-name', exitCode: 2, message: `Database name ${JSON.stringify(db)} (--db) is refused: connection settings ("="), not a name`})
+      expect(json(run)).toMatchObject({
+        error: 'pg.database-name',
+        exitCode: 2,
+        message: `Database name ${JSON.stringify(db)} (--db) is refused: connection settings ("="), not a name`,
+      })
       const backup = await runCtl(['runbook', 'pg-backup', 'lab', '--db', db, '--yes', '--json'])
       expect(backup.exitCode, backup.stdout + backup.stderr).toBe(2)
       expect(json(backup).error).toBe('pg.database-name')

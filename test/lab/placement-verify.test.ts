@@ -78,7 +78,9 @@ describe('placement verification on the lab', () => {
     let states: Record<string, string[]>
     for (;;) {
       const tasks = await listTasks(manager, {service: services.map((s) => s.id), 'desired-state': ['running']})
-      states = Object.fromEntries(['web', 'queue', 'lost'].map((n) => [n, tasks.filter((t) => t.serviceId === id(n)).map((t) => `${t.state}${t.error ? `: ${t.error}` : ''}`)]))
+      states = Object.fromEntries(
+        ['web', 'queue', 'lost'].map((n) => [n, tasks.filter((t) => t.serviceId === id(n)).map((t) => `${t.state}${t.error ? `: ${t.error}` : ''}`)]),
+      )
       if (states.web?.[0] === 'running' && states.queue?.[0] === 'running' && /no suitable node/.test(states.lost?.[0] ?? '')) break
       if (Date.now() > deadline) break
       await new Promise((r) => setTimeout(r, 1000))

@@ -88,7 +88,14 @@ describe('runbook locks on the platform', () => {
   })
 
   it('takes over the lock of a run whose heartbeat stopped, and holds it with a majority', async () => {
-    const dead = {id: 'dead-run-token', holder: 'dave', from: 'old-laptop', since: new Date(Date.now() - 20 * 60_000).toISOString(), env: 'lab', what: 'galera-recover run gone'}
+    const dead = {
+      id: 'dead-run-token',
+      holder: 'dave',
+      from: 'old-laptop',
+      since: new Date(Date.now() - 20 * 60_000).toISOString(),
+      env: 'lab',
+      what: 'galera-recover run gone',
+    }
     // A run that died 20 min ago (threshold 5 min) on two hosts: a majority is blocked until taken over.
     plantStale(galeraLock('h1'), dead, 20)
     plantStale(galeraLock('h2'), dead, 20)
@@ -116,7 +123,9 @@ describe('runbook locks on the platform', () => {
       for (let round = 0; round < 6; round++) {
         plantStale(path, {id: `stale-${round}`, holder: 'gone', since: new Date(Date.now() - 3600_000).toISOString()}, 60)
         const started = Date.now()
-        const outcomes = await Promise.all(pools.map((p, i) => takeOver(p, target, `stale-${round}`, {...newLockInfo('lab', 'takeover test'), id: `round${round}-taker${i}`}, 'take over')))
+        const outcomes = await Promise.all(
+          pools.map((p, i) => takeOver(p, target, `stale-${round}`, {...newLockInfo('lab', 'takeover test'), id: `round${round}-taker${i}`}, 'take over')),
+        )
         rounds.push(Date.now() - started)
         const winners = outcomes.flatMap((o, i) => (o.taken ? [`round${round}-taker${i}`] : []))
         expect(winners, `round ${round}`).toHaveLength(1)

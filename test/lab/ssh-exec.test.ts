@@ -33,12 +33,17 @@ describe('ctl exec over real SSH', () => {
     const run = await runCtl(['exec', inventory(sshd.knownHosts, sshd.port), '--json', '--', 'sh', '-c', 'echo hello from $(hostname)'], {env: env()})
     expect(run.exitCode).toBe(0)
     const result = json(run)
-    expect(result.results.map((r: any) => [r.node, r.ok, r.code])).toEqual([['one', true, 0], ['two', true, 0]])
+    expect(result.results.map((r: any) => [r.node, r.ok, r.code])).toEqual([
+      ['one', true, 0],
+      ['two', true, 0],
+    ])
     expect(result.results[0].stdout).toMatch(/^hello from /)
   })
 
   it('selects by node and role, and reports a failing exit code as a failure', async () => {
-    const run = await runCtl(['exec', inventory(sshd.knownHosts, sshd.port), '--role', 'manager', '--json', '--', 'sh', '-c', 'echo oops >&2; exit 3'], {env: env()})
+    const run = await runCtl(['exec', inventory(sshd.knownHosts, sshd.port), '--role', 'manager', '--json', '--', 'sh', '-c', 'echo oops >&2; exit 3'], {
+      env: env(),
+    })
     expect(run.exitCode).toBe(1)
     const result = json(run)
     expect(result.results).toHaveLength(1)
@@ -70,7 +75,9 @@ describe('ctl exec over real SSH', () => {
   it('refuses a host whose key changed', async () => {
     const other = join(work, 'other_known_hosts')
     // A different ed25519 key recorded for the same host and port.
-    const fake = readFileSync(sshd.clientKey + '.pub', 'utf8').trim().split(/\s+/)
+    const fake = readFileSync(sshd.clientKey + '.pub', 'utf8')
+      .trim()
+      .split(/\s+/)
     writeFileSync(other, `[127.0.0.1]:${sshd.port} ${fake[0]} ${fake[1]}\n`)
     const run = await runCtl(['exec', inventory(other, sshd.port), '--node', 'one', '--json', '--', 'true'], {env: env()})
     expect(run.exitCode).toBe(1)
@@ -107,7 +114,10 @@ describe('ctl exec over real SSH', () => {
   })
 
   it('writes each run to the audit log', () => {
-    const lines = readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const lines = readFileSync(auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     const execs = lines.filter((l) => l.command.startsWith('exec'))
     expect(execs.length).toBeGreaterThan(3)
     expect(execs[0]).toMatchObject({env: expect.any(String), hosts: ['one', 'two'], outcome: 'ok', operator: expect.any(String)})

@@ -24,7 +24,10 @@ describe('host key of another type than the recorded one', () => {
     const knownHosts = join(work, `known_hosts-${Math.random().toString(36).slice(2)}`)
     writeFileSync(knownHosts, `# recorded earlier\n${sshd.hostKeys[recorded].knownHostsLine}\n`)
     const file = join(work, `inv-${Math.random().toString(36).slice(2)}.yml`)
-    writeFileSync(file, `name: loop\nssh:\n  user: root\n  key: ${sshd.clientKey}\n  knownHosts: ${knownHosts}\n  connectTimeoutMs: 3000\nnodes:\n  - {name: one, address: 127.0.0.1, ssh: {port: ${sshd.port}}, role: manager}\n`)
+    writeFileSync(
+      file,
+      `name: loop\nssh:\n  user: root\n  key: ${sshd.clientKey}\n  knownHosts: ${knownHosts}\n  connectTimeoutMs: 3000\nnodes:\n  - {name: one, address: 127.0.0.1, ssh: {port: ${sshd.port}}, role: manager}\n`,
+    )
     return {file, knownHosts}
   }
   const env = () => ({CTL_AUDIT_LOG: auditLog})
@@ -44,7 +47,9 @@ describe('host key of another type than the recorded one', () => {
   const expectManInTheMiddleRefusal = (text: string, knownHosts: string) => {
     const presented = sshFingerprint(ecdsaOnly.hostKeys.ecdsa.publicKeyFile)
     const recorded = sshFingerprint(ecdsaOnly.hostKeys.ed25519.publicKeyFile)
-    expect(text).toContain(`HOST KEY CHANGED for one ([127.0.0.1]:${ecdsaOnly.port}): it presented ecdsa-sha2-nistp256 ${presented}, but ${knownHosts} records ssh-ed25519 ${recorded} (line 2)`)
+    expect(text).toContain(
+      `HOST KEY CHANGED for one ([127.0.0.1]:${ecdsaOnly.port}): it presented ecdsa-sha2-nistp256 ${presented}, but ${knownHosts} records ssh-ed25519 ${recorded} (line 2)`,
+    )
     expect(text).toMatch(/man-in-the-middle/)
     expect(text).toMatch(/out of band/)
     expect(text).toContain(`ssh-keygen -R '[127.0.0.1]:${ecdsaOnly.port}' -f ${knownHosts}`)

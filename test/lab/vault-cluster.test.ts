@@ -129,7 +129,10 @@ describe('ctl vault init / status / unseal on the lab', () => {
     for (const run of runs) expectNoSecret(output(run), 'command output')
     const audit = readFileSync(auditLog, 'utf8')
     expectNoSecret(audit, 'the audit log')
-    const entries = audit.trim().split('\n').map((l) => JSON.parse(l))
+    const entries = audit
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(entries.filter((e) => e.command.startsWith('vault:init lab --yes')).map((e) => e.outcome)).toEqual(['ok', 'refused'])
     expect(entries.some((e) => e.command.startsWith('vault:unseal lab --keys-file -') && e.outcome === 'ok')).toBe(true)
   })

@@ -82,7 +82,10 @@ describe('ctl vault init with PGP keys, then unseal by the key holders', () => {
       decrypted.push(plain.stdout.trim())
     }
     for (const share of decrypted) expect(share).toMatch(/^[0-9a-f]{66}$/)
-    const unseal = await runCtl(['vault', 'unseal', inventory, '--keys-file', '-', '--json'], {input: decrypted.join('\n'), env: {VAULT_TOKEN: keys.root_token}})
+    const unseal = await runCtl(['vault', 'unseal', inventory, '--keys-file', '-', '--json'], {
+      input: decrypted.join('\n'),
+      env: {VAULT_TOKEN: keys.root_token},
+    })
     expect(unseal.exitCode, output(unseal)).toBe(0)
     const result = json(unseal)
     expect(result.plan).toMatchObject({unseal: ['n1'], join: ['n2', 'n3'], threshold: 2})

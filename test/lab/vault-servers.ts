@@ -77,7 +77,16 @@ export async function startTestCluster(kind: 'double' | 'vault', size = 3): Prom
       mkdirSync(join(dir, 'data'), {recursive: true})
       const configFile = join(dir, 'vault.hcl')
       if (binary) writeFileSync(configFile, realVaultConfig({nodeId: `n${i + 1}`, listenHost: '127.0.0.1', port, clusterPort, dataDir: join(dir, 'data')}))
-      const argv = vaultServerArgv({vaultBinary: binary, projectRoot, nodeId: `n${i + 1}`, listenHost: '127.0.0.1', port, clusterPort, stateDir: join(dir, 'data'), configFile})
+      const argv = vaultServerArgv({
+        vaultBinary: binary,
+        projectRoot,
+        nodeId: `n${i + 1}`,
+        listenHost: '127.0.0.1',
+        port,
+        clusterPort,
+        stateDir: join(dir, 'data'),
+        configFile,
+      })
       return {argv, addr: `http://127.0.0.1:${port}`, process: undefined as ChildProcess | undefined}
     }),
   )

@@ -16,6 +16,7 @@ export function scratch(prefix: string, programs: Record<string, string>): {root
   const bin = join(root, 'bin')
   mkdirSync(bin)
   for (const [name, body] of Object.entries(programs)) writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`, {mode: 0o755})
-  const run = (script: string, input = '') => execFileSync('sh', ['-c', `umask 022; ${script}`], {input, encoding: 'utf8', env: {PATH: `${bin}:${process.env.PATH}`}})
+  const run = (script: string, input = '') =>
+    execFileSync('sh', ['-c', `umask 022; ${script}`], {input, encoding: 'utf8', env: {PATH: `${bin}:${process.env.PATH}`}})
   return {root, existing, run}
 }

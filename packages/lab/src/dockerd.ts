@@ -33,14 +33,22 @@ export function dockerdCommand(host: LabHost): string[] {
   const p = dockerdPaths(host)
   return asHostDaemon(host, [
     'dockerd',
-    '--data-root', p.dataRoot,
-    '--exec-root', p.execRoot,
-    '-H', `unix://${p.socket}`,
-    '--pidfile', p.pidFile,
-    '--storage-driver', 'vfs',
-    '--cgroup-parent', `/${host.netns}`,
-    '--bip', LAB_DOCKER_BIP,
-    '--default-address-pool', LAB_DOCKER_ADDRESS_POOL,
+    '--data-root',
+    p.dataRoot,
+    '--exec-root',
+    p.execRoot,
+    '-H',
+    `unix://${p.socket}`,
+    '--pidfile',
+    p.pidFile,
+    '--storage-driver',
+    'vfs',
+    '--cgroup-parent',
+    `/${host.netns}`,
+    '--bip',
+    LAB_DOCKER_BIP,
+    '--default-address-pool',
+    LAB_DOCKER_ADDRESS_POOL,
   ])
 }
 

@@ -49,7 +49,10 @@ export async function withLabLock<T>(instance: LabInstance, what: string, work: 
       told = true
     }
     if (Date.now() > deadline) {
-      throw new CtlError(`Another ctl (pid ${owner}) has been working on ${instance.prefix} for too long`, {code: 'lab.locked', hint: `Check it with: ps -o pid,etime,cmd -p ${owner}`})
+      throw new CtlError(`Another ctl (pid ${owner}) has been working on ${instance.prefix} for too long`, {
+        code: 'lab.locked',
+        hint: `Check it with: ps -o pid,etime,cmd -p ${owner}`,
+      })
     }
     await sleep(250)
   }

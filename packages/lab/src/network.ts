@@ -42,7 +42,12 @@ const MISSING: LinkFacts = {exists: false, up: false, addresses: []}
 /** Parses `ip -j addr show` into links by name. */
 export function parseIpAddr(json: string): Record<string, LinkFacts> {
   const links: Record<string, LinkFacts> = {}
-  const parsed = JSON.parse(json || '[]') as Array<{ifname: string; flags?: string[]; master?: string; addr_info?: Array<{family: string; local: string; prefixlen: number}>}>
+  const parsed = JSON.parse(json || '[]') as Array<{
+    ifname: string
+    flags?: string[]
+    master?: string
+    addr_info?: Array<{family: string; local: string; prefixlen: number}>
+  }>
   for (const link of parsed) {
     links[link.ifname] = {
       exists: true,
@@ -63,7 +68,8 @@ export function planNetwork(instance: LabInstance, hosts: readonly LabHost[], fa
   const actions: NetworkAction[] = []
   const bridgeCidr = `${instance.bridgeAddress}/24`
   if (!facts.bridge.exists) actions.push({description: `create bridge ${instance.bridge}`, argv: ['ip', 'link', 'add', instance.bridge, 'type', 'bridge']})
-  if (!facts.bridge.addresses.includes(bridgeCidr)) actions.push({description: `address ${bridgeCidr} on ${instance.bridge}`, argv: ['ip', 'addr', 'add', bridgeCidr, 'dev', instance.bridge]})
+  if (!facts.bridge.addresses.includes(bridgeCidr))
+    actions.push({description: `address ${bridgeCidr} on ${instance.bridge}`, argv: ['ip', 'addr', 'add', bridgeCidr, 'dev', instance.bridge]})
   if (!facts.bridge.up) actions.push({description: `bring ${instance.bridge} up`, argv: ['ip', 'link', 'set', instance.bridge, 'up']})
   for (const host of hosts) {
     const f = facts.hosts[host.name] ?? {netnsExists: false, veth: MISSING, eth0: MISSING, loUp: false}
@@ -74,8 +80,10 @@ export function planNetwork(instance: LabInstance, hosts: readonly LabHost[], fa
     const pairBroken = f.veth.exists && (!f.netnsExists || !f.eth0.exists)
     if (pairBroken) act(`remove broken link ${host.veth}`, ['ip', 'link', 'del', host.veth])
     const vethMissing = !f.veth.exists || pairBroken
-    if (vethMissing) act(`create veth ${host.veth} <-> ${host.netns}:eth0`, ['ip', 'link', 'add', host.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns])
-    if (vethMissing || f.veth.master !== instance.bridge) act(`attach ${host.veth} to ${instance.bridge}`, ['ip', 'link', 'set', host.veth, 'master', instance.bridge])
+    if (vethMissing)
+      act(`create veth ${host.veth} <-> ${host.netns}:eth0`, ['ip', 'link', 'add', host.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns])
+    if (vethMissing || f.veth.master !== instance.bridge)
+      act(`attach ${host.veth} to ${instance.bridge}`, ['ip', 'link', 'set', host.veth, 'master', instance.bridge])
     if (vethMissing || !f.veth.up) act(`bring ${host.veth} up`, ['ip', 'link', 'set', host.veth, 'up'])
     const eth0 = vethMissing ? MISSING : f.eth0
     if (!eth0.addresses.includes(cidr)) act(`address ${cidr} on eth0`, nsIp(host.netns, 'addr', 'add', cidr, 'dev', 'eth0'))
@@ -145,7 +153,8 @@ async function applyNetwork(actions: readonly NetworkAction[], log: (text: strin
   if (actions.length <= 12) for (const action of actions) log(action.description)
   else log(`network: ${actions.length} changes on ${new Set(actions.map((a) => a.host).filter(Boolean)).size} host(s)`)
   const [first, ...rest] = batchNetworkActions(actions)
-  const run = (batch: IpBatch) => runLocal(['ip', ...(batch.netns ? ['-n', batch.netns] : []), '-batch', '-'], {input: `${batch.lines.join('\n')}\n`, timeoutMs: 60_000})
+  const run = (batch: IpBatch) =>
+    runLocal(['ip', ...(batch.netns ? ['-n', batch.netns] : []), '-batch', '-'], {input: `${batch.lines.join('\n')}\n`, timeoutMs: 60_000})
   if (!first) return
   if (first.netns) await Promise.all([first, ...rest].map(run))
   else {

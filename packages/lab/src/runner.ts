@@ -31,7 +31,11 @@ interface ComponentOutcome {
 export function selectComponents(all: readonly LabComponent[], options: {only?: readonly string[]; docker: boolean}): LabComponent[] {
   const unknown = (options.only ?? []).filter((name) => !all.some((c) => c.name === name))
   if (unknown.length > 0) {
-    throw new CtlError(`No lab component named ${unknown.join(', ')}`, {exitCode: ExitCode.cannotRun, code: 'lab.component', hint: `Components: ${all.map((c) => c.name).join(', ')}`})
+    throw new CtlError(`No lab component named ${unknown.join(', ')}`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'lab.component',
+      hint: `Components: ${all.map((c) => c.name).join(', ')}`,
+    })
   }
   let chosen = options.only && options.only.length > 0 ? all.filter((c) => options.only!.includes(c.name)) : [...all]
   if (!options.docker) chosen = chosen.filter((c) => c.name === 'hosts')
@@ -43,7 +47,12 @@ export function labContext(instance: LabInstance, hosts: LabHost[], log: (text: 
 }
 
 /** Runs one step per component, in order; a failure is recorded and the next component still runs. */
-async function runComponents(components: readonly LabComponent[], step: (component: LabComponent, ctx: LabContext) => Promise<void>, base: LabContext, options: {stopAfterHostsFail: boolean}): Promise<ComponentOutcome[]> {
+async function runComponents(
+  components: readonly LabComponent[],
+  step: (component: LabComponent, ctx: LabContext) => Promise<void>,
+  base: LabContext,
+  options: {stopAfterHostsFail: boolean},
+): Promise<ComponentOutcome[]> {
   let hostsFailed = false
   const outcomes = await runTasks(
     components.map((c) => ({key: c.name, title: c.name, component: c})),
@@ -93,7 +102,14 @@ async function upLabLocked(instance: LabInstance, options: {hosts: number; docke
     mkdirSync(dirname(inventory.path), {recursive: true})
     writeFileSync(
       inventory.path,
-      labInventoryYaml({name: instance.inventoryName, file: inventory.path, keyFile: labKeyFile(PROJECT_ROOT), knownHostsFile: knownHostsFile(PROJECT_ROOT, instance), hosts, docker: options.docker}),
+      labInventoryYaml({
+        name: instance.inventoryName,
+        file: inventory.path,
+        keyFile: labKeyFile(PROJECT_ROOT),
+        knownHostsFile: knownHostsFile(PROJECT_ROOT, instance),
+        hosts,
+        docker: options.docker,
+      }),
     )
   }
   return {
@@ -181,10 +197,20 @@ export function labBreaks(components: readonly LabComponent[] = labComponents) {
   return components.flatMap((c) => (c.breaks ?? []).map((b) => ({component: c.name, scenario: b})))
 }
 
-export async function breakLab(instance: LabInstance, name: string, argument?: string): Promise<{instance: string; scenario: string; component: string; message: string}> {
+export async function breakLab(
+  instance: LabInstance,
+  name: string,
+  argument?: string,
+): Promise<{instance: string; scenario: string; component: string; message: string}> {
   const found = labBreaks().find((b) => b.scenario.name === name)
   if (!found) {
-    throw new CtlError(`No break scenario named "${name}"`, {exitCode: ExitCode.cannotRun, code: 'lab.break', hint: `Scenarios: ${labBreaks().map((b) => b.scenario.name).join(', ')}`})
+    throw new CtlError(`No break scenario named "${name}"`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'lab.break',
+      hint: `Scenarios: ${labBreaks()
+        .map((b) => b.scenario.name)
+        .join(', ')}`,
+    })
   }
   if (found.scenario.argument && !argument) {
     throw new CtlError(`${name} needs an argument: ${found.scenario.argument}`, {exitCode: ExitCode.cannotRun, code: 'lab.break'})

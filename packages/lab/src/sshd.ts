@@ -130,11 +130,19 @@ export async function ensureSshd(host: LabHost, labPublicKey: string, log: (text
   log(`${host.name}: starting sshd`)
   const started = await runLocal(sshdCommand(host), {timeoutMs: 15_000, check: false})
   if (started.code !== 0) {
-    throw new CtlError(`sshd did not start: ${(started.stderr || started.stdout).trim()}`, {host: host.name, step: 'sshd', hint: `See ${p.log}; check the config with: sshd -t -f ${p.config}`})
+    throw new CtlError(`sshd did not start: ${(started.stderr || started.stdout).trim()}`, {
+      host: host.name,
+      step: 'sshd',
+      hint: `See ${p.log}; check the config with: sshd -t -f ${p.config}`,
+    })
   }
   const listening = await waitFor(() => sshdPid(host) !== undefined && probeSsh(host.address, 1000), 30_000, 50)
   if (!listening) {
-    throw new CtlError(`sshd of ${host.name} does not answer on ${host.address}:22`, {host: host.name, step: 'sshd', hint: `See ${p.log} (pid file ${p.pidFile}: ${readPidFile(p.pidFile) ?? 'none'})`})
+    throw new CtlError(`sshd of ${host.name} does not answer on ${host.address}:22`, {
+      host: host.name,
+      step: 'sshd',
+      hint: `See ${p.log} (pid file ${p.pidFile}: ${readPidFile(p.pidFile) ?? 'none'})`,
+    })
   }
   return pid === undefined ? 'started' : 'restarted'
 }

@@ -14,7 +14,11 @@ const CGROUP_ROOT = '/sys/fs/cgroup'
 export async function netnsPids(netns: string): Promise<number[]> {
   const result = await runLocal(['ip', 'netns', 'pids', netns], {timeoutMs: 10_000, check: false})
   if (result.code !== 0) return []
-  return result.stdout.split(/\s+/).filter(Boolean).map(Number).filter((pid) => pid !== process.pid)
+  return result.stdout
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => pid !== process.pid)
 }
 
 /** The cgroup directories named after the host's namespace (one per v1 controller, and v2). */

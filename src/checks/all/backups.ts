@@ -15,8 +15,20 @@ export interface BackupLocation {
 export function backupLocations(inventory: Inventory): BackupLocation[] {
   const out: BackupLocation[] = []
   const {galera, patroni} = inventory.databases
-  if (galera) out.push({database: 'mariadb', dir: galera.backupDir, nodes: galera.backupNode ? [galera.backupNode] : galera.members.map((m) => m.node), runbook: 'mariadb-backup'})
-  if (patroni) out.push({database: 'postgres', dir: patroni.backupDir, nodes: patroni.backupNode ? [patroni.backupNode] : patroni.members.map((m) => m.node), runbook: 'pg-backup'})
+  if (galera)
+    out.push({
+      database: 'mariadb',
+      dir: galera.backupDir,
+      nodes: galera.backupNode ? [galera.backupNode] : galera.members.map((m) => m.node),
+      runbook: 'mariadb-backup',
+    })
+  if (patroni)
+    out.push({
+      database: 'postgres',
+      dir: patroni.backupDir,
+      nodes: patroni.backupNode ? [patroni.backupNode] : patroni.members.map((m) => m.node),
+      runbook: 'pg-backup',
+    })
   return out
 }
 
@@ -57,7 +69,8 @@ export function judgeBackups(env: string, location: BackupLocation, found: reado
     return {status: 'fail', detail: `no ${location.database} backup found in ${where}`, hint: `Take one now: ${take}`}
   }
   const detail = `newest ${newest.node}:${newest.path}, ${formatAge(newest.ageSeconds!)} old (RPO ${rpoHours} h)`
-  if (newest.ageSeconds! > rpoHours * 3600) return {status: 'fail', detail, hint: `Older than the RPO: take one (${take}) and check why the scheduled backup did not run.`}
+  if (newest.ageSeconds! > rpoHours * 3600)
+    return {status: 'fail', detail, hint: `Older than the RPO: take one (${take}) and check why the scheduled backup did not run.`}
   return {status: 'pass', detail}
 }
 

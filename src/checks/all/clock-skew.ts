@@ -36,7 +36,12 @@ export function combineBounds(node: string, bounds: readonly OffsetBounds[]): Cl
  * most intervals. One bad clock then stands out instead of shifting the reference.
  */
 export function consensusOffset(samples: readonly OffsetBounds[]): number {
-  const edges = samples.flatMap((s) => [{at: s.low, delta: 1}, {at: s.high, delta: -1}]).sort((a, b) => a.at - b.at || b.delta - a.delta)
+  const edges = samples
+    .flatMap((s) => [
+      {at: s.low, delta: 1},
+      {at: s.high, delta: -1},
+    ])
+    .sort((a, b) => a.at - b.at || b.delta - a.delta)
   let depth = 0
   let best = -1
   let reference = 0
@@ -62,8 +67,20 @@ export function judgeClockSkew(samples: readonly ClockSample[], maxSkewMs: numbe
     const farthest = Math.max(Math.abs(reference - s.low), Math.abs(reference - s.high))
     const off = Math.round((s.low + s.high) / 2 - reference)
     const detail = `${off >= 0 ? '+' : ''}${off} ms from the nodes' consensus (±${Math.ceil((s.high - s.low) / 2)} ms, limit ${maxSkewMs} ms)`
-    if (nearest > maxSkewMs) return {target: s.node, status: 'fail', detail, hint: `Fix time sync on ${s.node} (chrony/systemd-timesyncd): Swarm's Raft, TLS and Galera need close clocks.`}
-    if (farthest > maxSkewMs) return {target: s.node, status: 'warn', detail: `${detail}: the round trips are too slow to tell`, hint: 'Rerun when the hosts are less busy, or compare `date` on the nodes by hand.'}
+    if (nearest > maxSkewMs)
+      return {
+        target: s.node,
+        status: 'fail',
+        detail,
+        hint: `Fix time sync on ${s.node} (chrony/systemd-timesyncd): Swarm's Raft, TLS and Galera need close clocks.`,
+      }
+    if (farthest > maxSkewMs)
+      return {
+        target: s.node,
+        status: 'warn',
+        detail: `${detail}: the round trips are too slow to tell`,
+        hint: 'Rerun when the hosts are less busy, or compare `date` on the nodes by hand.',
+      }
     return {target: s.node, status: 'pass', detail}
   })
 }
@@ -75,7 +92,8 @@ async function measure(remote: RemoteRunner, node: InventoryNode, timeoutMs: num
     const sentAt = Date.now()
     const result = await remote.run(node, ['date', '+%s%N'], {timeoutMs, step: 'date'})
     const receivedAt = Date.now()
-    if (result.code !== 0 || !/^\d{10,}$/.test(result.stdout.trim())) throw cannotRun(`\`date +%s%N\` gave no nanosecond time: ${outputTail(result)}`, {host: node.name, hint: 'ctl expects GNU date on the nodes.'})
+    if (result.code !== 0 || !/^\d{10,}$/.test(result.stdout.trim()))
+      throw cannotRun(`\`date +%s%N\` gave no nanosecond time: ${outputTail(result)}`, {host: node.name, hint: 'ctl expects GNU date on the nodes.'})
     bounds.push(offsetBounds(sentAt, result.stdout, receivedAt))
   }
   return combineBounds(node.name, bounds)

@@ -7,7 +7,11 @@ import type {CheckDefinition, Finding} from '../types.js'
 export function judgeEngineVersion(version: string, minimum: string): Finding {
   if (!/^\d+\.\d+/.test(version)) return {status: 'fail', detail: `unreadable engine version "${version}"`, hint: 'Run `docker version` on the node.'}
   if (!versionAtLeast(version, minimum)) {
-    return {status: 'fail', detail: `Docker Engine ${version} is older than ${minimum}`, hint: `Upgrade the engine to ${minimum} or later (the inventory's swarm.minEngineVersion).`}
+    return {
+      status: 'fail',
+      detail: `Docker Engine ${version} is older than ${minimum}`,
+      hint: `Upgrade the engine to ${minimum} or later (the inventory's swarm.minEngineVersion).`,
+    }
   }
   return {status: 'pass', detail: `Docker Engine ${version} (>= ${minimum})`}
 }
@@ -20,9 +24,16 @@ export const dockerEngineCheck: CheckDefinition = {
   skipReason: 'no Swarm nodes in the inventory',
   async run(ctx, target) {
     const node = target.node!
-    const result = requireTool(await ctx.remote.run(node, dockerCli(node, ['version', '--format', '{{.Server.Version}}']), {timeoutMs: ctx.timeoutMs, step: 'docker version'}), 'docker CLI')
+    const result = requireTool(
+      await ctx.remote.run(node, dockerCli(node, ['version', '--format', '{{.Server.Version}}']), {timeoutMs: ctx.timeoutMs, step: 'docker version'}),
+      'docker CLI',
+    )
     if (result.code !== 0) {
-      return {status: 'fail', detail: `Docker Engine not answering on ${dockerSocket(node)}: ${outputTail(result)}`, hint: `Start dockerd on ${node.name}, or fix docker.socket in the inventory.`}
+      return {
+        status: 'fail',
+        detail: `Docker Engine not answering on ${dockerSocket(node)}: ${outputTail(result)}`,
+        hint: `Start dockerd on ${node.name}, or fix docker.socket in the inventory.`,
+      }
     }
     return judgeEngineVersion(result.stdout.trim(), ctx.inventory.swarm.minEngineVersion)
   },

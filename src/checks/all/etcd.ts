@@ -20,7 +20,11 @@ interface EndpointStatus {
 /** Health line, then the status JSON of the one endpoint. */
 export function judgeEtcdMember(code: number, output: string): Finding {
   if (code !== 0 || !/is healthy/.test(output)) {
-    return {status: 'fail', detail: `unhealthy: ${lastLines(output, 2, ' ').slice(0, 200)}`, hint: 'Is etcd running on this node, and do a majority of members answer? Patroni stops promoting without its DCS.'}
+    return {
+      status: 'fail',
+      detail: `unhealthy: ${lastLines(output, 2, ' ').slice(0, 200)}`,
+      hint: 'Is etcd running on this node, and do a majority of members answer? Patroni stops promoting without its DCS.',
+    }
   }
   const json = output.slice(output.indexOf('['))
   let status: EndpointStatus | undefined
@@ -32,7 +36,8 @@ export function judgeEtcdMember(code: number, output: string): Finding {
   if (!status) return {status: 'warn', detail: 'healthy, but its status was unreadable', hint: 'Run `etcdctl endpoint status` on the node.'}
   // etcd prints 64-bit ids as JSON numbers; compare their text, not lossy doubles.
   const leader = String(status.leader ?? '0')
-  if (leader === '0') return {status: 'fail', detail: `healthy answer but no leader (raft term ${status.raftTerm})`, hint: 'The cluster has no quorum: bring members back.'}
+  if (leader === '0')
+    return {status: 'fail', detail: `healthy answer but no leader (raft term ${status.raftTerm})`, hint: 'The cluster has no quorum: bring members back.'}
   const self = String(status.header?.member_id ?? '')
   return {status: 'pass', detail: `healthy, etcd ${status.version}, raft term ${status.raftTerm}${leader === self ? ', leader' : ''}`}
 }
@@ -47,7 +52,10 @@ export const etcdCheck: CheckDefinition = {
     const member = ctx.inventory.databases.etcd!.members.find((m) => m.name === target.name)!
     const node = target.node!
     const host = node.address.includes(':') ? `[${node.address}]` : node.address
-    const result = requireTool(await ctx.remote.run(node, etcdProbeCommand(`http://${host}:${member.clientPort}`), {timeoutMs: ctx.timeoutMs, step: 'etcdctl'}), 'etcdctl')
+    const result = requireTool(
+      await ctx.remote.run(node, etcdProbeCommand(`http://${host}:${member.clientPort}`), {timeoutMs: ctx.timeoutMs, step: 'etcdctl'}),
+      'etcdctl',
+    )
     return judgeEtcdMember(result.code, `${result.stdout}\n${result.code === 0 ? '' : outputTail(result)}`)
   },
 }

@@ -13,7 +13,8 @@ export function parseMeminfo(text: string): {availableMb: number; totalMb: numbe
 
 export function judgeMemory(memory: {availableMb: number; totalMb: number}, minimumMb: number): Finding {
   const detail = `${memory.availableMb} MiB available of ${memory.totalMb} (minimum ${minimumMb})`
-  if (memory.availableMb < minimumMb) return {status: 'fail', detail, hint: 'Find what uses the memory (`ps aux --sort=-rss | head`), or lower limits.minMemAvailableMb.'}
+  if (memory.availableMb < minimumMb)
+    return {status: 'fail', detail, hint: 'Find what uses the memory (`ps aux --sort=-rss | head`), or lower limits.minMemAvailableMb.'}
   return {status: 'pass', detail}
 }
 

@@ -14,9 +14,21 @@ export function judgePlacement(env: string, stack: string, report: PlacementRepo
     const problems = report.findings.filter((f) => f.service === service.service)
     const target = `${stack}/${service.service}`
     const errors = problems.filter((p) => p.severity === 'error')
-    if (errors.length > 0) findings.push({target, status: 'fail', detail: errors.map((p) => p.message).join('; '), hint: `Fix the constraints or ports in the stack file, or the node labels (ctl node label ${env}).`})
-    else if (problems.length > 0) findings.push({target, status: 'warn', detail: problems.map((p) => p.message).join('; '), hint: 'Verify this placement by hand.'})
-    else findings.push({target, status: 'pass', detail: `placeable on ${service.nodes.join(', ')}${service.hostModePorts.length ? `, host-mode ports ${service.hostModePorts.join(', ')} allowed` : ''}${liveNote ? ` (${liveNote})` : ''}`})
+    if (errors.length > 0)
+      findings.push({
+        target,
+        status: 'fail',
+        detail: errors.map((p) => p.message).join('; '),
+        hint: `Fix the constraints or ports in the stack file, or the node labels (ctl node label ${env}).`,
+      })
+    else if (problems.length > 0)
+      findings.push({target, status: 'warn', detail: problems.map((p) => p.message).join('; '), hint: 'Verify this placement by hand.'})
+    else
+      findings.push({
+        target,
+        status: 'pass',
+        detail: `placeable on ${service.nodes.join(', ')}${service.hostModePorts.length ? `, host-mode ports ${service.hostModePorts.join(', ')} allowed` : ''}${liveNote ? ` (${liveNote})` : ''}`,
+      })
   }
   return findings
 }

@@ -41,21 +41,40 @@ export function judgeServiceHealth(facts: ServiceFacts): Finding {
   const {service, env} = facts
   const expect = service.health?.expectStatus ?? 200
   if (facts.unfit) {
-    return {status: 'fail', detail: `not fit to deploy onto: ${facts.unfit} (${facts.runsAs})`, hint: `ctl deploy ${env} --service ${service.name} repairs it (same image, every replica gated, update state left clean).`}
+    return {
+      status: 'fail',
+      detail: `not fit to deploy onto: ${facts.unfit} (${facts.runsAs})`,
+      hint: `ctl deploy ${env} --service ${service.name} repairs it (same image, every replica gated, update state left clean).`,
+    }
   }
   if (facts.runningReplicas < facts.expectedReplicas) {
-    return {status: 'fail', detail: `${facts.runningReplicas}/${facts.expectedReplicas} replicas running (${facts.runsAs})`, hint: `See why tasks do not run: docker service ps ${facts.runsAs} on a manager, or ctl deploy ${env} --service ${service.name}.`}
+    return {
+      status: 'fail',
+      detail: `${facts.runningReplicas}/${facts.expectedReplicas} replicas running (${facts.runsAs})`,
+      hint: `See why tasks do not run: docker service ps ${facts.runsAs} on a manager, or ctl deploy ${env} --service ${service.name}.`,
+    }
   }
   const bad = facts.answers.filter((a) => a.status !== expect)
   if (bad.length > 0) {
-    return {status: 'fail', detail: `${bad.length}/${facts.answers.length} /health answers wrong: ${bad.map((a) => `${a.url} → ${describeAnswer(a)}`).join('; ')}`, hint: `Read the service's logs (docker service logs ${facts.runsAs}); ctl rollback ${env} ${service.name} if a release broke it.`}
+    return {
+      status: 'fail',
+      detail: `${bad.length}/${facts.answers.length} /health answers wrong: ${bad.map((a) => `${a.url} → ${describeAnswer(a)}`).join('; ')}`,
+      hint: `Read the service's logs (docker service logs ${facts.runsAs}); ctl rollback ${env} ${service.name} if a release broke it.`,
+    }
   }
   const field = service.health?.singleLeaderField
   if (field) {
     const leaders = facts.answers.filter((a) => jsonFieldIsTrue(a.body, field))
     if (leaders.length !== 1) {
       const who = leaders.map((a) => a.url).join(', ')
-      return {status: 'fail', detail: `${leaders.length} servers report ${field}: true${who ? ` (${who})` : ''}; exactly one must`, hint: leaders.length === 0 ? 'No server does the leader\'s work: check its leader election (Redis lock) and restart one server.' : 'Split brain: several leaders; restart all but one (ctl reload) and check the leader lock.'}
+      return {
+        status: 'fail',
+        detail: `${leaders.length} servers report ${field}: true${who ? ` (${who})` : ''}; exactly one must`,
+        hint:
+          leaders.length === 0
+            ? "No server does the leader's work: check its leader election (Redis lock) and restart one server."
+            : 'Split brain: several leaders; restart all but one (ctl reload) and check the leader lock.',
+      }
     }
   }
   const answered = facts.answers.length > 0 ? `, /health ${expect} on ${facts.answers.length}` : ', no /health in the inventory'
@@ -79,7 +98,10 @@ async function swarmFacts(ctx: CheckContext, service: InventoryService): Promise
     const byId = await inventoryNodesById(manager, ctx.inventory)
     urls = running.map((t) => healthUrl(ctx.inventory, service, t.nodeId ? byId.get(t.nodeId)?.address : undefined))
   }
-  const answers = await probeAll(urls.filter((u): u is string => Boolean(u)), service.health?.timeoutMs ?? 2000)
+  const answers = await probeAll(
+    urls.filter((u): u is string => Boolean(u)),
+    service.health?.timeoutMs ?? 2000,
+  )
   return {...base, expectedReplicas: service.replicas ?? view.replicas, runningReplicas: running.length, answers, unfit: serviceUnfitness(view)}
 }
 
@@ -90,7 +112,14 @@ async function hostFacts(ctx: CheckContext, service: InventoryService): Promise<
   const answers = await probeAll(urls, service.health?.timeoutMs ?? 2000)
   // A host's server counts as running when it answers at all; through the load balancer it cannot be counted.
   const running = viaHosts && urls.length > 0 ? answers.filter((a) => a.status !== null).length : hosts.length
-  return {env: ctx.inventory.name, service, runsAs: `hosts ${hosts.map((h) => h.name).join(',')}`, expectedReplicas: hosts.length, runningReplicas: running, answers}
+  return {
+    env: ctx.inventory.name,
+    service,
+    runsAs: `hosts ${hosts.map((h) => h.name).join(',')}`,
+    expectedReplicas: hosts.length,
+    runningReplicas: running,
+    answers,
+  }
 }
 
 export const serviceHealthCheck: CheckDefinition = {

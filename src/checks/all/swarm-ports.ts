@@ -63,9 +63,14 @@ export function closedProbes(output: string, probes: readonly PortProbe[]): Clos
 
 export function judgeSwarmPorts(self: string, probes: readonly PortProbe[], closed: readonly ClosedProbe[]): Finding {
   if (probes.length === 0) return {status: 'pass', detail: 'no other Swarm node to reach'}
-  if (closed.length === 0) return {status: 'pass', detail: `${probes.length} ports reachable on ${new Set(probes.map((p) => p.peer)).size} peers (UDP: not refused)`}
+  if (closed.length === 0)
+    return {status: 'pass', detail: `${probes.length} ports reachable on ${new Set(probes.map((p) => p.peer)).size} peers (UDP: not refused)`}
   const list = closed.map((p) => `${p.peer} ${p.port}/${p.proto} (${p.why})`).join(', ')
-  return {status: 'fail', detail: `from ${self}, not reachable: ${list}`, hint: 'Open 2377/tcp (managers), 7946/tcp+udp and 4789/udp between the nodes, and check the peers\' dockerd is in the swarm (swarm check).'}
+  return {
+    status: 'fail',
+    detail: `from ${self}, not reachable: ${list}`,
+    hint: "Open 2377/tcp (managers), 7946/tcp+udp and 4789/udp between the nodes, and check the peers' dockerd is in the swarm (swarm check).",
+  }
 }
 
 export const swarmPortsCheck: CheckDefinition = {

@@ -17,19 +17,28 @@ function fetchCertificate(host: string, port: number, timeoutMs: number): Promis
       const cert: PeerCertificate = socket.getPeerCertificate()
       socket.end()
       if (!cert?.valid_to) return reject(cannotRun(`${host}:${port} presented no certificate`))
-      resolve({subject: String(cert.subject?.CN ?? cert.subjectaltname ?? host), validTo: new Date(cert.valid_to), trusted: socket.authorized, trustError: socket.authorizationError ? String(socket.authorizationError) : undefined})
+      resolve({
+        subject: String(cert.subject?.CN ?? cert.subjectaltname ?? host),
+        validTo: new Date(cert.valid_to),
+        trusted: socket.authorized,
+        trustError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+      })
     })
     socket.on('timeout', () => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)))
-    socket.on('error', (error) => reject(cannotRun(`TLS connection to ${host}:${port} failed: ${error.message}`, {hint: 'Is the endpoint up and reachable from here?'})))
+    socket.on('error', (error) =>
+      reject(cannotRun(`TLS connection to ${host}:${port} failed: ${error.message}`, {hint: 'Is the endpoint up and reachable from here?'})),
+    )
   })
 }
 
 export function judgeCertificate(cert: PresentedCertificate, minDaysValid: number, now: Date): Finding {
   const days = Math.floor((cert.validTo.getTime() - now.getTime()) / 86_400_000)
   const detail = `${cert.subject}: expires ${cert.validTo.toISOString().slice(0, 10)} (${days} days, minimum ${minDaysValid})`
-  if (days < 0) return {status: 'fail', detail: `${cert.subject}: EXPIRED on ${cert.validTo.toISOString().slice(0, 10)}`, hint: 'Renew and deploy the certificate now.'}
+  if (days < 0)
+    return {status: 'fail', detail: `${cert.subject}: EXPIRED on ${cert.validTo.toISOString().slice(0, 10)}`, hint: 'Renew and deploy the certificate now.'}
   if (days < minDaysValid) return {status: 'fail', detail, hint: 'Renew the certificate (and check why automatic renewal did not).'}
-  if (!cert.trusted) return {status: 'warn', detail: `${detail}; not trusted here: ${cert.trustError}`, hint: 'Clients may reject it: check the chain and the name it covers.'}
+  if (!cert.trusted)
+    return {status: 'warn', detail: `${detail}; not trusted here: ${cert.trustError}`, hint: 'Clients may reject it: check the chain and the name it covers.'}
   return {status: 'pass', detail}
 }
 

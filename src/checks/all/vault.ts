@@ -16,14 +16,39 @@ export function judgeVaultTransport(inventory: Inventory): Finding[] {
 /** Each member initialized and unsealed; one active; every member a Raft peer (when a token lets us read it). */
 export function judgeVault(env: string, state: ClusterState & {raftError?: string}): Finding[] {
   const findings: Finding[] = state.statuses.map((s) => {
-    if (!s.reachable) return {target: s.node, status: 'fail', detail: `API not answering: ${s.error ?? 'no answer'}`, hint: `Is Vault running on ${s.node}? Then: ctl vault status ${env}`}
-    if (!s.initialized) return {target: s.node, status: 'fail', detail: 'not initialized', hint: `ctl vault init ${env} (first node), joiners join the Raft cluster.`}
-    if (s.sealed) return {target: s.node, status: 'fail', detail: `sealed (unseal progress ${s.progress ?? 0}/${s.threshold ?? '?'})`, hint: `ctl vault unseal ${env} --node ${s.node} with the key holders' shares.`}
+    if (!s.reachable)
+      return {
+        target: s.node,
+        status: 'fail',
+        detail: `API not answering: ${s.error ?? 'no answer'}`,
+        hint: `Is Vault running on ${s.node}? Then: ctl vault status ${env}`,
+      }
+    if (!s.initialized)
+      return {target: s.node, status: 'fail', detail: 'not initialized', hint: `ctl vault init ${env} (first node), joiners join the Raft cluster.`}
+    if (s.sealed)
+      return {
+        target: s.node,
+        status: 'fail',
+        detail: `sealed (unseal progress ${s.progress ?? 0}/${s.threshold ?? '?'})`,
+        hint: `ctl vault unseal ${env} --node ${s.node} with the key holders' shares.`,
+      }
     return {target: s.node, status: 'pass', detail: `initialized, unsealed, ${s.haMode}${s.version ? `, ${s.version}` : ''}`}
   })
   const clusterProblems = state.verdict.problems.filter((p) => p === 'no node is active' || p.startsWith('more than one') || p.endsWith('is not a Raft peer'))
-  if (clusterProblems.length > 0) findings.push({target: 'raft', status: 'fail', detail: clusterProblems.join('; '), hint: `ctl vault status ${env} shows each node's view; a node outside Raft joins with ctl vault unseal ${env} (it joins, then unseals).`})
-  else if (!state.verdict.peersChecked) findings.push({target: 'raft', status: 'warn', detail: `active ${state.verdict.active ?? 'none'}; Raft peers not checked (${state.raftError ?? 'no token'})`, hint: 'Give a token with read access to sys/storage/raft/configuration: vault.token in the inventory, or VAULT_TOKEN.'})
+  if (clusterProblems.length > 0)
+    findings.push({
+      target: 'raft',
+      status: 'fail',
+      detail: clusterProblems.join('; '),
+      hint: `ctl vault status ${env} shows each node's view; a node outside Raft joins with ctl vault unseal ${env} (it joins, then unseals).`,
+    })
+  else if (!state.verdict.peersChecked)
+    findings.push({
+      target: 'raft',
+      status: 'warn',
+      detail: `active ${state.verdict.active ?? 'none'}; Raft peers not checked (${state.raftError ?? 'no token'})`,
+      hint: 'Give a token with read access to sys/storage/raft/configuration: vault.token in the inventory, or VAULT_TOKEN.',
+    })
   else findings.push({target: 'raft', status: 'pass', detail: `active ${state.verdict.active}, ${state.servers?.length ?? 0} Raft peers`})
   return findings
 }
@@ -31,7 +56,7 @@ export function judgeVault(env: string, state: ClusterState & {raftError?: strin
 export const vaultCheck: CheckDefinition = {
   id: 'vault',
   title: 'Vault: initialized, unsealed, Raft peers',
-  needs: 'HTTP(S) from here to each member\'s API; a token for the Raft peers',
+  needs: "HTTP(S) from here to each member's API; a token for the Raft peers",
   targets: (inventory) => (inventory.vault ? [{name: 'vault'}] : []),
   skipReason: 'no vault in the inventory',
   async run(ctx) {

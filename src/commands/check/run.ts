@@ -6,7 +6,8 @@ import type {PreflightReport} from '../../checks/report.js'
 
 export default class CheckRun extends CheckCommand {
   static override summary = 'Run only the named checks (ids from `ctl check list`).'
-  static override description = 'Same report, exit codes and flags as `ctl check preflight`, for the checks named after the environment. SSH reachability is always probed first so a down host fails fast; its rows are shown only when `ssh` is named.'
+  static override description =
+    'Same report, exit codes and flags as `ctl check preflight`, for the checks named after the environment. SSH reachability is always probed first so a down host fails fast; its rows are shown only when `ssh` is named.'
   static override examples = ['<%= config.bin %> check run lab galera patroni', '<%= config.bin %> check run prod disk-free memory --json']
   static override strict = false
   static override args = {
@@ -18,7 +19,11 @@ export default class CheckRun extends CheckCommand {
   async run(): Promise<PreflightReport> {
     const {args, flags, argv} = await this.parse(CheckRun)
     const ids = (argv as string[]).slice(1)
-    if (ids.length === 0) throw new CtlError('No check named', {exitCode: ExitCode.cannotRun, hint: `Name one or more checks, e.g. ctl check run ${args.env} ssh disk-free (ctl check list shows them all).`})
+    if (ids.length === 0)
+      throw new CtlError('No check named', {
+        exitCode: ExitCode.cannotRun,
+        hint: `Name one or more checks, e.g. ctl check run ${args.env} ssh disk-free (ctl check list shows them all).`,
+      })
     return this.runChecks(args.env, ids, flags)
   }
 }

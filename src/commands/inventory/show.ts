@@ -1,4 +1,3 @@
-
 import {stringify} from 'yaml'
 import {CtlCommand, envArg} from '../../lib/command.js'
 import {resolveInventoryRelative} from '../../inventory/load.js'

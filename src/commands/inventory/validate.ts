@@ -15,7 +15,8 @@ export interface ValidateResult {
 
 export default class InventoryValidate extends CtlCommand {
   static override summary = 'Validate an inventory without touching any host.'
-  static override description = 'An env name resolves to inventories/<env>.yml; anything with a slash or a .yml ending is a path. Problems are reported as file:line:column: field: message; exit code 1 when invalid. Every object is strict: an unknown key is a problem (with the nearest known name). Warnings (e.g. Vault over plain http off loopback and the lab) are printed as file:line:column: warning: ... and keep exit code 0.'
+  static override description =
+    'An env name resolves to inventories/<env>.yml; anything with a slash or a .yml ending is a path. Problems are reported as file:line:column: field: message; exit code 1 when invalid. Every object is strict: an unknown key is a problem (with the nearest known name). Warnings (e.g. Vault over plain http off loopback and the lab) are printed as file:line:column: warning: ... and keep exit code 0.'
   static override examples = ['<%= config.bin %> inventory validate prod', '<%= config.bin %> inventory validate inventories/examples/swarm-galera.yml']
   static override args = {env: envArg}
 
@@ -31,7 +32,9 @@ export default class InventoryValidate extends CtlCommand {
       return {file, valid: false, problems, warnings}
     }
     if (warnings.length > 0) this.logToStderr(formatProblems(warnings, 'warning: '))
-    this.log(`${file}: valid (${inventory.nodes.length} nodes, ${inventory.stacks.length} stacks, ${inventory.services.length} services${warnings.length > 0 ? `, ${warnings.length} warning(s)` : ''})`)
+    this.log(
+      `${file}: valid (${inventory.nodes.length} nodes, ${inventory.stacks.length} stacks, ${inventory.services.length} services${warnings.length > 0 ? `, ${warnings.length} warning(s)` : ''})`,
+    )
     return {file, valid: true, nodes: inventory.nodes.length, problems: [], warnings}
   }
 }

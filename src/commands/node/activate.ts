@@ -17,7 +17,8 @@ export interface ActivateResult {
 
 export default class NodeActivate extends CtlCommand {
   static override summary = 'Bring a drained (or paused) node back: availability active.'
-  static override description = 'The scheduler places new tasks on the node again. Running tasks do not move back by themselves; they spread again on the next update of each service (e.g. the next deploy).'
+  static override description =
+    'The scheduler places new tasks on the node again. Running tasks do not move back by themselves; they spread again on the next update of each service (e.g. the next deploy).'
   static override examples = ['<%= config.bin %> node activate lab h2', '<%= config.bin %> node activate prod app-2 --json']
   static override args = {
     env: envArg,
@@ -32,7 +33,12 @@ export default class NodeActivate extends CtlCommand {
     const manager = await connectManager(this.sshPool(loaded), loaded.inventory)
     this.auditContext = {...this.auditContext, hosts: [node.name, manager.node.name]}
     const view = findSwarmNode(node, await listSwarmNodes(manager))
-    if (!view) throw new CtlError(`${node.name} (${node.address}) is not in the swarm`, {host: node.name, exitCode: ExitCode.cannotRun, hint: `Join it with \`ctl node bootstrap ${loaded.env}\`.`})
+    if (!view)
+      throw new CtlError(`${node.name} (${node.address}) is not in the swarm`, {
+        host: node.name,
+        exitCode: ExitCode.cannotRun,
+        hint: `Join it with \`ctl node bootstrap ${loaded.env}\`.`,
+      })
     const result = {env: loaded.env, node: node.name, was: view.availability, availability: 'active' as const}
     if (view.availability === 'active') {
       this.say(`${node.name} is already active: no changes.`)

@@ -96,7 +96,10 @@ Stops before changing anything when a node is unreachable, is in another swarm, 
     }
     const installs = plan.steps.filter((s) => s.kind === 'install-engine').map((s) => s.node)
     await requireConfirmation({
-      message: installs.length > 0 ? `Install docker.io on ${installs.join(', ')} and apply the ${plan.steps.length} step(s) above?` : `Apply the ${plan.steps.length} step(s) above to ${loaded.env}?`,
+      message:
+        installs.length > 0
+          ? `Install docker.io on ${installs.join(', ')} and apply the ${plan.steps.length} step(s) above?`
+          : `Apply the ${plan.steps.length} step(s) above to ${loaded.env}?`,
       yes: flags.yes,
     })
     if (installs.length > 0) {
@@ -127,10 +130,12 @@ Stops before changing anything when a node is unreachable, is in another swarm, 
       },
       {concurrency: loaded.inventory.ssh.concurrency},
     )
-    return new Map(members.map((n) => {
-      const outcome = outcomes.get(n.name)
-      return [n.name, outcome?.ok ? outcome.value : {node: n.name, reachable: false, error: outcome?.error.message}]
-    }))
+    return new Map(
+      members.map((n) => {
+        const outcome = outcomes.get(n.name)
+        return [n.name, outcome?.ok ? outcome.value : {node: n.name, reachable: false, error: outcome?.error.message}]
+      }),
+    )
   }
 
   private refuseOnBlockers(plan: BootstrapPlan, env: string): void {

@@ -25,7 +25,7 @@ export interface DrainResult {
 }
 
 export default class NodeDrain extends CtlCommand {
-  static override summary = "Drain a node for maintenance and wait until its tasks run elsewhere."
+  static override summary = 'Drain a node for maintenance and wait until its tasks run elsewhere.'
   static override description = `Sets the node's availability to drain, then waits until every replicated service that had a task there runs its replicas on other nodes. Tasks that cannot move (placement constraints that match no other node, host-mode ports taken everywhere else) are reported with the scheduler's reason; global services simply stop on the node.
 Before changing anything it shows what will move where; \`ctl node activate\` brings the node back.`
   static override examples = ['<%= config.bin %> node drain lab h2 --dry-run', '<%= config.bin %> node drain prod app-2 --yes --timeout 600']
@@ -47,7 +47,12 @@ Before changing anything it shows what will move where; \`ctl node activate\` br
     this.auditContext = {...this.auditContext, hosts: [node.name, manager.node.name]}
     const nodes = await listSwarmNodes(manager)
     const view = findSwarmNode(node, nodes)
-    if (!view) throw new CtlError(`${node.name} (${node.address}) is not in the swarm`, {host: node.name, exitCode: ExitCode.cannotRun, hint: `See \`ctl node ls ${loaded.env}\`.`})
+    if (!view)
+      throw new CtlError(`${node.name} (${node.address}) is not in the swarm`, {
+        host: node.name,
+        exitCode: ExitCode.cannotRun,
+        hint: `See \`ctl node ls ${loaded.env}\`.`,
+      })
     const [services, tasks] = await Promise.all([listServices(manager), listTasks(manager, {'desired-state': ['running']})])
     const prediction = predictDrain(view, nodes, services, tasks)
     const moving = servicesOnNode(view.id, services, tasks).map((s) => s.view)
@@ -70,7 +75,10 @@ Before changing anything it shows what will move where; \`ctl node activate\` br
     const progress = await withSpinner(`Waiting for the tasks of ${node.name} to run elsewhere`, (update) =>
       waitForDrain(manager, view.id, moving, {
         timeoutMs: flags.timeout * 1000,
-        onProgress: (p) => update(`Waiting for the tasks of ${node.name} to run elsewhere: ${p.waiting.map((w) => `${w.service} ${w.running}/${w.wanted}`).join(', ') || 'settling'}`),
+        onProgress: (p) =>
+          update(
+            `Waiting for the tasks of ${node.name} to run elsewhere: ${p.waiting.map((w) => `${w.service} ${w.running}/${w.wanted}`).join(', ') || 'settling'}`,
+          ),
       }),
     )
     const waitedMs = Date.now() - started
@@ -98,11 +106,12 @@ Before changing anything it shows what will move where; \`ctl node activate\` br
     }
     for (const c of progress.cannotMove) this.log(`  cannot move ${c.service}: ${c.reason}`)
     for (const w of progress.waiting) this.log(`  not yet: ${w.service}: ${w.running}/${w.wanted} running elsewhere, ${w.onNode} still on ${name}`)
-    this.log(`${name} stays drained${progress.timedOut ? ' (timed out waiting)' : ''}; the services above are short of replicas. Fix their placement, or \`ctl node activate ${env} ${name}\`.`)
+    this.log(
+      `${name} stays drained${progress.timedOut ? ' (timed out waiting)' : ''}; the services above are short of replicas. Fix their placement, or \`ctl node activate ${env} ${name}\`.`,
+    )
   }
 
   private say(text: string): void {
     if (!this.jsonEnabled()) this.log(text)
   }
 }
-

@@ -1,4 +1,3 @@
-
 import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {requireConfirmation} from '../../lib/prompt.js'
 import {connectManager, listSwarmNodes, updateSwarmNode} from '../../swarm/cluster.js'
@@ -32,12 +31,23 @@ Shows the diff, asks, then applies it through a manager (each node update carrie
     const plans = planLabelChanges(loaded.inventory, swarmNodes)
     const managedKeys = managedLabelKeys(loaded.inventory)
     const pending = plans.filter((p) => p.changes.length > 0)
-    const result = (applied: string[], dryRun = false): LabelResult => ({env: loaded.env, managedKeys, nodes: plans, applied, changed: applied.length > 0, dryRun})
+    const result = (applied: string[], dryRun = false): LabelResult => ({
+      env: loaded.env,
+      managedKeys,
+      nodes: plans,
+      applied,
+      changed: applied.length > 0,
+      dryRun,
+    })
 
     if (!this.jsonEnabled()) {
       this.log(`Managed label keys: ${managedKeys.join(', ') || '(none)'}`)
       for (const p of plans) {
-        const what = !p.swarmNodeId ? 'not in the swarm (run ctl node bootstrap first)' : p.changes.length === 0 ? 'as in the inventory' : p.changes.map(describeLabelChange).join('  ')
+        const what = !p.swarmNodeId
+          ? 'not in the swarm (run ctl node bootstrap first)'
+          : p.changes.length === 0
+            ? 'as in the inventory'
+            : p.changes.map(describeLabelChange).join('  ')
         this.log(`  ${p.node.padEnd(16)} ${what}`)
       }
     }

@@ -1,4 +1,3 @@
-
 import {CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError} from '../../lib/errors.js'
 import {connectManager, listSwarmNodes, type ManagerHandle} from '../../swarm/cluster.js'
@@ -20,7 +19,8 @@ export interface NodeListResult {
 
 export default class NodeLs extends CtlCommand {
   static override summary = 'The inventory against the swarm: status, availability, role, leader, Engine, labels, drift.'
-  static override description = 'Reads the swarm from a manager (the leader when reachable) and lists every inventory node and every swarm node the inventory does not know. Drift (wrong role, not Ready, drained, labels that differ on managed keys, unknown nodes) is marked; the exit code is 1 when there is any.'
+  static override description =
+    'Reads the swarm from a manager (the leader when reachable) and lists every inventory node and every swarm node the inventory does not know. Drift (wrong role, not Ready, drained, labels that differ on managed keys, unknown nodes) is marked; the exit code is 1 when there is any.'
   static override examples = ['<%= config.bin %> node ls lab', '<%= config.bin %> node ls prod --json']
   static override args = {env: envArg}
 
@@ -64,7 +64,9 @@ export default class NodeLs extends CtlCommand {
         r.availability ?? '-',
         r.leader ? 'yes' : '',
         r.engineVersion ?? '-',
-        Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+        Object.entries(r.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '-',
         r.drift.length ? `! ${r.drift.join('; ')}` : 'ok',
       ]),
     ]

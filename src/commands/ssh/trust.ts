@@ -9,7 +9,8 @@ const publicRow = ({key: _key, refusal: _refusal, ...row}: TrustRow) => row
 
 export default class SshTrust extends CtlCommand {
   static override summary = "Record the nodes' SSH host keys in known_hosts after showing their fingerprints."
-  static override description = 'Connects to each node only far enough to read its host key, shows the SHA256 fingerprints, and after confirmation appends the unknown ones to the inventory\'s known_hosts file. A host that has a recorded key and presents another one (of any type) is refused as a possible man-in-the-middle, and then nothing is recorded: check the key out of band and remove the old line by hand (ctl never replaces it).'
+  static override description =
+    "Connects to each node only far enough to read its host key, shows the SHA256 fingerprints, and after confirmation appends the unknown ones to the inventory's known_hosts file. A host that has a recorded key and presents another one (of any type) is refused as a possible man-in-the-middle, and then nothing is recorded: check the key out of band and remove the old line by hand (ctl never replaces it)."
   static override examples = ['<%= config.bin %> ssh trust lab', '<%= config.bin %> ssh trust prod --node db-1 --yes']
   static override args = {env: envArg}
   static override flags = {

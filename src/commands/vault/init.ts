@@ -56,14 +56,28 @@ With PGP-encrypted shares ctl cannot unseal: the holders decrypt their shares an
     const pgpKeyFiles = settings.pgpKeys?.map((f) => resolveInventoryRelative(loaded, f))
     const pgpKeys = pgpKeyFiles?.map((f) => pgpKeyForVault(readFileSync(f), f))
     if (pgpKeys && pgpKeys.length !== settings.keyShares) {
-      throw new CtlError(`vault.pgpKeys names ${pgpKeys.length} key(s) but keyShares is ${settings.keyShares}`, {exitCode: ExitCode.cannotRun, hint: 'Name one public key per share holder.'})
+      throw new CtlError(`vault.pgpKeys names ${pgpKeys.length} key(s) but keyShares is ${settings.keyShares}`, {
+        exitCode: ExitCode.cannotRun,
+        hint: 'Name one public key per share holder.',
+      })
     }
-    const summary = {initializedOn: plan.first.node, joined: plan.joiners.map((j) => j.node), keyShares: settings.keyShares, keyThreshold: settings.keyThreshold, pgpEncrypted: Boolean(pgpKeys)}
+    const summary = {
+      initializedOn: plan.first.node,
+      joined: plan.joiners.map((j) => j.node),
+      keyShares: settings.keyShares,
+      keyThreshold: settings.keyThreshold,
+      pgpEncrypted: Boolean(pgpKeys),
+    }
     this.auditContext.detail = {...summary, keysFile: plannedKeysFile}
     if (!this.jsonEnabled()) {
-      this.log(`Plan: sys/init on ${plan.first.node} (${plan.first.apiUrl}) with ${settings.keyShares} shares, threshold ${settings.keyThreshold}${pgpKeys ? ', shares encrypted for the PGP keys in vault.pgpKeys' : ''}.`)
+      this.log(
+        `Plan: sys/init on ${plan.first.node} (${plan.first.apiUrl}) with ${settings.keyShares} shares, threshold ${settings.keyThreshold}${pgpKeys ? ', shares encrypted for the PGP keys in vault.pgpKeys' : ''}.`,
+      )
       this.log(`      keys and root token → ${plannedKeysFile} (0600, created once)`)
-      if (!pgpKeys) this.log(`      then unseal ${plan.first.node}, join and unseal ${summary.joined.join(', ') || '(no other member)'}, verify Raft peers and one active node.`)
+      if (!pgpKeys)
+        this.log(
+          `      then unseal ${plan.first.node}, join and unseal ${summary.joined.join(', ') || '(no other member)'}, verify Raft peers and one active node.`,
+        )
     }
     if (flags['dry-run']) {
       this.auditContext.outcome = 'dry-run'
@@ -73,7 +87,10 @@ With PGP-encrypted shares ctl cannot unseal: the holders decrypt their shares an
 
     const init = await clients[0]!.init({secret_shares: settings.keyShares, secret_threshold: settings.keyThreshold, ...(pgpKeys ? {pgp_keys: pgpKeys} : {})})
     for (const secret of [...init.keys, ...init.keys_base64, init.root_token]) registerSecret(secret)
-    const keysFile = this.saveKeys(plannedKeysFile, keysFileContent(init, {env: loaded.env, node: plan.first.node, shares: settings.keyShares, threshold: settings.keyThreshold, pgpKeyFiles}))
+    const keysFile = this.saveKeys(
+      plannedKeysFile,
+      keysFileContent(init, {env: loaded.env, node: plan.first.node, shares: settings.keyShares, threshold: settings.keyThreshold, pgpKeyFiles}),
+    )
     if (!this.jsonEnabled()) this.log(`Initialized on ${plan.first.node}. Keys and root token written to ${keysFile} (mode 0600).`)
     const shown = flags.show ? {unsealKeysB64: init.keys_base64, rootToken: init.root_token} : undefined
     // --show is the operator's explicit choice: printed as they are, bypassing redaction (under --json, only `keys`).
@@ -89,12 +106,18 @@ With PGP-encrypted shares ctl cannot unseal: the holders decrypt their shares an
 
     const shares = init.keys_base64.slice(0, settings.keyThreshold)
     const outcomes = await unsealMembers(clients, {unseal: [plan.first.node], join: summary.joined, skip: [], threshold: settings.keyThreshold}, shares, {ca})
-    const state = await withSpinner('Checking Raft peers and the active node', (update) => waitForCluster(clients, members, init.root_token, flags.wait * 1000, update))
+    const state = await withSpinner('Checking Raft peers and the active node', (update) =>
+      waitForCluster(clients, members, init.root_token, flags.wait * 1000, update),
+    )
     if (!this.jsonEnabled()) {
       for (const line of statusTable(state.statuses, state.servers)) this.log(line)
       if (state.servers) for (const line of [`Raft peers (${state.servers.length}):`, ...raftLines(state.servers)]) this.log(line)
       for (const o of outcomes.filter((x) => x.action === 'failed')) this.log(`${o.node}: FAILED: ${o.error}${o.hint ? `\n  Hint: ${o.hint}` : ''}`)
-      this.log(state.verdict.ok ? `Cluster OK: ${state.verdict.active} active, ${state.servers?.length} Raft peers.` : `Cluster NOT whole: ${state.verdict.problems.join('; ')}`)
+      this.log(
+        state.verdict.ok
+          ? `Cluster OK: ${state.verdict.active} active, ${state.servers?.length} Raft peers.`
+          : `Cluster NOT whole: ${state.verdict.problems.join('; ')}`,
+      )
       this.log(`Hand the shares in ${keysFile} to their holders, keep the root token safe (or revoke it), then delete the file.`)
     }
     let next: string | undefined
@@ -104,7 +127,18 @@ With PGP-encrypted shares ctl cannot unseal: the holders decrypt their shares an
       this.markFailed('initialized-not-whole')
     }
     this.auditContext.detail = {...summary, keysFile, outcomes, active: state.verdict.active, problems: state.verdict.problems}
-    return {env: loaded.env, dryRun: false, ...summary, keysFile, outcomes, nodes: state.statuses, raftServers: state.servers, verdict: state.verdict, next, keys: shown}
+    return {
+      env: loaded.env,
+      dryRun: false,
+      ...summary,
+      keysFile,
+      outcomes,
+      nodes: state.statuses,
+      raftServers: state.servers,
+      verdict: state.verdict,
+      next,
+      keys: shown,
+    }
   }
 
   /**
@@ -122,6 +156,9 @@ With PGP-encrypted shares ctl cannot unseal: the holders decrypt their shares an
       }
     }
     process.stderr.write(`NO KEYS FILE COULD BE WRITTEN. Copy these now, they are not stored anywhere else:\n${JSON.stringify(content, null, 2)}\n`)
-    throw new CtlError('Vault was initialized but the keys could not be written to a file (printed above instead)', {step: 'keys-file', hint: 'Store the printed keys safely, then run `ctl vault unseal <env>` with them.'})
+    throw new CtlError('Vault was initialized but the keys could not be written to a file (printed above instead)', {
+      step: 'keys-file',
+      hint: 'Store the printed keys safely, then run `ctl vault unseal <env>` with them.',
+    })
   }
 }

@@ -42,10 +42,15 @@ export default class VaultUnseal extends CtlCommand {
     const {all, selected: members, clients, ca} = vaultTargets(loaded, flags.node)
     this.auditContext = {...this.auditContext, hosts: members.map((m) => m.node)}
     const before = await readStatuses(clients)
-    const plan = planUnseal(before, members.map((m) => m.node))
+    const plan = planUnseal(
+      before,
+      members.map((m) => m.node),
+    )
     this.auditContext.detail = {plan}
     if (!this.jsonEnabled()) {
-      this.log(`Plan: unseal ${plan.unseal.join(', ') || '-'}; join and unseal ${plan.join.join(', ') || '-'}; already unsealed ${plan.skip.join(', ') || '-'} (threshold ${plan.threshold}).`)
+      this.log(
+        `Plan: unseal ${plan.unseal.join(', ') || '-'}; join and unseal ${plan.join.join(', ') || '-'}; already unsealed ${plan.skip.join(', ') || '-'} (threshold ${plan.threshold}).`,
+      )
     }
     if (flags['dry-run'] || (plan.unseal.length === 0 && plan.join.length === 0)) {
       if (flags['dry-run']) this.auditContext.outcome = 'dry-run'
@@ -65,9 +70,10 @@ export default class VaultUnseal extends CtlCommand {
     // nothing will change: report once instead of waiting for the whole cluster.
     const token = vaultToken(loaded)
     const nothingUnsealed = outcomes.every((o) => o.action === 'failed')
-    const state = flags.node?.length || nothingUnsealed
-      ? await readCluster(clients, all, token)
-      : await withSpinner('Waiting for the cluster to be whole', (update) => waitForCluster(clients, all, token, flags.wait * 1000, update))
+    const state =
+      flags.node?.length || nothingUnsealed
+        ? await readCluster(clients, all, token)
+        : await withSpinner('Waiting for the cluster to be whole', (update) => waitForCluster(clients, all, token, flags.wait * 1000, update))
     if (!this.jsonEnabled()) {
       for (const line of statusTable(state.statuses, state.servers)) this.log(line)
       for (const o of outcomes.filter((x) => x.action === 'failed')) this.log(`${o.node}: FAILED: ${o.error}${o.hint ? `\n  Hint: ${o.hint}` : ''}`)
@@ -86,15 +92,26 @@ export default class VaultUnseal extends CtlCommand {
       try {
         text = readFileSync(keysFile === '-' ? 0 : keysFile, 'utf8')
       } catch (cause) {
-        throw new CtlError(`Cannot read the keys from ${keysFile === '-' ? 'stdin' : keysFile}`, {exitCode: ExitCode.cannotRun, cause, hint: 'Give the file `ctl vault init` wrote, or one share per line.'})
+        throw new CtlError(`Cannot read the keys from ${keysFile === '-' ? 'stdin' : keysFile}`, {
+          exitCode: ExitCode.cannotRun,
+          cause,
+          hint: 'Give the file `ctl vault init` wrote, or one share per line.',
+        })
       }
       if (/"pgp_encrypted"\s*:\s*true/.test(text)) {
-        throw new CtlError(`The shares in ${keysFile} are PGP-encrypted`, {exitCode: ExitCode.cannotRun, hint: 'Each holder decrypts their share (base64 -d | gpg -dq) and types it at the prompt, or puts the decrypted shares one per line in a file.'})
+        throw new CtlError(`The shares in ${keysFile} are PGP-encrypted`, {
+          exitCode: ExitCode.cannotRun,
+          hint: 'Each holder decrypts their share (base64 -d | gpg -dq) and types it at the prompt, or puts the decrypted shares one per line in a file.',
+        })
       }
       shares = parseKeyShares(text)
     } else {
       if (!isInteractive()) {
-        throw new CtlError('Key shares are needed and there is no terminal to ask', {exitCode: ExitCode.cannotRun, code: 'prompt.no-terminal', hint: 'Pass --keys-file FILE, or --keys-file - and the shares on stdin.'})
+        throw new CtlError('Key shares are needed and there is no terminal to ask', {
+          exitCode: ExitCode.cannotRun,
+          code: 'prompt.no-terminal',
+          hint: 'Pass --keys-file FILE, or --keys-file - and the shares on stdin.',
+        })
       }
       shares = []
       for (let i = 1; i <= threshold; i++) shares.push((await askSecret(`Unseal key share ${i}/${threshold} (hidden)`)).trim())
@@ -102,7 +119,10 @@ export default class VaultUnseal extends CtlCommand {
     shares = [...new Set(shares.filter(Boolean))]
     for (const share of shares) registerSecret(share)
     if (shares.length < threshold) {
-      throw new CtlError(`${shares.length} distinct share(s) given; ${threshold} are needed`, {exitCode: ExitCode.cannotRun, hint: 'Gather shares from enough key holders.'})
+      throw new CtlError(`${shares.length} distinct share(s) given; ${threshold} are needed`, {
+        exitCode: ExitCode.cannotRun,
+        hint: 'Gather shares from enough key holders.',
+      })
     }
     return shares
   }

@@ -38,13 +38,13 @@ export const remotePath = z
 export const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a label key')
 
 /** A URL ctl asks over HTTP: no whitespace or control characters (URL parsing would silently drop them). */
-export const httpUrl = z.string().regex(/^[^\s\p{Cc}]+$/u, 'a URL without spaces or control characters').pipe(z.url())
+export const httpUrl = z
+  .string()
+  .regex(/^[^\s\p{Cc}]+$/u, 'a URL without spaces or control characters')
+  .pipe(z.url())
 
 /** A label map: `type: service`. */
-export const labelMap = z.record(
-  labelKey,
-  z.string().regex(/^[A-Za-z0-9_.:/=-]*$/, 'a label value (letters, digits, "_.:/=-")'),
-)
+export const labelMap = z.record(labelKey, z.string().regex(/^[A-Za-z0-9_.:/=-]*$/, 'a label value (letters, digits, "_.:/=-")'))
 
 export const port = z.number().int().min(1).max(65535)
 
@@ -53,7 +53,11 @@ export const port = z.number().int().min(1).max(65535)
  * so a huge value would mean "no wait at all". A day is more than any step of ctl needs.
  */
 const A_DAY_SECONDS = 86_400
-export const durationMs = z.number().int().positive().max(A_DAY_SECONDS * 1000, 'at most a day (86400000 ms)')
+export const durationMs = z
+  .number()
+  .int()
+  .positive()
+  .max(A_DAY_SECONDS * 1000, 'at most a day (86400000 ms)')
 export const durationSeconds = z.number().nonnegative().max(A_DAY_SECONDS, 'at most a day (86400 s)')
 
 /**

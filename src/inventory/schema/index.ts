@@ -54,4 +54,3 @@ export const inventorySchema = z
 export type Inventory = z.infer<typeof inventorySchema>
 export type {InventoryNode} from './nodes.js'
 export type {InventoryService} from './services.js'
-

@@ -2,7 +2,10 @@ import {z} from 'zod'
 import {durationMs, hostAddress, identifier, labelKey, labelMap, localPath, port, remotePath} from './common.js'
 
 export const sshSettings = z.strictObject({
-  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a user name').default('root'),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*$/, 'a user name')
+    .default('root'),
   port: port.default(22),
   /** Private key path; `~` and paths relative to the inventory file are resolved. */
   key: localPath.optional(),
@@ -41,9 +44,15 @@ export type InventoryNode = z.infer<typeof node>
 export const swarm = z.strictObject({
   /** Label keys ctl owns: it adds, changes and removes only these. Default: the keys used by nodes. */
   managedLabelKeys: z.array(labelKey).optional(),
-  minEngineVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/).default('20.10'),
+  minEngineVersion: z
+    .string()
+    .regex(/^\d+\.\d+(\.\d+)?$/)
+    .default('20.10'),
   /** Address pool for overlay networks (lab engines need their own). */
-  defaultAddrPool: z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'an address range in CIDR form, e.g. 10.20.0.0/16').optional(),
+  defaultAddrPool: z
+    .string()
+    .regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'an address range in CIDR form, e.g. 10.20.0.0/16')
+    .optional(),
 })
 
 export const limits = z.strictObject({

@@ -12,7 +12,10 @@ export const stack = z.strictObject({
 const healthCheck = z.strictObject({
   /** Where the gate asks: through the load balancer, or at each task/host directly. */
   via: z.enum(['loadBalancer', 'task', 'host']).default('task'),
-  path: z.string().regex(/^\/[^\s\p{Cc}]*$/u, 'a URL path starting with /').default('/health'),
+  path: z
+    .string()
+    .regex(/^\/[^\s\p{Cc}]*$/u, 'a URL path starting with /')
+    .default('/health'),
   port: port.optional(),
   /** Full URL, when asked through the load balancer. */
   url: httpUrl.optional(),

@@ -24,7 +24,9 @@ async function resetStuckAppIfSwarm(): Promise<void> {
  * running tasks than replicas holding every host port): tests start from a clean service.
  */
 export async function resetStuckApp(): Promise<void> {
-  const inspect = await docker('h1', ['service', 'inspect', '--format', '{{json .UpdateStatus}} {{.Spec.Mode.Replicated.Replicas}}', 'app_app'], {reject: false})
+  const inspect = await docker('h1', ['service', 'inspect', '--format', '{{json .UpdateStatus}} {{.Spec.Mode.Replicated.Replicas}}', 'app_app'], {
+    reject: false,
+  })
   if (inspect.exitCode !== 0) return
   const cut = inspect.stdout.lastIndexOf(' ')
   const [status, replicas] = [inspect.stdout.slice(0, cut), inspect.stdout.slice(cut + 1)]

@@ -21,7 +21,10 @@ export type Member = (typeof members)[number]
 export const host = (name: Member) => labHost(Number(name.slice(1)))
 
 export async function sql(name: Member, statement: string): Promise<string> {
-  const r = await runLocal(['mariadb', `--socket=${galeraPaths(host(name)).socket}`, '--user=root', '--batch', '--skip-column-names'], {input: statement, timeoutMs: 30_000})
+  const r = await runLocal(['mariadb', `--socket=${galeraPaths(host(name)).socket}`, '--user=root', '--batch', '--skip-column-names'], {
+    input: statement,
+    timeoutMs: 30_000,
+  })
   return r.stdout.trim()
 }
 
@@ -41,7 +44,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** The test table: rows written during a scenario must all be there afterwards, on every member. */
 export async function prepareTable(): Promise<void> {
-  await sql('h1', 'CREATE DATABASE IF NOT EXISTS ctl_test; CREATE TABLE IF NOT EXISTS ctl_test.rows (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB;')
+  await sql(
+    'h1',
+    'CREATE DATABASE IF NOT EXISTS ctl_test; CREATE TABLE IF NOT EXISTS ctl_test.rows (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB;',
+  )
 }
 
 export async function writeRows(on: Member, label: string, count: number): Promise<void> {

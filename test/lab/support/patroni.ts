@@ -25,12 +25,16 @@ function password(): string {
 
 /** psql against a lab address (PGPASSWORD only in this child's environment). Throws on failure. */
 export async function psql(address: string, sql: string, options: {db?: string; port?: number} = {}): Promise<string> {
-  const r = await execa('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', address, '-p', String(options.port ?? 5432), '-U', 'postgres', '-d', options.db ?? 'postgres'], {
-    input: sql,
-    env: {PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5'},
-    reject: false,
-    timeout: 60_000,
-  })
+  const r = await execa(
+    'psql',
+    ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', address, '-p', String(options.port ?? 5432), '-U', 'postgres', '-d', options.db ?? 'postgres'],
+    {
+      input: sql,
+      env: {PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5'},
+      reject: false,
+      timeout: 60_000,
+    },
+  )
   if (r.exitCode !== 0) throw new Error(`psql on ${address} failed: ${r.stderr}`)
   return String(r.stdout).trim()
 }
@@ -67,7 +71,10 @@ export async function streamingFrom(leader: string): Promise<string[]> {
 
 /** A write on `name` succeeds (it is a writable primary). */
 export async function writeOn(name: string, token: string): Promise<void> {
-  await psql(member(name).address, `create table if not exists ctl_lab_probe (token text, at timestamptz default now()); insert into ctl_lab_probe (token) values ('${token}')`)
+  await psql(
+    member(name).address,
+    `create table if not exists ctl_lab_probe (token text, at timestamptz default now()); insert into ctl_lab_probe (token) values ('${token}')`,
+  )
 }
 
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {

@@ -35,7 +35,11 @@ const waitFor = async (what: string, condition: () => boolean, ms = 8000) => {
 }
 /** Runs `bin/run.js` with `node`; with the older Node, as `/usr/bin/env node bin/run.js` does on such a machine. */
 const startCtl = (node: string, args: string[], env: Record<string, string> = {}) =>
-  spawn(node, [join(projectRoot, 'bin', 'run.js'), ...args], {cwd: projectRoot, env: {...process.env, CTL_NONINTERACTIVE: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  spawn(node, [join(projectRoot, 'bin', 'run.js'), ...args], {
+    cwd: projectRoot,
+    env: {...process.env, CTL_NONINTERACTIVE: '1', ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 const exited = (child: ChildProcess) =>
   new Promise<{code: number | null; signal: NodeJS.Signals | null; output: string}>((resolve) => {
     let output = ''
@@ -65,7 +69,10 @@ describe.runIf(olderNode)('bin/run.js under an older Node', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     const port = (silent.address() as {port: number}).port
     hangingInventory = join(work, 'hanging.yml')
-    writeFileSync(hangingInventory, `name: hanging\nssh: {user: root, knownHosts: ${join(work, 'known_hosts')}, connectTimeoutMs: 60000}\nnodes:\n  - {name: one, address: 127.0.0.1, ssh: {port: ${port}}}\n`)
+    writeFileSync(
+      hangingInventory,
+      `name: hanging\nssh: {user: root, knownHosts: ${join(work, 'known_hosts')}, connectTimeoutMs: 60000}\nnodes:\n  - {name: one, address: 127.0.0.1, ssh: {port: ${port}}}\n`,
+    )
   })
   afterAll(() => {
     for (const socket of connections) socket.destroy()
@@ -85,7 +92,11 @@ describe.runIf(olderNode)('bin/run.js under an older Node', () => {
     await waitFor('ctl to connect', () => connections.length > before)
     const socket = connections[before]!
     // pgrep exits 1 when there are none.
-    const children = spawnSync('pgrep', ['-P', String(process_.pid)], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean).map(Number)
+    const children = spawnSync('pgrep', ['-P', String(process_.pid)], {encoding: 'utf8'})
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
     const commandLines = children.map((pid) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)], {encoding: 'utf8'}).trim())
     process_.kill(signal)
     const {code, signal: endedBy} = await outcome
@@ -93,24 +104,28 @@ describe.runIf(olderNode)('bin/run.js under an older Node', () => {
   }
   const ctlNode = join(projectRoot, 'node_modules', '.bin', 'node')
 
-  it.each(['SIGTERM', 'SIGHUP', 'SIGINT'] as const)('passes %s on to ctl and ends as ctl itself does', async (signal) => {
-    const wrapped = await interrupt(olderNode!, signal)
-    // The wrapper had one child, ctl under Node 22, holding the connection; it is gone, and so is its connection.
-    expect(wrapped.children).toHaveLength(1)
-    expect(wrapped.commandLines[0]).toMatch(new RegExp(`^${ctlNode} \\S+bin/run\\.js exec `))
-    const ctlPid = wrapped.children[0]!
-    started.push(ctlPid)
-    await waitFor('ctl to end', () => !isAlive(ctlPid), 5000)
-    await waitFor('the connection to close', () => wrapped.socket.destroyed)
-    // The wrapper's outcome is ctl's own, as when Node 22 runs ctl directly (no wrapper).
-    const direct = await interrupt(ctlNode, signal)
-    expect(direct.children).toEqual([])
-    expect({code: wrapped.code, endedBy: wrapped.endedBy}).toEqual({code: direct.code, endedBy: direct.endedBy})
-    // ctl dies of SIGTERM and SIGHUP, and so does the wrapper (on SIGINT ctl's progress display exits on its own).
-    if (signal !== 'SIGINT') expect(wrapped.endedBy).toBe(signal)
-  }, 30_000)
+  it.each(['SIGTERM', 'SIGHUP', 'SIGINT'] as const)(
+    'passes %s on to ctl and ends as ctl itself does',
+    async (signal) => {
+      const wrapped = await interrupt(olderNode!, signal)
+      // The wrapper had one child, ctl under Node 22, holding the connection; it is gone, and so is its connection.
+      expect(wrapped.children).toHaveLength(1)
+      expect(wrapped.commandLines[0]).toMatch(new RegExp(`^${ctlNode} \\S+bin/run\\.js exec `))
+      const ctlPid = wrapped.children[0]!
+      started.push(ctlPid)
+      await waitFor('ctl to end', () => !isAlive(ctlPid), 5000)
+      await waitFor('the connection to close', () => wrapped.socket.destroyed)
+      // The wrapper's outcome is ctl's own, as when Node 22 runs ctl directly (no wrapper).
+      const direct = await interrupt(ctlNode, signal)
+      expect(direct.children).toEqual([])
+      expect({code: wrapped.code, endedBy: wrapped.endedBy}).toEqual({code: direct.code, endedBy: direct.endedBy})
+      // ctl dies of SIGTERM and SIGHUP, and so does the wrapper (on SIGINT ctl's progress display exits on its own).
+      if (signal !== 'SIGINT') expect(wrapped.endedBy).toBe(signal)
+    },
+    30_000,
+  )
 
-  it('exits with ctl\'s exit code', async () => {
+  it("exits with ctl's exit code", async () => {
     const bad = join(work, 'bad.yml')
     writeFileSync(bad, 'name: bad\nnodes: not-a-list\n')
     const invalid = await exited(startCtl(olderNode!, ['inventory', 'validate', bad]))

@@ -10,39 +10,75 @@ const inventory = inventorySchema.parse({
     {name: 'db2', address: '10.0.0.2'},
   ],
   databases: {
-    galera: {members: [{node: 'db1', control: {kind: 'systemd', unit: 'mariadb'}}, {node: 'db2', control: {kind: 'systemd', unit: 'mariadb'}}], backupNode: 'db2'},
-    patroni: {scope: 'pg', members: [{node: 'db1', name: 'pg1'}, {node: 'db2', name: 'pg2'}]},
+    galera: {
+      members: [
+        {node: 'db1', control: {kind: 'systemd', unit: 'mariadb'}},
+        {node: 'db2', control: {kind: 'systemd', unit: 'mariadb'}},
+      ],
+      backupNode: 'db2',
+    },
+    patroni: {
+      scope: 'pg',
+      members: [
+        {node: 'db1', name: 'pg1'},
+        {node: 'db2', name: 'pg2'},
+      ],
+    },
   },
 })
 
 describe('backups', () => {
-  it('looks on the backup node, else on every member, in the runbooks\' directories', () => {
+  it("looks on the backup node, else on every member, in the runbooks' directories", () => {
     expect(backupLocations(inventory)).toEqual([
       {database: 'mariadb', dir: '/var/backups/ctl/mariadb', nodes: ['db2'], runbook: 'mariadb-backup'},
       {database: 'postgres', dir: '/var/backups/ctl/postgres', nodes: ['db1', 'db2'], runbook: 'pg-backup'},
     ])
   })
-  it('lists the newest entry with the node\'s own clock', () => {
+  it("lists the newest entry with the node's own clock", () => {
     expect(newestBackupScript("/b k/x'y").script).toBe(
       `date +%s; if [ -d '/b k/x'\\''y' ]; then find '/b k/x'\\''y' -mindepth 1 -maxdepth 1 -printf '%T@ %p\\n' | sort -n | tail -n 1; else echo nodir; fi`,
     )
-    expect(parseNewestBackup('db2', '1700000000\n1699996400.5 /var/backups/ctl/mariadb/2023-11-14\n')).toEqual({node: 'db2', ageSeconds: 3600, path: '/var/backups/ctl/mariadb/2023-11-14'})
+    expect(parseNewestBackup('db2', '1700000000\n1699996400.5 /var/backups/ctl/mariadb/2023-11-14\n')).toEqual({
+      node: 'db2',
+      ageSeconds: 3600,
+      path: '/var/backups/ctl/mariadb/2023-11-14',
+    })
     expect(parseNewestBackup('db2', '1700000000\nnodir\n')).toEqual({node: 'db2', missingDir: true})
     expect(parseNewestBackup('db2', '1700000000\n')).toEqual({node: 'db2'})
   })
   it('judges the newest backup over all nodes against the RPO', () => {
     const [, postgres] = backupLocations(inventory)
-    const fresh = judgeBackups('prod', postgres!, [{node: 'db1', ageSeconds: 90_000, path: '/old'}, {node: 'db2', ageSeconds: 1800, path: '/new'}], 24)
+    const fresh = judgeBackups(
+      'prod',
+      postgres!,
+      [
+        {node: 'db1', ageSeconds: 90_000, path: '/old'},
+        {node: 'db2', ageSeconds: 1800, path: '/new'},
+      ],
+      24,
+    )
     expect(fresh).toEqual({status: 'pass', detail: 'newest db2:/new, 30 min old (RPO 24 h)'})
-    expect(judgeBackups('prod', postgres!, [{node: 'db1', ageSeconds: 90_000, path: '/old'}], 24)).toMatchObject({status: 'fail', detail: 'newest db1:/old, 25.0 h old (RPO 24 h)'})
+    expect(judgeBackups('prod', postgres!, [{node: 'db1', ageSeconds: 90_000, path: '/old'}], 24)).toMatchObject({
+      status: 'fail',
+      detail: 'newest db1:/old, 25.0 h old (RPO 24 h)',
+    })
     const none = judgeBackups('prod', postgres!, [{node: 'db1', missingDir: true}, {node: 'db2'}], 24)
-    expect(none).toEqual({status: 'fail', detail: 'no postgres backup found in db1:/var/backups/ctl/postgres (missing), db2:/var/backups/ctl/postgres (empty)', hint: 'Take one now: ctl runbook pg-backup prod'})
+    expect(none).toEqual({
+      status: 'fail',
+      detail: 'no postgres backup found in db1:/var/backups/ctl/postgres (missing), db2:/var/backups/ctl/postgres (empty)',
+      hint: 'Take one now: ctl runbook pg-backup prod',
+    })
   })
 })
 
 describe('judgeCertificate', () => {
   const now = new Date('2026-01-01T00:00:00Z')
-  const cert = (days: number, trusted = true) => ({subject: 'example.com', validTo: new Date(now.getTime() + days * 86_400_000), trusted, trustError: trusted ? undefined : 'SELF_SIGNED_CERT_IN_CHAIN'})
+  const cert = (days: number, trusted = true) => ({
+    subject: 'example.com',
+    validTo: new Date(now.getTime() + days * 86_400_000),
+    trusted,
+    trustError: trusted ? undefined : 'SELF_SIGNED_CERT_IN_CHAIN',
+  })
   it.each([
     [90, true, 'pass'],
     [10, true, 'fail'],

@@ -8,7 +8,14 @@ import type {NodeFacts} from '../../../src/galera/facts.js'
 import type {ClusterFacts, MemberFacts} from '../../../src/patroni/facts.js'
 import type {VaultNodeStatus} from '../../../src/vault/plan.js'
 
-const wsrep = (clusterStatus: string, localState: string, clusterSize: number) => ({clusterStatus, localState, clusterSize, clusterUuid: 'u', lastCommitted: 5, ready: true})
+const wsrep = (clusterStatus: string, localState: string, clusterSize: number) => ({
+  clusterStatus,
+  localState,
+  clusterSize,
+  clusterUuid: 'u',
+  lastCommitted: 5,
+  ready: true,
+})
 const galera = (over: Partial<NodeFacts>): NodeFacts => ({node: 'h1', reachable: true, running: true, ...over})
 
 describe('judgeGaleraMember', () => {
@@ -27,12 +34,36 @@ describe('judgeGaleraMember', () => {
   })
 })
 
-const member = (name: string, over: Partial<MemberFacts> = {}): MemberFacts => ({name, node: name, address: '10.0.0.1', role: 'replica', state: 'streaming', lagBytes: 0, noFailover: false, reachable: true, streaming: true, replayLagBytes: 0, ...over})
-const cluster = (members: MemberFacts[], over: Partial<ClusterFacts> = {}): ClusterFacts => ({scope: 's', paused: false, leader: 'pg1', leaderHealthy: true, members, replication: [], ...over})
+const member = (name: string, over: Partial<MemberFacts> = {}): MemberFacts => ({
+  name,
+  node: name,
+  address: '10.0.0.1',
+  role: 'replica',
+  state: 'streaming',
+  lagBytes: 0,
+  noFailover: false,
+  reachable: true,
+  streaming: true,
+  replayLagBytes: 0,
+  ...over,
+})
+const cluster = (members: MemberFacts[], over: Partial<ClusterFacts> = {}): ClusterFacts => ({
+  scope: 's',
+  paused: false,
+  leader: 'pg1',
+  leaderHealthy: true,
+  members,
+  replication: [],
+  ...over,
+})
 
 describe('judgePatroni', () => {
   it('passes one healthy leader and streaming replicas under the lag limit', () => {
-    const findings = judgePatroni('lab', cluster([member('pg1', {role: 'leader', state: 'running'}), member('pg2', {replayLagBytes: 100}), member('pg3')]), 1048576)
+    const findings = judgePatroni(
+      'lab',
+      cluster([member('pg1', {role: 'leader', state: 'running'}), member('pg2', {replayLagBytes: 100}), member('pg3')]),
+      1048576,
+    )
     expect(findings.map((f) => [f.target, f.status, f.detail])).toEqual([
       ['leader', 'pass', 'pg1'],
       ['pg2', 'pass', 'streaming from pg1, replay lag 100 B'],
@@ -43,7 +74,11 @@ describe('judgePatroni', () => {
     const noLeader = judgePatroni('lab', cluster([member('pg2', {streaming: false})], {leader: undefined, leaderHealthy: false}), 1000)
     expect(noLeader[0]).toMatchObject({target: 'leader', status: 'fail', detail: 'no leader'})
     expect(noLeader[0]!.hint).toContain('ctl runbook patroni-failover lab')
-    const lagging = judgePatroni('lab', cluster([member('pg1', {role: 'leader'}), member('pg2', {streaming: false, state: 'running'}), member('pg3', {replayLagBytes: 5000})]), 1000)
+    const lagging = judgePatroni(
+      'lab',
+      cluster([member('pg1', {role: 'leader'}), member('pg2', {streaming: false, state: 'running'}), member('pg3', {replayLagBytes: 5000})]),
+      1000,
+    )
     expect(lagging.map((f) => f.status)).toEqual(['pass', 'fail', 'fail'])
     expect(lagging[1]!.detail).toBe('replica, running, NOT streaming from pg1')
     expect(lagging[2]!.detail).toBe('streaming, replay lag 4.9 KiB over the limit 1000 B')
@@ -57,26 +92,44 @@ describe('etcd', () => {
     )
   })
   it('reads health and leader', () => {
-    const ok = 'http://10.0.0.1:2379 is healthy: successfully committed proposal: took = 2ms\n[{"Endpoint":"http://10.0.0.1:2379","Status":{"header":{"member_id":7},"version":"3.4.23","leader":7,"raftTerm":2}}]'
+    const ok =
+      'http://10.0.0.1:2379 is healthy: successfully committed proposal: took = 2ms\n[{"Endpoint":"http://10.0.0.1:2379","Status":{"header":{"member_id":7},"version":"3.4.23","leader":7,"raftTerm":2}}]'
     expect(judgeEtcdMember(0, ok)).toEqual({status: 'pass', detail: 'healthy, etcd 3.4.23, raft term 2, leader'})
     expect(judgeEtcdMember(0, ok.replace('"leader":7', '"leader":0')).status).toBe('fail')
     expect(judgeEtcdMember(1, 'http://10.0.0.1:2379 is unhealthy: failed to commit proposal: context deadline exceeded').status).toBe('fail')
   })
 })
 
-const vaultNode = (node: string, over: Partial<VaultNodeStatus> = {}): VaultNodeStatus => ({node, apiUrl: `http://${node}:8200/`, reachable: true, initialized: true, sealed: false, haMode: 'standby', ...over})
+const vaultNode = (node: string, over: Partial<VaultNodeStatus> = {}): VaultNodeStatus => ({
+  node,
+  apiUrl: `http://${node}:8200/`,
+  reachable: true,
+  initialized: true,
+  sealed: false,
+  haMode: 'standby',
+  ...over,
+})
 
 describe('judgeVault', () => {
   const verdict = (problems: string[], peersChecked = true, active: string | undefined = 'v1') => ({ok: problems.length === 0, active, peersChecked, problems})
   it('passes unsealed members with one active and all Raft peers', () => {
     const statuses = [vaultNode('v1', {haMode: 'active'}), vaultNode('v2')]
     const findings = judgeVault('lab', {statuses, servers: [], verdict: verdict([])})
-    expect(findings.map((f) => [f.target, f.status])).toEqual([['v1', 'pass'], ['v2', 'pass'], ['raft', 'pass']])
+    expect(findings.map((f) => [f.target, f.status])).toEqual([
+      ['v1', 'pass'],
+      ['v2', 'pass'],
+      ['raft', 'pass'],
+    ])
   })
   it('fails a sealed member with the unseal command, and warns when peers could not be read', () => {
     const statuses = [vaultNode('v1', {haMode: 'active'}), vaultNode('v2', {sealed: true, haMode: 'sealed', progress: 1, threshold: 3})]
     const findings = judgeVault('lab', {statuses, verdict: verdict(['v2 is sealed'], false), raftError: 'no token'})
-    expect(findings[1]).toEqual({target: 'v2', status: 'fail', detail: 'sealed (unseal progress 1/3)', hint: 'ctl vault unseal lab --node v2 with the key holders\' shares.'})
+    expect(findings[1]).toEqual({
+      target: 'v2',
+      status: 'fail',
+      detail: 'sealed (unseal progress 1/3)',
+      hint: "ctl vault unseal lab --node v2 with the key holders' shares.",
+    })
     expect(findings[2]).toMatchObject({target: 'raft', status: 'warn'})
   })
   it('fails a cluster without an active node', () => {
@@ -86,13 +139,24 @@ describe('judgeVault', () => {
 })
 
 describe('judgeVaultTransport', () => {
-  const inventory = (address: string, member: string) => parseInventory(`name: t\nnodes:\n  - {name: v1, address: ${address}}\nvault:\n  members: [{node: v1, ${member}}]\n`, 't.yml').inventory!
+  const inventory = (address: string, member: string) =>
+    parseInventory(`name: t\nnodes:\n  - {name: v1, address: ${address}}\nvault:\n  members: [{node: v1, ${member}}]\n`, 't.yml').inventory!
   it('warns when shares would cross the network in clear', () => {
     expect(judgeVaultTransport(inventory('10.1.2.3', 'scheme: http'))).toEqual([
-      {target: 'transport', status: 'warn', detail: 'plain http to v1 (10.1.2.3): unseal shares and the root token would cross the network in clear', hint: expect.stringContaining('scheme: https')},
+      {
+        target: 'transport',
+        status: 'warn',
+        detail: 'plain http to v1 (10.1.2.3): unseal shares and the root token would cross the network in clear',
+        hint: expect.stringContaining('scheme: https'),
+      },
     ])
   })
-  it.each([['10.1.2.3', 'scheme: https'], ['127.0.0.1', 'scheme: http'], ['198.18.0.11', 'scheme: http'], ['10.1.2.3', 'scheme: http, insecureHttpOk: true']])('no row for %s %s', (address, member) => {
+  it.each([
+    ['10.1.2.3', 'scheme: https'],
+    ['127.0.0.1', 'scheme: http'],
+    ['198.18.0.11', 'scheme: http'],
+    ['10.1.2.3', 'scheme: http, insecureHttpOk: true'],
+  ])('no row for %s %s', (address, member) => {
     expect(judgeVaultTransport(inventory(address, member))).toEqual([])
   })
 })

@@ -33,12 +33,28 @@ describe('clock-skew', () => {
   it('bounds the offset by the round trip, and narrows it with several trips', () => {
     expect(offsetBounds(1000, '1500000000\n', 1200)).toEqual({low: 300, high: 500})
     // read early in one trip and late in another: together they pin the offset to [450, 480]
-    expect(combineBounds('h1', [{low: 300, high: 480}, {low: 450, high: 900}])).toEqual({node: 'h1', low: 450, high: 480})
+    expect(
+      combineBounds('h1', [
+        {low: 300, high: 480},
+        {low: 450, high: 900},
+      ]),
+    ).toEqual({node: 'h1', low: 450, high: 480})
     // disjoint (a clock stepped): the narrowest trip alone
-    expect(combineBounds('h1', [{low: 0, high: 10}, {low: 100, high: 300}])).toEqual({node: 'h1', low: 0, high: 10})
+    expect(
+      combineBounds('h1', [
+        {low: 0, high: 10},
+        {low: 100, high: 300},
+      ]),
+    ).toEqual({node: 'h1', low: 0, high: 10})
   })
   it('takes the offset most intervals agree on as the reference', () => {
-    expect(consensusOffset([{low: -100, high: 100}, {low: -50, high: 300}, {low: 5000, high: 5100}])).toBe(25)
+    expect(
+      consensusOffset([
+        {low: -100, high: 100},
+        {low: -50, high: 300},
+        {low: 5000, high: 5100},
+      ]),
+    ).toBe(25)
   })
   it('fails only a node off the consensus by more than the limit at the nearest end of its interval', () => {
     const findings = judgeClockSkew(
@@ -61,11 +77,14 @@ describe('clock-skew', () => {
     expect(findings[2]!.detail).toBe("+5000 ms from the nodes' consensus (±200 ms, limit 2000 ms)")
   })
   it('passes nodes sharing one clock however slow the round trips, when their intervals overlap', () => {
-    const shared = [{node: 'h1', low: -1300, high: 400}, {node: 'h2', low: -900, high: 1800}, {node: 'h3', low: -200, high: 100}]
+    const shared = [
+      {node: 'h1', low: -1300, high: 400},
+      {node: 'h2', low: -900, high: 1800},
+      {node: 'h3', low: -200, high: 100},
+    ]
     expect(judgeClockSkew(shared, 2000).map((f) => f.status)).toEqual(['pass', 'pass', 'pass'])
   })
   it('has nothing to compare with one node', () => {
     expect(judgeClockSkew([{node: 'h1', low: 99999, high: 100000}], 10)[0]!.status).toBe('pass')
   })
 })
-

@@ -8,7 +8,8 @@ describe('host facts', () => {
     )
   })
   it('splits the answer back, keeping a failed part with its code', () => {
-    const out = 'Linux 6.1.0\n__ctl_fact_exit=0\ndf: /nope: No such file or directory\n__ctl_fact_exit=1\nMemTotal: 1 kB\nMemAvailable: 1 kB\n__ctl_fact_exit=0\n'
+    const out =
+      'Linux 6.1.0\n__ctl_fact_exit=0\ndf: /nope: No such file or directory\n__ctl_fact_exit=1\nMemTotal: 1 kB\nMemAvailable: 1 kB\n__ctl_fact_exit=0\n'
     expect(parseHostFacts('h1', out)).toEqual({
       node: 'h1',
       uname: {code: 0, output: 'Linux 6.1.0'},

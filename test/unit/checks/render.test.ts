@@ -2,11 +2,23 @@ import {describe, expect, it} from 'vitest'
 import {orderResults, renderResultTable} from '../../../src/checks/render.js'
 import type {CheckResult} from '../../../src/checks/types.js'
 
-const r = (check: string, target: string, status: CheckResult['status'], detail: string, hint?: string): CheckResult => ({check, title: check, target, status, detail, hint, durationMs: 0})
+const r = (check: string, target: string, status: CheckResult['status'], detail: string, hint?: string): CheckResult => ({
+  check,
+  title: check,
+  target,
+  status,
+  detail,
+  hint,
+  durationMs: 0,
+})
 
 describe('renderResultTable', () => {
   it('groups rows by check, names the check once, and puts hints under problems only', () => {
-    const lines = renderResultTable([r('ssh', 'h1', 'pass', 'connected', 'never shown'), r('ssh', 'h2', 'fail', 'refused', 'start sshd'), r('memory', 'h1', 'error', 'not run', 'see ssh')])
+    const lines = renderResultTable([
+      r('ssh', 'h1', 'pass', 'connected', 'never shown'),
+      r('ssh', 'h2', 'fail', 'refused', 'start sshd'),
+      r('memory', 'h1', 'error', 'not run', 'see ssh'),
+    ])
     expect(lines).toEqual([
       'CHECK   TARGET  STATUS  DETAIL',
       'ssh     h1      ok      connected',

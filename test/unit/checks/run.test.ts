@@ -55,7 +55,14 @@ const throwingCheck: CheckDefinition = {
     throw new CtlError('tool missing', {hint: 'install it'})
   },
 }
-const emptyCheck: CheckDefinition = {id: 'none', title: 'none', needs: 'nothing', targets: () => [], skipReason: 'no galera in the inventory', run: async () => ({status: 'pass', detail: ''})}
+const emptyCheck: CheckDefinition = {
+  id: 'none',
+  title: 'none',
+  needs: 'nothing',
+  targets: () => [],
+  skipReason: 'no galera in the inventory',
+  run: async () => ({status: 'pass', detail: ''}),
+}
 
 setProgressQuiet(true)
 
@@ -63,7 +70,14 @@ describe('runChecks', () => {
   it('reports a down host once as an ssh failure and does not try it again for other checks', async () => {
     const calls: string[] = []
     const results = await runChecks(loaded, fakePool(calls), [sshCheck, echoCheck, memoryCheck], {concurrency: 4})
-    expect(results.slice(0, 6).map((r) => `${r.check} ${r.target} ${r.status}`)).toEqual(['ssh up1 pass', 'ssh up2 pass', 'ssh down fail', 'echo up1 pass', 'echo up2 pass', 'echo down error'])
+    expect(results.slice(0, 6).map((r) => `${r.check} ${r.target} ${r.status}`)).toEqual([
+      'ssh up1 pass',
+      'ssh up2 pass',
+      'ssh down fail',
+      'echo up1 pass',
+      'echo up2 pass',
+      'echo down error',
+    ])
     expect(results[2]!.hint).toBe('is sshd running?')
     expect(results[5]!.detail).toMatch(/^not run: down is unreachable over SSH/)
     // The host facts the ssh check could not read are not reused: memory says why it did not run.

@@ -34,6 +34,8 @@ describe('judgeSwarmPorts', () => {
     const finding = judgeSwarmPorts('w1', probes, closed)
     expect(finding.status).toBe('fail')
     expect(finding.detail).toBe('from w1, not reachable: m1 7946/tcp (no answer), m1 4789/udp (refused)')
-    expect(judgeSwarmPorts('w1', probes, closedProbes('0 tcp 10.0.0.1 2377\n0 tcp 10.0.0.1 7946\n0 udp 10.0.0.1 7946\n0 udp 10.0.0.1 4789\n', probes)).status).toBe('pass')
+    expect(
+      judgeSwarmPorts('w1', probes, closedProbes('0 tcp 10.0.0.1 2377\n0 tcp 10.0.0.1 7946\n0 udp 10.0.0.1 7946\n0 udp 10.0.0.1 4789\n', probes)).status,
+    ).toBe('pass')
   })
 })

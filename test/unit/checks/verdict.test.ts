@@ -22,7 +22,9 @@ describe('preflightExitCode', () => {
 
 describe('summaryLine', () => {
   it('counts every status and names the verdict', () => {
-    expect(summaryLine(summaryOf('pass', 'pass', 'warn', 'fail', 'error', 'skip'), 1)).toBe('2 passed, 1 warning, 1 failed, 1 could not run, 1 skipped → NOT fit to deploy (exit 1)')
+    expect(summaryLine(summaryOf('pass', 'pass', 'warn', 'fail', 'error', 'skip'), 1)).toBe(
+      '2 passed, 1 warning, 1 failed, 1 could not run, 1 skipped → NOT fit to deploy (exit 1)',
+    )
     expect(summaryLine(summaryOf('pass'), 0)).toBe('1 passed, 0 warnings, 0 failed, 0 could not run → fit to deploy (exit 0)')
     expect(summaryLine(summaryOf('error'), 2)).toContain('unknown: some checks could not run (exit 2)')
   })

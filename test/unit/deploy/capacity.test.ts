@@ -29,7 +29,11 @@ describe('host-mode capacity of start-first rollouts', () => {
     [2, [8080], 'start-first', 2, false],
     [3, [], 'start-first', 1, true],
   ] as const)('%i replicas, ports %j, %s by %i → ok=%s', (replicas, ports, order, parallelism, ok) => {
-    const verdict = checkHostModeCapacity({replicas, hostPorts: [...ports], constraints: ['node.labels.type == service'], healthcheck: false}, {order, parallelism}, nodes)
+    const verdict = checkHostModeCapacity(
+      {replicas, hostPorts: [...ports], constraints: ['node.labels.type == service'], healthcheck: false},
+      {order, parallelism},
+      nodes,
+    )
     expect(verdict.ok).toBe(ok)
     expect(verdict.eligible).toEqual(['m1', 'w1', 'w2'])
     if (!ok) expect(verdict.reason).toMatch(/only 3 match|only 3 node/)

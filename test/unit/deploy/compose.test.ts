@@ -1,6 +1,14 @@
 import {parse} from 'yaml'
 import {describe, expect, it} from 'vitest'
-import {composeServices, gatePacingSeconds, heldUpdateConfig, mergeCompose, renderOverride, restingUpdateConfig, rollbackUpdateConfig} from '../../../src/deploy/compose.js'
+import {
+  composeServices,
+  gatePacingSeconds,
+  heldUpdateConfig,
+  mergeCompose,
+  renderOverride,
+  restingUpdateConfig,
+  rollbackUpdateConfig,
+} from '../../../src/deploy/compose.js'
 import {testInventory, webCompose} from './fixtures.js'
 
 describe('compose files', () => {

@@ -5,7 +5,15 @@ import type {ServiceOutcome} from '../../../src/deploy/service-rollout.js'
 import type {GateVerdict} from '../../../src/deploy/gate.js'
 import {currentTasks, describeState, parseServiceJson, serviceUnfitness, type ServiceView, type TaskView} from '../../../src/deploy/swarm-state.js'
 
-const task = (id: string, current: boolean, state: string, desiredState = 'running', extra: Partial<TaskView> = {}): TaskView => ({id, current, state, desiredState, image: current ? 'app:v2' : 'app:v1', createdAt: `2026-01-01T00:00:0${id.length}Z`, ...extra})
+const task = (id: string, current: boolean, state: string, desiredState = 'running', extra: Partial<TaskView> = {}): TaskView => ({
+  id,
+  current,
+  state,
+  desiredState,
+  image: current ? 'app:v2' : 'app:v1',
+  createdAt: `2026-01-01T00:00:0${id.length}Z`,
+  ...extra,
+})
 const view = (updateState: string | undefined, tasks: TaskView[], replicas = 2): ServiceView => ({name: 's', image: 'app:v2', replicas, updateState, tasks})
 const passed: GateVerdict = {state: 'passed', healthyForMs: 3000}
 const pending: GateVerdict = {state: 'pending', healthyForMs: 0}
@@ -14,14 +22,39 @@ const gates = (entries: Record<string, GateVerdict>) => new Map(Object.entries(e
 describe('rollout decision', () => {
   it.each([
     ['first new task starting', view('updating', [task('a', false, 'running'), task('b', false, 'running'), task('n1', true, 'starting')]), {}, 'waiting'],
-    ['one passed, Swarm holds: let it go on', view('updating', [task('b', false, 'running'), task('n1', true, 'running'), task('a', false, 'shutdown', 'shutdown')]), {n1: passed}, 'advance'],
-    ['one passed but its old task still wanted', view('updating', [task('a', false, 'running'), task('b', false, 'running'), task('n1', true, 'running')]), {n1: passed}, 'waiting'],
+    [
+      'one passed, Swarm holds: let it go on',
+      view('updating', [task('b', false, 'running'), task('n1', true, 'running'), task('a', false, 'shutdown', 'shutdown')]),
+      {n1: passed},
+      'advance',
+    ],
+    [
+      'one passed but its old task still wanted',
+      view('updating', [task('a', false, 'running'), task('b', false, 'running'), task('n1', true, 'running')]),
+      {n1: passed},
+      'waiting',
+    ],
     ['one running, gate pending', view('updating', [task('b', false, 'running'), task('n1', true, 'running')]), {n1: pending}, 'waiting'],
-    ['all passed, Swarm still holds: release it', view('updating', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'finish'],
-    ['3 tasks running for 2 replicas', view('completed', [task('n1', true, 'running'), task('n2', true, 'running'), task('a', false, 'running')]), {n1: passed, n2: passed}, 'waiting'],
+    [
+      'all passed, Swarm still holds: release it',
+      view('updating', [task('n1', true, 'running'), task('n2', true, 'running')]),
+      {n1: passed, n2: passed},
+      'finish',
+    ],
+    [
+      '3 tasks running for 2 replicas',
+      view('completed', [task('n1', true, 'running'), task('n2', true, 'running'), task('a', false, 'running')]),
+      {n1: passed, n2: passed},
+      'waiting',
+    ],
     ['all passed and completed', view('completed', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'done'],
     ['new service, no update status', view(undefined, [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: passed}, 'done'],
-    ['completed but one gate still pending', view('completed', [task('n1', true, 'running'), task('n2', true, 'running')]), {n1: passed, n2: pending}, 'waiting'],
+    [
+      'completed but one gate still pending',
+      view('completed', [task('n1', true, 'running'), task('n2', true, 'running')]),
+      {n1: passed, n2: pending},
+      'waiting',
+    ],
     ['gate failed', view('updating', [task('n1', true, 'running')]), {n1: {state: 'failed', reason: 'HTTP 503'}}, 'failed'],
     ['new task exited', view('updating', [task('n1', true, 'complete', 'shutdown')]), {}, 'failed'],
     ['new task rejected', view('updating', [task('n1', true, 'rejected', 'shutdown', {error: 'no such image'})]), {}, 'failed'],
@@ -36,7 +69,10 @@ describe('rollout decision', () => {
     expect(decideRollout(v, gates({n1: passed}), new Set(), {now: 0, monitorMs: 0, advancedAt: 1}).kind).toBe('waiting')
     expect(decideRollout(v, gates({n1: passed}), new Set(), {now: 0, monitorMs: 0, advancedAt: 0}).kind).toBe('advance')
     const all = view('updating', [task('n1', true, 'running'), task('n2', true, 'running')])
-    const timed = new Map([['n1', {...passed, passedAt: 1000}], ['n2', {...passed, passedAt: 5000}]])
+    const timed = new Map([
+      ['n1', {...passed, passedAt: 1000}],
+      ['n2', {...passed, passedAt: 5000}],
+    ])
     expect(decideRollout(all, timed, new Set(), {now: 7000, monitorMs: 3000}).kind).toBe('waiting')
     expect(decideRollout(all, timed, new Set(), {now: 8000, monitorMs: 3000}).kind).toBe('finish')
     expect(decideRollout(all, timed, new Set(), {now: 8000, monitorMs: 3000, finishing: true}).kind).toBe('waiting')
@@ -45,7 +81,9 @@ describe('rollout decision', () => {
 
   it('fails a task that answers a failure in its monitor window, after it passed', () => {
     const all = view('updating', [task('n1', true, 'running'), task('n2', true, 'starting')])
-    expect(decideRollout(all, gates({n1: {state: 'failed', reason: 'answered HTTP 503 after being healthy'}}), new Set(), {now: 0, monitorMs: 3000})).toMatchObject({kind: 'failed', task: {id: 'n1'}})
+    expect(
+      decideRollout(all, gates({n1: {state: 'failed', reason: 'answered HTTP 503 after being healthy'}}), new Set(), {now: 0, monitorMs: 3000}),
+    ).toMatchObject({kind: 'failed', task: {id: 'n1'}})
   })
 
   it('ignores failures of tasks that existed before the rollout', () => {
@@ -57,17 +95,43 @@ describe('rollout decision', () => {
   it('names the failing task and whether Swarm already rolls back', () => {
     const failed = decideRollout(view('updating', [task('n1', true, 'running')]), gates({n1: {state: 'failed', reason: 'HTTP 503'}}))
     expect(failed).toMatchObject({kind: 'failed', swarmRollingBack: false, task: {id: 'n1'}, reason: 'task n1 failed the /health gate: HTTP 503'})
-    const swarm = decideRollout({...view('rollback_started', [task('a', true, 'running'), task('bad1', false, 'complete', 'shutdown')]), updateMessage: 'update rolled back due to failure'}, gates({}))
-    expect(swarm).toMatchObject({kind: 'failed', swarmRollingBack: true, task: {id: 'bad1'}, reason: 'Swarm is rolling back: update rolled back due to failure'})
+    const swarm = decideRollout(
+      {
+        ...view('rollback_started', [task('a', true, 'running'), task('bad1', false, 'complete', 'shutdown')]),
+        updateMessage: 'update rolled back due to failure',
+      },
+      gates({}),
+    )
+    expect(swarm).toMatchObject({
+      kind: 'failed',
+      swarmRollingBack: true,
+      task: {id: 'bad1'},
+      reason: 'Swarm is rolling back: update rolled back due to failure',
+    })
   })
 
   it.each([
     ['rollback in progress', view('rollback_started', [task('o1', true, 'running')]), {o1: passed}, 'waiting'],
-    ['rollback completed, all healthy', view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]), {o1: passed, o2: passed}, 'done'],
-    ['rollback completed, one not yet healthy', view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]), {o1: passed}, 'waiting'],
+    [
+      'rollback completed, all healthy',
+      view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]),
+      {o1: passed, o2: passed},
+      'done',
+    ],
+    [
+      'rollback completed, one not yet healthy',
+      view('rollback_completed', [task('o1', true, 'running'), task('o2', true, 'running')]),
+      {o1: passed},
+      'waiting',
+    ],
     ['rollback paused', view('rollback_paused', []), {}, 'failed'],
-    ['ctl\'s update back paused', view('paused', [task('o1', true, 'running')]), {o1: passed}, 'failed'],
-    ['settled but a third task still running', view(undefined, [task('o1', true, 'running'), task('o2', true, 'running'), task('x', false, 'running')]), {o1: passed, o2: passed}, 'waiting'],
+    ["ctl's update back paused", view('paused', [task('o1', true, 'running')]), {o1: passed}, 'failed'],
+    [
+      'settled but a third task still running',
+      view(undefined, [task('o1', true, 'running'), task('o2', true, 'running'), task('x', false, 'running')]),
+      {o1: passed, o2: passed},
+      'waiting',
+    ],
   ] as const)('rollback: %s → %s', (_name, v, g, kind) => {
     expect(decideRollback(v, gates(g as Record<string, GateVerdict>)).kind).toBe(kind)
   })
@@ -76,7 +140,11 @@ describe('rollout decision', () => {
 describe('service state from the Engine API', () => {
   it('marks tasks made from the present spec (image and force-update counter) as current', () => {
     const spec = (image: string, force = 0) => ({ContainerSpec: {Image: image, Env: ['A=1']}, ForceUpdate: force})
-    const service = {Spec: {Name: 'app_app', TaskTemplate: spec('app:v2', 1), Mode: {Replicated: {Replicas: 2}}}, PreviousSpec: {TaskTemplate: spec('app:v1')}, UpdateStatus: {State: 'updating', Message: 'update in progress'}}
+    const service = {
+      Spec: {Name: 'app_app', TaskTemplate: spec('app:v2', 1), Mode: {Replicated: {Replicas: 2}}},
+      PreviousSpec: {TaskTemplate: spec('app:v1')},
+      UpdateStatus: {State: 'updating', Message: 'update in progress'},
+    }
     const tasks = [
       {ID: 'old', NodeID: 'n1', Slot: 1, DesiredState: 'shutdown', Status: {State: 'shutdown'}, Spec: spec('app:v1'), CreatedAt: '1'},
       {ID: 'forced-before', NodeID: 'n2', Slot: 2, DesiredState: 'running', Status: {State: 'running'}, Spec: spec('app:v2', 0), CreatedAt: '2'},
@@ -85,7 +153,12 @@ describe('service state from the Engine API', () => {
     ]
     const v = parseServiceJson(service, tasks)
     expect(v).toMatchObject({name: 'app_app', image: 'app:v2', previousImage: 'app:v1', replicas: 2, updateState: 'updating'})
-    expect(v.tasks.map((t) => [t.id, t.current])).toEqual([['old', false], ['forced-before', false], ['new', true], ['bad', true]])
+    expect(v.tasks.map((t) => [t.id, t.current])).toEqual([
+      ['old', false],
+      ['forced-before', false],
+      ['new', true],
+      ['bad', true],
+    ])
     expect(v.tasks[3]).toMatchObject({nodeId: undefined, error: 'no suitable node'})
     expect(currentTasks(v).map((t) => t.id)).toEqual(['new', 'bad'])
   })
@@ -106,8 +179,16 @@ describe('rollback refusals', () => {
 describe('fitness of a service to deploy onto', () => {
   it.each([
     ['clean', view(undefined, [task('a', true, 'running'), task('b', true, 'running')]), undefined],
-    ['update paused', {...view('paused', [task('a', true, 'running'), task('b', true, 'running')]), updateMessage: 'update paused due to failure'}, 'Swarm paused (update paused due to failure), 2/2 tasks running'],
-    ['rollback paused, 3 tasks for 2', view('rollback_paused', [task('a', true, 'running'), task('b', true, 'running'), task('c', false, 'running')]), 'Swarm rollback paused, 3/2 tasks running'],
+    [
+      'update paused',
+      {...view('paused', [task('a', true, 'running'), task('b', true, 'running')]), updateMessage: 'update paused due to failure'},
+      'Swarm paused (update paused due to failure), 2/2 tasks running',
+    ],
+    [
+      'rollback paused, 3 tasks for 2',
+      view('rollback_paused', [task('a', true, 'running'), task('b', true, 'running'), task('c', false, 'running')]),
+      'Swarm rollback paused, 3/2 tasks running',
+    ],
     ['3 running for 2 replicas', view('completed', [task('a', true, 'running'), task('b', true, 'running'), task('c', false, 'running')]), '3/2 tasks running'],
     ['one missing', view('completed', [task('a', true, 'running'), task('b', true, 'pending')]), '1/2 tasks running, 2 wanted'],
   ] as const)('%s', (_name, v, why) => {
@@ -117,8 +198,18 @@ describe('fitness of a service to deploy onto', () => {
 
 describe('the state a service is left in', () => {
   it('names the spec, the update state and the tasks per image', () => {
-    const v = {...view('rollback_paused', [task('a', true, 'running'), task('b', false, 'running'), task('c', false, 'pending'), task('d', false, 'shutdown', 'shutdown')]), updateMessage: 'host-mode port already in use'}
-    expect(describeState(v)).toBe('s: spec app:v2, update state rollback_paused (host-mode port already in use); 3 task(s) for 2 replica(s): 1 app:v2 running, 1 app:v1 running, 1 app:v1 pending')
+    const v = {
+      ...view('rollback_paused', [
+        task('a', true, 'running'),
+        task('b', false, 'running'),
+        task('c', false, 'pending'),
+        task('d', false, 'shutdown', 'shutdown'),
+      ]),
+      updateMessage: 'host-mode port already in use',
+    }
+    expect(describeState(v)).toBe(
+      's: spec app:v2, update state rollback_paused (host-mode port already in use); 3 task(s) for 2 replica(s): 1 app:v2 running, 1 app:v1 running, 1 app:v1 pending',
+    )
   })
 })
 
@@ -132,6 +223,11 @@ describe('deployOutcome', () => {
     ['every failure rolled back', [change('update'), change('update')], ['updated', 'rolled-back'], 'rolled-back'],
     ['a rollback that did not finish', [change('update'), change('update')], ['rolled-back', 'rollback-failed'], 'failed'],
   ] as const)('%s → %s', (_name, changes, outcomes, expected) => {
-    expect(deployOutcome(changes, outcomes.map((outcome) => ({outcome}) as Pick<ServiceOutcome, 'outcome'>))).toBe(expected)
+    expect(
+      deployOutcome(
+        changes,
+        outcomes.map((outcome) => ({outcome}) as Pick<ServiceOutcome, 'outcome'>),
+      ),
+    ).toBe(expected)
   })
 })

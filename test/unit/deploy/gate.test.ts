@@ -36,7 +36,11 @@ describe('the /health gate', () => {
     expect(verdict).toEqual({state: 'failed', reason: 'not healthy for 3s within 10s; last answer: HTTP 503'})
     expect(lastAnswers([p(0, null), p(1000, 503)], 1)).toEqual(['1970-01-01T00:00:01.000Z HTTP 503 {}'])
     // The answers that tell why, then the refusal of a task that has stopped.
-    expect(lastAnswers([p(0, 503), p(1000, 503), p(2000, null), p(3000, null)], 3)).toEqual(['1970-01-01T00:00:00.000Z HTTP 503 {}', '1970-01-01T00:00:01.000Z HTTP 503 {}', '1970-01-01T00:00:03.000Z no answer ECONNREFUSED'])
+    expect(lastAnswers([p(0, 503), p(1000, 503), p(2000, null), p(3000, null)], 3)).toEqual([
+      '1970-01-01T00:00:00.000Z HTTP 503 {}',
+      '1970-01-01T00:00:01.000Z HTTP 503 {}',
+      '1970-01-01T00:00:03.000Z no answer ECONNREFUSED',
+    ])
     expect(lastAnswers([p(0, null), p(1000, null)], 3)).toEqual(['1970-01-01T00:00:01.000Z no answer ECONNREFUSED'])
   })
 

@@ -10,8 +10,17 @@ const running = {web_app: 'registry:5000/team/app:1.0@sha256:aa', web_worker: 't
 describe('deploy plan', () => {
   it('lists old and new images; a file image equal to the running one is unchanged', () => {
     const plan = planDeploy('t', testInventory(), {images: {}}, stacks, running)
-    expect(plan.stacks[0]!.services.map(({swarmName, oldImage, newImage, action, gated, replicas}) => ({swarmName, oldImage, newImage, action, gated, replicas}))).toEqual([
-      {swarmName: 'web_app', oldImage: 'registry:5000/team/app:1.0@sha256:aa', newImage: 'registry:5000/team/app:1.0', action: 'unchanged', gated: true, replicas: 2},
+    expect(
+      plan.stacks[0]!.services.map(({swarmName, oldImage, newImage, action, gated, replicas}) => ({swarmName, oldImage, newImage, action, gated, replicas})),
+    ).toEqual([
+      {
+        swarmName: 'web_app',
+        oldImage: 'registry:5000/team/app:1.0@sha256:aa',
+        newImage: 'registry:5000/team/app:1.0',
+        action: 'unchanged',
+        gated: true,
+        replicas: 2,
+      },
       {swarmName: 'web_worker', oldImage: 'team/worker:0.9', newImage: 'team/worker:1.0', action: 'update', gated: false, replicas: 1},
     ])
     expect(plan.changes.map((c) => c.swarmName)).toEqual(['web_worker'])
@@ -46,7 +55,13 @@ describe('deploy plan', () => {
   })
 
   it('gates the changed services of a stack one at a time: one stack deploy each, the later ones pinned', () => {
-    const both = planDeploy('t', {...testInventory(), services: [...testInventory().services, {...testInventory().services[0]!, name: 'worker'}]}, {images: {app: 'v2'}}, stacks, running)
+    const both = planDeploy(
+      't',
+      {...testInventory(), services: [...testInventory().services, {...testInventory().services[0]!, name: 'worker'}]},
+      {images: {app: 'v2'}},
+      stacks,
+      running,
+    )
     const [first, second] = both.stacks[0]!.stages
     expect(both.stacks[0]!.stages).toHaveLength(2)
     expect(first!.gated).toEqual(['web_app'])

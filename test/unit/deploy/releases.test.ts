@@ -1,7 +1,18 @@
 import {describe, expect, it} from 'vitest'
 import {appendReleases, chooseRollbackTarget, parseReleases, releasesPath, renderReleasesText, type Release} from '../../../src/deploy/releases.js'
 
-const r = (id: number, service: string, image: string, outcome = 'ok'): Release => ({id, service, swarmName: `app_${service}`, image, kind: 'deploy', who: 'alice', from: 'laptop', at: `2026-01-01T00:00:${String(id).padStart(2, '0')}Z`, message: '', outcome})
+const r = (id: number, service: string, image: string, outcome = 'ok'): Release => ({
+  id,
+  service,
+  swarmName: `app_${service}`,
+  image,
+  kind: 'deploy',
+  who: 'alice',
+  from: 'laptop',
+  at: `2026-01-01T00:00:${String(id).padStart(2, '0')}Z`,
+  message: '',
+  outcome,
+})
 const {id: _id, ...fresh} = r(0, 'app', 'app:v9')
 
 describe('release history', () => {
@@ -26,7 +37,13 @@ describe('release history', () => {
     ['--to what runs now', '2', 'app:v2', {ok: false, code: 'deploy.release-running'}],
     ['--to an unknown release', '99', 'app:v2', {ok: false, code: 'deploy.no-such-release'}],
   ] as const)('rollback target: %s', (_name, to, current, expected) => {
-    const history = [r(1, 'app', 'app:v1'), r(2, 'app', 'app:v2'), r(3, 'app', 'app:broken', 'rolled-back'), r(4, 'api', 'api:v1'), r(5, 'app', 'app:v4', 'failed')]
+    const history = [
+      r(1, 'app', 'app:v1'),
+      r(2, 'app', 'app:v2'),
+      r(3, 'app', 'app:broken', 'rolled-back'),
+      r(4, 'api', 'api:v1'),
+      r(5, 'app', 'app:v4', 'failed'),
+    ]
     const choice = chooseRollbackTarget(history, 'app', current, to)
     if (expected.ok) expect(choice.ok && choice.release.id).toBe(expected.id)
     else expect(choice).toMatchObject({ok: false, code: expected.code})

@@ -52,7 +52,12 @@ describe('StreamAgent', () => {
   })
 
   it('fails the call with the opener’s error when the stream cannot be opened', async () => {
-    const broken = new Docker({host: 'docker.sock', port: 80, protocol: 'http', agent: new StreamAgent(async () => Promise.reject(new Error('Channel open failure: open failed')))} as Docker.DockerOptions)
+    const broken = new Docker({
+      host: 'docker.sock',
+      port: 80,
+      protocol: 'http',
+      agent: new StreamAgent(async () => Promise.reject(new Error('Channel open failure: open failed'))),
+    } as Docker.DockerOptions)
     await expect(broken.info()).rejects.toThrow('Channel open failure: open failed')
   })
 })

@@ -3,13 +3,30 @@ import {chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, statSync
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {backupCommand, copyBackCommand, grastateText, moveDatadirAsideCommand, parseGaleraInfo, parseRecord, prepareCommand, recordCommand, verifyBackupCommand, writeGrastateCommand} from '../../../src/galera/backup.js'
+import {
+  backupCommand,
+  copyBackCommand,
+  grastateText,
+  moveDatadirAsideCommand,
+  parseGaleraInfo,
+  parseRecord,
+  prepareCommand,
+  recordCommand,
+  verifyBackupCommand,
+  writeGrastateCommand,
+} from '../../../src/galera/backup.js'
 import {parseGrastate} from '../../../src/galera/facts.js'
 import {scratch} from '../../support/scratch.js'
 import {renderCommand} from '../../../src/lib/shell.js'
 import type {GaleraMember} from '../../../src/inventory/schema/databases.js'
 
-const member: GaleraMember = {node: 'h3', defaultsFile: '/etc/my node.cnf', datadir: '/var/lib/mysql', socket: '/run/mysqld/mysqld.sock', control: {kind: 'systemd', unit: 'mariadb'}}
+const member: GaleraMember = {
+  node: 'h3',
+  defaultsFile: '/etc/my node.cnf',
+  datadir: '/var/lib/mysql',
+  socket: '/run/mysqld/mysqld.sock',
+  control: {kind: 'systemd', unit: 'mariadb'},
+}
 const U = '5f2b7c3e-1a2b-11ef-9a6e-8f1c2d3e4f50'
 const sh = (script: string) => execFileSync('sh', ['-c', script], {encoding: 'utf8'})
 
@@ -41,7 +58,8 @@ describe('backup command lines', () => {
   it('keeps backups owner-only in a real shell: the backup directory (even an existing 0755 one), the backup and every file in it', () => {
     // A mariabackup stand-in that writes a file and a directory into --target-dir under the umask it is given.
     const {existing: backupDir, run} = scratch('ctl-backup-modes-', {
-      mariabackup: 'for a; do case "$a" in --target-dir=*) t=${a#--target-dir=};; esac; done; mkdir -p "$t/db" && echo x > "$t/db/t.ibd" && echo y > "$t/ibdata1"',
+      mariabackup:
+        'for a; do case "$a" in --target-dir=*) t=${a#--target-dir=};; esac; done; mkdir -p "$t/db" && echo x > "$t/db/t.ibd" && echo y > "$t/ibdata1"',
     })
     const target = join(backupDir, '20261126T120000')
     run(renderCommand(backupCommand({...member, defaultsFile: undefined}, 'ctl', target, false)))

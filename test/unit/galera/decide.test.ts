@@ -13,7 +13,13 @@ function stopped(node: string, seqno: number, opts: {crash?: boolean; safe?: boo
     : {node, reachable: true, running: false, grastate: {uuid, seqno, safeToBootstrap: Boolean(opts.safe)}}
 }
 function running(node: string, status: Partial<WsrepStatus>): NodeFacts {
-  return {node, reachable: true, running: true, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}, status: {clusterStatus: 'Primary', clusterSize: 3, localState: 'Synced', clusterUuid: U, lastCommitted: 50, ready: true, ...status}}
+  return {
+    node,
+    reachable: true,
+    running: true,
+    grastate: {uuid: U, seqno: -1, safeToBootstrap: false},
+    status: {clusterStatus: 'Primary', clusterSize: 3, localState: 'Synced', clusterUuid: U, lastCommitted: 50, ready: true, ...status},
+  }
 }
 const lost = (node: string): NodeFacts => ({node, reachable: false, running: false, error: 'connect ECONNREFUSED'})
 
@@ -23,8 +29,20 @@ describe('chooseBootstrapNode', () => {
     ['highest recovered seqno after a crash', [stopped('h1', 10, {crash: true}), stopped('h2', 12, {crash: true}), stopped('h3', 11, {crash: true})], 'h2'],
     ['the most advanced need not be first', [stopped('h1', 3, {crash: true}), stopped('h2', 3, {crash: true}), stopped('h3', 9, {crash: true})], 'h3'],
     ['ties go to inventory order', [stopped('h1', 5, {crash: true}), stopped('h2', 9, {crash: true}), stopped('h3', 9, {crash: true})], 'h2'],
-    ['a stale safe_to_bootstrap loses to a node further ahead', [stopped('h1', 4, {safe: true}), stopped('h2', 8, {crash: true}), stopped('h3', 6, {crash: true})], 'h2'],
-    ['a stuck running member counts by its last committed seqno', [stopped('h1', 5, {crash: true}), running('h2', {clusterStatus: 'non-Primary', lastCommitted: 7, localState: 'Initialized', clusterSize: 1}), stopped('h3', 7, {crash: true})], 'h2'],
+    [
+      'a stale safe_to_bootstrap loses to a node further ahead',
+      [stopped('h1', 4, {safe: true}), stopped('h2', 8, {crash: true}), stopped('h3', 6, {crash: true})],
+      'h2',
+    ],
+    [
+      'a stuck running member counts by its last committed seqno',
+      [
+        stopped('h1', 5, {crash: true}),
+        running('h2', {clusterStatus: 'non-Primary', lastCommitted: 7, localState: 'Initialized', clusterSize: 1}),
+        stopped('h3', 7, {crash: true}),
+      ],
+      'h2',
+    ],
   ])('%s', (_name, facts, expected) => {
     expect(chooseBootstrapNode(facts)?.node).toBe(expected)
   })
@@ -42,7 +60,11 @@ describe('decideRecovery', () => {
   })
 
   it('restarts a member running outside the Primary component', () => {
-    const d = decideRecovery([running('h1', {clusterSize: 2}), running('h2', {clusterSize: 2}), running('h3', {clusterStatus: 'non-Primary', clusterSize: 1, localState: 'Initialized', lastCommitted: 45})])
+    const d = decideRecovery([
+      running('h1', {clusterSize: 2}),
+      running('h2', {clusterSize: 2}),
+      running('h3', {clusterStatus: 'non-Primary', clusterSize: 1, localState: 'Initialized', lastCommitted: 45}),
+    ])
     expect(d).toMatchObject({action: 'rejoin', stop: ['h3'], start: ['h3']})
   })
 
@@ -76,7 +98,11 @@ describe('decideRecovery', () => {
   })
 
   it('refuses when a crashed member has no recovered position', () => {
-    const d = decideRecovery([stopped('h1', 10), {node: 'h2', reachable: true, running: false, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}}, stopped('h3', 11)])
+    const d = decideRecovery([
+      stopped('h1', 10),
+      {node: 'h2', reachable: true, running: false, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}},
+      stopped('h3', 11),
+    ])
     expect(d).toMatchObject({action: 'refuse', code: 'galera.position-unknown'})
   })
 
@@ -88,7 +114,13 @@ describe('decideRecovery', () => {
 })
 
 describe('decideRecovery with a member that runs but does not answer SQL', () => {
-  const silent: NodeFacts = {node: 'h3', reachable: true, running: true, sqlError: "Can't connect to local server", grastate: {uuid: U, seqno: -1, safeToBootstrap: false}}
+  const silent: NodeFacts = {
+    node: 'h3',
+    reachable: true,
+    running: true,
+    sqlError: "Can't connect to local server",
+    grastate: {uuid: U, seqno: -1, safeToBootstrap: false},
+  }
   it('waits for it while a Primary component exists (it may be receiving a state transfer)', () => {
     const d = decideRecovery([running('h1', {clusterSize: 2}), running('h2', {clusterSize: 2}), silent])
     expect(d).toMatchObject({action: 'rejoin', stop: [], start: ['h3']})

@@ -1,5 +1,14 @@
 import {describe, expect, it} from 'vitest'
-import {clusterUuidsOf, isFreshMember, knownPosition, needsPositionRecovery, parseGrastate, parseRecoveredPosition, parseWsrepStatus, type NodeFacts} from '../../../src/galera/facts.js'
+import {
+  clusterUuidsOf,
+  isFreshMember,
+  knownPosition,
+  needsPositionRecovery,
+  parseGrastate,
+  parseRecoveredPosition,
+  parseWsrepStatus,
+  type NodeFacts,
+} from '../../../src/galera/facts.js'
 
 const U = '5f2b7c3e-1a2b-11ef-9a6e-8f1c2d3e4f50'
 
@@ -25,7 +34,14 @@ describe('parseRecoveredPosition', () => {
 
 describe('parseWsrepStatus', () => {
   it('reads batch-mode SHOW STATUS output', () => {
-    const out = ['wsrep_cluster_size\t3', 'wsrep_cluster_state_uuid\t' + U, 'wsrep_cluster_status\tPrimary', 'wsrep_last_committed\t17', 'wsrep_local_state_comment\tSynced', 'wsrep_ready\tON'].join('\n')
+    const out = [
+      'wsrep_cluster_size\t3',
+      'wsrep_cluster_state_uuid\t' + U,
+      'wsrep_cluster_status\tPrimary',
+      'wsrep_last_committed\t17',
+      'wsrep_local_state_comment\tSynced',
+      'wsrep_ready\tON',
+    ].join('\n')
     expect(parseWsrepStatus(out)).toEqual({clusterStatus: 'Primary', clusterSize: 3, localState: 'Synced', clusterUuid: U, lastCommitted: 17, ready: true})
     expect(parseWsrepStatus('')).toBeUndefined()
   })
@@ -37,7 +53,15 @@ describe('positions', () => {
     ['clean stop: grastate', {...base, grastate: {uuid: U, seqno: 9, safeToBootstrap: false}}, {uuid: U, seqno: 9}],
     ['crash: recovered', {...base, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}, recovered: {uuid: U, seqno: 11}}, {uuid: U, seqno: 11}],
     ['crash, not recovered yet', {...base, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}}, undefined],
-    ['running: last committed', {...base, running: true, status: {clusterStatus: 'non-Primary', clusterSize: 1, localState: 'Initialized', clusterUuid: U, lastCommitted: 30, ready: false}}, {uuid: U, seqno: 30}],
+    [
+      'running: last committed',
+      {
+        ...base,
+        running: true,
+        status: {clusterStatus: 'non-Primary', clusterSize: 1, localState: 'Initialized', clusterUuid: U, lastCommitted: 30, ready: false},
+      },
+      {uuid: U, seqno: 30},
+    ],
   ])('%s', (_name, facts, expected) => {
     expect(knownPosition(facts)).toEqual(expected)
   })

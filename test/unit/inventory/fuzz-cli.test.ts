@@ -71,7 +71,7 @@ describe('ctl with mutated inventories', {timeout: 120_000}, () => {
     expect(connections).toBeGreaterThan(before)
   })
 
-  it('inventory validate: exit 1 and the loader\'s file:line:column lines, no stack trace', async () => {
+  it("inventory validate: exit 1 and the loader's file:line:column lines, no stack trace", async () => {
     const random = prng(20261201)
     const seeds = seedInventories()
     let checked = 0
@@ -94,15 +94,26 @@ describe('ctl with mutated inventories', {timeout: 120_000}, () => {
   })
 
   it.each([
-    ['a nested typo (ssh.knownhosts)', (t: string) => t.replace('  knownHosts:', '  knownhosts:'), 'ssh.knownhosts: unknown key "knownhosts" (did you mean knownHosts?)'],
-    ['a per-node ssh typo', (t: string) => t.replace('    role: manager\n', '    role: manager\n    ssh: {prot: 22}\n'), 'nodes[0].ssh.prot: unknown key "prot" (did you mean port?)'],
+    [
+      'a nested typo (ssh.knownhosts)',
+      (t: string) => t.replace('  knownHosts:', '  knownhosts:'),
+      'ssh.knownhosts: unknown key "knownhosts" (did you mean knownHosts?)',
+    ],
+    [
+      'a per-node ssh typo',
+      (t: string) => t.replace('    role: manager\n', '    role: manager\n    ssh: {prot: 22}\n'),
+      'nodes[0].ssh.prot: unknown key "prot" (did you mean port?)',
+    ],
     ['shell syntax in a node name', (t: string) => t.replace('name: a\n', 'name: "a; touch /tmp/x"\n'), 'nodes[0].name:'],
     ['.. in the deploy lock dir', (t: string) => `${t}deployLock: {dir: /var/lib/../../tmp}\n`, 'deployLock.dir:'],
   ])('exec and node ls refuse %s before any connection', async (_name, change, message) => {
     const file = join(dir, 'bad.yml')
     writeFileSync(file, change(target()))
     const before = connections
-    for (const args of [['exec', file, '--', 'true'], ['node', 'ls', file]]) {
+    for (const args of [
+      ['exec', file, '--', 'true'],
+      ['node', 'ls', file],
+    ]) {
       const r = await ctl(...args)
       expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(1)
       expect(r.stderr).toContain(`Invalid inventory ${file}`)
@@ -116,7 +127,10 @@ describe('ctl with mutated inventories', {timeout: 120_000}, () => {
   it('refuses an env name of ".." taken from the file name ...yml', async () => {
     writeFileSync(join(dir, '...yml'), target())
     const before = connections
-    for (const args of [['inventory', 'validate', join(dir, '...yml')], ['exec', join(dir, '...yml'), '--', 'true']]) {
+    for (const args of [
+      ['inventory', 'validate', join(dir, '...yml')],
+      ['exec', join(dir, '...yml'), '--', 'true'],
+    ]) {
       const r = await ctl(...args)
       expect(r.code, r.stderr).toBe(2)
       expect(r.stderr).toContain('".." is not a usable environment name')
@@ -130,7 +144,9 @@ describe('ctl with mutated inventories', {timeout: 120_000}, () => {
     writeFileSync(file, target().replace('127.0.0.1', '10.9.8.7') + 'vault:\n  members:\n    - {node: a, scheme: http}\n')
     const text = await ctl('inventory', 'validate', file)
     expect(text.code, text.stderr).toBe(0)
-    expect(text.stderr.trim()).toMatch(new RegExp(`^${file.replace(/[.]/g, '\\.')}:13:25: warning: vault.members\\[0\\].scheme: Vault on a \\(10.9.8.7\\) is reached over plain http`))
+    expect(text.stderr.trim()).toMatch(
+      new RegExp(`^${file.replace(/[.]/g, '\\.')}:13:25: warning: vault.members\\[0\\].scheme: Vault on a \\(10.9.8.7\\) is reached over plain http`),
+    )
     const json = await ctl('inventory', 'validate', file, '--json')
     expect(json.code).toBe(0)
     expect(JSON.parse(json.stdout)).toMatchObject({valid: true, warnings: [{line: 13, column: 25, field: 'vault.members[0].scheme'}]})

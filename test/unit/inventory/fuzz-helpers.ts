@@ -6,7 +6,12 @@ import {formatField} from '../../../src/inventory/load.js'
 /** The inventories the fuzz mutates: every example and the lab's. */
 export function seedInventories(): {file: string; text: string}[] {
   const root = join(import.meta.dirname, '../../../inventories')
-  const files = [...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yml')).map((f) => join(root, 'examples', f)), join(root, 'lab.yml')]
+  const files = [
+    ...readdirSync(join(root, 'examples'))
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => join(root, 'examples', f)),
+    join(root, 'lab.yml'),
+  ]
   return files.map((file) => ({file, text: readFileSync(file, 'utf8')}))
 }
 
@@ -55,7 +60,7 @@ export const HOSTILE_STRINGS = [
   'a; rm -rf /',
   'a && reboot',
   'a | nc evil 1',
-  "it's \"quoted\"",
+  'it\'s "quoted"',
   '..',
   '../../etc/passwd',
   'a/../../b',
@@ -74,7 +79,26 @@ export const HOSTILE_STRINGS = [
   'ünïcødé',
 ]
 
-const ODD_VALUES: unknown[] = [null, true, false, 0, -1, 1.5, 1e308, 2 ** 64, -(2 ** 63), Number.POSITIVE_INFINITY, Number.NaN, [], [1, 2], {}, {a: 1}, 'string', '65536', ...HOSTILE_STRINGS]
+const ODD_VALUES: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e308,
+  2 ** 64,
+  -(2 ** 63),
+  Number.POSITIVE_INFINITY,
+  Number.NaN,
+  [],
+  [1, 2],
+  {},
+  {a: 1},
+  'string',
+  '65536',
+  ...HOSTILE_STRINGS,
+]
 
 /** Near-miss typos of a key: case changes, a dropped, doubled or swapped letter. */
 function typosOf(key: string, random: () => number): string[] {
@@ -159,7 +183,10 @@ export function mutate(seed: Seed, random: () => number): Mutation {
       return out(`hostile string at ${formatField(path)}`)
     }
     case 'delete': {
-      const path = pick(random, [...scalars.map((s) => s.path), ...maps, ...seqs].filter((p) => p.length > 0))
+      const path = pick(
+        random,
+        [...scalars.map((s) => s.path), ...maps, ...seqs].filter((p) => p.length > 0),
+      )
       doc.deleteIn(path)
       return out(`delete ${formatField(path)}`)
     }
@@ -196,7 +223,11 @@ export function mutate(seed: Seed, random: () => number): Mutation {
       const at = Math.floor(random() * text.length)
       const raw = pick(random, ['truncate', 'insert', 'dup-line', 'tab'] as const)
       if (raw === 'truncate') return {kind: `truncate at ${at}`, text: text.slice(0, at)}
-      if (raw === 'insert') return {kind: `insert at ${at}`, text: text.slice(0, at) + pick(random, [':', '- ', '[', '{', '"', "'", '&a ', '*a', '!!binary ', '<<: *x', '\u0000', '\n  ']) + text.slice(at)}
+      if (raw === 'insert')
+        return {
+          kind: `insert at ${at}`,
+          text: text.slice(0, at) + pick(random, [':', '- ', '[', '{', '"', "'", '&a ', '*a', '!!binary ', '<<: *x', '\u0000', '\n  ']) + text.slice(at),
+        }
       const lines = text.split('\n')
       const line = Math.floor(random() * lines.length)
       if (raw === 'dup-line') return {kind: `duplicate line ${line + 1}`, text: [...lines.slice(0, line + 1), ...lines.slice(line)].join('\n')}
@@ -204,4 +235,3 @@ export function mutate(seed: Seed, random: () => number): Mutation {
     }
   }
 }
-

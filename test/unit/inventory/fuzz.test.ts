@@ -92,7 +92,8 @@ describe('inventory fuzz', () => {
         const reported = result.problems.find((p) => p.field === field && p.message.startsWith(`unknown key "${unknown.key}"`))
         expect(reported, `${where}: ${field} not reported unknown; got ${formatProblems(result.problems)}`).toBeDefined()
         expect({line: reported!.line, column: reported!.column}, where).toEqual(keyPosition(mutation.text, unknown.mapPath, unknown.key))
-        if (unknown.original && unknown.original.toLowerCase() === unknown.key.toLowerCase()) expect(reported!.message, where).toContain(`did you mean ${unknown.original}?`)
+        if (unknown.original && unknown.original.toLowerCase() === unknown.key.toLowerCase())
+          expect(reported!.message, where).toContain(`did you mean ${unknown.original}?`)
         tally.unknownKeysReported++
       }
     }

@@ -24,12 +24,32 @@ function problemsOf(extra: string, text = base + extra): string[] {
 describe('every inventory object is strict', () => {
   it.each([
     ['vault.pgpkeys', 'vault:\n  members: [{node: a}]\n  pgpkeys: [k.asc]\n', '12:3 vault.pgpkeys: unknown key "pgpkeys" (did you mean pgpKeys?)'],
-    ['ssh.knownhosts', 'x: 1\n', '10:1 x: unknown key "x"; known keys: name, description, ssh, nodes, swarm, limits, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls'],
+    [
+      'ssh.knownhosts',
+      'x: 1\n',
+      '10:1 x: unknown key "x"; known keys: name, description, ssh, nodes, swarm, limits, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls',
+    ],
     ['vault member', 'vault:\n  members: [{node: a, shceme: https}]\n', '11:23 vault.members[0].shceme: unknown key "shceme" (did you mean scheme?)'],
-    ['galera member control (discriminated union)', 'databases:\n  galera:\n    members:\n      - node: a\n        control: {kind: systemd, unti: mariadb}\n', '14:34 databases.galera.members[0].control.unti: unknown key "unti" (did you mean unit?)'],
-    ['service health', 'services:\n  - name: s\n    stack: st\n    health: {path: /h, expectStauts: 200}\n', '13:24 services[0].health.expectStauts: unknown key "expectStauts" (did you mean expectStatus?)'],
-    ['service rollout', 'services:\n  - name: s\n    rollout: {paralelism: 2}\n', '12:15 services[0].rollout.paralelism: unknown key "paralelism" (did you mean parallelism?)'],
-    ['patroni writeEndpoint', 'databases:\n  patroni:\n    scope: pg\n    members: [{node: a, name: pg1}]\n    writeEndpoint: {host: h, port: 5432, tls: true}\n', '14:42 databases.patroni.writeEndpoint.tls: unknown key "tls"; known keys: host, port'],
+    [
+      'galera member control (discriminated union)',
+      'databases:\n  galera:\n    members:\n      - node: a\n        control: {kind: systemd, unti: mariadb}\n',
+      '14:34 databases.galera.members[0].control.unti: unknown key "unti" (did you mean unit?)',
+    ],
+    [
+      'service health',
+      'services:\n  - name: s\n    stack: st\n    health: {path: /h, expectStauts: 200}\n',
+      '13:24 services[0].health.expectStauts: unknown key "expectStauts" (did you mean expectStatus?)',
+    ],
+    [
+      'service rollout',
+      'services:\n  - name: s\n    rollout: {paralelism: 2}\n',
+      '12:15 services[0].rollout.paralelism: unknown key "paralelism" (did you mean parallelism?)',
+    ],
+    [
+      'patroni writeEndpoint',
+      'databases:\n  patroni:\n    scope: pg\n    members: [{node: a, name: pg1}]\n    writeEndpoint: {host: h, port: 5432, tls: true}\n',
+      '14:42 databases.patroni.writeEndpoint.tls: unknown key "tls"; known keys: host, port',
+    ],
     ['tls', 'tls:\n  endpoint: []\n', '11:3 tls.endpoint: unknown key "endpoint" (did you mean endpoints?)'],
     ['deployLock', 'deployLock: {Dir: /x}\n', '10:14 deployLock.Dir: unknown key "Dir" (did you mean dir?)'],
   ])('%s', (_name, extra, expected) => {
@@ -45,7 +65,9 @@ describe('every inventory object is strict', () => {
   })
 
   it('points at the ssh.knownhosts key itself, so SSH never falls back to ~/.ssh/known_hosts silently', () => {
-    expect(problemsOf('', base.replace('  user: root\n', '  user: root\n  knownhosts: ./kh\n'))).toEqual(['4:3 ssh.knownhosts: unknown key "knownhosts" (did you mean knownHosts?)'])
+    expect(problemsOf('', base.replace('  user: root\n', '  user: root\n  knownhosts: ./kh\n'))).toEqual([
+      '4:3 ssh.knownhosts: unknown key "knownhosts" (did you mean knownHosts?)',
+    ])
   })
 })
 
@@ -70,7 +92,11 @@ describe('names that become paths', () => {
   it.each(['...yml', '.hidden.yml', 'a..b.yml', 'bad name.yml', 'tab\there.yml', 'nl\nx.yml'])('refuses the env name of %j', (file) => {
     expect(() => envNameOfFile(`/srv/inventories/${file}`)).toThrow(/not a usable environment name/)
   })
-  it.each([['prod.yml', 'prod'], ['lab.yaml', 'lab'], ['eu-west_2.v1.yml', 'eu-west_2.v1']])('%s → env %s', (file, env) => {
+  it.each([
+    ['prod.yml', 'prod'],
+    ['lab.yaml', 'lab'],
+    ['eu-west_2.v1.yml', 'eu-west_2.v1'],
+  ])('%s → env %s', (file, env) => {
     expect(envNameOfFile(`/srv/inventories/${file}`)).toBe(env)
   })
   it('refuses env names with .. given on the command line', () => {
@@ -86,19 +112,33 @@ describe('names that become paths', () => {
   it.each([
     ['node name with ..', base.replace('name: a\n', 'name: a..b\n'), 'nodes[0].name'],
     ['stack name with newline', base + 'stacks: [{name: "s\\nx", files: [a.yml]}]\n', 'stacks[0].name'],
-    ['relative remote datadir', base + 'databases:\n  galera:\n    members: [{node: a, datadir: var/lib/mysql, control: {kind: systemd, unit: m}}]\n', 'databases.galera.members[0].datadir'],
+    [
+      'relative remote datadir',
+      base + 'databases:\n  galera:\n    members: [{node: a, datadir: var/lib/mysql, control: {kind: systemd, unit: m}}]\n',
+      'databases.galera.members[0].datadir',
+    ],
     ['.. in a remote path', base + 'deployLock: {dir: /var/lib/../../tmp}\n', 'deployLock.dir'],
-    ['newline in a docker socket', base.replace('role: manager\n', 'role: manager\n    docker: {socket: "/run/d.sock\\nrm -rf /"}\n'), 'nodes[0].docker.socket'],
+    [
+      'newline in a docker socket',
+      base.replace('role: manager\n', 'role: manager\n    docker: {socket: "/run/d.sock\\nrm -rf /"}\n'),
+      'nodes[0].docker.socket',
+    ],
     ['an address that reads as an option', base.replace('address: 10.0.0.1', 'address: -oProxyCommand=x'), 'nodes[0].address'],
     ['a timeout past what a timer holds', base.replace('  user: root\n', '  user: root\n  commandTimeoutMs: 99999999999\n'), 'ssh.commandTimeoutMs'],
     ['an infinite health deadline', base + 'services:\n  - {name: s, health: {deadlineSeconds: .inf}}\n', 'services[0].health.deadlineSeconds'],
-    ['control character in the galera user', base + 'databases:\n  galera:\n    user: "ro\\x01ot"\n    members: [{node: a, control: {kind: systemd, unit: m}}]\n', 'databases.galera.user'],
+    [
+      'control character in the galera user',
+      base + 'databases:\n  galera:\n    user: "ro\\x01ot"\n    members: [{node: a, control: {kind: systemd, unit: m}}]\n',
+      'databases.galera.user',
+    ],
   ])('rejects %s', (_name, text, field) => {
     expect(parseInventory(text, 'x.yml').problems.map((p) => p.field)).toContain(field)
   })
   it('shows control characters from the file escaped, so each problem stays one line', () => {
     const {problems} = parseInventory(base + 'stacks: [{name: "s\\nx\\e[31m", files: [a.yml]}]\n"a\\nb": 1\n', 'x.yml')
-    expect(problems.map((p) => `${p.field}: ${p.message}`)).toContain('a\\nb: unknown key "a\\nb"; known keys: name, description, ssh, nodes, swarm, limits, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls')
+    expect(problems.map((p) => `${p.field}: ${p.message}`)).toContain(
+      'a\\nb: unknown key "a\\nb"; known keys: name, description, ssh, nodes, swarm, limits, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls',
+    )
     for (const p of problems) expect(`${p.field}${p.message}`).not.toMatch(/\p{Cc}/u)
   })
   it('keeps metacharacters in argv commands (they are quoted)', () => {

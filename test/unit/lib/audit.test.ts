@@ -36,9 +36,19 @@ describe('appendAudit', () => {
       const text = readFileSync(path, 'utf8')
       expect(text).not.toContain('s3cr3t-root-token')
       expect(text).not.toContain('hunter22')
-      const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
       expect(lines).toHaveLength(2)
-      expect(lines[0]).toMatchObject({operator: 'alice', command: 'vault init prod', env: 'prod', hosts: ['v1'], outcome: 'ok', detail: {token: '***', note: 'password=***'}})
+      expect(lines[0]).toMatchObject({
+        operator: 'alice',
+        command: 'vault init prod',
+        env: 'prod',
+        hosts: ['v1'],
+        outcome: 'ok',
+        detail: {token: '***', note: 'password=***'},
+      })
       expect(Number.isNaN(Date.parse(String(lines[0]!.time)))).toBe(false)
       expect(lines[1]).toMatchObject({command: 'deploy prod', outcome: 'refused'})
       expect(statSync(path).mode & 0o777).toBe(0o600)

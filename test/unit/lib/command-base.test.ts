@@ -20,7 +20,13 @@ class Refuses extends CtlCommand {
   async run(): Promise<void> {
     await this.parse(Refuses)
     this.auditContext = {env: 'prod'}
-    throw new CtlError('Deploy refused: the lock is held', {exitCode: ExitCode.cannotRun, code: 'deploy.locked', host: 'm1', step: 'take deploy lock', hint: 'Wait for it.'})
+    throw new CtlError('Deploy refused: the lock is held', {
+      exitCode: ExitCode.cannotRun,
+      code: 'deploy.locked',
+      host: 'm1',
+      step: 'take deploy lock',
+      hint: 'Wait for it.',
+    })
   }
 }
 
@@ -97,13 +103,25 @@ describe('CtlCommand.catch', () => {
     expect(result.stderr).toContain('Hint: Wait for it.')
     expect(result.stdout).toBe('')
     const [line] = auditLines()
-    expect(line).toMatchObject({command: 'test:refuses', env: 'prod', outcome: 'refused', detail: {error: 'Deploy refused: the lock is held', host: 'm1', step: 'take deploy lock'}})
+    expect(line).toMatchObject({
+      command: 'test:refuses',
+      env: 'prod',
+      outcome: 'refused',
+      detail: {error: 'Deploy refused: the lock is held', host: 'm1', step: 'take deploy lock'},
+    })
   })
 
   it('under --json prints the error object on stdout instead', async () => {
     const result = await runCommand(Refuses, ['--json'])
     expect(result.exit).toBe(2)
-    expect(JSON.parse(result.stdout)).toEqual({error: 'deploy.locked', message: 'Deploy refused: the lock is held', hint: 'Wait for it.', host: 'm1', step: 'take deploy lock', exitCode: 2})
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: 'deploy.locked',
+      message: 'Deploy refused: the lock is held',
+      hint: 'Wait for it.',
+      host: 'm1',
+      step: 'take deploy lock',
+      exitCode: 2,
+    })
   })
 
   it('turns an unexpected error into exit 1 and a failed audit line, secrets redacted', async () => {

@@ -81,7 +81,14 @@ class FailingDump extends RunbookCommand {
   }
 
   protected override sshPool(): SshPool {
-    const answer = {node: 'a', command: 'dump', code: 2, stdout: `connecting with password ${SECRET}`, stderr: `access denied for ctl@localhost, tried ${SECRET}`, durationMs: 1}
+    const answer = {
+      node: 'a',
+      command: 'dump',
+      code: 2,
+      stdout: `connecting with password ${SECRET}`,
+      stderr: `access denied for ctl@localhost, tried ${SECRET}`,
+      durationMs: 1,
+    }
     // The run lock's scripts (take, heartbeat, release) succeed; the runbook's own command fails.
     const lockAnswer = {...answer, command: 'lock', code: 0, stdout: '', stderr: ''}
     return {run: async (_node: unknown, command: unknown) => (Array.isArray(command) ? answer : lockAnswer)} as unknown as SshPool
@@ -153,7 +160,10 @@ describe('CtlCommand redacts everything it prints', () => {
 
   it('a secret the inventory names, although the command never resolved it (ctl exec echoing a password)', async () => {
     const inventory = join(dir, 'echo.yml')
-    writeFileSync(inventory, `name: echo\nnodes:\n  - {name: a, address: 10.0.0.1, role: manager}\ndatabases:\n  galera:\n    password: env:CTL_TEST_SECRET\n    members: [{node: a, control: {kind: systemd, unit: mariadb}}]\n`)
+    writeFileSync(
+      inventory,
+      `name: echo\nnodes:\n  - {name: a, address: 10.0.0.1, role: manager}\ndatabases:\n  galera:\n    password: env:CTL_TEST_SECRET\n    members: [{node: a, control: {kind: systemd, unit: mariadb}}]\n`,
+    )
     const json = await capture(() => Echo.run([inventory, '--json'], projectRoot))
     expect(JSON.parse(json.stdout)).toEqual({stdout: '***\n'})
     const text = await capture(() => Echo.run([inventory], projectRoot))
@@ -162,7 +172,10 @@ describe('CtlCommand redacts everything it prints', () => {
 
   it('a runbook failing with the remote output (that echoes the password) in its error', async () => {
     const inventory = join(dir, 'runbook.yml')
-    writeFileSync(inventory, `name: rb\nnodes:\n  - {name: a, address: 10.0.0.1, role: manager}\ndatabases:\n  galera:\n    password: env:CTL_TEST_SECRET\n    members: [{node: a, control: {kind: systemd, unit: mariadb}}]\n`)
+    writeFileSync(
+      inventory,
+      `name: rb\nnodes:\n  - {name: a, address: 10.0.0.1, role: manager}\ndatabases:\n  galera:\n    password: env:CTL_TEST_SECRET\n    members: [{node: a, control: {kind: systemd, unit: mariadb}}]\n`,
+    )
     const json = await capture(() => FailingDump.run([inventory, '--json'], projectRoot))
     expect(process.exitCode).toBe(1)
     const result = JSON.parse(json.stdout)
@@ -207,7 +220,10 @@ describe('vault init --show is the one deliberate exception', () => {
     const port = new URL(vault.apiAddr).port
     const inventory = join(caseDir, 'vault.yml')
     const keysFile = join(caseDir, 'keys.json')
-    writeFileSync(inventory, `name: v\nnodes:\n  - {name: v1, address: 127.0.0.1, role: manager}\nvault:\n  members: [{node: v1, port: ${port}, scheme: http}]\n  keyShares: 1\n  keyThreshold: 1\n  keysFile: ${keysFile}\n`)
+    writeFileSync(
+      inventory,
+      `name: v\nnodes:\n  - {name: v1, address: 127.0.0.1, role: manager}\nvault:\n  members: [{node: v1, port: ${port}, scheme: http}]\n  keyShares: 1\n  keyThreshold: 1\n  keysFile: ${keysFile}\n`,
+    )
     return {inventory, keysFile}
   }
 

@@ -32,12 +32,15 @@ class LocalShell implements RemoteRunner {
 const node = (name: string) => ({name, address: '10.0.0.1'}) as InventoryNode
 const cluster = (dir: string) => ['h1', 'h2', 'h3'].map((n): LockTarget => ({node: node(n), dir, name: `runbook-galera-test.${n}`}))
 const options = {what: 'run lock', staleAfterMinutes: 5, step: 'take run lock'}
-const holderOf = (t: LockTarget) => (JSON.parse(readFileSync(join(lockPath(t), 'info.json'), 'utf8')) as {holder: string; id: string})
+const holderOf = (t: LockTarget) => JSON.parse(readFileSync(join(lockPath(t), 'info.json'), 'utf8')) as {holder: string; id: string}
 
 function plant(t: LockTarget, holder: string, minutesAgo: number): void {
   mkdirSync(lockPath(t), {recursive: true})
   const since = new Date(Date.now() - minutesAgo * 60_000)
-  writeFileSync(join(lockPath(t), 'info.json'), JSON.stringify({id: `${holder}-token`, holder, from: 'laptop', since: since.toISOString(), env: 'test', what: 'galera-recover run r1'}))
+  writeFileSync(
+    join(lockPath(t), 'info.json'),
+    JSON.stringify({id: `${holder}-token`, holder, from: 'laptop', since: since.toISOString(), env: 'test', what: 'galera-recover run r1'}),
+  )
   utimesSync(lockPath(t), since, since)
 }
 
@@ -67,11 +70,16 @@ describe('takeMajority', () => {
     // The third host was taken, then released: alice's run is the only holder.
     expect(existsSync(lockPath(targets[2]!))).toBe(false)
     expect(holderOf(targets[0]!).holder).toBe('alice')
-    const error = majorityRefusal({subject: 'galera-recover on test', code: 'runbook.locked', members: 3, taken: taken.taken, staleAfterMinutes: 5}, taken.refusals)
+    const error = majorityRefusal(
+      {subject: 'galera-recover on test', code: 'runbook.locked', members: 3, taken: taken.taken, staleAfterMinutes: 5},
+      taken.refusals,
+    )
     expect(error.exitCode).toBe(ExitCode.cannotRun)
     expect(error.code).toBe('runbook.locked')
     expect(error.host).toBe('h1')
-    expect(error.message).toMatch(/^galera-recover on test refused: the lock is held by alice@laptop since \S+ \(1 min ago, last heartbeat \d+ s ago\), galera-recover run r1 \(taken on 1 of 3 hosts, 2 needed; h1: held/)
+    expect(error.message).toMatch(
+      /^galera-recover on test refused: the lock is held by alice@laptop since \S+ \(1 min ago, last heartbeat \d+ s ago\), galera-recover run r1 \(taken on 1 of 3 hosts, 2 needed; h1: held/,
+    )
     expect(error.hint).toContain(`ssh h1 rm -rf ${lockPath(targets[0]!)}`)
   })
 
@@ -104,14 +112,19 @@ describe('takeMajority', () => {
     if (!('refusals' in taken)) return
     expect(existsSync(lockPath(targets[0]!))).toBe(false)
     const error = majorityRefusal({subject: 'x on test', code: 'runbook.locked', members: 3, taken: 1, staleAfterMinutes: 5}, taken.refusals)
-    expect(error.message).toBe('x on test refused: the lock could not be taken (taken on 1 of 3 hosts, 2 needed; h2: could not be asked: Cannot connect to h2; h3: could not be asked: Cannot connect to h3)')
+    expect(error.message).toBe(
+      'x on test refused: the lock could not be taken (taken on 1 of 3 hosts, 2 needed; h2: could not be asked: Cannot connect to h2; h3: could not be asked: Cannot connect to h3)',
+    )
   })
 
   it('a failed release names each lock left behind and how to remove it', async () => {
     const {targets, shell} = setup()
     const held = new HeldLocks(shell, targets.slice(0, 1), newLockInfo('test', 'x'), 'run lock of the galera cluster of test')
     shell.failing = /rm -rf/
-    const error = await held.release().then(() => undefined, (e: unknown) => e as CtlError)
+    const error = await held.release().then(
+      () => undefined,
+      (e: unknown) => e as CtlError,
+    )
     expect(error?.code).toBe('lock.release-failed')
     expect(error?.host).toBe('h1')
     expect(error?.message).toMatch(new RegExp(`^Could not release the run lock of the galera cluster of test \\(${lockPath(targets[0]!)} on h1\\)`))
@@ -120,7 +133,10 @@ describe('takeMajority', () => {
 })
 
 describe('whileHolding', () => {
-  const failingRelease = {release: () => Promise.reject(new CtlError('Could not release the deploy lock (/l/deploy-x.lock on h1)', {hint: 'remove it by hand: ssh h1 rm -rf /l/deploy-x.lock'}))}
+  const failingRelease = {
+    release: () =>
+      Promise.reject(new CtlError('Could not release the deploy lock (/l/deploy-x.lock on h1)', {hint: 'remove it by hand: ssh h1 rm -rf /l/deploy-x.lock'})),
+  }
   const okRelease = () => {
     const lock = {released: 0, release: async () => void lock.released++}
     return lock
@@ -140,7 +156,9 @@ describe('whileHolding', () => {
   })
 
   it('reports the work error with the release failure as a note when both fail', async () => {
-    const error = await whileHolding(failingRelease, () => Promise.reject(new CtlError('rollout failed', {hint: 'look at h2', exitCode: 1, host: 'h2', code: 'deploy.failed'}))).catch((e: unknown) => e as CtlError)
+    const error = await whileHolding(failingRelease, () =>
+      Promise.reject(new CtlError('rollout failed', {hint: 'look at h2', exitCode: 1, host: 'h2', code: 'deploy.failed'})),
+    ).catch((e: unknown) => e as CtlError)
     expect(error.message).toBe('rollout failed')
     expect(error.host).toBe('h2')
     expect(error.code).toBe('deploy.failed')

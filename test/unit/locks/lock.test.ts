@@ -28,7 +28,9 @@ const show = (path: string) => `if m=$(stat -c %Y ${path} 2>/dev/null); then ech
 describe('lock scripts', () => {
   it('builds the exact scripts', () => {
     expect(lockPath({dir: '/var/lib/ctl/locks/', name: 'deploy-prod'})).toBe(P)
-    expect(acquireLockScript(place).script).toBe(`mkdir -p /var/lib/ctl/locks && if mkdir ${P} 2>/dev/null; then cat > ${P}/info.json; else ${show(P)}; exit 3; fi`)
+    expect(acquireLockScript(place).script).toBe(
+      `mkdir -p /var/lib/ctl/locks && if mkdir ${P} 2>/dev/null; then cat > ${P}/info.json; else ${show(P)}; exit 3; fi`,
+    )
     expect(readLockScript(place).script).toBe(`if [ -d ${P} ]; then ${show(P)}; fi`)
     expect(releaseLockScript(place, 'abc').script).toBe(`if grep -qF '"id":"abc"' ${P}/info.json 2>/dev/null; then rm -rf ${P}; fi`)
     expect(heartbeatLockScript(place, 'abc').script).toBe(`if grep -qF '"id":"abc"' ${P}/info.json 2>/dev/null; then touch ${P}; else exit 3; fi`)
@@ -165,7 +167,12 @@ describe('lock decisions', () => {
 
   it('lets --resume take back at once only the lock of the same run, left by a dead process of this machine', () => {
     const info = {run: 'galera-recover-lab-1', from: 'laptop', pid: 4242}
-    const resume = ({alive = false, ...over}: Partial<{runId: string; here: string; alive: boolean}> = {}) => ({runId: 'galera-recover-lab-1', here: 'laptop', ...over, alive: () => alive})
+    const resume = ({alive = false, ...over}: Partial<{runId: string; here: string; alive: boolean}> = {}) => ({
+      runId: 'galera-recover-lab-1',
+      here: 'laptop',
+      ...over,
+      alive: () => alive,
+    })
     expect(abandonedByResumedRun(info, resume())).toBe(true)
     expect(abandonedByResumedRun(info, resume({alive: true}))).toBe(false) // still running
     expect(abandonedByResumedRun(info, resume({runId: 'galera-recover-lab-2'}))).toBe(false) // another run
@@ -189,8 +196,12 @@ describe('lock decisions', () => {
   it('describes the holder', () => {
     const info = {holder: 'alice', from: 'laptop', since: '2026-01-01T11:30:00Z', what: 'deploying app=v2', message: 'hotfix'}
     expect(describeHolder({info}, now)).toBe('alice@laptop since 2026-01-01T11:30:00Z (30 min ago), deploying app=v2: hotfix')
-    expect(describeHolder({info, heartbeatAgeSeconds: 12}, now)).toBe('alice@laptop since 2026-01-01T11:30:00Z (30 min ago, last heartbeat 12 s ago), deploying app=v2: hotfix')
-    expect(describeHolder({info: {holder: 'bob', since: '2026-01-01T09:00:00Z', version: 'app=v1'}, heartbeatAgeSeconds: 600}, now)).toBe('bob since 2026-01-01T09:00:00Z (180 min ago, last heartbeat 10 min ago), deploying app=v1')
+    expect(describeHolder({info, heartbeatAgeSeconds: 12}, now)).toBe(
+      'alice@laptop since 2026-01-01T11:30:00Z (30 min ago, last heartbeat 12 s ago), deploying app=v2: hotfix',
+    )
+    expect(describeHolder({info: {holder: 'bob', since: '2026-01-01T09:00:00Z', version: 'app=v1'}, heartbeatAgeSeconds: 600}, now)).toBe(
+      'bob since 2026-01-01T09:00:00Z (180 min ago, last heartbeat 10 min ago), deploying app=v1',
+    )
     expect(describeHolder({info: {}}, now)).toBe('unknown since ? (unknown time)')
   })
 })

@@ -18,18 +18,57 @@ describe('judgeCandidates', () => {
 describe('decideSwitchover', () => {
   const cases: Array<[string, Parameters<typeof factsFrom>[0], string | undefined, unknown]> = [
     ['a streaming replica within the lag limit', {}, 'pg-h2', {ok: true, leader: 'pg-h1', candidate: 'pg-h2'}],
-    ['a lagging replica', {replication: lagging}, 'pg-h3', {ok: false, code: 'patroni.candidate-refused', reason: 'pg-h3 cannot take over: it lags 5.0 MiB, more than the 1.0 MiB the inventory allows (maxLagBytes)'}],
-    ['a replica Patroni calls running that does not stream', {replication: [replicationJson[0]!]}, 'pg-h3', {ok: false, reason: "pg-h3 cannot take over: it is not streaming (not in the leader's pg_stat_replication)"}],
-    ['a replica in catchup', {replication: [replicationJson[0]!, {...replicationJson[1]!, state: 'catchup'}]}, 'pg-h3', {ok: false, reason: 'pg-h3 cannot take over: it is not streaming (pg_stat_replication state: catchup)'}],
-    ['a stopped replica', {cluster: withMember('pg-h3', {state: 'stopped', lag: 'unknown'}), statuses: {'pg-h3': null}, replication: [replicationJson[0]!]}, 'pg-h3', {ok: false, reason: 'pg-h3 cannot take over: its Patroni API does not answer (state stopped)'}],
-    ['a nofailover replica', {cluster: withMember('pg-h2', {tags: {nofailover: true}})}, 'pg-h2', {ok: false, reason: 'pg-h2 cannot take over: it is tagged nofailover'}],
+    [
+      'a lagging replica',
+      {replication: lagging},
+      'pg-h3',
+      {
+        ok: false,
+        code: 'patroni.candidate-refused',
+        reason: 'pg-h3 cannot take over: it lags 5.0 MiB, more than the 1.0 MiB the inventory allows (maxLagBytes)',
+      },
+    ],
+    [
+      'a replica Patroni calls running that does not stream',
+      {replication: [replicationJson[0]!]},
+      'pg-h3',
+      {ok: false, reason: "pg-h3 cannot take over: it is not streaming (not in the leader's pg_stat_replication)"},
+    ],
+    [
+      'a replica in catchup',
+      {replication: [replicationJson[0]!, {...replicationJson[1]!, state: 'catchup'}]},
+      'pg-h3',
+      {ok: false, reason: 'pg-h3 cannot take over: it is not streaming (pg_stat_replication state: catchup)'},
+    ],
+    [
+      'a stopped replica',
+      {cluster: withMember('pg-h3', {state: 'stopped', lag: 'unknown'}), statuses: {'pg-h3': null}, replication: [replicationJson[0]!]},
+      'pg-h3',
+      {ok: false, reason: 'pg-h3 cannot take over: its Patroni API does not answer (state stopped)'},
+    ],
+    [
+      'a nofailover replica',
+      {cluster: withMember('pg-h2', {tags: {nofailover: true}})},
+      'pg-h2',
+      {ok: false, reason: 'pg-h2 cannot take over: it is tagged nofailover'},
+    ],
     ['the leader itself', {}, 'pg-h1', {ok: false, code: 'patroni.candidate-is-leader'}],
     ['an unknown member', {}, 'pg-h9', {ok: false, code: 'patroni.unknown-member'}],
     ['a paused cluster', {cluster: {...clusterJson, pause: true}}, 'pg-h2', {ok: false, code: 'patroni.paused'}],
     ['a dead leader', {statuses: {'pg-h1': null}, replication: null}, 'pg-h2', {ok: false, code: 'patroni.leader-down'}],
     ['no leader at all', {cluster: withMember('pg-h1', {role: 'replica'})}, 'pg-h2', {ok: false, code: 'patroni.no-leader'}],
-    ['pg_stat_replication unreadable', {replication: null, replicationError: 'password authentication failed'}, 'pg-h2', {ok: false, code: 'patroni.replication-unknown'}],
-    ['a switchover already scheduled', {cluster: {...clusterJson, scheduled_switchover: {at: '2030-01-01T00:00:00+00:00', from: 'pg-h1'}}}, 'pg-h2', {ok: false, code: 'patroni.already-scheduled'}],
+    [
+      'pg_stat_replication unreadable',
+      {replication: null, replicationError: 'password authentication failed'},
+      'pg-h2',
+      {ok: false, code: 'patroni.replication-unknown'},
+    ],
+    [
+      'a switchover already scheduled',
+      {cluster: {...clusterJson, scheduled_switchover: {at: '2030-01-01T00:00:00+00:00', from: 'pg-h1'}}},
+      'pg-h2',
+      {ok: false, code: 'patroni.already-scheduled'},
+    ],
   ]
   it.each(cases)('%s', (_name, facts, candidate, expected) => {
     expect(decideSwitchover(factsFrom(facts), candidate, MAX)).toMatchObject(expected as object)

@@ -134,9 +134,18 @@ describe('pg_restore --list', () => {
 
 describe('restore names', () => {
   it.each([
-    [{backupDatabase: 'shop', replace: false, stamp: '20261126T123614'}, {target: 'shop_restored_20261126t123614', work: 'shop_restored_20261126t123614'}],
-    [{requested: 'shop_copy', backupDatabase: 'shop', replace: false, stamp: '20261126T123614'}, {target: 'shop_copy', work: 'shop_copy'}],
-    [{requested: 'shop', backupDatabase: 'shop', replace: true, stamp: '20261126T123614'}, {target: 'shop', work: 'shop_ctl_restore_20261126t123614', aside: 'shop_replaced_20261126t123614'}],
+    [
+      {backupDatabase: 'shop', replace: false, stamp: '20261126T123614'},
+      {target: 'shop_restored_20261126t123614', work: 'shop_restored_20261126t123614'},
+    ],
+    [
+      {requested: 'shop_copy', backupDatabase: 'shop', replace: false, stamp: '20261126T123614'},
+      {target: 'shop_copy', work: 'shop_copy'},
+    ],
+    [
+      {requested: 'shop', backupDatabase: 'shop', replace: true, stamp: '20261126T123614'},
+      {target: 'shop', work: 'shop_ctl_restore_20261126t123614', aside: 'shop_replaced_20261126t123614'},
+    ],
   ])('%j', (options, expected) => expect(restoreNames(options)).toEqual(expected))
 
   it('swaps in one transaction after blocking and ending sessions, keeping the old database', () => {

@@ -32,7 +32,7 @@ describe('parseClusterView', () => {
 })
 
 describe('parseMemberStatus', () => {
-  it('reads a replica\'s positions and paused replay', () => {
+  it("reads a replica's positions and paused replay", () => {
     expect(parseMemberStatus({state: 'running', role: 'replica', timeline: 2, xlog: {received_location: 100, replayed_location: 90, paused: true}})).toEqual({
       reachable: true,
       role: 'replica',

@@ -18,8 +18,20 @@ export const clusterJson = {
   ],
 }
 
-const leaderStatusJson = {state: 'running', role: 'master', server_version: 150020, xlog: {location: 67108864}, timeline: 1, patroni: {version: '3.0.2', scope: 'ctl-lab'}}
-const replicaStatusJson = {state: 'running', role: 'replica', xlog: {received_location: 67108864, replayed_location: 67108864, replayed_timestamp: null, paused: false}, timeline: 1}
+const leaderStatusJson = {
+  state: 'running',
+  role: 'master',
+  server_version: 150020,
+  xlog: {location: 67108864},
+  timeline: 1,
+  patroni: {version: '3.0.2', scope: 'ctl-lab'},
+}
+const replicaStatusJson = {
+  state: 'running',
+  role: 'replica',
+  xlog: {received_location: 67108864, replayed_location: 67108864, replayed_timestamp: null, paused: false},
+  timeline: 1,
+}
 
 export const replicationJson = [
   {application_name: 'pg-h2', state: 'streaming', client_addr: '198.18.0.12', sync_state: 'async', flush_lag_bytes: 0, replay_lag_bytes: 0},
@@ -29,7 +41,9 @@ export const replicationJson = [
 type Json = Record<string, any>
 
 /** A fact sheet from (possibly edited) replies: `statuses[name] = null` means that API did not answer. */
-export function factsFrom(options: {cluster?: Json; statuses?: Record<string, Json | null>; replication?: Json[] | null; replicationError?: string} = {}): ClusterFacts {
+export function factsFrom(
+  options: {cluster?: Json; statuses?: Record<string, Json | null>; replication?: Json[] | null; replicationError?: string} = {},
+): ClusterFacts {
   const statuses = new Map(
     topology.members.map((m) => {
       const json = options.statuses && m.name in options.statuses ? options.statuses[m.name] : m.name === 'pg-h1' ? leaderStatusJson : replicaStatusJson

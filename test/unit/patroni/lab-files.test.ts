@@ -7,7 +7,7 @@ import {etcdScript, patroniScript, renderEtcdConfig, renderHaproxyConfig, render
 import {labHosts} from '../../../packages/lab/src/instance.js'
 
 const hosts = labHosts(3)
-const [h1, h2] = hosts as [typeof hosts[0], typeof hosts[0]]
+const [h1, h2] = hosts as [(typeof hosts)[0], (typeof hosts)[0]]
 const passwords = {superuser: 'su"per\'pw', replication: 'repl:pw'}
 
 describe('lab etcd config', () => {
@@ -51,7 +51,7 @@ describe('lab control scripts', () => {
     expect(text).toContain(
       'setsid setpriv --reuid=postgres --regid=postgres --init-groups env -i PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/postgresql LANG=C.UTF-8 patroni /var/lib/ctl-lab/h1/patroni/patroni.yml >>"$LOG" 2>&1 </dev/null &',
     )
-    expect(text).toContain("pm=$(head -n 1 /var/lib/ctl-lab/h1/patroni/data/postmaster.pid 2>/dev/null || true)")
+    expect(text).toContain('pm=$(head -n 1 /var/lib/ctl-lab/h1/patroni/data/postmaster.pid 2>/dev/null || true)')
   })
 
   it('are valid sh, and status says stopped (exit 3) without a pid file', () => {

@@ -8,7 +8,8 @@ import {pgRestore} from '../../../src/runbooks/pg-restore.js'
 // The plans show the exact commands the steps run (the same builders act uses), on the lab inventory.
 const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
 const step = (runbook: {steps: {id: string}[]}, id: string) => runbook.steps.find((s) => s.id === id) as any
-const PSQL = 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; exec psql -X -A -t -q -v ON_ERROR_STOP=1'
+const PSQL =
+  'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; exec psql -X -A -t -q -v ON_ERROR_STOP=1'
 
 describe('runbook plans', () => {
   it('patroni-switchover posts to the leader and probes the candidate', () => {
@@ -16,20 +17,32 @@ describe('runbook plans', () => {
     expect(plan.commands).toEqual([
       {
         node: 'h1',
-        command: "curl -sS --max-time 60 -X POST -w '__ctl_http_status=%{http_code}' -H 'Content-Type: application/json' --data-binary @- http://198.18.0.11:8008/switchover",
+        command:
+          "curl -sS --max-time 60 -X POST -w '__ctl_http_status=%{http_code}' -H 'Content-Type: application/json' --data-binary @- http://198.18.0.11:8008/switchover",
         note: 'body on stdin: {"leader":"pg-h1","candidate":"pg-h2"}',
       },
       {node: 'h2', command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d dbname=postgres`, note: expect.stringContaining('txid_current()')},
     ])
   })
 
-  it('patroni-switchover checks the write endpoint from the new leader\'s node', () => {
-    const plan = step(patroniSwitchover, 'write-endpoint').plan({members: [], verdicts: [], leader: 'pg-h1', candidate: 'pg-h3', writable: {afterMs: 1, xid: '1'}}, loaded)
-    expect(plan.commands.map((c: {node: string; command: string}) => [c.node, c.command])).toEqual([['h3', `${PSQL} -h 198.18.0.11 -p 5000 -U postgres -d dbname=postgres`]])
+  it("patroni-switchover checks the write endpoint from the new leader's node", () => {
+    const plan = step(patroniSwitchover, 'write-endpoint').plan(
+      {members: [], verdicts: [], leader: 'pg-h1', candidate: 'pg-h3', writable: {afterMs: 1, xid: '1'}},
+      loaded,
+    )
+    expect(plan.commands.map((c: {node: string; command: string}) => [c.node, c.command])).toEqual([
+      ['h3', `${PSQL} -h 198.18.0.11 -p 5000 -U postgres -d dbname=postgres`],
+    ])
   })
 
   it('patroni-failover restarts the members that are down with their inventory control', () => {
-    const facts = {members: [{name: 'pg-h1', reachable: false}, {name: 'pg-h2', reachable: true}, {name: 'pg-h3', reachable: true}]}
+    const facts = {
+      members: [
+        {name: 'pg-h1', reachable: false},
+        {name: 'pg-h2', reachable: true},
+        {name: 'pg-h3', reachable: true},
+      ],
+    }
     const plan = step(patroniFailover, 'rejoin-stopped-members').plan({members: [], candidate: 'pg-h2', facts}, loaded)
     expect(plan.commands).toEqual([{node: 'h1', command: '/var/lib/ctl-lab/h1/bin/ctl-lab-patroni start'}])
   })
@@ -38,8 +51,17 @@ describe('runbook plans', () => {
     const state = {file: '/b/x.dump', replace: false, stamp: 'S', leader: 'pg-h2', node: 'h3', target: 'shop_copy', targetExists: false}
     const plan = step(pgRestore, 'restore').plan(state, loaded)
     expect(plan.commands).toEqual([
-      {node: 'h2', command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d dbname=postgres`, note: 'password on stdin, then: CREATE DATABASE "shop_copy" TEMPLATE template0'},
-      {node: 'h3', command: 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; pg_restore -h 198.18.0.12 -p 5432 -U postgres -d dbname=shop_copy --exit-on-error -j 2 /b/x.dump', note: 'password on stdin'},
+      {
+        node: 'h2',
+        command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d dbname=postgres`,
+        note: 'password on stdin, then: CREATE DATABASE "shop_copy" TEMPLATE template0',
+      },
+      {
+        node: 'h3',
+        command:
+          'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; pg_restore -h 198.18.0.12 -p 5432 -U postgres -d dbname=shop_copy --exit-on-error -j 2 /b/x.dump',
+        note: 'password on stdin',
+      },
     ])
     expect(step(pgRestore, 'replace').plan(state, loaded).skip).toBe('shop_copy does not exist: restored as a new database')
   })

@@ -28,16 +28,26 @@ describe('buildRestRequest', () => {
 describe('parseRestReply', () => {
   it.each([
     ['JSON /cluster', `{"members":[]}${MARK}200`, 0, {status: 200, text: '{"members":[]}', json: {members: []}}],
-    ['plain-text switchover success', `Successfully switched over to "pg-h2"${MARK}200`, 0, {status: 200, text: 'Successfully switched over to "pg-h2"', json: undefined}],
+    [
+      'plain-text switchover success',
+      `Successfully switched over to "pg-h2"${MARK}200`,
+      0,
+      {status: 200, text: 'Successfully switched over to "pg-h2"', json: undefined},
+    ],
     ['plain-text refusal', `leader name does not match${MARK}412`, 0, {status: 412, text: 'leader name does not match', json: undefined}],
     ['scheduled', `Switchover scheduled${MARK}202`, 0, {status: 202, text: 'Switchover scheduled', json: undefined}],
-    ['503 with JSON (stopped PostgreSQL, unknown path)', `{"state": "stopped", "role": "replica"}${MARK}503`, 0, {status: 503, text: '{"state": "stopped", "role": "replica"}', json: {state: 'stopped', role: 'replica'}}],
+    [
+      '503 with JSON (stopped PostgreSQL, unknown path)',
+      `{"state": "stopped", "role": "replica"}${MARK}503`,
+      0,
+      {status: 503, text: '{"state": "stopped", "role": "replica"}', json: {state: 'stopped', role: 'replica'}},
+    ],
     ['text that looks like JSON but is not', `{not json${MARK}200`, 0, {status: 200, text: '{not json', json: undefined}],
   ])('%s', (_name, stdout, code, expected) => {
     expect(parseRestReply(stdout, '', code)).toEqual(expected)
   })
 
-  it('reports a connection failure as status 0 with curl\'s message', () => {
+  it("reports a connection failure as status 0 with curl's message", () => {
     expect(parseRestReply(`${MARK}000`, 'curl: (7) Failed to connect to 198.18.0.11 port 8008: Connection refused', 7)).toEqual({
       status: 0,
       text: '',
@@ -47,7 +57,7 @@ describe('parseRestReply', () => {
 })
 
 describe('restCall', () => {
-  it('runs curl on the member\'s node with the JSON body on stdin', async () => {
+  it("runs curl on the member's node with the JSON body on stdin", async () => {
     const calls: Array<{node: string; stdin?: string}> = []
     const reply = await restCall(
       async (node, _command, options) => {

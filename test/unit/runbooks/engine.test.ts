@@ -15,7 +15,12 @@ import type {InventoryNode} from '../../../src/inventory/schema/index.js'
 const loaded = {
   env: 'test',
   file: '/tmp/test.yml',
-  inventory: {nodes: [{name: 'n1', address: '10.0.0.1'}, {name: 'n2', address: '10.0.0.2'}]},
+  inventory: {
+    nodes: [
+      {name: 'n1', address: '10.0.0.1'},
+      {name: 'n2', address: '10.0.0.2'},
+    ],
+  },
 } as unknown as LoadedInventory
 
 /** Records every command; answers from a table of outputs (default: exit 0, no output). */
@@ -138,7 +143,10 @@ describe('runRunbook', () => {
     ])
     expect(commands[0]!.type === 'command' && commands[0]!.stdout).toBe('up 3 days')
     expect(events.at(-1)).toMatchObject({type: 'end', outcome: 'ok'})
-    const audit = readFileSync(join(dir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const audit = readFileSync(join(dir, 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(audit.filter((a) => a.detail?.remote).map((a) => a.detail.remote)).toEqual(['uptime', 'touch /x', 'rm /y', 'test -e /x'])
     expect(audit.every((a) => a.command === 'runbook sample test')).toBe(true)
   })
@@ -195,7 +203,15 @@ describe('runRunbook', () => {
       needs: 'nothing',
       setup: () => ({moved: 0}),
       steps: [
-        {id: 'stop-all', title: 'Stop all', risk: 'data-risk', description: 'stops', confirmation: () => 'Stop n1 and throw its data away?', plan: () => ({summary: 'stop', commands: []}), act: async (ctx) => void (await ctx.run('n1', ['stop']))},
+        {
+          id: 'stop-all',
+          title: 'Stop all',
+          risk: 'data-risk',
+          description: 'stops',
+          confirmation: () => 'Stop n1 and throw its data away?',
+          plan: () => ({summary: 'stop', commands: []}),
+          act: async (ctx) => void (await ctx.run('n1', ['stop'])),
+        },
         {
           id: 'move',
           title: 'Move the data aside',
@@ -211,7 +227,14 @@ describe('runRunbook', () => {
             }
           },
         },
-        {id: 'check', title: 'Check', risk: 'read', description: 'reads', plan: () => ({summary: 'check', commands: []}), act: async (ctx) => void (await ctx.run('n1', ['ls', '/data']))},
+        {
+          id: 'check',
+          title: 'Check',
+          risk: 'read',
+          description: 'reads',
+          plan: () => ({summary: 'check', commands: []}),
+          act: async (ctx) => void (await ctx.run('n1', ['ls', '/data'])),
+        },
       ],
     }
     // A 'yes' in the run's options is journaled with them: it must not count as the answer later.
@@ -274,7 +297,9 @@ describe('runRunbook', () => {
   })
 
   it('refuses --resume when there is no stopped run', async () => {
-    await expect(runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, resume: true, journalDir: dir})).rejects.toThrow(/No earlier run of sample on test/)
+    await expect(runRunbook(sample(), {loaded, remote: new FakeRunner(), options: {label: 'a'}, resume: true, journalDir: dir})).rejects.toThrow(
+      /No earlier run of sample on test/,
+    )
   })
 
   it('takes the run lock for a real run only, releases it, and is refused when it cannot be taken', async () => {
@@ -298,8 +323,20 @@ describe('runRunbook', () => {
   })
 
   it('keeps the run error when releasing the lock fails too, and reports a failed release of a run that went well', async () => {
-    const lock = async () => ({release: () => Promise.reject(new CtlError('Could not release the run lock (/l/x.lock on n1)', {hint: 'remove it: ssh n1 rm -rf /l/x.lock', code: 'lock.release-failed'}))})
-    const failed = await runRunbook(sample({failOnce: {step: 'change'}}), {loaded, remote: new FakeRunner(), options: {label: 'a'}, yes: true, journalDir: dir, lock})
+    const lock = async () => ({
+      release: () =>
+        Promise.reject(
+          new CtlError('Could not release the run lock (/l/x.lock on n1)', {hint: 'remove it: ssh n1 rm -rf /l/x.lock', code: 'lock.release-failed'}),
+        ),
+    })
+    const failed = await runRunbook(sample({failOnce: {step: 'change'}}), {
+      loaded,
+      remote: new FakeRunner(),
+      options: {label: 'a'},
+      yes: true,
+      journalDir: dir,
+      lock,
+    })
     expect(failed.outcome).toBe('failed')
     expect(failed.error?.message).toBe('boom on n2')
     expect(failed.error?.hint).toContain('Also: Could not release the run lock (/l/x.lock on n1). remove it: ssh n1 rm -rf /l/x.lock')

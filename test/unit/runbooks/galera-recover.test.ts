@@ -48,7 +48,14 @@ class ModelCluster implements RemoteRunner {
     if (text.includes('SHOW GLOBAL STATUS')) {
       if (!m.running) return answer(1, '', "ERROR 2002 (HY000): Can't connect")
       const primary = !m.stuck
-      const rows = [`wsrep_cluster_status\t${primary ? 'Primary' : 'non-Primary'}`, `wsrep_cluster_size\t${primary ? this.primarySize() : 1}`, `wsrep_local_state_comment\t${primary ? 'Synced' : 'Initialized'}`, `wsrep_cluster_state_uuid\t${U}`, `wsrep_last_committed\t${m.seqno}`, 'wsrep_ready\tON']
+      const rows = [
+        `wsrep_cluster_status\t${primary ? 'Primary' : 'non-Primary'}`,
+        `wsrep_cluster_size\t${primary ? this.primarySize() : 1}`,
+        `wsrep_local_state_comment\t${primary ? 'Synced' : 'Initialized'}`,
+        `wsrep_cluster_state_uuid\t${U}`,
+        `wsrep_last_committed\t${m.seqno}`,
+        'wsrep_ready\tON',
+      ]
       return answer(0, rows.join('\n'))
     }
     if (text.includes('grastate.dat 2>/dev/null')) return answer(0, `uuid: ${U}\nseqno: ${m.grastateSeqno}\nsafe_to_bootstrap: ${m.safe ? 1 : 0}\n`)
@@ -88,7 +95,10 @@ class ModelCluster implements RemoteRunner {
 
 function labInventory(): LoadedInventory {
   const members = ['h1', 'h2', 'h3']
-    .map((h) => `      - node: ${h}\n        defaultsFile: /g/${h}/my.cnf\n        datadir: /g/${h}/data\n        socket: /g/${h}/sock\n        control: {kind: commands, start: [/g/${h}/galera-ctl, start], stop: [/g/${h}/galera-ctl, stop], kill: [/g/${h}/galera-ctl, kill], status: [/g/${h}/galera-ctl, status]}`)
+    .map(
+      (h) =>
+        `      - node: ${h}\n        defaultsFile: /g/${h}/my.cnf\n        datadir: /g/${h}/data\n        socket: /g/${h}/sock\n        control: {kind: commands, start: [/g/${h}/galera-ctl, start], stop: [/g/${h}/galera-ctl, stop], kill: [/g/${h}/galera-ctl, kill], status: [/g/${h}/galera-ctl, status]}`,
+    )
     .join('\n')
   const text = `name: model\nnodes:\n  - {name: h1, address: 10.0.0.1}\n  - {name: h2, address: 10.0.0.2}\n  - {name: h3, address: 10.0.0.3}\ndatabases:\n  galera:\n    user: ctl\n    password: file:pw\n    members:\n${members}\n`
   const dir = mkdtempSync(join(tmpdir(), 'ctl-model-'))
@@ -107,7 +117,8 @@ describe('galera-recover against a model cluster', () => {
   afterEach(() => {
     delete process.env.CTL_AUDIT_LOG
   })
-  const run = (cluster: ModelCluster) => runRunbook(galeraRecover, {loaded: labInventory(), remote: cluster, options: {allowUnreachable: false}, yes: true, journalDir: dir})
+  const run = (cluster: ModelCluster) =>
+    runRunbook(galeraRecover, {loaded: labInventory(), remote: cluster, options: {allowUnreachable: false}, yes: true, journalDir: dir})
 
   it('after a crash: recovers positions, marks and bootstraps only the most advanced, starts the others with their positions', async () => {
     const crashed = (seqno: number): Member => ({running: false, seqno, grastateSeqno: -1, safe: false})
@@ -127,7 +138,11 @@ describe('galera-recover against a model cluster', () => {
   })
 
   it('with two members Primary: never bootstraps, only starts the lost one', async () => {
-    const cluster = new ModelCluster({h1: {running: true, seqno: 40, grastateSeqno: -1, safe: false}, h2: {running: true, seqno: 40, grastateSeqno: -1, safe: false}, h3: {running: false, seqno: 35, grastateSeqno: -1, safe: false}})
+    const cluster = new ModelCluster({
+      h1: {running: true, seqno: 40, grastateSeqno: -1, safe: false},
+      h2: {running: true, seqno: 40, grastateSeqno: -1, safe: false},
+      h3: {running: false, seqno: 35, grastateSeqno: -1, safe: false},
+    })
     const result = await run(cluster)
     expect(result.outcome, JSON.stringify(result.error)).toBe('ok')
     expect(result.steps.find((s) => s.id === 'bootstrap')!.status).toBe('skipped')
@@ -136,7 +151,11 @@ describe('galera-recover against a model cluster', () => {
   })
 
   it('never starts a member ahead of the Primary component, even with --yes, and writes no probe', async () => {
-    const cluster = new ModelCluster({h1: {running: false, seqno: 45, grastateSeqno: -1, safe: false}, h2: {running: true, seqno: 40, grastateSeqno: -1, safe: false}, h3: {running: true, seqno: 40, grastateSeqno: -1, safe: false}})
+    const cluster = new ModelCluster({
+      h1: {running: false, seqno: 45, grastateSeqno: -1, safe: false},
+      h2: {running: true, seqno: 40, grastateSeqno: -1, safe: false},
+      h3: {running: true, seqno: 40, grastateSeqno: -1, safe: false},
+    })
     const result = await run(cluster)
     expect(result.outcome).toBe('refused')
     expect(result.error).toMatchObject({code: 'galera.member-ahead', step: 'decide', exitCode: 2})
@@ -187,7 +206,11 @@ describe('galera-recover against a model cluster', () => {
   })
 
   it('never puts the SQL password in a command, and a dry run starts nothing', async () => {
-    const cluster = new ModelCluster({h1: {running: false, seqno: 5, grastateSeqno: 5, safe: true}, h2: {running: false, seqno: 4, grastateSeqno: 4, safe: false}, h3: {running: false, seqno: 4, grastateSeqno: 4, safe: false}})
+    const cluster = new ModelCluster({
+      h1: {running: false, seqno: 5, grastateSeqno: 5, safe: true},
+      h2: {running: false, seqno: 4, grastateSeqno: 4, safe: false},
+      h3: {running: false, seqno: 4, grastateSeqno: 4, safe: false},
+    })
     const result = await runRunbook(galeraRecover, {loaded: labInventory(), remote: cluster, options: {allowUnreachable: false}, dryRun: true, journalDir: dir})
     expect(result.outcome).toBe('dry-run')
     expect(result.steps.find((s) => s.id === 'bootstrap')!.plan.commands.map((c) => c.command)).toEqual([

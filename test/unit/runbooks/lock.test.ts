@@ -47,14 +47,35 @@ describe('runbook locks', () => {
       {node: 'h2', name: 'runbook-patroni-prod.h2'},
       {node: 'h3', name: 'runbook-patroni-prod.h3'},
     ])
-    expect(planRunbookLock('vault-unseal', inventory(galera))).toEqual({subject: 'vault-unseal on prod', places: [{node: 'm1', name: 'runbook-vault-unseal-prod'}]})
+    expect(planRunbookLock('vault-unseal', inventory(galera))).toEqual({
+      subject: 'vault-unseal on prod',
+      places: [{node: 'm1', name: 'runbook-vault-unseal-prod'}],
+    })
   })
 
-  const result = (error?: RunbookRunResult['error']): RunbookRunResult => ({runId: 'r', runbook: 'galera-recover', env: 'prod', dryRun: false, resumed: false, outcome: error ? 'failed' : 'ok', journal: '/j', durationMs: 1, steps: [], error})
-  const releaseError = new CtlError('Could not release the run lock (/l/x.lock on h1): connection lost', {host: 'h1', code: 'lock.release-failed', hint: 'Once no ctl run holds it, remove it by hand: ssh h1 rm -rf /l/x.lock'})
+  const result = (error?: RunbookRunResult['error']): RunbookRunResult => ({
+    runId: 'r',
+    runbook: 'galera-recover',
+    env: 'prod',
+    dryRun: false,
+    resumed: false,
+    outcome: error ? 'failed' : 'ok',
+    journal: '/j',
+    durationMs: 1,
+    steps: [],
+    error,
+  })
+  const releaseError = new CtlError('Could not release the run lock (/l/x.lock on h1): connection lost', {
+    host: 'h1',
+    code: 'lock.release-failed',
+    hint: 'Once no ctl run holds it, remove it by hand: ssh h1 rm -rf /l/x.lock',
+  })
 
   it('keeps the run error and adds a failed release as a note', () => {
-    const failed = withReleaseFailure(result({message: 'h2 did not sync', hint: 'look at h2', host: 'h2', step: 'start-others', code: 'galera.sync', exitCode: 1}), releaseError)
+    const failed = withReleaseFailure(
+      result({message: 'h2 did not sync', hint: 'look at h2', host: 'h2', step: 'start-others', code: 'galera.sync', exitCode: 1}),
+      releaseError,
+    )
     expect(failed.error).toEqual({
       message: 'h2 did not sync',
       hint: 'look at h2\nAlso: Could not release the run lock (/l/x.lock on h1): connection lost. Once no ctl run holds it, remove it by hand: ssh h1 rm -rf /l/x.lock',
@@ -67,6 +88,13 @@ describe('runbook locks', () => {
   })
 
   it('reports the release failure of a run that went well', () => {
-    expect(withReleaseFailure(result(), releaseError).error).toEqual({message: releaseError.message, hint: releaseError.hint, host: 'h1', step: undefined, code: 'lock.release-failed', exitCode: 1})
+    expect(withReleaseFailure(result(), releaseError).error).toEqual({
+      message: releaseError.message,
+      hint: releaseError.hint,
+      host: 'h1',
+      step: undefined,
+      code: 'lock.release-failed',
+      exitCode: 1,
+    })
   })
 })

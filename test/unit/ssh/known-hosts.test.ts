@@ -65,29 +65,53 @@ describe('known_hosts', () => {
     ['comments and blank lines keep line numbers', `# keys\n\n${line('10.0.0.5', ec)}`, '10.0.0.5', ed, {status: 'changed', recorded: [recorded(ec, 3)]}],
     ['one of several lines (names list)', `${line('db-1,10.0.0.5', ed)}\n${line('10.0.0.5', ec)}`, '10.0.0.5', ec, {status: 'known'}],
     ['one of several keys, by name', `${line('db-1,10.0.0.5', ed)}\n${line('10.0.0.5', ec)}`, 'db-1', ed, {status: 'known'}],
-    ['several keys, none presented', `${line('db-1,10.0.0.5', ed)}\n${line('10.0.0.5', ec)}`, '10.0.0.5', rsa, {status: 'changed', recorded: [recorded(ed, 1), recorded(ec, 2)]}],
-    ['other hosts\' keys do not count', `${line('10.0.0.6', ec)}\n${line('10.0.0.5', ed)}`, '10.0.0.5', ec, {status: 'changed', recorded: [recorded(ed, 2)]}],
+    [
+      'several keys, none presented',
+      `${line('db-1,10.0.0.5', ed)}\n${line('10.0.0.5', ec)}`,
+      '10.0.0.5',
+      rsa,
+      {status: 'changed', recorded: [recorded(ed, 1), recorded(ec, 2)]},
+    ],
+    ["other hosts' keys do not count", `${line('10.0.0.6', ec)}\n${line('10.0.0.5', ed)}`, '10.0.0.5', ec, {status: 'changed', recorded: [recorded(ed, 2)]}],
     ['hashed entry', line(hashed('10.0.0.9'), ed), '10.0.0.9', ed, {status: 'known'}],
     ['hashed entry, other type presented', line(hashed('10.0.0.9'), ed), '10.0.0.9', ec, {status: 'changed', recorded: [recorded(ed, 1)]}],
     ['hashed entry of another host', line(hashed('10.0.0.9'), ed), '10.0.0.10', ec, {status: 'unknown'}],
     ['[host]:port entry', line('[10.0.0.6]:2222', ed), '[10.0.0.6]:2222', ed, {status: 'known'}],
     ['[host]:port entry, other type presented', line('[10.0.0.6]:2222', ed), '[10.0.0.6]:2222', ec, {status: 'changed', recorded: [recorded(ed, 1)]}],
     ['[host]:port entry does not cover port 22', line('[10.0.0.6]:2222', ed), '10.0.0.6', ec, {status: 'unknown'}],
-    ['hashed [host]:port entry, other type presented', line(hashed('[10.0.0.6]:2222'), ed), '[10.0.0.6]:2222', ec, {status: 'changed', recorded: [recorded(ed, 1)]}],
+    [
+      'hashed [host]:port entry, other type presented',
+      line(hashed('[10.0.0.6]:2222'), ed),
+      '[10.0.0.6]:2222',
+      ec,
+      {status: 'changed', recorded: [recorded(ed, 1)]},
+    ],
     ['wildcard pattern', line('10.0.0.*', ed), '10.0.0.42', ec, {status: 'changed', recorded: [recorded(ed, 1)]}],
     ['negated pattern excludes the host', line('10.0.0.*,!10.0.0.42', ed), '10.0.0.42', ec, {status: 'unknown'}],
     ['@revoked key', `${line('10.0.0.5', ed)}\n${line('*', ec, '@revoked')}`, '10.0.0.5', ec, {status: 'revoked'}],
     ['@revoked wins over a plain line', `${line('10.0.0.5', ec)}\n${line('*', ec, '@revoked')}`, '10.0.0.5', ec, {status: 'revoked'}],
     ['@revoked line alone records no key', line('*', ec2, '@revoked'), '10.0.0.5', ec, {status: 'unknown'}],
-    ['@cert-authority line records no host key (ctl checks no certificates)', line('*.example.com', ed, '@cert-authority'), 'db.example.com', ec, {status: 'unknown'}],
-    ['@cert-authority line is not a recorded key to compare', `${line('*.example.com', ed, '@cert-authority')}\n${line('db.example.com', ec2)}`, 'db.example.com', ec, {status: 'changed', recorded: [recorded(ec2, 2)]}],
+    [
+      '@cert-authority line records no host key (ctl checks no certificates)',
+      line('*.example.com', ed, '@cert-authority'),
+      'db.example.com',
+      ec,
+      {status: 'unknown'},
+    ],
+    [
+      '@cert-authority line is not a recorded key to compare',
+      `${line('*.example.com', ed, '@cert-authority')}\n${line('db.example.com', ec2)}`,
+      'db.example.com',
+      ec,
+      {status: 'changed', recorded: [recorded(ec2, 2)]},
+    ],
   ]
 
   it.each(cases)('%s', (_name, text, token, presented, verdict) => {
     expect(verifyHostKey(parseKnownHosts(text), token, presented)).toEqual(verdict)
   })
 
-  it('asks for the recorded key types first, then the others in ssh2\'s order', () => {
+  it("asks for the recorded key types first, then the others in ssh2's order", () => {
     const ssh2Defaults: string[] = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js').DEFAULT_SERVER_HOST_KEY
     // With nothing recorded ctl offers exactly what ssh2 would.
     expect(hostKeyAlgorithms([], '10.0.0.5')).toEqual(ssh2Defaults)

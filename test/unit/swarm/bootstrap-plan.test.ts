@@ -21,7 +21,9 @@ describe('planBootstrap: forming a swarm', () => {
 
   it('passes the inventory address pool to init', () => {
     const inv = inventoryOf(['m1:manager'], {swarm: {defaultAddrPool: '198.19.64.0/18'}})
-    expect(planBootstrap(inv, factsMap(freshFacts('m1')), options).steps).toEqual([{kind: 'init', node: 'm1', advertiseAddress: '10.0.0.1', defaultAddrPool: '198.19.64.0/18'}])
+    expect(planBootstrap(inv, factsMap(freshFacts('m1')), options).steps).toEqual([
+      {kind: 'init', node: 'm1', advertiseAddress: '10.0.0.1', defaultAddrPool: '198.19.64.0/18'},
+    ])
   })
 
   it('leaves role-none hosts out', () => {
@@ -41,7 +43,11 @@ describe('planBootstrap: an existing swarm', () => {
 
   it('joins only the missing nodes, through the leader at its manager address', () => {
     const inv = inventoryOf(['m1:manager', 'w1:worker', 'w2:worker'])
-    const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), inSwarm('w1', 'id-w1', 'worker', 'C1'), freshFacts('w2')), options)
+    const plan = planBootstrap(
+      inv,
+      factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), inSwarm('w1', 'id-w1', 'worker', 'C1'), freshFacts('w2')),
+      options,
+    )
     expect(plan.steps.map(describeStep)).toEqual(['w2: join as worker via m1 (10.0.0.1:2377), advertise 10.0.0.3'])
     expect(plan.unchanged).toEqual(['m1', 'w1'])
   })
@@ -49,14 +55,29 @@ describe('planBootstrap: an existing swarm', () => {
   it('joins through the leader even when it is not the first manager', () => {
     const three = [swarmNode('id-a', '10.0.0.1', 'manager'), swarmNode('id-b', '10.0.0.2', 'manager', {leader: true}), swarmNode('id-c', '10.0.0.3', 'manager')]
     const inv = inventoryOf(['a:manager', 'b:manager', 'c:manager', 'w:worker'])
-    const facts = factsMap(inSwarm('a', 'id-a', 'manager', 'C1', three), inSwarm('b', 'id-b', 'manager', 'C1', three), inSwarm('c', 'id-c', 'manager', 'C1', three), freshFacts('w'))
+    const facts = factsMap(
+      inSwarm('a', 'id-a', 'manager', 'C1', three),
+      inSwarm('b', 'id-b', 'manager', 'C1', three),
+      inSwarm('c', 'id-c', 'manager', 'C1', three),
+      freshFacts('w'),
+    )
     expect(steps(inv, facts)).toEqual(['w: join as worker via b (10.0.0.2:2377), advertise 10.0.0.4'])
   })
 
   it('promotes a worker the inventory calls a manager, before demoting', () => {
-    const c = [swarmNode('id-a', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-b', '10.0.0.2', 'manager'), swarmNode('id-c', '10.0.0.3', 'worker'), swarmNode('id-d', '10.0.0.4', 'worker')]
+    const c = [
+      swarmNode('id-a', '10.0.0.1', 'manager', {leader: true}),
+      swarmNode('id-b', '10.0.0.2', 'manager'),
+      swarmNode('id-c', '10.0.0.3', 'worker'),
+      swarmNode('id-d', '10.0.0.4', 'worker'),
+    ]
     const inv = inventoryOf(['a:manager', 'b:worker', 'c:manager', 'd:manager'])
-    const facts = factsMap(inSwarm('a', 'id-a', 'manager', 'C1', c), inSwarm('b', 'id-b', 'manager', 'C1', c), inSwarm('c', 'id-c', 'worker', 'C1'), inSwarm('d', 'id-d', 'worker', 'C1'))
+    const facts = factsMap(
+      inSwarm('a', 'id-a', 'manager', 'C1', c),
+      inSwarm('b', 'id-b', 'manager', 'C1', c),
+      inSwarm('c', 'id-c', 'worker', 'C1'),
+      inSwarm('d', 'id-d', 'worker', 'C1'),
+    )
     expect(steps(inv, facts)).toEqual(['c: promote to manager (via a)', 'd: promote to manager (via a)', 'b: demote to worker (via a)'])
   })
 
@@ -85,7 +106,9 @@ describe('planBootstrap: refusals before any change', () => {
 
   it('refuses when a node is unreachable, naming it and why', () => {
     const inv = inventoryOf(['m1:manager', 'w1:worker'])
-    expect(blockers(inv, factsMap(freshFacts('m1'), {node: 'w1', reachable: false, error: 'Cannot connect to w1: ECONNREFUSED'}))).toEqual(['w1: unreachable: Cannot connect to w1: ECONNREFUSED'])
+    expect(blockers(inv, factsMap(freshFacts('m1'), {node: 'w1', reachable: false, error: 'Cannot connect to w1: ECONNREFUSED'}))).toEqual([
+      'w1: unreachable: Cannot connect to w1: ECONNREFUSED',
+    ])
   })
 
   it('refuses a worker that is in another swarm', () => {
@@ -141,8 +164,14 @@ describe('planBootstrap: refusals before any change', () => {
 
   it('does not offer to install on a non-Debian host', () => {
     const inv = inventoryOf(['m1:manager'])
-    const rocky: NodeFacts = {node: 'm1', reachable: true, probe: {os: {id: 'rocky', prettyName: 'Rocky Linux 9', family: ['rocky', 'rhel']}, dockerInstalled: false}}
-    expect(blockers(inv, factsMap(rocky), {...options, installDocker: true})).toEqual(['m1: cannot install Docker on Rocky Linux 9: ctl installs it only on Debian and Ubuntu'])
+    const rocky: NodeFacts = {
+      node: 'm1',
+      reachable: true,
+      probe: {os: {id: 'rocky', prettyName: 'Rocky Linux 9', family: ['rocky', 'rhel']}, dockerInstalled: false},
+    }
+    expect(blockers(inv, factsMap(rocky), {...options, installDocker: true})).toEqual([
+      'm1: cannot install Docker on Rocky Linux 9: ctl installs it only on Debian and Ubuntu',
+    ])
   })
 
   it('refuses an installed Engine that does not answer', () => {
@@ -164,7 +193,9 @@ describe('planBootstrap: a worker that runs its own swarm', () => {
   it('is reported the same way when the inventory has no swarm yet', () => {
     const inv = inventoryOf(['m1:manager', 'w1:worker'])
     const rogue = inSwarm('w1', 'id-w1', 'manager', 'ffffffffffffffff', [swarmNode('id-w1', '10.0.0.2', 'manager', {leader: true})])
-    expect(planBootstrap(inv, factsMap(freshFacts('m1'), rogue), options).blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual(['w1: already in another swarm (cluster ffffffffffff)'])
+    expect(planBootstrap(inv, factsMap(freshFacts('m1'), rogue), options).blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual([
+      'w1: already in another swarm (cluster ffffffffffff)',
+    ])
   })
 })
 
@@ -193,14 +224,20 @@ describe('planBootstrap: a known node whose engine does not answer', () => {
     const silent: NodeFacts = {node: 'w1', reachable: true, probe: freshFacts('w1').probe, engineError: 'Cannot open the Docker Engine socket'}
     const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), silent), options)
     expect(plan.notes).toEqual([])
-    expect(plan.blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual(['w1: Docker Engine is installed but does not answer: Cannot open the Docker Engine socket'])
+    expect(plan.blockers.map((b) => `${b.node}: ${b.reason}`)).toEqual([
+      'w1: Docker Engine is installed but does not answer: Cannot open the Docker Engine socket',
+    ])
   })
 })
 
 describe('planBootstrap: old entries of rejoined nodes', () => {
   const inv = inventoryOf(['m1:manager', 'w1:worker'])
   it('removes the down entry of a worker that joined again with a new identity', () => {
-    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-old', '10.0.0.2', 'worker', {state: 'down'}), swarmNode('id-new', '10.0.0.2', 'worker')]
+    const cluster = [
+      swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}),
+      swarmNode('id-old', '10.0.0.2', 'worker', {state: 'down'}),
+      swarmNode('id-new', '10.0.0.2', 'worker'),
+    ]
     const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), inSwarm('w1', 'id-new', 'worker', 'C1')), options)
     expect(plan.steps.map(describeStep)).toEqual(['w1: remove its old swarm entry id-old (replaced)'])
     expect(plan.notes).toEqual([])
@@ -209,7 +246,10 @@ describe('planBootstrap: old entries of rejoined nodes', () => {
   it('removes it after joining the node again in the same run', () => {
     const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-old', '10.0.0.2', 'worker', {state: 'down'})]
     const plan = planBootstrap(inv, factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), freshFacts('w1')), options)
-    expect(plan.steps.map(describeStep)).toEqual(['w1: join as worker via m1 (10.0.0.1:2377), advertise 10.0.0.2', 'w1: remove its old swarm entry id-old (replaced)'])
+    expect(plan.steps.map(describeStep)).toEqual([
+      'w1: join as worker via m1 (10.0.0.1:2377), advertise 10.0.0.2',
+      'w1: remove its old swarm entry id-old (replaced)',
+    ])
   })
 
   it('leaves a down node that has not been replaced (it may just be rebooting)', () => {
@@ -232,7 +272,11 @@ describe('planBootstrap: old entries the manager still lists as ready', () => {
   it('never plans to remove an entry an inventory engine claims (two nodes behind one address)', () => {
     const inv = inventoryOf(['m1:manager', 'w1:worker', 'w2:worker'])
     inv.nodes[2]!.address = '10.0.0.2'
-    const cluster = [swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}), swarmNode('id-w1', '10.0.0.2', 'worker'), swarmNode('id-w2', '10.0.0.2', 'worker')]
+    const cluster = [
+      swarmNode('id-m1', '10.0.0.1', 'manager', {leader: true}),
+      swarmNode('id-w1', '10.0.0.2', 'worker'),
+      swarmNode('id-w2', '10.0.0.2', 'worker'),
+    ]
     const facts = factsMap(inSwarm('m1', 'id-m1', 'manager', 'C1', cluster), inSwarm('w1', 'id-w1', 'worker', 'C1'), inSwarm('w2', 'id-w2', 'worker', 'C1'))
     expect(planBootstrap(inv, facts, options).steps).toEqual([])
   })

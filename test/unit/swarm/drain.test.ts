@@ -8,9 +8,24 @@ const nodes = [
   swarmNode('n2', '10.0.0.2', 'worker', {hostname: 'h2', labels: {type: 'service', disk: 'ssd'}}),
   swarmNode('n3', '10.0.0.3', 'worker', {hostname: 'h3', labels: {type: 'service'}}),
 ]
-const service = (id: string, extra: Partial<ServiceView> = {}): ServiceView => ({id, name: `s_${id}`, mode: 'replicated', replicas: 3, constraints: [], hostPorts: [], ...extra})
+const service = (id: string, extra: Partial<ServiceView> = {}): ServiceView => ({
+  id,
+  name: `s_${id}`,
+  mode: 'replicated',
+  replicas: 3,
+  constraints: [],
+  hostPorts: [],
+  ...extra,
+})
 let taskSeq = 0
-const task = (serviceId: string, nodeId: string | undefined, state = 'running', extra: Partial<TaskView> = {}): TaskView => ({id: `t${++taskSeq}`, serviceId, nodeId, desiredState: 'running', state, ...extra})
+const task = (serviceId: string, nodeId: string | undefined, state = 'running', extra: Partial<TaskView> = {}): TaskView => ({
+  id: `t${++taskSeq}`,
+  serviceId,
+  nodeId,
+  desiredState: 'running',
+  state,
+  ...extra,
+})
 
 describe('predictDrain', () => {
   it('sorts the node’s services into moves, stuck ones with the reason, and global ones that stop', () => {
@@ -22,10 +37,15 @@ describe('predictDrain', () => {
       service('elsewhere', {replicas: 1}),
     ]
     const tasks = [
-      task('web', 'n1'), task('web', 'n2'), task('web', 'n3'),
+      task('web', 'n1'),
+      task('web', 'n2'),
+      task('web', 'n3'),
       task('pinned', 'n2'),
-      task('agent', 'n1'), task('agent', 'n2'),
-      task('edge', 'n1'), task('edge', 'n2'), task('edge', 'n3'),
+      task('agent', 'n1'),
+      task('agent', 'n2'),
+      task('edge', 'n1'),
+      task('edge', 'n2'),
+      task('edge', 'n3'),
       task('elsewhere', 'n3'),
       task('web', 'n2', 'shutdown', {desiredState: 'shutdown'}),
     ]
@@ -55,9 +75,21 @@ describe('predictDrain', () => {
 describe('assessDrain', () => {
   const web = service('web')
   it.each([
-    ['done: all replicas run elsewhere, nothing left on the node', [task('web', 'n1'), task('web', 'n3'), task('web', 'n3'), task('web', 'n2', 'shutdown', {desiredState: 'shutdown'})], {done: true, waiting: [], cannotMove: []}],
-    ['waiting: the old task still runs on the node', [task('web', 'n1'), task('web', 'n3'), task('web', 'n2')], {done: false, waiting: [{service: 's_web', running: 2, wanted: 3, onNode: 1}], cannotMove: []}],
-    ['waiting: the replacement is starting', [task('web', 'n1'), task('web', 'n3'), task('web', 'n3', 'starting')], {done: false, waiting: [{service: 's_web', running: 2, wanted: 3, onNode: 0}], cannotMove: []}],
+    [
+      'done: all replicas run elsewhere, nothing left on the node',
+      [task('web', 'n1'), task('web', 'n3'), task('web', 'n3'), task('web', 'n2', 'shutdown', {desiredState: 'shutdown'})],
+      {done: true, waiting: [], cannotMove: []},
+    ],
+    [
+      'waiting: the old task still runs on the node',
+      [task('web', 'n1'), task('web', 'n3'), task('web', 'n2')],
+      {done: false, waiting: [{service: 's_web', running: 2, wanted: 3, onNode: 1}], cannotMove: []},
+    ],
+    [
+      'waiting: the replacement is starting',
+      [task('web', 'n1'), task('web', 'n3'), task('web', 'n3', 'starting')],
+      {done: false, waiting: [{service: 's_web', running: 2, wanted: 3, onNode: 0}], cannotMove: []},
+    ],
     [
       'cannot move: the scheduler has no node for the replacement',
       [task('web', 'n1'), task('web', 'n3'), task('web', undefined, 'pending', {error: 'no suitable node (scheduling constraints not satisfied on 3 nodes)'})],
@@ -75,7 +107,11 @@ describe('assessDrain', () => {
 })
 
 describe('drainRefusal', () => {
-  const stuck: DrainPrediction = {moves: [], stops: [], cannotMove: [{service: 'db_pinned', serviceId: 's1', tasks: 1, reason: 'no other node matches node.labels.disk == ssd'}]}
+  const stuck: DrainPrediction = {
+    moves: [],
+    stops: [],
+    cannotMove: [{service: 'db_pinned', serviceId: 's1', tasks: 1, reason: 'no other node matches node.labels.disk == ssd'}],
+  }
   const free: DrainPrediction = {moves: [{service: 'web', serviceId: 's2', tasks: 1, to: ['h1', 'h3']}], stops: [], cannotMove: []}
 
   it('refuses (exit 2, nothing changed) when a task would have nowhere to go, naming each service and why', () => {
@@ -83,7 +119,9 @@ describe('drainRefusal', () => {
     expect(refusal?.exitCode).toBe(2)
     expect(refusal?.code).toBe('swarm.drain-stuck')
     expect(refusal?.host).toBe('h2')
-    expect(refusal?.message).toBe('Draining h2 would leave db_pinned without a node to run on:\n- db_pinned: no other node matches node.labels.disk == ssd\nNothing was changed.')
+    expect(refusal?.message).toBe(
+      'Draining h2 would leave db_pinned without a node to run on:\n- db_pinned: no other node matches node.labels.disk == ssd\nNothing was changed.',
+    )
     expect(refusal?.hint).toContain('--force')
   })
 

@@ -34,7 +34,9 @@ describe('host facts', () => {
   })
 
   it('installs the distribution package without questions', () => {
-    expect(installEngineCommand()).toEqual({script: 'export DEBIAN_FRONTEND=noninteractive && apt-get update -q && apt-get install -y -q --no-install-recommends docker.io'})
+    expect(installEngineCommand()).toEqual({
+      script: 'export DEBIAN_FRONTEND=noninteractive && apt-get update -q && apt-get install -y -q --no-install-recommends docker.io',
+    })
   })
 
   it.each([

@@ -31,7 +31,12 @@ describe('planLabelChanges', () => {
     ]
     expect(planLabelChanges(inv, live)).toEqual([
       {node: 'a', swarmNodeId: 'id-a', changes: [], labelsAfter: {type: 'service', 'com.example.team': 'ops'}},
-      {node: 'b', swarmNodeId: 'id-b', changes: [{key: 'type', action: 'change', from: 'service', to: 'db'}], labelsAfter: {type: 'db', 'com.example.team': 'db'}},
+      {
+        node: 'b',
+        swarmNodeId: 'id-b',
+        changes: [{key: 'type', action: 'change', from: 'service', to: 'db'}],
+        labelsAfter: {type: 'db', 'com.example.team': 'db'},
+      },
       {node: 'c', changes: [], labelsAfter: {}},
     ])
   })

@@ -29,11 +29,11 @@ describe('compareNodes (ctl node ls)', () => {
       swarmNode('id-b', '10.0.0.2', 'worker', {labels: {type: 'service'}, state: 'down'}),
       swarmNode('id-c', '10.0.0.3', 'worker', {labels: {}}),
     ]
-    expect(compareNodes(inv, live).slice(0, 3).map((r) => r.drift)).toEqual([
-      ['Engine older than 20.10', 'label ~ type: db → service'],
-      ['status down'],
-      ['label + type=db'],
-    ])
+    expect(
+      compareNodes(inv, live)
+        .slice(0, 3)
+        .map((r) => r.drift),
+    ).toEqual([['Engine older than 20.10', 'label ~ type: db → service'], ['status down'], ['label + type=db']])
   })
 })
 
@@ -42,9 +42,17 @@ describe('findSwarmNode', () => {
   it.each([
     ['by Status.Addr', [swarmNode('x', '10.0.0.1', 'worker')], 'x'],
     ['by manager address', [swarmNode('x', '0.0.0.0', 'manager', {managerAddress: '10.0.0.1:2377'})], 'x'],
-    ['the live one when a stale entry has the same address', [swarmNode('old', '10.0.0.1', 'worker', {state: 'down'}), swarmNode('new', '10.0.0.1', 'worker')], 'new'],
+    [
+      'the live one when a stale entry has the same address',
+      [swarmNode('old', '10.0.0.1', 'worker', {state: 'down'}), swarmNode('new', '10.0.0.1', 'worker')],
+      'new',
+    ],
     ['by hostname when the address differs (NAT, DNS name)', [swarmNode('x', '172.16.0.5', 'worker', {hostname: 'app-1'})], 'x'],
-    ['nothing when two nodes share the hostname', [swarmNode('x', '172.16.0.5', 'worker', {hostname: 'app-1'}), swarmNode('y', '172.16.0.6', 'worker', {hostname: 'app-1'})], undefined],
+    [
+      'nothing when two nodes share the hostname',
+      [swarmNode('x', '172.16.0.5', 'worker', {hostname: 'app-1'}), swarmNode('y', '172.16.0.6', 'worker', {hostname: 'app-1'})],
+      undefined,
+    ],
   ])('%s', (_, nodes, expected) => {
     expect(findSwarmNode(node, nodes)?.id).toBe(expected)
   })

@@ -18,7 +18,11 @@ const inventory = inventorySchema.parse({
     {name: 'backup-1', address: '10.0.3.1', role: 'none'},
   ],
 })
-const stack = (files: string[], hostModePortsAllowed: string[] = []): StackDefinition => ({name: 'infra', hostModePortsAllowed, files: files.map((f) => readStackFile(join(stacksDir, f)))})
+const stack = (files: string[], hostModePortsAllowed: string[] = []): StackDefinition => ({
+  name: 'infra',
+  hostModePortsAllowed,
+  files: files.map((f) => readStackFile(join(stacksDir, f))),
+})
 const lines = (report: ReturnType<typeof verifyPlacement>) => report.findings.map((f) => `${f.severity} ${f.kind} ${f.service ?? '-'}: ${f.message}`)
 
 describe('verifyPlacement', () => {
@@ -37,7 +41,14 @@ describe('verifyPlacement', () => {
   it('flags Redis moved to host mode when only Patroni may use it', () => {
     const report = verifyPlacement(inventory, [stack(['infra.yml', 'broken.yml'], ['patroni'])])
     expect(report.findings.filter((f) => f.service === 'redis')).toEqual([
-      {stack: 'infra', service: 'redis', kind: 'host-mode-port', severity: 'error', message: 'publishes 6379/tcp in host mode, but the inventory allows host mode only for patroni in stack infra (stacks[].hostModePortsAllowed); keep it on the overlay network'},
+      {
+        stack: 'infra',
+        service: 'redis',
+        kind: 'host-mode-port',
+        severity: 'error',
+        message:
+          'publishes 6379/tcp in host mode, but the inventory allows host mode only for patroni in stack infra (stacks[].hostModePortsAllowed); keep it on the overlay network',
+      },
     ])
   })
 
@@ -57,12 +68,21 @@ describe('verifyPlacement', () => {
 
   it('merges later files over earlier ones: constraints replaced, ports kept', () => {
     const report = verifyPlacement(inventory, [stack(['broken.yml', 'override.yml'], ['redis', 'edge'])])
-    expect(report.services.find((s) => s.service === 'redis')).toEqual({stack: 'infra', service: 'redis', constraints: ['node.labels.type == db'], nodes: ['db-1', 'db-2', 'db-3'], hostModePorts: ['6379/tcp']})
+    expect(report.services.find((s) => s.service === 'redis')).toEqual({
+      stack: 'infra',
+      service: 'redis',
+      constraints: ['node.labels.type == db'],
+      nodes: ['db-1', 'db-2', 'db-3'],
+      hostModePorts: ['6379/tcp'],
+    })
     expect(report.findings.filter((f) => f.service === 'redis')).toEqual([])
   })
 
   it('reports a service the inventory can place but the live swarm cannot (labels not applied yet)', () => {
-    const live = [swarmNode('a', '10.0.1.1', 'manager', {hostname: 'app-1', labels: {type: 'service'}}), swarmNode('d', '10.0.2.1', 'worker', {hostname: 'db-1', labels: {}})]
+    const live = [
+      swarmNode('a', '10.0.1.1', 'manager', {hostname: 'app-1', labels: {type: 'service'}}),
+      swarmNode('d', '10.0.2.1', 'worker', {hostname: 'db-1', labels: {}}),
+    ]
     const report = verifyPlacement(inventory, [stack(['infra.yml'], ['patroni'])], {swarmNodes: live})
     expect(lines(report)).toEqual([
       'error not-on-live-swarm patroni: constraints [node.labels.type == db] match db-1, db-2, db-3 in the inventory but no active node of the live swarm: apply labels with `ctl node label prod`, or check node availability',

@@ -39,24 +39,72 @@ describe('views of Engine API objects', () => {
         Name: 'infra_patroni',
         Mode: {Replicated: {Replicas: 3}},
         TaskTemplate: {Placement: {Constraints: ['node.labels.type == db'], MaxReplicas: 1}},
-        EndpointSpec: {Ports: [{Protocol: 'tcp', TargetPort: 5432, PublishedPort: 5432, PublishMode: 'host'}, {Protocol: 'tcp', TargetPort: 8008, PublishedPort: 8008, PublishMode: 'ingress'}]},
+        EndpointSpec: {
+          Ports: [
+            {Protocol: 'tcp', TargetPort: 5432, PublishedPort: 5432, PublishMode: 'host'},
+            {Protocol: 'tcp', TargetPort: 8008, PublishedPort: 8008, PublishMode: 'ingress'},
+          ],
+        },
       },
     }
-    expect(toService(raw)).toEqual({id: 's1', name: 'infra_patroni', mode: 'replicated', replicas: 3, constraints: ['node.labels.type == db'], maxReplicasPerNode: 1, hostPorts: [5432]})
+    expect(toService(raw)).toEqual({
+      id: 's1',
+      name: 'infra_patroni',
+      mode: 'replicated',
+      replicas: 3,
+      constraints: ['node.labels.type == db'],
+      maxReplicasPerNode: 1,
+      hostPorts: [5432],
+    })
     expect(toService({ID: 'g', Spec: {Name: 'agent', Mode: {Global: {}}}})).toMatchObject({mode: 'global', replicas: undefined, constraints: [], hostPorts: []})
   })
 
   it('reads a task, with the scheduler error of an unplaceable one', () => {
-    const raw = {ID: 't1', ServiceID: 's1', Slot: 1, DesiredState: 'running', Status: {State: 'pending', Message: 'pending task scheduling', Err: 'no suitable node (scheduling constraints not satisfied on 3 nodes)'}}
-    expect(toTask(raw)).toEqual({id: 't1', serviceId: 's1', nodeId: undefined, slot: 1, desiredState: 'running', state: 'pending', error: 'no suitable node (scheduling constraints not satisfied on 3 nodes)', message: 'pending task scheduling', createdAt: undefined})
+    const raw = {
+      ID: 't1',
+      ServiceID: 's1',
+      Slot: 1,
+      DesiredState: 'running',
+      Status: {State: 'pending', Message: 'pending task scheduling', Err: 'no suitable node (scheduling constraints not satisfied on 3 nodes)'},
+    }
+    expect(toTask(raw)).toEqual({
+      id: 't1',
+      serviceId: 's1',
+      nodeId: undefined,
+      slot: 1,
+      desiredState: 'running',
+      state: 'pending',
+      error: 'no suitable node (scheduling constraints not satisfied on 3 nodes)',
+      message: 'pending task scheduling',
+      createdAt: undefined,
+    })
   })
 
   it("reads an engine's own swarm state", () => {
-    const info = {ServerVersion: '20.10.24+dfsg1', OperatingSystem: 'Debian GNU/Linux 12 (bookworm)', Swarm: {NodeID: 'n2', NodeAddr: '198.18.0.12', LocalNodeState: 'active', ControlAvailable: false, Error: '', RemoteManagers: [{NodeID: 'n1', Addr: '198.18.0.11:2377'}]}}
+    const info = {
+      ServerVersion: '20.10.24+dfsg1',
+      OperatingSystem: 'Debian GNU/Linux 12 (bookworm)',
+      Swarm: {
+        NodeID: 'n2',
+        NodeAddr: '198.18.0.12',
+        LocalNodeState: 'active',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: [{NodeID: 'n1', Addr: '198.18.0.11:2377'}],
+      },
+    }
     expect(toEngineFacts(info, {Version: '20.10.24+dfsg1'})).toEqual({
       version: '20.10.24+dfsg1',
       os: 'Debian GNU/Linux 12 (bookworm)',
-      swarm: {state: 'active', nodeId: 'n2', nodeAddress: '198.18.0.12', isManager: false, clusterId: undefined, remoteManagers: [{nodeId: 'n1', address: '198.18.0.11:2377'}], error: undefined},
+      swarm: {
+        state: 'active',
+        nodeId: 'n2',
+        nodeAddress: '198.18.0.12',
+        isManager: false,
+        clusterId: undefined,
+        remoteManagers: [{nodeId: 'n1', address: '198.18.0.11:2377'}],
+        error: undefined,
+      },
     })
     expect(toEngineFacts({Swarm: {LocalNodeState: 'inactive', NodeID: ''}}).swarm).toMatchObject({state: 'inactive', nodeId: undefined, isManager: false})
   })

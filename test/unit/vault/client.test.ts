@@ -30,7 +30,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('VaultClient', () => {
-  it('reads state, inits, and a refusal becomes a CtlError naming the node, the call and Vault\'s words', async () => {
+  it("reads state, inits, and a refusal becomes a CtlError naming the node, the call and Vault's words", async () => {
     expect((await client.health()).status).toBe(501)
     const init = await client.init({secret_shares: 3, secret_threshold: 2})
     expect(init.keys_base64).toHaveLength(3)

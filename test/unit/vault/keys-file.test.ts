@@ -20,7 +20,10 @@ describe('keys file', () => {
       initialized_on: 'h1',
       created_at: '2026-01-02T03:04:05.000Z',
     })
-    expect(keysFileContent(init, {env: 'p', node: 'v1', shares: 3, threshold: 2, pgpKeyFiles: ['/k/a.asc']})).toMatchObject({pgp_encrypted: true, pgp_key_files: ['/k/a.asc']})
+    expect(keysFileContent(init, {env: 'p', node: 'v1', shares: 3, threshold: 2, pgpKeyFiles: ['/k/a.asc']})).toMatchObject({
+      pgp_encrypted: true,
+      pgp_key_files: ['/k/a.asc'],
+    })
   })
 
   it('is created with mode 0600 (even under a permissive umask) in a new 0700 directory', () => {

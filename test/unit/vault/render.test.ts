@@ -7,7 +7,17 @@ describe('statusTable', () => {
     const lines = statusTable(
       [
         {node: 'h1', apiUrl: 'http://a:8200/', reachable: true, initialized: true, sealed: false, haMode: 'active', version: '1.15.6'},
-        {node: 'h2', apiUrl: 'http://b:8200/', reachable: true, initialized: true, sealed: true, progress: 1, threshold: 3, haMode: 'sealed', version: '1.15.6'},
+        {
+          node: 'h2',
+          apiUrl: 'http://b:8200/',
+          reachable: true,
+          initialized: true,
+          sealed: true,
+          progress: 1,
+          threshold: 3,
+          haMode: 'sealed',
+          version: '1.15.6',
+        },
         {node: 'h3', apiUrl: 'http://c:8200/', reachable: false},
       ],
       [{node_id: 'h1', address: 'a:8201', leader: true, voter: true}],
@@ -25,7 +35,12 @@ describe('statusTable', () => {
   })
 
   it('lists Raft servers', () => {
-    expect(raftLines([{node_id: 'h1', address: 'a:8201', leader: true, voter: true}, {node_id: 'h2', address: 'b:8201', leader: false, voter: false}])).toEqual(['  h1 a:8201 (leader)', '  h2 b:8201 (non-voter)'])
+    expect(
+      raftLines([
+        {node_id: 'h1', address: 'a:8201', leader: true, voter: true},
+        {node_id: 'h2', address: 'b:8201', leader: false, voter: false},
+      ]),
+    ).toEqual(['  h1 a:8201 (leader)', '  h2 b:8201 (non-voter)'])
   })
 })
 

@@ -89,7 +89,26 @@ printf 'GET /health HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 "\${APP_PORT:-8080
 `
 
 /** Busybox applets the scripts use (and a few for `docker exec` debugging). */
-export const APPLETS = ['sh', 'nc', 'head', 'grep', 'sleep', 'cat', 'printf', 'kill', 'touch', 'rm', 'mkdir', 'hostname', 'ls', 'ps', 'echo', 'env', 'tr', 'date']
+export const APPLETS = [
+  'sh',
+  'nc',
+  'head',
+  'grep',
+  'sleep',
+  'cat',
+  'printf',
+  'kill',
+  'touch',
+  'rm',
+  'mkdir',
+  'hostname',
+  'ls',
+  'ps',
+  'echo',
+  'env',
+  'tr',
+  'date',
+]
 
 /**
  * The tags built on every lab engine: versions to roll between, and the bad releases the deploy gate

@@ -50,7 +50,14 @@ function buildRootfs(p: AppPaths): string {
   writeFileSync(join(p.rootfs, 'app', 'handle'), HANDLER_SCRIPT, {mode: 0o755})
   writeFileSync(join(p.rootfs, 'app', 'check'), CHECK_SCRIPT, {mode: 0o755})
   writeFileSync(join(p.rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\n')
-  return createHash('sha256').update(SERVER_SCRIPT).update(HANDLER_SCRIPT).update(CHECK_SCRIPT).update(APPLETS.join()).update(String(statSync('/bin/busybox').size)).digest('hex').slice(0, 12)
+  return createHash('sha256')
+    .update(SERVER_SCRIPT)
+    .update(HANDLER_SCRIPT)
+    .update(CHECK_SCRIPT)
+    .update(APPLETS.join())
+    .update(String(statSync('/bin/busybox').size))
+    .digest('hex')
+    .slice(0, 12)
 }
 
 async function importImages(ctx: LabContext, p: AppPaths, build: string): Promise<void> {
@@ -208,7 +215,12 @@ export const appComponent: LabComponent = {
       const images = await runLocal(dockerLocal(host, 'images', '--format', '{{.Tag}}', APP_REPOSITORY), {check: false})
       const tags = images.stdout.split('\n').filter(Boolean)
       const missing = Object.keys(APP_TAGS).filter((t) => !tags.includes(t))
-      rows.push({component: 'app image', host: host.name, ok: missing.length === 0, detail: missing.length ? `missing ${missing.join(', ')}` : tags.sort().join(', ')})
+      rows.push({
+        component: 'app image',
+        host: host.name,
+        ok: missing.length === 0,
+        detail: missing.length ? `missing ${missing.join(', ')}` : tags.sort().join(', '),
+      })
       rows.push({component: 'legacy', host: host.name, ok: Boolean(runningPid(legacyPidFile(host))), detail: `port ${LEGACY_PORT}`})
     }
     const pid = runningPid(p.haproxyPid)

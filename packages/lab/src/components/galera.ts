@@ -51,7 +51,11 @@ export async function labControl(host: LabHost, action: 'start' | 'stop' | 'kill
 
 /** SQL as root over the member's socket (unix_socket auth); statements on stdin. */
 async function localSql(host: LabHost, sql: string, check = true) {
-  return runLocal(['mariadb', `--socket=${galeraPaths(host).socket}`, '--user=root', '--batch', '--skip-column-names', '--connect-timeout=3'], {input: sql, timeoutMs: 30_000, check})
+  return runLocal(['mariadb', `--socket=${galeraPaths(host).socket}`, '--user=root', '--batch', '--skip-column-names', '--connect-timeout=3'], {
+    input: sql,
+    timeoutMs: 30_000,
+    check,
+  })
 }
 
 export async function labWsrepStatus(host: LabHost): Promise<WsrepStatus | undefined> {
@@ -68,12 +72,20 @@ async function waitSynced(host: LabHost, size: number, timeoutMs = 180_000): Pro
     if ((await labControl(host, 'status')).code !== 0) break
     await sleep(500)
   }
-  throw new CtlError(`galera: ${host.name} did not reach Synced (last: ${last ? `${last.clusterStatus}/${last.localState}/${last.clusterSize}` : 'no answer'})`, {host: host.name, code: 'lab.galera', hint: `Read ${galeraPaths(host).errorLog}`})
+  throw new CtlError(
+    `galera: ${host.name} did not reach Synced (last: ${last ? `${last.clusterStatus}/${last.localState}/${last.clusterSize}` : 'no answer'})`,
+    {host: host.name, code: 'lab.galera', hint: `Read ${galeraPaths(host).errorLog}`},
+  )
 }
 
 async function startMember(host: LabHost, extra: string[] = []): Promise<void> {
   const r = await labControl(host, 'start', extra)
-  if (r.code !== 0) throw new CtlError(`galera: cannot start mariadbd on ${host.name}: ${(r.stderr || r.stdout).trim()}`, {host: host.name, code: 'lab.galera', hint: `Read ${galeraPaths(host).errorLog}`})
+  if (r.code !== 0)
+    throw new CtlError(`galera: cannot start mariadbd on ${host.name}: ${(r.stderr || r.stdout).trim()}`, {
+      host: host.name,
+      code: 'lab.galera',
+      hint: `Read ${galeraPaths(host).errorLog}`,
+    })
 }
 
 /**
@@ -85,12 +97,17 @@ async function createCluster(ctx: LabContext, hosts: LabHost[], password: string
   const [first, ...rest] = hosts as [LabHost, ...LabHost[]]
   const p1 = galeraPaths(first)
   ctx.log(`galera: installing the system tables on ${first.name}`)
-  await runLocal(['mariadb-install-db', `--defaults-file=${p1.cnf}`, '--user=root', '--skip-test-db', '--auth-root-authentication-method=socket'], {timeoutMs: 120_000})
+  await runLocal(['mariadb-install-db', `--defaults-file=${p1.cnf}`, '--user=root', '--skip-test-db', '--auth-root-authentication-method=socket'], {
+    timeoutMs: 120_000,
+  })
   ctx.log(`galera: bootstrapping ${first.name}`)
   await startMember(first, ['--wsrep-new-cluster'])
   await waitSynced(first, 1)
   const quoted = password.replaceAll('\\', '\\\\').replaceAll("'", "\\'")
-  await localSql(first, `CREATE USER IF NOT EXISTS '${GALERA_USER}'@'localhost' IDENTIFIED BY '${quoted}';\nGRANT ALL PRIVILEGES ON *.* TO '${GALERA_USER}'@'localhost' WITH GRANT OPTION;\n`)
+  await localSql(
+    first,
+    `CREATE USER IF NOT EXISTS '${GALERA_USER}'@'localhost' IDENTIFIED BY '${quoted}';\nGRANT ALL PRIVILEGES ON *.* TO '${GALERA_USER}'@'localhost' WITH GRANT OPTION;\n`,
+  )
   const stopped = await labControl(first, 'stop')
   if (stopped.code !== 0) throw new CtlError(`galera: ${first.name} did not stop cleanly: ${stopped.stderr.trim()}`, {host: first.name, code: 'lab.galera'})
   for (const host of rest) {
@@ -112,9 +129,21 @@ async function repairCluster(ctx: LabContext): Promise<void> {
   const loaded = loadInventory(join(ctx.projectRoot, 'inventories', 'lab.yml'))
   const pool = new SshPool(loaded)
   try {
-    const result = await runRunbook(galeraRecover, {loaded, remote: pool, options: {allowUnreachable: false}, yes: true, observer: {progress: (t) => ctx.log(`galera: ${t}`)}, lock: (runId) => acquireRunbookLock(pool, loaded, galeraRecover.name, runId)})
+    const result = await runRunbook(galeraRecover, {
+      loaded,
+      remote: pool,
+      options: {allowUnreachable: false},
+      yes: true,
+      observer: {progress: (t) => ctx.log(`galera: ${t}`)},
+      lock: (runId) => acquireRunbookLock(pool, loaded, galeraRecover.name, runId),
+    })
     if (result.error) {
-      throw new CtlError(`galera: galera-recover ${result.outcome}: ${result.error.message}`, {code: 'lab.galera', step: result.error.step, host: result.error.host, hint: `${result.error.hint ?? ''}\nJournal: ${result.journal}`.trim()})
+      throw new CtlError(`galera: galera-recover ${result.outcome}: ${result.error.message}`, {
+        code: 'lab.galera',
+        step: result.error.step,
+        host: result.error.host,
+        hint: `${result.error.hint ?? ''}\nJournal: ${result.journal}`.trim(),
+      })
     }
     ctx.log(`galera: ${result.finishedEarly ?? `recovered (run ${result.runId})`}`)
   } finally {
@@ -129,7 +158,11 @@ export const galeraComponent: LabComponent = {
   async up(ctx) {
     const hosts = galeraHosts(ctx)
     if (hosts.length === 0) return ctx.log('galera: only in the shared lab (inventories/lab.yml)')
-    if (hosts.length < GALERA_HOSTS) throw new CtlError(`galera needs ${GALERA_HOSTS} lab hosts, the lab has ${hosts.length}`, {exitCode: ExitCode.cannotRun, hint: 'Run ctl lab up with --hosts 3 or more.'})
+    if (hosts.length < GALERA_HOSTS)
+      throw new CtlError(`galera needs ${GALERA_HOSTS} lab hosts, the lab has ${hosts.length}`, {
+        exitCode: ExitCode.cannotRun,
+        hint: 'Run ctl lab up with --hosts 3 or more.',
+      })
     const password = ensureGaleraPassword(ctx.projectRoot)
     for (const host of hosts) {
       const p = galeraPaths(host)
@@ -145,7 +178,8 @@ export const galeraComponent: LabComponent = {
       mkdirSync(galeraPaths(host).datadir, {recursive: true, mode: 0o700})
     }
     const statuses = await Promise.all(hosts.map((h) => labWsrepStatus(h)))
-    if (statuses.every((s) => s?.clusterStatus === 'Primary' && s.localState === 'Synced' && s.clusterSize === hosts.length)) return ctx.log('galera: no changes (3 Synced, Primary)')
+    if (statuses.every((s) => s?.clusterStatus === 'Primary' && s.localState === 'Synced' && s.clusterSize === hosts.length))
+      return ctx.log('galera: no changes (3 Synced, Primary)')
     await repairCluster(ctx)
   },
 
@@ -164,7 +198,12 @@ export const galeraComponent: LabComponent = {
         if (!running) return {component: 'galera', host: host.name, ok: false, detail: 'mariadbd not running'}
         const s = await labWsrepStatus(host)
         if (!s) return {component: 'galera', host: host.name, ok: false, detail: 'mariadbd runs but does not answer SQL'}
-        return {component: 'galera', host: host.name, ok: s.clusterStatus === 'Primary' && s.localState === 'Synced', detail: `${s.clusterStatus}, ${s.localState}, size ${s.clusterSize}, seqno ${s.lastCommitted}`}
+        return {
+          component: 'galera',
+          host: host.name,
+          ok: s.clusterStatus === 'Primary' && s.localState === 'Synced',
+          detail: `${s.clusterStatus}, ${s.localState}, size ${s.clusterSize}, seqno ${s.lastCommitted}`,
+        }
       }),
     )
   },
@@ -186,7 +225,11 @@ export const galeraComponent: LabComponent = {
       async run(ctx, argument) {
         const hosts = galeraHosts(ctx)
         const host = argument ? hosts.find((h) => h.name === argument) : hosts.at(-1)
-        if (!host) throw new CtlError(`galera-node-loss: "${argument}" is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${hosts.map((h) => h.name).join(', ')}`})
+        if (!host)
+          throw new CtlError(`galera-node-loss: "${argument}" is not a Galera member`, {
+            exitCode: ExitCode.cannotRun,
+            hint: `Members: ${hosts.map((h) => h.name).join(', ')}`,
+          })
         const r = await labControl(host, 'kill')
         if (r.code !== 0) throw new CtlError(`galera-node-loss: could not kill mariadbd on ${host.name}: ${r.stderr.trim()}`, {host: host.name})
         // The survivors notice the loss only after the group's suspect timeout: the scenario's state

@@ -41,7 +41,10 @@ async function nodeDown(ctx: LabContext, argument?: string): Promise<string> {
   const instance = instanceOf(ctx)
   const host = ctx.hosts.find((h) => h.name === argument)
   if (!host) {
-    throw new CtlError(`node-down needs a lab host name, not "${argument ?? ''}"`, {exitCode: ExitCode.cannotRun, hint: `Lab hosts: ${ctx.hosts.map((h) => h.name).join(', ')}`})
+    throw new CtlError(`node-down needs a lab host name, not "${argument ?? ''}"`, {
+      exitCode: ExitCode.cannotRun,
+      hint: `Lab hosts: ${ctx.hosts.map((h) => h.name).join(', ')}`,
+    })
   }
   // The host keeps running but drops off the network, as if its switch port died.
   await runLocal(['ip', 'link', 'set', host.veth, 'down'], {timeoutMs: 10_000})
@@ -62,7 +65,11 @@ export const hostsComponent: LabComponent = {
       if (outcome !== 'running') ctx.log(`${host.name}: sshd ${outcome}`)
     })
     const known = new Map([...(await existingLabHosts(ctx)), ...ctx.hosts].map((h) => [h.name, h]))
-    writeKnownHosts(ctx.projectRoot, instance, [...known.values()].sort((a, b) => a.index - b.index))
+    writeKnownHosts(
+      ctx.projectRoot,
+      instance,
+      [...known.values()].sort((a, b) => a.index - b.index),
+    )
   },
 
   async down(ctx) {
@@ -74,14 +81,24 @@ export const hostsComponent: LabComponent = {
       leftovers.push(...(await removeHost(host)))
     })
     await deleteLink(instance.bridge)
-    if (leftovers.length > 0) throw new CtlError(`Some lab processes did not stop:\n${leftovers.join('\n')}`, {step: 'down', hint: 'Look at them with ps -o pid,cmd -p <pid>, then run `ctl lab down` again.'})
+    if (leftovers.length > 0)
+      throw new CtlError(`Some lab processes did not stop:\n${leftovers.join('\n')}`, {
+        step: 'down',
+        hint: 'Look at them with ps -o pid,cmd -p <pid>, then run `ctl lab down` again.',
+      })
   },
 
   async status(ctx) {
     const instance = instanceOf(ctx)
     const facts = await readNetworkFacts(instance, ctx.hosts)
     const rows: LabStatusRow[] = [
-      {component: 'hosts', ok: facts.bridge.exists && facts.bridge.up, detail: facts.bridge.exists ? `bridge ${instance.bridge} ${facts.bridge.up ? 'up' : 'DOWN'} ${facts.bridge.addresses.join(' ')}` : `bridge ${instance.bridge} missing`},
+      {
+        component: 'hosts',
+        ok: facts.bridge.exists && facts.bridge.up,
+        detail: facts.bridge.exists
+          ? `bridge ${instance.bridge} ${facts.bridge.up ? 'up' : 'DOWN'} ${facts.bridge.addresses.join(' ')}`
+          : `bridge ${instance.bridge} missing`,
+      },
     ]
     await Promise.all(
       ctx.hosts.map(async (host) => {
@@ -97,7 +114,12 @@ export const hostsComponent: LabComponent = {
         if (pid === undefined) problems.push(`sshd not running (pid file ${sshdPaths(host).pidFile})`)
         const answers = problems.length === 0 && (await probeSsh(host.address, 1500))
         if (problems.length === 0 && !answers) problems.push(`no SSH banner on ${host.address}:22`)
-        rows.push({component: 'hosts', host: host.name, ok: problems.length === 0, detail: problems.length === 0 ? `${host.address} ${host.netns}, sshd ${pid}` : problems.join('; ')})
+        rows.push({
+          component: 'hosts',
+          host: host.name,
+          ok: problems.length === 0,
+          detail: problems.length === 0 ? `${host.address} ${host.netns}, sshd ${pid}` : problems.join('; '),
+        })
       }),
     )
     return rows.sort((a, b) => (a.host ?? '').localeCompare(b.host ?? '', undefined, {numeric: true}))
@@ -106,7 +128,7 @@ export const hostsComponent: LabComponent = {
   breaks: [
     {
       name: 'node-down',
-      summary: "Cut a host off the lab network (its veth link goes down); it keeps running, `up` reconnects it.",
+      summary: 'Cut a host off the lab network (its veth link goes down); it keeps running, `up` reconnects it.',
       argument: 'host name, e.g. h2',
       run: nodeDown,
     },

@@ -9,11 +9,4 @@ import {vaultComponent} from './vault.js'
 /**
  * The lab's components, in start order (down runs in reverse). Each area adds its own line here.
  */
-export const labComponents: LabComponent[] = [
-  hostsComponent,
-  dockerComponent,
-  appComponent,
-  galeraComponent,
-  patroniComponent,
-  vaultComponent,
-]
+export const labComponents: LabComponent[] = [hostsComponent, dockerComponent, appComponent, galeraComponent, patroniComponent, vaultComponent]

@@ -284,7 +284,10 @@ export function etcdScript(host: LabHost): string {
     pidFile: p.etcdPid,
     logFile: p.etcdLog,
     processWord: 'etcd',
-    dirs: [[p.etcdDir, SERVICE_USER], [p.etcdData, SERVICE_USER]],
+    dirs: [
+      [p.etcdDir, SERVICE_USER],
+      [p.etcdData, SERVICE_USER],
+    ],
     argv: ['etcd', '--config-file', p.etcdConfig],
     asServiceUser: true,
     stopWaitSeconds: 20,
@@ -298,7 +301,10 @@ export function patroniScript(host: LabHost): string {
     pidFile: p.patroniPid,
     logFile: p.patroniLog,
     processWord: 'patroni',
-    dirs: [[p.patroniDir, SERVICE_USER], [p.socketDir, SERVICE_USER]],
+    dirs: [
+      [p.patroniDir, SERVICE_USER],
+      [p.socketDir, SERVICE_USER],
+    ],
     argv: ['patroni', p.patroniConfig],
     asServiceUser: true,
     postgresData: p.patroniData,

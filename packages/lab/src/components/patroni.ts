@@ -93,8 +93,14 @@ function writeIfChanged(path: string, content: string, mode: number, owner?: str
 let serviceIds: {uid: number; gid: number} | undefined
 function chownToService(path: string): void {
   if (!serviceIds) {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${SERVICE_USER}:`))
-    if (!line) throw new CtlError(`No ${SERVICE_USER} user: is postgresql-15 installed?`, {code: 'lab.patroni', hint: 'apt-get install postgresql-15 patroni etcd-server'})
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${SERVICE_USER}:`))
+    if (!line)
+      throw new CtlError(`No ${SERVICE_USER} user: is postgresql-15 installed?`, {
+        code: 'lab.patroni',
+        hint: 'apt-get install postgresql-15 patroni etcd-server',
+      })
     const [, , uid, gid] = line.split(':')
     serviceIds = {uid: Number(uid), gid: Number(gid)}
   }
@@ -132,7 +138,12 @@ async function control(host: LabHost, script: string, action: 'start' | 'stop' |
 async function controlOrFail(host: LabHost, script: string, action: 'start' | 'stop' | 'kill'): Promise<void> {
   const r = await control(host, script, action)
   if (r.code !== 0) {
-    throw new CtlError(`${script} ${action} failed on ${host.name}: ${lastLines(r, 5)}`, {host: host.name, step: `patroni ${action}`, code: 'lab.patroni', hint: `Look at the logs under ${host.stateDir}/etcd and ${host.stateDir}/patroni.`})
+    throw new CtlError(`${script} ${action} failed on ${host.name}: ${lastLines(r, 5)}`, {
+      host: host.name,
+      step: `patroni ${action}`,
+      code: 'lab.patroni',
+      hint: `Look at the logs under ${host.stateDir}/etcd and ${host.stateDir}/patroni.`,
+    })
   }
 }
 
@@ -155,8 +166,13 @@ async function waitForCluster(ctx: Pick<LabContext, 'hosts' | 'projectRoot'>, ti
   let facts: ClusterFacts | undefined
   const ok = await waitFor(async () => clusterReady((facts = await labClusterFacts(ctx))), timeoutMs, 500)
   if (!ok) {
-    const seen = facts ? facts.members.map((m) => `${m.name}: ${m.role}/${m.state}${m.role === 'leader' ? '' : m.streaming ? ' streaming' : ' not streaming'}`).join('; ') : 'no answer'
-    throw new CtlError(`Patroni did not reach one leader and ${patroniHosts(ctx).length - 1} streaming replicas within ${timeoutMs / 1000} s (${seen})`, {code: 'lab.patroni', hint: 'Look at /var/lib/ctl-lab/h<i>/patroni/patroni.log, then run `ctl lab up` again.'})
+    const seen = facts
+      ? facts.members.map((m) => `${m.name}: ${m.role}/${m.state}${m.role === 'leader' ? '' : m.streaming ? ' streaming' : ' not streaming'}`).join('; ')
+      : 'no answer'
+    throw new CtlError(`Patroni did not reach one leader and ${patroniHosts(ctx).length - 1} streaming replicas within ${timeoutMs / 1000} s (${seen})`, {
+      code: 'lab.patroni',
+      hint: 'Look at /var/lib/ctl-lab/h<i>/patroni/patroni.log, then run `ctl lab up` again.',
+    })
   }
   return facts!
 }
@@ -191,7 +207,11 @@ async function reinitializeStuckReplicas(ctx: LabContext): Promise<void> {
   const topology = labTopology(patroniHosts(ctx))
   for (const m of facts.members.filter((x) => x.name !== facts.leader && x.reachable && !x.streaming)) {
     ctx.log(`${m.name} runs but does not stream from ${facts.leader}: reinitializing it`)
-    await restCall(localRunOn, topology.members.find((a) => a.name === m.name)!, {method: 'POST', path: '/reinitialize', body: {force: true}})
+    await restCall(
+      localRunOn,
+      topology.members.find((a) => a.name === m.name)!,
+      {method: 'POST', path: '/reinitialize', body: {force: true}},
+    )
   }
 }
 
@@ -212,7 +232,12 @@ async function status(ctx: LabContext): Promise<LabStatusRow[]> {
   const rows: LabStatusRow[] = []
   for (const host of hosts) {
     const healthy = await etcdHealthy(host)
-    rows.push({component: 'etcd', host: host.name, ok: healthy, detail: healthy ? `etcd-${host.name} healthy on ${host.address}:${ETCD_CLIENT_PORT}` : `etcd-${host.name} not healthy`})
+    rows.push({
+      component: 'etcd',
+      host: host.name,
+      ok: healthy,
+      detail: healthy ? `etcd-${host.name} healthy on ${host.address}:${ETCD_CLIENT_PORT}` : `etcd-${host.name} not healthy`,
+    })
   }
   const facts = await labClusterFacts(ctx)
   for (const m of facts.members) {
@@ -222,7 +247,12 @@ async function status(ctx: LabContext): Promise<LabStatusRow[]> {
   }
   const endpoint = hosts[0]!
   const probe = await runLocal(['pg_isready', '-q', '-t', '3', '-h', endpoint.address, '-p', String(PG_WRITE_PORT)], {check: false, timeoutMs: 10_000})
-  rows.push({component: 'patroni', host: endpoint.name, ok: probe.code === 0, detail: `write endpoint (HAProxy) ${endpoint.address}:${PG_WRITE_PORT} ${probe.code === 0 ? 'accepts connections' : 'does not accept connections'}`})
+  rows.push({
+    component: 'patroni',
+    host: endpoint.name,
+    ok: probe.code === 0,
+    detail: `write endpoint (HAProxy) ${endpoint.address}:${PG_WRITE_PORT} ${probe.code === 0 ? 'accepts connections' : 'does not accept connections'}`,
+  })
   return rows
 }
 
@@ -243,5 +273,7 @@ export const patroniComponent: LabComponent = {
   up,
   down,
   status,
-  breaks: [{name: 'patroni-leader-loss', summary: "The Patroni leader's Patroni and PostgreSQL die (kill -9); `up` restarts them as a replica.", run: leaderLoss}],
+  breaks: [
+    {name: 'patroni-leader-loss', summary: "The Patroni leader's Patroni and PostgreSQL die (kill -9); `up` restarts them as a replica.", run: leaderLoss},
+  ],
 }

@@ -66,7 +66,16 @@ export function realVaultConfig(options: {nodeId: string; listenHost: string; po
 }
 
 /** The argv of one node's server: the real one, or the double run by Node 22 from dist/. */
-export function vaultServerArgv(options: {vaultBinary?: string; projectRoot: string; nodeId: string; listenHost: string; port: number; clusterPort: number; stateDir: string; configFile: string}): string[] {
+export function vaultServerArgv(options: {
+  vaultBinary?: string
+  projectRoot: string
+  nodeId: string
+  listenHost: string
+  port: number
+  clusterPort: number
+  stateDir: string
+  configFile: string
+}): string[] {
   if (options.vaultBinary) return [options.vaultBinary, 'server', `-config=${options.configFile}`]
   const localNode = join(options.projectRoot, 'node_modules/.bin/node')
   return [
@@ -100,16 +109,20 @@ async function vaultAnswers(apiAddr: string): Promise<boolean> {
 async function withStartLock<T>(host: LabHost, work: () => Promise<T>): Promise<T> {
   const lock = `${host.runDir}/vault.lock`
   mkdirSync(host.runDir, {recursive: true})
-  const taken = await waitFor(() => {
-    try {
-      mkdirSync(lock)
-      return true
-    } catch {
-      const held = statSync(lock, {throwIfNoEntry: false})
-      if (held && Date.now() - held.mtimeMs > 60_000) rmSync(lock, {recursive: true, force: true})
-      return false
-    }
-  }, READY_TIMEOUT_MS * 2, 100)
+  const taken = await waitFor(
+    () => {
+      try {
+        mkdirSync(lock)
+        return true
+      } catch {
+        const held = statSync(lock, {throwIfNoEntry: false})
+        if (held && Date.now() - held.mtimeMs > 60_000) rmSync(lock, {recursive: true, force: true})
+        return false
+      }
+    },
+    READY_TIMEOUT_MS * 2,
+    100,
+  )
   if (!taken) throw new Error(`${lock} is held by another start; remove it if no \`ctl lab up\` is running`)
   try {
     return await work()
@@ -128,8 +141,18 @@ async function startUnlocked(ctx: LabContext, host: LabHost, vaultBinary?: strin
   mkdirSync(paths.dir, {recursive: true, mode: 0o700})
   const dataDir = `${paths.dir}/data`
   mkdirSync(dataDir, {recursive: true, mode: 0o700})
-  if (vaultBinary) writeFileSync(paths.config, realVaultConfig({nodeId: host.name, listenHost: host.address, port: VAULT_PORT, clusterPort: VAULT_CLUSTER_PORT, dataDir}))
-  const argv = vaultServerArgv({vaultBinary, projectRoot: ctx.projectRoot, nodeId: host.name, listenHost: host.address, port: VAULT_PORT, clusterPort: VAULT_CLUSTER_PORT, stateDir: dataDir, configFile: paths.config})
+  if (vaultBinary)
+    writeFileSync(paths.config, realVaultConfig({nodeId: host.name, listenHost: host.address, port: VAULT_PORT, clusterPort: VAULT_CLUSTER_PORT, dataDir}))
+  const argv = vaultServerArgv({
+    vaultBinary,
+    projectRoot: ctx.projectRoot,
+    nodeId: host.name,
+    listenHost: host.address,
+    port: VAULT_PORT,
+    clusterPort: VAULT_CLUSTER_PORT,
+    stateDir: dataDir,
+    configFile: paths.config,
+  })
   // nsenter execs the server, so the pid is the server's own.
   const pid = startDetached(inNetns(host.netns, argv), paths.logFile)
   writeFileSync(paths.pidFile, `${pid}\n`)
@@ -224,7 +247,9 @@ export const vaultComponent: LabComponent = {
       summary: 'Restart every Vault node: they come back sealed (unseal with `ctl vault unseal lab`).',
       async run(ctx) {
         await restartVaultNodes(ctx)
-        return `Restarted Vault on ${vaultHosts(ctx).map((h) => h.name).join(', ')}: every node is sealed now. \`ctl vault unseal lab\` unseals them.`
+        return `Restarted Vault on ${vaultHosts(ctx)
+          .map((h) => h.name)
+          .join(', ')}: every node is sealed now. \`ctl vault unseal lab\` unseals them.`
       },
     },
   ],

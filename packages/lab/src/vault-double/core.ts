@@ -142,7 +142,14 @@ export class VaultDoubleNode {
   }
 
   health(query: URLSearchParams): Reply {
-    const codes: Record<string, number> = {activecode: 200, standbycode: 429, sealedcode: 503, uninitcode: 501, drsecondarycode: 472, performancestandbycode: 473}
+    const codes: Record<string, number> = {
+      activecode: 200,
+      standbycode: 429,
+      sealedcode: 503,
+      uninitcode: 501,
+      drsecondarycode: 472,
+      performancestandbycode: 473,
+    }
     for (const name of Object.keys(codes)) {
       const text = query.get(name)
       if (text === null) continue
@@ -314,7 +321,10 @@ export class VaultDoubleNode {
     const challenge = randomBytes(32)
     this.challenges.set(serverId, challenge)
     const cluster = this.cluster!
-    return {status: 200, body: {challenge: challenge.toString('base64'), seal_config: {type: 'shamir', secret_shares: cluster.shares, secret_threshold: cluster.threshold}}}
+    return {
+      status: 200,
+      body: {challenge: challenge.toString('base64'), seal_config: {type: 'shamir', secret_shares: cluster.shares, secret_threshold: cluster.threshold}},
+    }
   }
 
   bootstrapAnswer(body: Record<string, unknown>): Reply {
@@ -327,7 +337,10 @@ export class VaultDoubleNode {
     this.challenges.delete(serverId)
     const peer: DoublePeer = {nodeId: serverId, apiAddr: String(body.api_addr ?? ''), clusterAddr: String(body.cluster_addr ?? '')}
     const cluster = this.cluster!
-    this.state = {...this.state, cluster: {...cluster, peers: [...cluster.peers.filter((p) => p.nodeId !== serverId), peer], configIndex: cluster.configIndex + 1}}
+    this.state = {
+      ...this.state,
+      cluster: {...cluster, peers: [...cluster.peers.filter((p) => p.nodeId !== serverId), peer], configIndex: cluster.configIndex + 1},
+    }
     saveState(this.options.stateDir, this.state)
     return {status: 200, body: {peers: this.state.cluster!.peers.map((p) => ({id: p.nodeId, address: p.clusterAddr})), double_cluster: this.state.cluster}}
   }
@@ -345,7 +358,13 @@ export class VaultDoubleNode {
         data: {
           config: {
             index: cluster.configIndex,
-            servers: cluster.peers.map((p) => ({node_id: p.nodeId, address: p.clusterAddr, leader: p.nodeId === this.options.nodeId, protocol_version: '3', voter: true})),
+            servers: cluster.peers.map((p) => ({
+              node_id: p.nodeId,
+              address: p.clusterAddr,
+              leader: p.nodeId === this.options.nodeId,
+              protocol_version: '3',
+              voter: true,
+            })),
           },
         },
         wrap_info: null,
@@ -384,7 +403,13 @@ export class VaultDoubleNode {
   }
 
   peerState(): PeerState {
-    return {nodeId: this.options.nodeId, sealed: this.sealed, active: this.active, configIndex: this.cluster?.configIndex ?? 0, peers: this.cluster?.peers ?? []}
+    return {
+      nodeId: this.options.nodeId,
+      sealed: this.sealed,
+      active: this.active,
+      configIndex: this.cluster?.configIndex ?? 0,
+      peers: this.cluster?.peers ?? [],
+    }
   }
 
   /**

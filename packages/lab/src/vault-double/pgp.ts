@@ -16,9 +16,15 @@ export async function encryptForPgpKey(base64Key: string, plaintext: string): Pr
     const gpg = ['gpg', '--homedir', home, '--batch', '--quiet', '--no-tty']
     await runLocal([...gpg, '--import', keyFile], {timeoutMs: 20_000})
     const listing = await runLocal([...gpg, '--with-colons', '--list-keys'], {timeoutMs: 20_000})
-    const fingerprint = listing.stdout.split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9]
+    const fingerprint = listing.stdout
+      .split('\n')
+      .find((l) => l.startsWith('fpr:'))
+      ?.split(':')[9]
     if (!fingerprint) throw new Error('the PGP key has no fingerprint')
-    const encrypted = await runLocal([...gpg, '--trust-model', 'always', '--armor', '--encrypt', '--recipient', fingerprint], {input: plaintext, timeoutMs: 20_000})
+    const encrypted = await runLocal([...gpg, '--trust-model', 'always', '--armor', '--encrypt', '--recipient', fingerprint], {
+      input: plaintext,
+      timeoutMs: 20_000,
+    })
     return dearmor(encrypted.stdout)
   } finally {
     rmSync(home, {recursive: true, force: true})

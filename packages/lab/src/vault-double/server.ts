@@ -76,7 +76,11 @@ function readBody(request: IncomingMessage): Promise<Record<string, unknown> | R
       if (!text) return resolve({})
       try {
         const parsed = JSON.parse(text)
-        resolve(parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {status: 400, body: {errors: ['failed to parse JSON input: not an object']}})
+        resolve(
+          parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+            ? parsed
+            : {status: 400, body: {errors: ['failed to parse JSON input: not an object']}},
+        )
       } catch (cause) {
         resolve({status: 400, body: {errors: [`failed to parse JSON input: ${(cause as Error).message}`]}})
       }

@@ -28,7 +28,9 @@ async function leftoversOnMachine() {
       }
     })
     .filter((cmd) => cmd.includes('ctl-lab7') || cmd.includes(`sleep ${CONTAINER_MARKER}`))
-  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes('ctl-lab7'))
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('ctl-lab7'))
   const cgroups = readdirSync('/sys/fs/cgroup').filter((c) => existsSync(`/sys/fs/cgroup/${c}/ctl-lab7-h1`) || existsSync(`/sys/fs/cgroup/${c}/ctl-lab7-h2`))
   const dirs = ['/var/lib/ctl-lab7', '/run/ctl-lab7'].filter((d) => existsSync(d))
   return {netns, links, processes, mounts, cgroups, dirs}
@@ -90,7 +92,10 @@ describe('ctl lab down and repair (instance 7)', () => {
   })
 
   it('leaves no namespace, link, process, mount, cgroup or directory behind, even with Swarm and containers', async () => {
-    const rootfs = await execa('sh', ['-c', 'd=$(mktemp -d) && mkdir $d/bin && cp /bin/busybox $d/bin/ && ln -s busybox $d/bin/sh && ln -s busybox $d/bin/sleep && echo $d'])
+    const rootfs = await execa('sh', [
+      '-c',
+      'd=$(mktemp -d) && mkdir $d/bin && cp /bin/busybox $d/bin/ && ln -s busybox $d/bin/sh && ln -s busybox $d/bin/sleep && echo $d',
+    ])
     await execa('sh', ['-c', `tar -C ${rootfs.stdout} -c . | docker -H unix:///run/ctl-lab7/h1/docker.sock import - ctl-lab-test:1`])
     await docker('h1', 'swarm', 'init', '--advertise-addr', '198.18.7.11')
     await docker('h1', 'run', '-d', 'ctl-lab-test:1', 'sleep', CONTAINER_MARKER)

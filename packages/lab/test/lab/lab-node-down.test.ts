@@ -46,7 +46,10 @@ describe('ctl lab break node-down (instance 8)', () => {
     expect(json(broke).message).toMatch(/h2 \(198\.18\.8\.12\) is cut off/)
     expect(await reachable()).toEqual({h1: true, h2: false})
     const status = json(await ctl('lab', 'status', '--json'))
-    expect(status.rows.find((r: any) => r.component === 'hosts' && r.host === 'h2')).toMatchObject({ok: false, detail: expect.stringContaining('link ctllab8h2 down')})
+    expect(status.rows.find((r: any) => r.component === 'hosts' && r.host === 'h2')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('link ctllab8h2 down'),
+    })
 
     const up = await ctl('lab', 'up', '--hosts', '2', '--no-docker', '--json')
     expect(up.exitCode, up.stderr).toBe(0)
@@ -57,7 +60,12 @@ describe('ctl lab break node-down (instance 8)', () => {
     const lock = '/run/ctl-lab8.lock'
     const holder = execa('sleep', ['30'])
     writeFileSync(lock, `${holder.pid} test\n`)
-    const waiting = execa(join(projectRoot, 'bin', 'run.js'), ['lab', 'up', '--hosts', '2', '--no-docker'], {cwd: projectRoot, env: {...env, CTL_NONINTERACTIVE: '1'}, reject: false, input: ''})
+    const waiting = execa(join(projectRoot, 'bin', 'run.js'), ['lab', 'up', '--hosts', '2', '--no-docker'], {
+      cwd: projectRoot,
+      env: {...env, CTL_NONINTERACTIVE: '1'},
+      reject: false,
+      input: '',
+    })
     let stderr = ''
     waiting.stderr!.on('data', (chunk) => (stderr += String(chunk)))
     const deadline = Date.now() + 60_000

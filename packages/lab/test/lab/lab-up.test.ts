@@ -13,14 +13,29 @@ describe('ctl lab up (default lab)', () => {
     const run = await runCtl(['lab', 'up', '--only', 'hosts', '--only', 'docker', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
     const result = json(run)
-    expect(result.components).toEqual([{component: 'hosts', ok: true}, {component: 'docker', ok: true}])
+    expect(result.components).toEqual([
+      {component: 'hosts', ok: true},
+      {component: 'docker', ok: true},
+    ])
     expect(result.inventory).toMatch(/inventories\/lab\.yml$/)
-    expect(result.hosts.map((h: any) => `${h.name} ${h.address} ${h.netns}`)).toEqual(['h1 198.18.0.11 ctl-lab-h1', 'h2 198.18.0.12 ctl-lab-h2', 'h3 198.18.0.13 ctl-lab-h3'])
+    expect(result.hosts.map((h: any) => `${h.name} ${h.address} ${h.netns}`)).toEqual([
+      'h1 198.18.0.11 ctl-lab-h1',
+      'h2 198.18.0.12 ctl-lab-h2',
+      'h3 198.18.0.13 ctl-lab-h3',
+    ])
     expect(daemonPids()).toEqual(before)
   })
 
   it('gives three engines, one per host, reached over SSH with verified host keys', async () => {
-    const run = await runCtl(['exec', 'lab', '--json', '--', 'sh', '-c', 'hostname; docker info --format "{{.Name}} {{.DockerRootDir}}"; ip -4 -o addr show eth0'])
+    const run = await runCtl([
+      'exec',
+      'lab',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'hostname; docker info --format "{{.Name}} {{.DockerRootDir}}"; ip -4 -o addr show eth0',
+    ])
     expect(run.exitCode, run.stderr).toBe(0)
     const results = json(run).results as Array<{node: string; stdout: string}>
     for (const [i, r] of results.entries()) {
@@ -33,9 +48,17 @@ describe('ctl lab up (default lab)', () => {
 
   it('reports every host and engine in status', async () => {
     const run = await runCtl(['lab', 'status', '--json'])
-    const rows = (json(run).rows as Array<{component: string; host?: string; ok: boolean; detail: string}>).filter((r) => r.component === 'hosts' || r.component === 'docker')
+    const rows = (json(run).rows as Array<{component: string; host?: string; ok: boolean; detail: string}>).filter(
+      (r) => r.component === 'hosts' || r.component === 'docker',
+    )
     expect(rows.map((r) => `${r.component}/${r.host ?? '-'}/${r.ok}`)).toEqual([
-      'hosts/-/true', 'hosts/h1/true', 'hosts/h2/true', 'hosts/h3/true', 'docker/h1/true', 'docker/h2/true', 'docker/h3/true',
+      'hosts/-/true',
+      'hosts/h1/true',
+      'hosts/h2/true',
+      'hosts/h3/true',
+      'docker/h1/true',
+      'docker/h2/true',
+      'docker/h3/true',
     ])
     expect(rows.find((r) => r.component === 'docker' && r.host === 'h2')!.detail).toMatch(/^engine 20\.10/)
   })

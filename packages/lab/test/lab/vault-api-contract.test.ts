@@ -13,7 +13,9 @@ const variants = [
   {kind: 'double' as const, title: "the lab's Vault API double", enabled: true},
   {
     kind: 'vault' as const,
-    title: binary ? `a real vault server (${binary})` : 'a real vault server — SKIPPED: no `vault` binary on PATH, install one to run this contract against Vault itself',
+    title: binary
+      ? `a real vault server (${binary})`
+      : 'a real vault server — SKIPPED: no `vault` binary on PATH, install one to run this contract against Vault itself',
     enabled: Boolean(binary),
   },
 ]
@@ -132,7 +134,7 @@ for (const variant of variants) {
       expect((await api(a, 'PUT', 'sys/unseal', {})).status).toBe(400)
     })
 
-    it('raft join before unseal: the joiner reports initialized and sealed with the leader\'s t/n, the shares finish the join, it becomes standby (429)', async () => {
+    it("raft join before unseal: the joiner reports initialized and sealed with the leader's t/n, the shares finish the join, it becomes standby (429)", async () => {
       const keys = await activeLeader()
       const joined = await api(b, 'POST', 'sys/storage/raft/join', {leader_api_addr: a})
       expect(joined.status).toBe(200)

@@ -8,12 +8,32 @@ import {importChanges} from '../../src/components/app-image.js'
 
 describe('lab app tier', () => {
   const config = renderHaproxyConfig(
-    [{name: 'app', bind: '198.18.0.1:8080', healthPath: '/health', servers: [{name: 'h1', address: '198.18.0.11', port: 8080}, {name: 'h2', address: '198.18.0.12', port: 8080}]}],
+    [
+      {
+        name: 'app',
+        bind: '198.18.0.1:8080',
+        healthPath: '/health',
+        servers: [
+          {name: 'h1', address: '198.18.0.11', port: 8080},
+          {name: 'h2', address: '198.18.0.12', port: 8080},
+        ],
+      },
+    ],
     {statsBind: '198.18.0.1:8404', pidFile: '/run/ctl-lab/haproxy.pid'},
   )
 
   it('renders HAProxy with fast health checks, retries and redispatch', () => {
-    for (const line of ['  retry-on all-retryable-errors', '  option redispatch 1', '  retries 3', '  option httpchk GET /health', '  http-check expect status 200', '  default-server inter 500ms fastinter 250ms downinter 500ms rise 2 fall 2', '  server h1 198.18.0.11:8080 check', '  server h2 198.18.0.12:8080 check', '  bind 198.18.0.1:8080']) {
+    for (const line of [
+      '  retry-on all-retryable-errors',
+      '  option redispatch 1',
+      '  retries 3',
+      '  option httpchk GET /health',
+      '  http-check expect status 200',
+      '  default-server inter 500ms fastinter 250ms downinter 500ms rise 2 fall 2',
+      '  server h1 198.18.0.11:8080 check',
+      '  server h2 198.18.0.12:8080 check',
+      '  bind 198.18.0.1:8080',
+    ]) {
       expect(config.split('\n')).toContain(line)
     }
   })
@@ -34,6 +54,17 @@ describe('lab app tier', () => {
   })
 
   it('imports each tag with its environment and build hash', () => {
-    expect(importChanges({APP_VERSION: 'broken', APP_HEALTH: 'fail'}, 'abc')).toEqual(['--change', 'ENV APP_VERSION=broken', '--change', 'ENV APP_HEALTH=fail', '--change', 'ENV APP_BUILD=abc', '--change', 'EXPOSE 8080', '--change', 'CMD ["/app/server"]'])
+    expect(importChanges({APP_VERSION: 'broken', APP_HEALTH: 'fail'}, 'abc')).toEqual([
+      '--change',
+      'ENV APP_VERSION=broken',
+      '--change',
+      'ENV APP_HEALTH=fail',
+      '--change',
+      'ENV APP_BUILD=abc',
+      '--change',
+      'EXPOSE 8080',
+      '--change',
+      'CMD ["/app/server"]',
+    ])
   })
 })

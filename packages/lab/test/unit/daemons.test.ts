@@ -14,10 +14,19 @@ describe('lab daemons', () => {
 
   it('run with the host name as hostname, passed as an argument and never as shell text', () => {
     expect(asHostDaemon({netns: 'ctl-lab-h2', name: 'h2'}, ['prog', '--flag', "a b'c"])).toEqual([
-      'nsenter', '--net=/run/netns/ctl-lab-h2',
-      'unshare', '--uts', '--',
-      'sh', '-c', 'hostname "$1" && shift && exec "$@"', 'sh', 'h2',
-      'prog', '--flag', "a b'c",
+      'nsenter',
+      '--net=/run/netns/ctl-lab-h2',
+      'unshare',
+      '--uts',
+      '--',
+      'sh',
+      '-c',
+      'hostname "$1" && shift && exec "$@"',
+      'sh',
+      'h2',
+      'prog',
+      '--flag',
+      "a b'c",
     ])
   })
 
@@ -29,14 +38,22 @@ describe('lab daemons', () => {
   it('start dockerd with paths of its own, so several engines share the machine', () => {
     expect(dockerdCommand(labHost(3, labInstance('2'))).slice(10)).toEqual([
       'dockerd',
-      '--data-root', '/var/lib/ctl-lab2/h3/docker',
-      '--exec-root', '/run/ctl-lab2/h3/docker-exec',
-      '-H', 'unix:///run/ctl-lab2/h3/docker.sock',
-      '--pidfile', '/run/ctl-lab2/h3/docker.pid',
-      '--storage-driver', 'vfs',
-      '--cgroup-parent', '/ctl-lab2-h3',
-      '--bip', '198.19.0.1/24',
-      '--default-address-pool', 'base=198.19.128.0/17,size=24',
+      '--data-root',
+      '/var/lib/ctl-lab2/h3/docker',
+      '--exec-root',
+      '/run/ctl-lab2/h3/docker-exec',
+      '-H',
+      'unix:///run/ctl-lab2/h3/docker.sock',
+      '--pidfile',
+      '/run/ctl-lab2/h3/docker.pid',
+      '--storage-driver',
+      'vfs',
+      '--cgroup-parent',
+      '/ctl-lab2-h3',
+      '--bip',
+      '198.19.0.1/24',
+      '--default-address-pool',
+      'base=198.19.128.0/17,size=24',
     ])
   })
 })
@@ -45,29 +62,35 @@ describe('sshdConfig', () => {
   const config = sshdConfig(h1).split('\n')
 
   it('allows only key logins for root with the lab key', () => {
-    expect(config).toEqual(expect.arrayContaining([
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'AuthorizedKeysFile /var/lib/ctl-lab/h1/authorized_keys',
-    ]))
+    expect(config).toEqual(
+      expect.arrayContaining([
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'AuthorizedKeysFile /var/lib/ctl-lab/h1/authorized_keys',
+      ]),
+    )
   })
 
   it('uses the host key, pid file and address of this host', () => {
-    expect(config).toEqual(expect.arrayContaining([
-      'ListenAddress 198.18.0.11',
-      'HostKey /var/lib/ctl-lab/h1/ssh_host_ed25519_key',
-      'PidFile /run/ctl-lab/h1/sshd.pid',
-      'SetEnv DOCKER_HOST=unix:///run/ctl-lab/h1/docker.sock',
-    ]))
+    expect(config).toEqual(
+      expect.arrayContaining([
+        'ListenAddress 198.18.0.11',
+        'HostKey /var/lib/ctl-lab/h1/ssh_host_ed25519_key',
+        'PidFile /run/ctl-lab/h1/sshd.pid',
+        'SetEnv DOCKER_HOST=unix:///run/ctl-lab/h1/docker.sock',
+      ]),
+    )
   })
 })
 
 describe('knownHostsText', () => {
   it('writes one line per host address without the key comment', () => {
-    expect(knownHostsText([
-      {address: '198.18.0.11', publicKey: 'ssh-ed25519 AAAAC3one ctl-lab-h1'},
-      {address: '198.18.0.12', publicKey: 'ssh-ed25519 AAAAC3two'},
-    ])).toBe('198.18.0.11 ssh-ed25519 AAAAC3one\n198.18.0.12 ssh-ed25519 AAAAC3two\n')
+    expect(
+      knownHostsText([
+        {address: '198.18.0.11', publicKey: 'ssh-ed25519 AAAAC3one ctl-lab-h1'},
+        {address: '198.18.0.12', publicKey: 'ssh-ed25519 AAAAC3two'},
+      ]),
+    ).toBe('198.18.0.11 ssh-ed25519 AAAAC3one\n198.18.0.12 ssh-ed25519 AAAAC3two\n')
   })
 })

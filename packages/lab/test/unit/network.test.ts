@@ -66,7 +66,14 @@ describe('planNetwork', () => {
 describe('parseIpAddr', () => {
   it('reads state, IPv4 addresses and the bridge a link belongs to', () => {
     const json = JSON.stringify([
-      {ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], addr_info: [{family: 'inet', local: '127.0.0.1', prefixlen: 8}, {family: 'inet6', local: '::1', prefixlen: 128}]},
+      {
+        ifname: 'lo',
+        flags: ['LOOPBACK', 'UP', 'LOWER_UP'],
+        addr_info: [
+          {family: 'inet', local: '127.0.0.1', prefixlen: 8},
+          {family: 'inet6', local: '::1', prefixlen: 128},
+        ],
+      },
       {ifname: 'ctllab0h1', flags: ['BROADCAST', 'MULTICAST'], master: 'ctllab0', addr_info: []},
     ])
     expect(parseIpAddr(json)).toEqual({
@@ -80,7 +87,14 @@ describe('batchNetworkActions', () => {
   it('runs root commands first in plan order, then one batch per namespace', () => {
     const plan = planNetwork(DEFAULT_LAB_INSTANCE, hosts, {bridge: up(['198.18.0.1/24']), hosts: {h1: {...healthy(1), loUp: false}}})
     expect(batchNetworkActions(plan)).toEqual([
-      {lines: ['netns add ctl-lab-h2', 'link add ctllab0h2 type veth peer name eth0 netns ctl-lab-h2', 'link set ctllab0h2 master ctllab0', 'link set ctllab0h2 up']},
+      {
+        lines: [
+          'netns add ctl-lab-h2',
+          'link add ctllab0h2 type veth peer name eth0 netns ctl-lab-h2',
+          'link set ctllab0h2 master ctllab0',
+          'link set ctllab0h2 up',
+        ],
+      },
       {netns: 'ctl-lab-h1', lines: ['link set lo up']},
       {netns: 'ctl-lab-h2', lines: ['addr add 198.18.0.12/24 dev eth0', 'link set eth0 up', 'link set lo up']},
     ])

@@ -37,7 +37,14 @@ describe('labInventoryYaml', () => {
 
   it('describes the default three hosts exactly as inventories/lab.yml does', () => {
     const file = join(root, 'inventories', 'lab.yml')
-    const generated = labInventoryYaml({name: 'lab', file, keyFile: join(root, '.lab', 'id_ed25519'), knownHostsFile: join(root, '.lab', 'known_hosts'), hosts: labHosts(3), docker: true})
+    const generated = labInventoryYaml({
+      name: 'lab',
+      file,
+      keyFile: join(root, '.lab', 'id_ed25519'),
+      knownHostsFile: join(root, '.lab', 'known_hosts'),
+      hosts: labHosts(3),
+      docker: true,
+    })
     const committed = inventoryOf(readFileSync(file, 'utf8'), file)
     const ours = inventoryOf(generated, file)
     expect(ours.nodes).toEqual(committed.nodes)
@@ -47,7 +54,17 @@ describe('labInventoryYaml', () => {
 
   it('writes sshd-only hosts of another instance with paths relative to the file', () => {
     const file = '/p/.lab/lab4-30.yml'
-    const inventory = inventoryOf(labInventoryYaml({name: 'lab4', file, keyFile: '/p/.lab/id_ed25519', knownHostsFile: '/p/.lab/known_hosts-lab4', hosts: labHosts(30, labInstance('4')), docker: false}), file)
+    const inventory = inventoryOf(
+      labInventoryYaml({
+        name: 'lab4',
+        file,
+        keyFile: '/p/.lab/id_ed25519',
+        knownHostsFile: '/p/.lab/known_hosts-lab4',
+        hosts: labHosts(30, labInstance('4')),
+        docker: false,
+      }),
+      file,
+    )
     expect(inventory.nodes).toHaveLength(30)
     expect(inventory.nodes[29]).toMatchObject({name: 'h30', address: '198.18.4.40', role: 'none'})
     expect(inventory.ssh).toMatchObject({key: 'id_ed25519', knownHosts: 'known_hosts-lab4'})

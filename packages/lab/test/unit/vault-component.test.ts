@@ -3,13 +3,42 @@ import {realVaultConfig, vaultServerArgv} from '../../src/components/vault.js'
 
 describe('lab vault servers', () => {
   it('runs the double from dist/ with the project Node when no vault binary is found', () => {
-    const argv = vaultServerArgv({projectRoot: '/p', nodeId: 'h1', listenHost: '198.18.0.11', port: 8200, clusterPort: 8201, stateDir: '/s/h1/vault/data', configFile: '/s/h1/vault/vault.hcl'})
-    expect(argv.slice(1)).toEqual(['/p/packages/lab/dist/vault-double/main.js', '--node-id', 'h1', '--listen', '198.18.0.11:8200', '--cluster-addr', '198.18.0.11:8201', '--state-dir', '/s/h1/vault/data'])
+    const argv = vaultServerArgv({
+      projectRoot: '/p',
+      nodeId: 'h1',
+      listenHost: '198.18.0.11',
+      port: 8200,
+      clusterPort: 8201,
+      stateDir: '/s/h1/vault/data',
+      configFile: '/s/h1/vault/vault.hcl',
+    })
+    expect(argv.slice(1)).toEqual([
+      '/p/packages/lab/dist/vault-double/main.js',
+      '--node-id',
+      'h1',
+      '--listen',
+      '198.18.0.11:8200',
+      '--cluster-addr',
+      '198.18.0.11:8201',
+      '--state-dir',
+      '/s/h1/vault/data',
+    ])
     expect(argv[0]).toBe(process.execPath)
   })
 
   it('runs `vault server -config` when a binary is on PATH', () => {
-    expect(vaultServerArgv({vaultBinary: '/usr/bin/vault', projectRoot: '/p', nodeId: 'h1', listenHost: 'a', port: 1, clusterPort: 2, stateDir: 's', configFile: '/s/vault.hcl'})).toEqual(['/usr/bin/vault', 'server', '-config=/s/vault.hcl'])
+    expect(
+      vaultServerArgv({
+        vaultBinary: '/usr/bin/vault',
+        projectRoot: '/p',
+        nodeId: 'h1',
+        listenHost: 'a',
+        port: 1,
+        clusterPort: 2,
+        stateDir: 's',
+        configFile: '/s/vault.hcl',
+      }),
+    ).toEqual(['/usr/bin/vault', 'server', '-config=/s/vault.hcl'])
   })
 
   it('configures a real server with Raft storage on the host address', () => {

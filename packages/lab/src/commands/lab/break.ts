@@ -16,18 +16,27 @@ export default class LabBreak extends CtlCommand {
   }
   static override flags = {...changeFlags}
 
-  async run(): Promise<{scenarios: Array<{name: string; component: string; summary: string; argument?: string}>} | {instance: string; scenario: string; component: string; message: string}> {
+  async run(): Promise<
+    | {scenarios: Array<{name: string; component: string; summary: string; argument?: string}>}
+    | {instance: string; scenario: string; component: string; message: string}
+  > {
     const {args, flags} = await this.parse(LabBreak)
     const scenarios = labBreaks().map(({component, scenario}) => ({name: scenario.name, component, summary: scenario.summary, argument: scenario.argument}))
     if (!args.scenario) {
-      if (!this.jsonEnabled()) for (const s of scenarios) this.log(`${(s.name + (s.argument ? ' <arg>' : '')).padEnd(28)} ${s.component.padEnd(8)} ${s.summary}${s.argument ? ` (arg: ${s.argument})` : ''}`)
+      if (!this.jsonEnabled())
+        for (const s of scenarios)
+          this.log(`${(s.name + (s.argument ? ' <arg>' : '')).padEnd(28)} ${s.component.padEnd(8)} ${s.summary}${s.argument ? ` (arg: ${s.argument})` : ''}`)
       return {scenarios}
     }
     requireLabPlatform()
     const instance = labInstance()
     this.auditContext = {env: instance.inventoryName, detail: {scenario: args.scenario, argument: args.argument}}
     const known = scenarios.find((s) => s.name === args.scenario)
-    if (!known) throw new CtlError(`No break scenario named "${args.scenario}"`, {exitCode: ExitCode.cannotRun, hint: `Scenarios: ${scenarios.map((s) => s.name).join(', ')}`})
+    if (!known)
+      throw new CtlError(`No break scenario named "${args.scenario}"`, {
+        exitCode: ExitCode.cannotRun,
+        hint: `Scenarios: ${scenarios.map((s) => s.name).join(', ')}`,
+      })
     if (flags['dry-run']) {
       if (!this.jsonEnabled()) this.log(`Dry run: would run ${known.name}${args.argument ? ` ${args.argument}` : ''} on ${instance.prefix}: ${known.summary}`)
       this.auditContext.outcome = 'dry-run'

@@ -24,13 +24,18 @@ export default class LabDown extends CtlCommand {
       return {instance: instance.prefix, dryRun: true, present}
     }
     if (leftoversCount(present) > 0) {
-      await requireConfirmation({message: `Remove the lab ${instance.prefix} (${present.namespaces.length} host(s), ${instance.stateDir}, ${instance.runDir})?`, yes: flags.yes})
+      await requireConfirmation({
+        message: `Remove the lab ${instance.prefix} (${present.namespaces.length} host(s), ${instance.stateDir}, ${instance.runDir})?`,
+        yes: flags.yes,
+      })
     }
     const result = await downLab(instance)
     const clean = leftoversCount(result.leftovers) === 0
     if (!this.jsonEnabled()) {
       for (const c of result.components) if (!c.ok) this.log(`FAILED ${c.component}: ${c.error}`)
-      this.log(clean ? `Lab ${instance.prefix} removed in ${(result.durationMs / 1000).toFixed(1)} s; nothing left.` : describe('Still present', result.leftovers))
+      this.log(
+        clean ? `Lab ${instance.prefix} removed in ${(result.durationMs / 1000).toFixed(1)} s; nothing left.` : describe('Still present', result.leftovers),
+      )
     }
     if (!clean) this.markFailed()
     return result

@@ -18,7 +18,12 @@ export default class LabUp extends CtlCommand {
     'CTL_LAB_INSTANCE=2 <%= config.bin %> lab up',
   ]
   static override flags = {
-    hosts: Flags.integer({description: `Number of lab hosts (1-${MAX_LAB_HOSTS}); other than ${DEFAULT_LAB_HOSTS}, an inventory is written to .lab/`, default: DEFAULT_LAB_HOSTS, min: 1, max: MAX_LAB_HOSTS}),
+    hosts: Flags.integer({
+      description: `Number of lab hosts (1-${MAX_LAB_HOSTS}); other than ${DEFAULT_LAB_HOSTS}, an inventory is written to .lab/`,
+      default: DEFAULT_LAB_HOSTS,
+      min: 1,
+      max: MAX_LAB_HOSTS,
+    }),
     docker: Flags.boolean({description: 'Start dockerd and the other components; --no-docker makes sshd-only hosts', default: true, allowNo: true}),
     only: Flags.string({description: 'Only this component (repeatable), e.g. galera', multiple: true}),
   }

@@ -49,7 +49,13 @@ describe('sealConfigProblem (vault/seal_config.go)', () => {
 
 describe('VaultDoubleNode.init', () => {
   it('lets exactly one of two concurrent inits through, as Vault does', async () => {
-    const node = new VaultDoubleNode({nodeId: 'n1', apiAddr: 'http://n1', clusterAddr: 'n1:8201', stateDir: mkdtempSync(join(tmpdir(), 'ctl-double-')), callPeer: async () => ({status: 502})})
+    const node = new VaultDoubleNode({
+      nodeId: 'n1',
+      apiAddr: 'http://n1',
+      clusterAddr: 'n1:8201',
+      stateDir: mkdtempSync(join(tmpdir(), 'ctl-double-')),
+      callPeer: async () => ({status: 502}),
+    })
     const replies = await Promise.all([node.init({secret_shares: 3, secret_threshold: 2}), node.init({secret_shares: 3, secret_threshold: 2})])
     expect(replies.map((r) => r.status).sort()).toEqual([200, 400])
     expect(replies.find((r) => r.status === 400)!.body).toEqual({errors: ['Vault is already initialized']})
