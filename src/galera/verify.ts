@@ -1,4 +1,5 @@
 import {randomBytes} from 'node:crypto'
+import {CtlError} from '../lib/errors.js'
 import type {GaleraAccess} from './cluster.js'
 import {probeReadSql, probeWriteSql} from './commands.js'
 
@@ -53,6 +54,17 @@ export function verificationProblems(v: GaleraVerification, expectedUuid?: strin
     !v.uuidUnchanged && `cluster uuid is not ${expectedUuid}`,
     !v.probe.found && `the probe written on ${v.probe.writtenOn} was not read on ${v.probe.readOn}`,
   ].filter((p): p is string => Boolean(p))
+}
+
+/** Throws when the verification found a problem: the runbook that ran it failed its last step. */
+export function requireVerified(v: GaleraVerification, expectedUuid?: string): void {
+  const problems = verificationProblems(v, expectedUuid)
+  if (problems.length > 0) {
+    throw new CtlError(`Verification failed: ${problems.join('; ')}`, {
+      code: 'galera.verify-failed',
+      hint: "Look at the members' status above and their error logs.",
+    })
+  }
 }
 
 export function verificationReport(v: GaleraVerification): string[] {

@@ -5,7 +5,7 @@ import {GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
 import {NEW_CLUSTER_FLAG, WSREP_STATUS_SQL, setSafeToBootstrapCommand, startPositionFlag, takesStartArguments, wsrepRecoverCommand} from '../galera/commands.js'
 import {decideRecovery, describeDecision, type RecoveryDecision} from '../galera/decide.js'
 import {formatPosition, isPrimary, knownPosition, needsPositionRecovery, type NodeFacts} from '../galera/facts.js'
-import {verificationProblems, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
+import {requireVerified, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
 
@@ -326,12 +326,7 @@ export const galeraRecover: Runbook<GaleraRecoverState, GaleraRecoverOptions> = 
         const v = await verifyGalera(access(ctx), nodes, ctx.state.originalUuid)
         ctx.state.verification = v
         ctx.report(verificationReport(v))
-        const problems = verificationProblems(v, ctx.state.originalUuid)
-        if (problems.length > 0)
-          throw new CtlError(`Verification failed: ${problems.join('; ')}`, {
-            code: 'galera.verify-failed',
-            hint: "Look at the members' status above and their error logs.",
-          })
+        requireVerified(v, ctx.state.originalUuid)
       },
     },
   ],

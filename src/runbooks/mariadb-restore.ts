@@ -13,7 +13,7 @@ import {
 } from '../galera/backup.js'
 import {NEW_CLUSTER_FLAG, startPositionFlag, takesStartArguments} from '../galera/commands.js'
 import {formatPosition, type NodeFacts, type Position} from '../galera/facts.js'
-import {verificationProblems, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
+import {requireVerified, verificationReport, verifyGalera, type GaleraVerification} from '../galera/verify.js'
 import {factsTable} from './galera-recover.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
 import {lastLines} from '../lib/output.js'
@@ -311,12 +311,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
             ([node, path]) => `${node}: previous datadir kept at ${path} (remove it by hand once the restore is confirmed)`,
           ),
         )
-        const problems = verificationProblems(v, expected)
-        if (problems.length > 0)
-          throw new CtlError(`Verification failed: ${problems.join('; ')}`, {
-            code: 'galera.verify-failed',
-            hint: "Look at the members' status above and their error logs.",
-          })
+        requireVerified(v, expected)
       },
     },
   ],
