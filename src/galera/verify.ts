@@ -46,7 +46,7 @@ export async function verifyGalera(a: GaleraAccess, nodes: readonly string[], ex
 }
 
 /** The problems a verification found, in words (empty when the cluster is verified). */
-export function verificationProblems(v: GaleraVerification, expectedUuid?: string): string[] {
+function verificationProblems(v: GaleraVerification, expectedUuid?: string): string[] {
   return [
     !v.primary && 'not every member is in a Primary component',
     v.size !== v.expectedSize && `cluster size ${v.size}, expected ${v.expectedSize}`,
