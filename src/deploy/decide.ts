@@ -36,6 +36,9 @@ export interface StepState {
 // answers by draining and exiting 0) has failed while Swarm still wanted it.
 const FAILED_TASK_STATES = new Set(['failed', 'rejected', 'orphaned', 'complete'])
 
+/** How long a slot may keep two running tasks after every task passed before ctl lets Swarm go on. */
+const STUCK_SLOT_MS = 15_000
+
 /** A task of the present spec that died: Swarm marks it failed/rejected and stops wanting it. */
 function failedCurrentTask(view: ServiceView, before: ReadonlySet<string>): TaskView | undefined {
   return view.tasks.find((t) => t.current && FAILED_TASK_STATES.has(t.state) && !before.has(t.id))
@@ -92,6 +95,12 @@ export function decideRollout(
   // Swarm replaced a batch and every task of the new spec passed: it holds until ctl lets it go on.
   const batchPassed = healthy === tasks.length && tasks.length < view.replicas && slotsClean
   if (view.updateState === 'updating' && batchPassed && tasks.length > (step.advancedAt ?? -1)) return {kind: 'advance', healthy, wanted: view.replicas}
+  // Every task passed long ago, yet a slot still runs two (left over from a paused update or rollback
+  // being repaired): Swarm, held, would wait for ctl forever. Its updater tidies such a slot when it
+  // runs again, so ctl lets it go on, once for this count.
+  const slotStuck =
+    healthy === tasks.length && tasks.length >= view.replicas && !slotsClean && lastPass > 0 && step.now - lastPass >= Math.max(step.monitorMs, STUCK_SLOT_MS)
+  if (view.updateState === 'updating' && slotStuck && tasks.length > (step.advancedAt ?? -1)) return {kind: 'advance', healthy, wanted: view.replicas}
   return {kind: 'waiting', healthy, wanted: view.replicas}
 }
 

@@ -64,6 +64,18 @@ describe('rollout decision', () => {
     expect(decideRollout(v, gates(g as Record<string, GateVerdict>)).kind).toBe(kind)
   })
 
+  it('lets a held Swarm go on when a slot keeps two running tasks long after every task passed (a repaired pause)', () => {
+    // Three running tasks of the new spec for two replicas: slot 2 kept an extra one.
+    const v = view('updating', [task('n1', true, 'running'), task('n2', true, 'running'), task('n3', true, 'running')])
+    const timed = new Map(['n1', 'n2', 'n3'].map((id) => [id, {...passed, passedAt: 1000}]))
+    expect(decideRollout(v, timed, new Set(), {now: 5000, monitorMs: 3000}).kind).toBe('waiting')
+    expect(decideRollout(v, timed, new Set(), {now: 16_000, monitorMs: 3000})).toEqual({kind: 'advance', healthy: 3, wanted: 2})
+    // Told once for this count; and never while a task has not passed.
+    expect(decideRollout(v, timed, new Set(), {now: 30_000, monitorMs: 3000, advancedAt: 3}).kind).toBe('waiting')
+    const pendingOne = new Map([...timed, ['n3', pending]])
+    expect(decideRollout(v, pendingOne, new Set(), {now: 30_000, monitorMs: 3000}).kind).toBe('waiting')
+  })
+
   it('lets Swarm go on once per batch, and ends only after the monitor window', () => {
     const v = view('updating', [task('b', false, 'running'), task('n1', true, 'running')])
     expect(decideRollout(v, gates({n1: passed}), new Set(), {now: 0, monitorMs: 0, advancedAt: 1}).kind).toBe('waiting')
