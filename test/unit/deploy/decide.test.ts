@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {decideRollback, decideRollout, deployOutcome, rollbackRefusal} from '../../../src/deploy/decide.js'
+import {decideRollback, decideRollout, deployOutcome, rollbackRefusal, type TimedVerdict} from '../../../src/deploy/decide.js'
 import type {ServicePlan} from '../../../src/deploy/plan.js'
 import type {ServiceOutcome} from '../../../src/deploy/service-rollout.js'
 import type {GateVerdict} from '../../../src/deploy/gate.js'
@@ -67,12 +67,12 @@ describe('rollout decision', () => {
   it('lets a held Swarm go on when a slot keeps two running tasks long after every task passed (a repaired pause)', () => {
     // Three running tasks of the new spec for two replicas: slot 2 kept an extra one.
     const v = view('updating', [task('n1', true, 'running'), task('n2', true, 'running'), task('n3', true, 'running')])
-    const timed = new Map(['n1', 'n2', 'n3'].map((id) => [id, {...passed, passedAt: 1000}]))
+    const timed = new Map<string, TimedVerdict>(['n1', 'n2', 'n3'].map((id) => [id, {...passed, passedAt: 1000}]))
     expect(decideRollout(v, timed, new Set(), {now: 5000, monitorMs: 3000}).kind).toBe('waiting')
     expect(decideRollout(v, timed, new Set(), {now: 16_000, monitorMs: 3000})).toEqual({kind: 'advance', healthy: 3, wanted: 2})
     // Told once for this count; and never while a task has not passed.
     expect(decideRollout(v, timed, new Set(), {now: 30_000, monitorMs: 3000, advancedAt: 3}).kind).toBe('waiting')
-    const pendingOne = new Map([...timed, ['n3', pending]])
+    const pendingOne = new Map<string, TimedVerdict>([...timed, ['n3', pending]])
     expect(decideRollout(v, pendingOne, new Set(), {now: 30_000, monitorMs: 3000}).kind).toBe('waiting')
   })
 
