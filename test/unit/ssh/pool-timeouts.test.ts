@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer as createTcpServer, type AddressInfo, type Server as TcpServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -15,7 +16,6 @@ type Behaviour = 'hang' | 'exit-124' | 'ok'
 
 const dir = mkdtempSync(join(tmpdir(), 'ctl-pool-'))
 const hostKey = ssh2.utils.generateKeyPairSync('ed25519')
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519')
 const seen: string[] = []
 let behaviour: Behaviour = 'ok'
 let sshServer: ssh2.Server
@@ -39,7 +39,8 @@ function inventoryFor(port: number, name: string): string {
 }
 
 beforeAll(async () => {
-  writeFileSync(join(dir, 'id_ed25519'), clientKey.private, {mode: 0o600})
+  // The client key as operators make theirs (node-ssh may parse it with its own copy of ssh2).
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_ed25519')])
   sshServer = new ssh2.Server({hostKeys: [hostKey.private]}, (client) => {
     client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])))
     client.on('session', (accept) => {
