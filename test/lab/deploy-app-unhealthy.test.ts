@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {runCtl} from '../support/cli.js'
-import {deployApp, ensureSwarm, hostHealth} from './support/app.js'
+import {deployApp, ensureSwarm, hostHealth, settledHealth} from './support/app.js'
 
 // `ctl lab break app-unhealthy <service>` really breaks /health on every replica (until Swarm's own
 // healthcheck replaces them), and `lab up` repairs what is left.
@@ -17,6 +17,6 @@ describe('ctl lab break app-unhealthy', () => {
     expect((await hostHealth()).map((h) => h.status)).toContain(503)
     const up = await runCtl(['lab', 'up'], {timeoutMs: 600_000})
     expect(up.exitCode, up.stderr).toBe(0)
-    expect((await hostHealth()).map((h) => `${h.status} ${h.version}`)).toEqual(['200 v1', '200 v1'])
+    expect((await settledHealth()).map((h) => `${h.status} ${h.version}`)).toEqual(['200 v1', '200 v1'])
   })
 })

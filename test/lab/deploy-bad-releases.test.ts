@@ -1,6 +1,6 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
-import {appImage, appTasks, deployApp, ensureSwarm, hostHealth} from './support/app.js'
+import {appImage, appTasks, deployApp, ensureSwarm, hostHealth, settledHealth} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 /** Swarm's update state and delay of app_app: clean is no update (or completed) and the resting delay. */
@@ -51,7 +51,7 @@ describe('ctl deploy of bad releases', () => {
     const result = await deployApp('slow')
     expect(result.services[0]).toMatchObject({outcome: 'updated', finalImage: 'ctl-lab/app:slow'})
     for (const gate of result.services[0].gates) expect(gate.secondsToPass).toBeGreaterThanOrEqual(10)
-    expect((await hostHealth()).map((h) => `${h.status} ${h.version}`)).toEqual(['200 slow', '200 slow'])
+    expect((await settledHealth()).map((h) => `${h.status} ${h.version}`)).toEqual(['200 slow', '200 slow'])
     await deployApp('v1')
     expect(await updateState()).toMatch(/ 4s$/)
   })

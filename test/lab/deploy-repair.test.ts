@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
-import {appTasks, deployApp, ensureSwarm, hostHealth, resetStuckApp} from './support/app.js'
+import {appTasks, deployApp, ensureSwarm, hostHealth, settledHealth, resetStuckApp} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 async function waitForState(states: string[], seconds = 90): Promise<void> {
@@ -110,7 +110,7 @@ describe('a paused update or rollback, seen and repaired', () => {
     expect(await swarmState()).toBeUndefined()
     const running = (await appTasks()).filter((t) => t.desired === 'running')
     expect(running.map((t) => `${t.image} ${t.state}`)).toEqual(['ctl-lab/app:v2 running', 'ctl-lab/app:v2 running'])
-    expect((await hostHealth()).map((h) => `${h.status} ${h.version}`)).toEqual(['200 v2', '200 v2'])
+    expect((await settledHealth()).map((h) => `${h.status} ${h.version}`)).toEqual(['200 v2', '200 v2'])
     expect((await runCtl(['check', 'run', 'lab', 'service-health', '--json'])).exitCode).toBe(0)
     expect((await runCtl(['node', 'ls', 'lab', '--json'])).exitCode).toBe(0)
   })

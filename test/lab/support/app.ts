@@ -77,3 +77,16 @@ export async function hostHealth(port = 8080): Promise<{host: string; status: nu
   }
   return out
 }
+
+/**
+ * The hosts' answers once the replaced containers are gone: a container of a task Swarm already shut
+ * down (e.g. one restarted from a paused bad spec) may answer for a few seconds after a deploy ends.
+ */
+export async function settledHealth(replicas = 2, seconds = 20): Promise<{host: string; status: number; version?: string}[]> {
+  const deadline = Date.now() + seconds * 1000
+  for (;;) {
+    const answers = await hostHealth()
+    if (answers.length <= replicas || Date.now() > deadline) return answers
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
