@@ -8,6 +8,7 @@ import {galeraCheck} from './all/galera.js'
 import {memoryCheck} from './all/memory.js'
 import {nodeLabelsCheck} from './all/node-labels.js'
 import {placementCheck} from './all/placement.js'
+import {registryPullCheck} from './all/registry-pull.js'
 import {patroniCheck} from './all/patroni.js'
 import {serviceHealthCheck} from './all/service-health.js'
 import {swarmCheck} from './all/swarm.js'
@@ -26,6 +27,7 @@ export const allChecks: readonly CheckDefinition[] = [
   clockSkewCheck,
   swarmPortsCheck,
   swarmCheck,
+  registryPullCheck,
   nodeLabelsCheck,
   placementCheck,
   serviceHealthCheck,

@@ -31,7 +31,7 @@ export default class Rollback extends CtlCommand {
   static override flags = {
     ...changeFlags,
     message: messageFlag,
-    to: Flags.string({description: 'Release to go back to: its number in `ctl releases`, or its image tag'}),
+    to: Flags.string({description: 'Release to go back to: its number in `ctl releases`, its image tag, or its digest (sha256:…)'}),
   }
 
   async run(): Promise<RollbackResult> {

@@ -8,13 +8,15 @@ import type {SshPool} from '../ssh/pool.js'
 import {connectManager} from '../swarm/cluster.js'
 import {heldUpdateConfig, restingUpdateConfig, rollbackOrder} from './compose.js'
 import {stackDeployArgv, stackUploadDir} from './docker.js'
-import {planDeploy, type DeployPlan, type DeploySelection, type ServicePlan, type StackPlan} from './plan.js'
+import {imagesToResolve, planDeploy, type DeployPlan, type DeploySelection, type ServicePlan, type StackPlan} from './plan.js'
 import {followRollout, historicTasks, rollbackPoint, type RollContext, type ServiceOutcome} from './service-rollout.js'
 import {readStacks} from './stacks.js'
 import {inventoryNodesById, readService, readServiceSpec, runningImages, updateServiceSpec} from './swarm-io.js'
 import {serviceUnfitness} from './swarm-state.js'
 import type {InventoryService} from '../inventory/schema/index.js'
 import type {ManagerHandle} from '../swarm/cluster.js'
+import {registriesOf, withRegistryLogin} from '../registry/login.js'
+import {resolveDigests} from '../registry/resolve.js'
 
 /**
  * The deploy executor: reads the stacks, plans against what runs, and (under the lock the command
@@ -36,7 +38,12 @@ export async function prepareDeploy(pool: SshPool, loaded: LoadedInventory, sele
     const why = serviceUnfitness(await readService(manager, name))
     if (why) unclean[name] = why
   }
-  return {plan: planDeploy(loaded.env, loaded.inventory, selection, stacks, running, unclean), manager}
+  // Each new tag → its digest on the registry, before the lock and before anything changes: a
+  // mistyped tag or a refused password stops here; the stack then runs exactly these bits.
+  const wanted = imagesToResolve(loaded.inventory, selection, stacks, running)
+  if (wanted.length > 0) note(`resolving ${wanted.join(', ')} on the registry (from ${manager.node.name})`)
+  const digests = await resolveDigests(loaded, manager.node, manager.docker, wanted)
+  return {plan: planDeploy(loaded.env, loaded.inventory, selection, stacks, running, unclean, digests), manager}
 }
 
 /** Copies the stack's files and ctl's override to the manager; returns their remote paths in order. */
@@ -61,6 +68,12 @@ export interface DeployExecution {
 }
 
 export async function executeDeploy(pool: SshPool, loaded: LoadedInventory, manager: ManagerHandle, plan: DeployPlan): Promise<DeployExecution> {
+  const images = plan.stacks.flatMap((st) => st.services.map((s) => s.newImage))
+  return withRegistryLogin(pool, loaded, manager.node, registriesOf(loaded, images), (configDir) => rollStacks(pool, loaded, manager, plan, configDir))
+}
+
+/** Deploys each stack stage by stage and follows every changed gated service's rollout. */
+async function rollStacks(pool: SshPool, loaded: LoadedInventory, manager: ManagerHandle, plan: DeployPlan, configDir: string | undefined): Promise<DeployExecution> {
   const nodesById = await inventoryNodesById(manager, loaded.inventory)
   const ctx: RollContext = {pool, manager, inventory: loaded.inventory, nodesById, report: note}
   const outcomes: ServiceOutcome[] = []
@@ -86,7 +99,7 @@ export async function executeDeploy(pool: SshPool, loaded: LoadedInventory, mana
       }
       const files = await uploadStack(pool, loaded, manager, stack, stage.override)
       note(`docker stack deploy ${stack.name} on ${manager.node.name}`)
-      await pool.run(manager.node, stackDeployArgv(manager.node, stack.name, files), {check: true, step: `stack deploy ${stack.name}`, timeoutMs: 180_000})
+      await pool.run(manager.node, stackDeployArgv(manager.node, stack.name, files, configDir), {check: true, step: `stack deploy ${stack.name}`, timeoutMs: 180_000})
       for (const s of rolled) {
         const service = inventoryServiceOf(loaded, s)
         const {before, back} = starts.get(s.swarmName)!

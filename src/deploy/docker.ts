@@ -13,9 +13,21 @@ export function stackUploadDir(lockDir: string, env: string, stack: string): str
 }
 
 /**
- * `docker stack deploy` with every file then ctl's override; `--resolve-image never` because tags are
- * resolved by each engine (the lab has no registry), `--detach=true` because ctl watches the rollout.
+ * `docker stack deploy` with every file then ctl's override. `--with-registry-auth` forwards the
+ * manager's login (from `configDir`) to the nodes, so workers can pull private images.
+ * `--resolve-image never` because ctl already pinned every image to the digest it resolved before the
+ * lock; `--detach=true` because ctl watches the rollout.
  */
-export function stackDeployArgv(node: InventoryNode, stack: string, remoteFiles: readonly string[]): string[] {
-  return dockerCli(node, ['stack', 'deploy', ...remoteFiles.flatMap((f) => ['-c', f]), '--resolve-image', 'never', '--detach=true', stack])
+export function stackDeployArgv(node: InventoryNode, stack: string, remoteFiles: readonly string[], configDir?: string): string[] {
+  return dockerCli(node, [
+    ...(configDir ? ['--config', configDir] : []),
+    'stack',
+    'deploy',
+    ...remoteFiles.flatMap((f) => ['-c', f]),
+    '--with-registry-auth',
+    '--resolve-image',
+    'never',
+    '--detach=true',
+    stack,
+  ])
 }

@@ -24,11 +24,16 @@ function formatImageRef(ref: ImageRef): string {
   return `${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`
 }
 
-/** Two references name the same image when they agree once digests pinned by Swarm are dropped. */
+/**
+ * Two references name the same image: by digest when both are pinned (a tag moved to other bits is
+ * another image), else by repository and tag (a digest Swarm pinned to a tag is the same image).
+ */
 export function sameImage(a: string, b: string): boolean {
   const x = parseImageRef(a)
   const y = parseImageRef(b)
-  return x.repository === y.repository && (x.tag ?? 'latest') === (y.tag ?? 'latest')
+  if (x.repository !== y.repository) return false
+  if (x.digest && y.digest) return x.digest === y.digest
+  return (x.tag ?? 'latest') === (y.tag ?? 'latest')
 }
 
 /** `--image app=v2` → {app: 'v2'}; the value is a tag, or a whole reference when it has `/` or `:`. */

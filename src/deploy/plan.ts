@@ -3,6 +3,7 @@ import type {Inventory, InventoryService} from '../inventory/schema/index.js'
 import {checkHostModeCapacity} from './capacity.js'
 import {composeServices, renderOverride, type ComposeService} from './compose.js'
 import {applyImageOverride, sameImage} from './images.js'
+import {isPinned, pinImage} from '../registry/reference.js'
 
 /**
  * The deploy plan: which services of which stacks change, from which image to which. Pure: it reads
@@ -69,6 +70,9 @@ export interface DeploySelection {
   images: Record<string, string>
 }
 
+/** Image reference as the stack files and --image give it → its digest on the registry (resolved before the lock). */
+export type ImageDigests = Readonly<Record<string, string>>
+
 /** Swarm names a stack's service `<stack>_<service>`. */
 export function swarmServiceName(stack: string, service: string): string {
   return `${stack}_${service}`
@@ -110,6 +114,7 @@ export function planDeploy(
   running: Readonly<Record<string, string>>,
   /** Swarm service name → why it is not in a clean state (paused update or rollback, extra tasks). */
   unclean: Readonly<Record<string, string>> = {},
+  digests: ImageDigests = {},
 ): DeployPlan {
   const chosen = selectStacks(inventory, selection, stacks)
   const known = new Set(chosen.flatMap((s) => Object.keys(composeServices(s.merged))))
@@ -123,7 +128,7 @@ export function planDeploy(
     if (selection.service && name !== selection.service)
       throw new CtlError(`--image ${name}=... conflicts with --service ${selection.service}`, {exitCode: ExitCode.cannotRun, code: 'deploy.bad-image-flag'})
   }
-  const plans = chosen.map((stack) => planStack(inventory, selection, stack, running, unclean))
+  const plans = chosen.map((stack) => planStack(inventory, selection, stack, running, unclean, digests))
   return {env, stacks: plans, changes: plans.flatMap((s) => s.services.filter((x) => x.action !== 'unchanged'))}
 }
 
@@ -133,6 +138,7 @@ function planStack(
   stack: StackInput,
   running: Readonly<Record<string, string>>,
   unclean: Readonly<Record<string, string>>,
+  digests: ImageDigests,
 ): StackPlan {
   const composed = composeServices(stack.merged)
   const images: Record<string, string> = {}
@@ -141,10 +147,10 @@ function planStack(
   for (const [name, compose] of Object.entries(composed)) {
     const swarmName = swarmServiceName(stack.name, name)
     const current = running[swarmName] ?? null
-    if (!compose.image) throw new CtlError(`Service "${name}" of stack "${stack.name}" has no image`, {code: 'deploy.bad-stack-file'})
-    // --service pins every other service of the stack to what runs now, so only the named one changes.
-    const pinned = selection.service && name !== selection.service && current
-    const newImage = pinned ? current : applyImageOverride(compose.image, selection.images[name])
+    const wanted = wantedImage(selection, stack.name, name, compose, current)
+    // The digest resolved for the wanted tag; what runs stays as it is written when it is the same image.
+    const resolved = wanted.keep ? wanted.image : pinDigest(wanted.image, digests)
+    const newImage = current !== null && sameImage(current, resolved) && !unclean[swarmName] ? current : resolved
     if (newImage !== compose.image) images[name] = newImage
     const inv = inventory.services.find((s) => s.strategy === 'swarm' && s.stack === stack.name && s.name === name)
     if (inv) {
@@ -165,6 +171,39 @@ function planStack(
   }
   const render = (imgs: Record<string, string>) => renderOverride(imgs, gatedServices, stack.version, composed)
   return {name: stack.name, files: stack.files, override: render(images), stages: planStages(services, images, render), services}
+}
+
+/**
+ * The image a service should run, before digests: the stack file's, or --image's. `keep`: --service
+ * names another service, so this one keeps exactly what runs now.
+ */
+function wantedImage(selection: DeploySelection, stack: string, name: string, compose: ComposeService, current: string | null): {image: string; keep: boolean} {
+  if (!compose.image) throw new CtlError(`Service "${name}" of stack "${stack}" has no image`, {code: 'deploy.bad-stack-file'})
+  if (selection.service && name !== selection.service && current) return {image: current, keep: true}
+  return {image: applyImageOverride(compose.image, selection.images[name]), keep: false}
+}
+
+/** Every image a deploy would put on that is not pinned to a digest yet: these are resolved on the registry before the lock. */
+export function imagesToResolve(
+  inventory: Inventory,
+  selection: DeploySelection,
+  stacks: readonly StackInput[],
+  running: Readonly<Record<string, string>>,
+): string[] {
+  const out = new Set<string>()
+  for (const stack of selectStacks(inventory, selection, stacks)) {
+    for (const [name, compose] of Object.entries(composeServices(stack.merged))) {
+      const wanted = wantedImage(selection, stack.name, name, compose, running[swarmServiceName(stack.name, name)] ?? null)
+      if (!wanted.keep && !isPinned(wanted.image)) out.add(wanted.image)
+    }
+  }
+  return [...out]
+}
+
+/** `repo:tag` → `repo:tag@digest` when its digest was resolved; a reference already pinned stays. */
+function pinDigest(image: string, digests: ImageDigests): string {
+  const digest = digests[image]
+  return digest && !isPinned(image) ? pinImage(image, digest) : image
 }
 
 /** One stage per gated service whose image changes, the later ones pinned to what runs now. */

@@ -1,4 +1,4 @@
-import {sameImage} from './images.js'
+import {parseImageRef, sameImage} from './images.js'
 import type {ServicePlan} from './plan.js'
 import type {ServiceOutcome} from './service-rollout.js'
 
@@ -67,6 +67,13 @@ export function renderReleasesText(releases: readonly Release[]): string {
   return releases.map((r) => JSON.stringify(r)).join('\n') + (releases.length ? '\n' : '')
 }
 
+/** `--to` names a release by its whole image, its tag, or its digest (`sha256:…`, at least 12 hex digits of it). */
+function releaseNamed(release: Release, to: string): boolean {
+  const ref = parseImageRef(release.image)
+  if (release.image === to || ref.tag === to) return true
+  return ref.digest !== undefined && /^sha256:[0-9a-f]{12,64}$/.test(to) && ref.digest.startsWith(to)
+}
+
 export type RollbackChoice = {ok: true; release: Release} | {ok: false; code: string; message: string}
 
 /**
@@ -78,7 +85,7 @@ export function chooseRollbackTarget(releases: readonly Release[], service: stri
   const mine = releases.filter((r) => r.service === service)
   if (to !== undefined) {
     const byId = /^#?\d+$/.test(to) ? mine.find((r) => r.id === Number(to.replace('#', ''))) : undefined
-    const byImage = byId ? undefined : [...mine].reverse().find((r) => r.outcome === 'ok' && (r.image === to || r.image.endsWith(`:${to}`)))
+    const byImage = byId ? undefined : [...mine].reverse().find((r) => r.outcome === 'ok' && releaseNamed(r, to))
     const release = byId ?? byImage
     if (!release) return {ok: false, code: 'deploy.no-such-release', message: `no release "${to}" of ${service} in the history (ctl releases lists them)`}
     if (release.outcome !== 'ok')

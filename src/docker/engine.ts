@@ -106,7 +106,7 @@ export function engineMessage(error: unknown): string {
 }
 
 /** HTTP status of a failed Engine call, if the Engine answered. */
-function engineStatus(error: unknown): number | undefined {
+export function engineStatus(error: unknown): number | undefined {
   return (error as EngineErrorShape)?.statusCode
 }
 

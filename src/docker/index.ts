@@ -13,4 +13,4 @@
  *
  * Typed views of API objects (nodes, services, tasks) and swarm-level helpers live in src/swarm.
  */
-export {dockerCli, dockerSocket, engineApi, engineCall, engineMessage, runDockerCli} from './engine.js'
+export {dockerCli, dockerSocket, engineApi, engineCall, engineMessage, engineStatus, runDockerCli} from './engine.js'

@@ -4,6 +4,7 @@ import {limits, node, sshSettings, swarm} from './nodes.js'
 import {loadBalancer, service, stack, tlsEndpoint} from './services.js'
 import {backups, deployLock, vault} from './vault.js'
 import {identifier} from './common.js'
+import {registries} from './registries.js'
 
 export const inventorySchema = z
   .strictObject({
@@ -13,6 +14,7 @@ export const inventorySchema = z
     nodes: z.array(node).min(1),
     swarm: swarm.default(swarm.parse({})),
     limits: limits.default(limits.parse({})),
+    registries: registries.default([]),
     stacks: z.array(stack).default([]),
     services: z.array(service).default([]),
     loadBalancer: loadBalancer.optional(),
@@ -54,3 +56,4 @@ export const inventorySchema = z
 export type Inventory = z.infer<typeof inventorySchema>
 export type {InventoryNode} from './nodes.js'
 export type {InventoryService} from './services.js'
+export type {InventoryRegistry} from './registries.js'

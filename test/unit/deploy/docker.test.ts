@@ -10,7 +10,11 @@ const manager = inventory.nodes[0]!
 describe('docker commands of a deploy', () => {
   it('builds the exact command lines', () => {
     expect(shellCommand(stackDeployArgv(manager, 'web', ['/var/lib/ctl/stacks/t/web/0-web.yml', '/var/lib/ctl/stacks/t/web/1-ctl-override.yml']))).toBe(
-      'docker -H unix:///run/d.sock stack deploy -c /var/lib/ctl/stacks/t/web/0-web.yml -c /var/lib/ctl/stacks/t/web/1-ctl-override.yml --resolve-image never --detach=true web',
+      'docker -H unix:///run/d.sock stack deploy -c /var/lib/ctl/stacks/t/web/0-web.yml -c /var/lib/ctl/stacks/t/web/1-ctl-override.yml --with-registry-auth --resolve-image never --detach=true web',
+    )
+    // Logged in for the job: the private config directory goes before the subcommand.
+    expect(shellCommand(stackDeployArgv(manager, 'web', ['/s/0-web.yml'], '/tmp/ctl-docker-config.AbC123'))).toBe(
+      'docker -H unix:///run/d.sock --config /tmp/ctl-docker-config.AbC123 stack deploy -c /s/0-web.yml --with-registry-auth --resolve-image never --detach=true web',
     )
     expect(stackUploadDir('/var/lib/ctl/locks', 't', 'web')).toBe('/var/lib/ctl/stacks/t/web')
   })

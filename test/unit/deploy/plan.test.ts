@@ -1,7 +1,7 @@
 import {parse} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {mergeCompose} from '../../../src/deploy/compose.js'
-import {planDeploy, type StackInput} from '../../../src/deploy/plan.js'
+import {imagesToResolve, planDeploy, type StackInput} from '../../../src/deploy/plan.js'
 import {testInventory, webCompose} from './fixtures.js'
 
 const stacks: StackInput[] = [{name: 'web', files: ['/x/stacks/web.yml'], merged: mergeCompose([webCompose]), version: '3.8'}]
@@ -16,7 +16,8 @@ describe('deploy plan', () => {
       {
         swarmName: 'web_app',
         oldImage: 'registry:5000/team/app:1.0@sha256:aa',
-        newImage: 'registry:5000/team/app:1.0',
+        // Unchanged keeps exactly what runs (the digest Swarm pinned), so Swarm sees no change.
+        newImage: 'registry:5000/team/app:1.0@sha256:aa',
         action: 'unchanged',
         gated: true,
         replicas: 2,
@@ -24,6 +25,25 @@ describe('deploy plan', () => {
       {swarmName: 'web_worker', oldImage: 'team/worker:0.9', newImage: 'team/worker:1.0', action: 'update', gated: false, replicas: 1},
     ])
     expect(plan.changes.map((c) => c.swarmName)).toEqual(['web_worker'])
+  })
+
+  it('pins each new image to the digest resolved for its tag; a tag moved to other bits is a change', () => {
+    const digests = {'registry:5000/team/app:1.0': 'sha256:bb', 'team/worker:1.0': 'sha256:cc'}
+    const plan = planDeploy('t', testInventory(), {images: {}}, stacks, running, {}, digests)
+    expect(plan.changes.map((c) => `${c.swarmName} ${c.action} ${c.newImage}`)).toEqual([
+      'web_app update registry:5000/team/app:1.0@sha256:bb',
+      'web_worker update team/worker:1.0@sha256:cc',
+    ])
+    expect(parse(plan.stacks[0]!.override).services.app.image).toBe('registry:5000/team/app:1.0@sha256:bb')
+    const same = planDeploy('t', testInventory(), {images: {}}, stacks, running, {}, {...digests, 'registry:5000/team/app:1.0': 'sha256:aa'})
+    expect(same.stacks[0]!.services[0]).toMatchObject({action: 'unchanged', newImage: running.web_app})
+  })
+
+  it('asks the registry for every wanted tag not pinned yet, never for a service --service keeps', () => {
+    expect(imagesToResolve(testInventory(), {images: {app: 'v2'}}, stacks, running)).toEqual(['registry:5000/team/app:v2', 'team/worker:1.0'])
+    expect(imagesToResolve(testInventory(), {service: 'app', images: {app: 'v2'}}, stacks, running)).toEqual(['registry:5000/team/app:v2'])
+    expect(imagesToResolve(testInventory(), {images: {app: 'registry:5000/team/app:v2@sha256:dd'}}, stacks, running)).toEqual(['team/worker:1.0'])
+    expect(() => imagesToResolve(testInventory(), {stack: 'db', images: {}}, stacks, running)).toThrow(/No stack named "db"/)
   })
 
   it('--image replaces the tag and goes into the override with the rollout', () => {

@@ -52,4 +52,17 @@ describe('release history', () => {
   it('has nothing to go back to with a single good release', () => {
     expect(chooseRollbackTarget([r(1, 'app', 'app:v1')], 'app', 'app:v1')).toMatchObject({ok: false, code: 'deploy.no-previous'})
   })
+
+  it('finds a pinned release by its tag or its digest, and compares pinned images by digest', () => {
+    const reg = '198.18.0.1:5000/ctl-lab/app'
+    const history = [r(1, 'app', `${reg}:v1@sha256:${'1'.repeat(64)}`), r(2, 'app', `${reg}:v2@sha256:${'2'.repeat(64)}`), r(3, 'app', `${reg}:v1@sha256:${'3'.repeat(64)}`)]
+    const current = `${reg}:v1@sha256:${'3'.repeat(64)}`
+    // --to v1: the newest release tagged v1 is what runs; the older v1 is other bits, so by number.
+    expect(chooseRollbackTarget(history, 'app', current, 'v1')).toMatchObject({ok: false, code: 'deploy.release-running'})
+    expect(chooseRollbackTarget(history, 'app', current, 'v2')).toMatchObject({ok: true, release: {id: 2}})
+    expect(chooseRollbackTarget(history, 'app', current, `sha256:${'1'.repeat(12)}`)).toMatchObject({ok: true, release: {id: 1}})
+    expect(chooseRollbackTarget(history, 'app', current, 'sha256:1')).toMatchObject({ok: false, code: 'deploy.no-such-release'})
+    // Without --to: the newest good release with other bits (release 1 has tag v1 but other bits than what runs).
+    expect(chooseRollbackTarget(history.slice(0, 1).concat(history[2]!), 'app', current)).toMatchObject({ok: true, release: {id: 1}})
+  })
 })
