@@ -1,6 +1,6 @@
 import {beforeAll, describe, expect, it} from 'vitest'
-import {json, runCtl} from '../support/cli.js'
-import {appImage, appTasks, deployApp, ensureSwarm, hostHealth, settledHealth} from './support/app.js'
+import {runCtl} from '../support/cli.js'
+import {appJson, appImage, appTasks, deployApp, ensureSwarm, hostHealth, settledHealth} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 /** Swarm's update state and delay of app_app: clean is no update (or completed) and the resting delay. */
@@ -25,7 +25,7 @@ describe('ctl deploy of bad releases', () => {
     const before = new Set((await appTasks()).map((t) => t.id))
     const run = await runCtl(['deploy', 'lab', '--image', `app=${kind}`, '--skip-preflight', '--json'])
     expect(run.exitCode, run.stderr).toBe(1)
-    const result = json(run)
+    const result = appJson(run)
     expect(result.outcome).toBe('rolled-back')
     const [service] = result.services
     expect(service).toMatchObject({swarmName: 'app_app', outcome: 'rolled-back', finalImage: 'ctl-lab/app:v1'})

@@ -2,11 +2,11 @@ import {execa} from 'execa'
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {json, projectRoot, runCtl} from '../support/cli.js'
+import {projectRoot, runCtl} from '../support/cli.js'
 import {loadInventory} from '../../src/inventory/load.js'
 import {SshPool} from '../../src/ssh/pool.js'
 import {acquireLock} from '../../src/deploy/lock-run.js'
-import {appImage, ensureSwarm} from './support/app.js'
+import {appJson, appImage, ensureSwarm, shortImage} from './support/app.js'
 
 // The deploy lock lives on the first manager (h1). Lab hosts share this machine's file system, so
 // the test can look at the lock directory directly.
@@ -37,7 +37,7 @@ describe('the deploy lock', () => {
     await waitFor(() => existsSync(join(LOCK, 'info.json')) && readFileSync(join(LOCK, 'info.json'), 'utf8').includes('alice'), 60_000)
     const second = await runCtl(['deploy', 'lab', '--image', 'app=v1', '--skip-preflight', '--json'], {env: {CTL_OPERATOR: 'bob'}})
     expect(second.exitCode).toBe(2)
-    const error = json(second)
+    const error = appJson(second)
     expect(error.error).toBe('deploy.locked')
     expect(error.message).toMatch(
       /the deploy lock is held by alice@\S+ since \d{4}-\d\d-\d\dT[\d:.]+Z \(0 min ago, last heartbeat \d+ s ago\), deploying app=ctl-lab\/app:v\d: release 2/,
@@ -45,7 +45,7 @@ describe('the deploy lock', () => {
     expect(error.host).toBe('h1')
     const done = await first
     expect(done.exitCode, String(done.stderr)).toBe(0)
-    expect(JSON.parse(String(done.stdout)).services[0].finalImage).toBe(`ctl-lab/app:${tag}`)
+    expect(shortImage(JSON.parse(String(done.stdout)).services[0].finalImage)).toBe(`ctl-lab/app:${tag}`)
     // The first deploy released its lock; the second changed nothing.
     expect(existsSync(LOCK)).toBe(false)
     expect(await appImage()).toBe(`ctl-lab/app:${tag}`)
@@ -61,17 +61,17 @@ describe('the deploy lock', () => {
     utimesSync(LOCK, new Date(since), new Date(since))
     const refused = await runCtl(['deploy', 'lab', '--image', same, '--skip-preflight', '--json'])
     expect(refused.exitCode).toBe(2)
-    expect(json(refused).message).toMatch(/held by carol@laptop since .*\(180 min ago, last heartbeat 180 min ago\), deploying app=v9$/)
-    expect(json(refused).hint).toMatch(/stale.*--force-unlock/)
+    expect(appJson(refused).message).toMatch(/held by carol@laptop since .*\(180 min ago, last heartbeat 180 min ago\), deploying app=v9$/)
+    expect(appJson(refused).hint).toMatch(/stale.*--force-unlock/)
     // No terminal and no --yes: the confirmation cannot be given, the lock stays.
     const unconfirmed = await runCtl(['deploy', 'lab', '--image', same, '--skip-preflight', '--force-unlock', '--json'])
     expect(unconfirmed.exitCode).toBe(2)
-    expect(json(unconfirmed).error).toBe('prompt.no-terminal')
+    expect(appJson(unconfirmed).error).toBe('prompt.no-terminal')
     expect(readFileSync(join(LOCK, 'info.json'), 'utf8')).toContain('carol')
     const broken = await runCtl(['deploy', 'lab', '--image', same, '--skip-preflight', '--force-unlock', '--yes', '--json'])
     expect(broken.exitCode, broken.stderr).toBe(0)
-    expect(json(broken).outcome).toBe('no-changes')
-    expect(json(broken).lock.brokeLockOf).toBe(`carol since ${since}`)
+    expect(appJson(broken).outcome).toBe('no-changes')
+    expect(appJson(broken).lock.brokeLockOf).toBe(`carol since ${since}`)
     expect(existsSync(LOCK)).toBe(false)
   })
 
@@ -123,7 +123,7 @@ describe('the deploy lock', () => {
     writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'x', holder: 'dave', since: new Date().toISOString()}))
     const run = await runCtl(['deploy', 'lab', '--image', `app=${await appImage()}`, '--skip-preflight', '--force-unlock', '--yes', '--json'])
     expect(run.exitCode).toBe(2)
-    expect(json(run).error).toBe('deploy.lock-fresh')
+    expect(appJson(run).error).toBe('deploy.lock-fresh')
     expect(existsSync(LOCK)).toBe(true)
     rmSync(LOCK, {recursive: true, force: true})
   })

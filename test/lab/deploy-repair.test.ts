@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {json, runCtl} from '../support/cli.js'
-import {appTasks, deployApp, ensureSwarm, hostHealth, settledHealth, resetStuckApp} from './support/app.js'
+import {runCtl} from '../support/cli.js'
+import {appJson, appTasks, deployApp, ensureSwarm, settledHealth, resetStuckApp} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 async function waitForState(states: string[], seconds = 90): Promise<void> {
@@ -98,14 +98,14 @@ describe('a paused update or rollback, seen and repaired', () => {
     expect(check.stdout).toContain(`not fit to deploy onto: Swarm ${state}`)
     const ls = await runCtl(['node', 'ls', 'lab', '--json'])
     expect(ls.exitCode).toBe(1)
-    expect(json(ls).unfitServices).toEqual([expect.objectContaining({service: 'app_app', reason: expect.stringContaining(`Swarm ${state}`)})])
+    expect(appJson(ls).unfitServices).toEqual([expect.objectContaining({service: 'app_app', reason: expect.stringContaining(`Swarm ${state}`)})])
 
     const dry = await runCtl(['deploy', 'lab', '--image', 'app=v2', '--skip-preflight', '--dry-run', '--json'])
-    expect(json(dry).changes).toEqual([expect.objectContaining({swarmName: 'app_app', action: 'repair'})])
+    expect(appJson(dry).changes).toEqual([expect.objectContaining({swarmName: 'app_app', action: 'repair'})])
     const run = await runCtl(['deploy', 'lab', '--image', 'app=v2', '--skip-preflight', '--json'])
     expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0)
-    expect(json(run).outcome).toBe('repaired')
-    expect(json(run).services[0]).toMatchObject({outcome: 'updated', finalImage: 'ctl-lab/app:v2'})
+    expect(appJson(run).outcome).toBe('repaired')
+    expect(appJson(run).services[0]).toMatchObject({outcome: 'updated', finalImage: 'ctl-lab/app:v2'})
 
     expect(await swarmState()).toBeUndefined()
     const running = (await appTasks()).filter((t) => t.desired === 'running')

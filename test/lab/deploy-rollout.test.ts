@@ -3,8 +3,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {execa} from 'execa'
-import {json, projectRoot, runCtl} from '../support/cli.js'
-import {appImage, appTasks, deployApp, ensureSwarm, hostHealth} from './support/app.js'
+import {projectRoot, runCtl} from '../support/cli.js'
+import {appJson, appImage, appTasks, deployApp, ensureSwarm, hostHealth} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 // ctl deploy against the lab's real swarm, with the real app image behind HAProxy.
@@ -33,7 +33,7 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     const before = new Set((await appTasks()).map((t) => t.id))
     const run = await runCtl(['deploy', 'lab', '--image', 'app=broken', '--skip-preflight', '--json'], {env: {CTL_AUDIT_LOG: audit}})
     expect(run.exitCode, run.stderr).toBe(1)
-    const result = json(run)
+    const result = appJson(run)
     expect(result.outcome).toBe('rolled-back')
     const [service] = result.services
     expect(service).toMatchObject({swarmName: 'app_app', outcome: 'rolled-back', finalImage: 'ctl-lab/app:v2'})
@@ -68,31 +68,31 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     // A rollback now goes to the last release that ran fine with another image, never to the broken one.
     const again = await runCtl(['rollback', 'lab', 'app', '--dry-run', '--json'])
     expect(again.exitCode, again.stderr).toBe(0)
-    expect(json(again).target).toMatchObject({from: 'ctl-lab/app:v2', to: 'ctl-lab/app:v1'})
+    expect(appJson(again).target).toMatchObject({from: 'ctl-lab/app:v2', to: 'ctl-lab/app:v1'})
   })
 
   it('rolls back by hand to the previous good release with ctl rollback, and to any release with --to', async () => {
     await deployApp('v1')
     const dry = await runCtl(['rollback', 'lab', 'app', '--dry-run', '--json'])
-    expect(json(dry).target).toMatchObject({swarmName: 'app_app', from: 'ctl-lab/app:v1', to: 'ctl-lab/app:v2'})
+    expect(appJson(dry).target).toMatchObject({swarmName: 'app_app', from: 'ctl-lab/app:v1', to: 'ctl-lab/app:v2'})
     expect(await appImage()).toBe('ctl-lab/app:v1')
     const run = await runCtl(['rollback', 'lab', 'app', '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
-    expect(json(run).swarm).toMatchObject({outcome: 'updated', finalImage: 'ctl-lab/app:v2'})
+    expect(appJson(run).swarm).toMatchObject({outcome: 'updated', finalImage: 'ctl-lab/app:v2'})
     expect(await appImage()).toBe('ctl-lab/app:v2')
     expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
     // The history lists every release, newest first; --to takes any good one by its number.
-    const releases = json(await runCtl(['releases', 'lab', 'app', '--json'])).releases as {id: number; image: string; kind: string; outcome: string}[]
+    const releases = appJson(await runCtl(['releases', 'lab', 'app', '--json'])).releases as {id: number; image: string; kind: string; outcome: string}[]
     expect(releases[0]).toMatchObject({image: 'ctl-lab/app:v2', kind: 'rollback', outcome: 'ok'})
     expect(releases.find((r) => r.image === 'ctl-lab/app:broken')?.outcome).toBe('rolled-back')
     const broken = releases.find((r) => r.image === 'ctl-lab/app:broken')!
     const refused = await runCtl(['rollback', 'lab', 'app', '--to', String(broken.id), '--yes', '--json'])
     expect(refused.exitCode).toBe(2)
-    expect(json(refused).error).toBe('deploy.release-not-good')
+    expect(appJson(refused).error).toBe('deploy.release-not-good')
     const v1 = releases.find((r) => r.image === 'ctl-lab/app:v1' && r.outcome === 'ok')!
     const to = await runCtl(['rollback', 'lab', 'app', '--to', String(v1.id), '--yes', '--json'])
     expect(to.exitCode, to.stderr).toBe(0)
-    expect(json(to).target).toMatchObject({to: 'ctl-lab/app:v1', release: v1.id})
+    expect(appJson(to).target).toMatchObject({to: 'ctl-lab/app:v1', release: v1.id})
     expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v1', 'v1'])
   })
 

@@ -45,7 +45,7 @@ export async function resetStuckApp(): Promise<void> {
 export async function deployApp(tag: string, env: Record<string, string> = {}): Promise<any> {
   const run = await runCtl(['deploy', 'lab', '--image', `app=${tag}`, '--skip-preflight', '--json'], {env})
   expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0)
-  return json(run)
+  return appJson(run)
 }
 
 export interface AppTask {
@@ -60,11 +60,34 @@ export interface AppTask {
 export async function appTasks(): Promise<AppTask[]> {
   const ids = (await docker('h1', ['service', 'ps', '-q', '--no-trunc', 'app_app'])).stdout.split('\n').filter(Boolean)
   const raw = JSON.parse((await docker('h1', ['inspect', ...ids])).stdout) as any[]
-  return raw.map((t) => ({id: t.ID, slot: t.Slot, image: t.Spec.ContainerSpec.Image, desired: t.DesiredState, state: t.Status.State}))
+  return raw.map((t) => ({id: t.ID, slot: t.Slot, image: shortImage(t.Spec.ContainerSpec.Image), desired: t.DesiredState, state: t.Status.State}))
 }
 
 export async function appImage(): Promise<string> {
-  return (await docker('h1', ['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'app_app'])).stdout
+  return shortImage((await docker('h1', ['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'app_app'])).stdout)
+}
+
+/** The lab registry's host: the app stack's images come from it (inventories/lab/stacks/app.yml). */
+const LAB_REGISTRY = '198.18.0.1:5000/'
+
+/**
+ * An app image as these tests name it, `ctl-lab/app:v2`: ctl deploys `198.18.0.1:5000/ctl-lab/app:v2@sha256:…`
+ * (from the lab registry, pinned to the digest it resolved); which bits a tag was is the registry test's business.
+ */
+export function shortImage(image: string): string {
+  return image.startsWith(LAB_REGISTRY) ? image.slice(LAB_REGISTRY.length).replace(/@sha256:[0-9a-f]{64}$/, '') : image
+}
+
+function shortImages(value: unknown): unknown {
+  if (typeof value === 'string') return shortImage(value)
+  if (Array.isArray(value)) return value.map(shortImages)
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shortImages(v)]))
+  return value
+}
+
+/** The JSON a ctl command printed, its lab images shortened as `shortImage` does. */
+export function appJson(result: Parameters<typeof json>[0]): any {
+  return shortImages(json(result))
 }
 
 /** /health of every lab host's published app port: the answers of the hosts that run a task. */
