@@ -183,7 +183,7 @@ function wantedImage(selection: DeploySelection, stack: string, name: string, co
   return {image: applyImageOverride(compose.image, selection.images[name]), keep: false}
 }
 
-/** Every image a deploy would put on that is not pinned to a digest yet: these are resolved on the registry before the lock. */
+/** Every image a deploy would put on: each is resolved on the registry before the lock (a pinned one is checked to exist there). */
 export function imagesToResolve(
   inventory: Inventory,
   selection: DeploySelection,
@@ -194,7 +194,7 @@ export function imagesToResolve(
   for (const stack of selectStacks(inventory, selection, stacks)) {
     for (const [name, compose] of Object.entries(composeServices(stack.merged))) {
       const wanted = wantedImage(selection, stack.name, name, compose, running[swarmServiceName(stack.name, name)] ?? null)
-      if (!wanted.keep && !isPinned(wanted.image)) out.add(wanted.image)
+      if (!wanted.keep) out.add(wanted.image)
     }
   }
   return [...out]

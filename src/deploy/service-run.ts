@@ -1,10 +1,11 @@
 import type {LoadedInventory} from '../inventory/load.js'
 import type {InventoryService} from '../inventory/schema/index.js'
+import {resolveDigests} from '../registry/resolve.js'
 import {rollbackRefusal} from './decide.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {note} from '../lib/progress.js'
 import type {SshPool} from '../ssh/pool.js'
-import {connectManager} from '../swarm/cluster.js'
+import {connectManager, type ManagerHandle} from '../swarm/cluster.js'
 import {heldUpdateConfig} from './compose.js'
 import {swarmServiceName} from './plan.js'
 import {chooseRollbackTarget} from './releases.js'
@@ -82,11 +83,17 @@ export async function planRollback(pool: SshPool, loaded: LoadedInventory, servi
   if (releases.length > 0 || to !== undefined) {
     const choice = chooseRollbackTarget(releases, service.name, view.image, to)
     if (!choice.ok) throw new CtlError(`${swarmName} ${choice.message}`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: choice.code, hint})
-    return {swarmName, from: view.image, to: choice.release.image, release: choice.release.id}
+    return stillOnRegistry(loaded, manager, {swarmName, from: view.image, to: choice.release.image, release: choice.release.id})
   }
   const refusal = rollbackRefusal(view)
   if (refusal) throw new CtlError(`${swarmName} ${refusal.message}`, {exitCode: ExitCode.cannotRun, host: manager.node.name, code: refusal.code, hint})
-  return {swarmName, from: view.image, to: view.previousImage!} // present: rollbackRefusal checked it
+  return stillOnRegistry(loaded, manager, {swarmName, from: view.image, to: view.previousImage!}) // present: rollbackRefusal checked it
+}
+
+/** A rollback target whose bits the registry no longer has (cleaned up, or a wrong password) is refused before the lock. */
+async function stillOnRegistry(loaded: LoadedInventory, manager: ManagerHandle, target: RollbackTarget): Promise<RollbackTarget> {
+  await resolveDigests(loaded, manager.node, manager.docker, [target.to])
+  return target
 }
 
 /** Rolls the service to the target's image like a release: batch by batch under the gate, back on failure. */

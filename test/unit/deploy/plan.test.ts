@@ -39,10 +39,13 @@ describe('deploy plan', () => {
     expect(same.stacks[0]!.services[0]).toMatchObject({action: 'unchanged', newImage: running.web_app})
   })
 
-  it('asks the registry for every wanted tag not pinned yet, never for a service --service keeps', () => {
+  it('asks the registry for every wanted image (a pinned one to prove it is there), never for a service --service keeps', () => {
     expect(imagesToResolve(testInventory(), {images: {app: 'v2'}}, stacks, running)).toEqual(['registry:5000/team/app:v2', 'team/worker:1.0'])
     expect(imagesToResolve(testInventory(), {service: 'app', images: {app: 'v2'}}, stacks, running)).toEqual(['registry:5000/team/app:v2'])
-    expect(imagesToResolve(testInventory(), {images: {app: 'registry:5000/team/app:v2@sha256:dd'}}, stacks, running)).toEqual(['team/worker:1.0'])
+    expect(imagesToResolve(testInventory(), {images: {app: 'registry:5000/team/app:v2@sha256:dd'}}, stacks, running)).toEqual([
+      'registry:5000/team/app:v2@sha256:dd',
+      'team/worker:1.0',
+    ])
     expect(() => imagesToResolve(testInventory(), {stack: 'db', images: {}}, stacks, running)).toThrow(/No stack named "db"/)
   })
 
