@@ -99,6 +99,7 @@ function inventoryWithBackupsIn(backupRoot: string): string {
   inv.ssh.key = abs(inv.ssh.key)
   inv.ssh.knownHosts = abs(inv.ssh.knownHosts)
   for (const stack of inv.stacks ?? []) stack.files = stack.files.map(abs)
+  for (const registry of inv.registries ?? []) registry.password = secret(registry.password)
   for (const db of ['galera', 'patroni']) {
     if (!inv.databases?.[db]) continue
     inv.databases[db].password = secret(inv.databases[db].password)
@@ -150,6 +151,7 @@ describe('ctl check against the lab', () => {
       'clock-skew',
       'swarm-ports',
       'swarm',
+      'registry-pull',
       'node-labels',
       'placement',
       'service-health',
@@ -160,7 +162,7 @@ describe('ctl check against the lab', () => {
       'backups',
       'tls-expiry',
     ])
-    for (const check of ['ssh', 'docker-engine', 'disk-free', 'memory', 'clock-skew', 'swarm-ports'])
+    for (const check of ['ssh', 'docker-engine', 'disk-free', 'memory', 'clock-skew', 'swarm-ports', 'registry-pull'])
       expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
     expect(rows(report, 'galera').map((r) => r.detail)).toEqual(['Primary, Synced, size 3/3', 'Primary, Synced, size 3/3', 'Primary, Synced, size 3/3'])
     expect(row(report, 'tls-expiry', '-')).toMatchObject({status: 'skip', detail: 'no tls.endpoints in the inventory'})
