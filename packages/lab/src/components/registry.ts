@@ -40,13 +40,12 @@ async function answersUnauthorized(p: RegistryPaths): Promise<boolean> {
 
 /** The htpasswd file holds `ctl` with the lab password (bcrypt); written again only when it does not verify. */
 async function ensureHtpasswd(p: RegistryPaths, password: string): Promise<boolean> {
-  if (existsSync(p.htpasswd)) {
-    const verify = await runLocal(['htpasswd', '-v', '-i', p.htpasswd, REGISTRY_USER], {input: password, check: false, timeoutMs: 10_000})
-    if (verify.code === 0) return false
-  }
-  await runLocal(['htpasswd', '-B', '-i', '-c', p.htpasswd, REGISTRY_USER], {input: password, timeoutMs: 10_000})
+  const verify = existsSync(p.htpasswd)
+    ? await runLocal(['htpasswd', '-v', '-i', p.htpasswd, REGISTRY_USER], {input: password, check: false, timeoutMs: 10_000})
+    : undefined
+  if (verify?.code !== 0) await runLocal(['htpasswd', '-B', '-i', '-c', p.htpasswd, REGISTRY_USER], {input: password, timeoutMs: 10_000})
   chmodSync(p.htpasswd, 0o600)
-  return true
+  return verify?.code !== 0
 }
 
 async function stopRegistry(p: RegistryPaths): Promise<number | undefined> {
