@@ -22,7 +22,7 @@ export const REGISTRY_CA_FILE = files.ca
 /** `.lab/registry-password` (user `ctl`). */
 export const REGISTRY_PASSWORD_FILE = files.password
 /** The registry's repository of the lab app. */
-export const REGISTRY_REPOSITORY = `${REGISTRY}/${APP_REPOSITORY}`
+const REGISTRY_REPOSITORY = `${REGISTRY}/${APP_REPOSITORY}`
 
 /** 198.18.0.1:5000/ctl-lab/app:<tag> */
 export function registryImage(tag: string): string {

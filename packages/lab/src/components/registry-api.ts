@@ -20,7 +20,7 @@ export interface RegistryAnswer {
 }
 
 /** Manifest types Docker pushes (schema 2, OCI); without them 2.8 answers 404 for a schema-2 tag. */
-export const MANIFEST_ACCEPT = [
+const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.oci.image.manifest.v1+json',

@@ -6,11 +6,11 @@ import {DEFAULT_LAB_INSTANCE, type LabInstance} from '../types.js'
  * command lines of its certificates and the references of the images pushed to it. No I/O here.
  */
 
-export const REGISTRY_PORT = 5000
+const REGISTRY_PORT = 5000
 export const REGISTRY_USER = 'ctl'
-export const REGISTRY_REALM = 'ctl-lab'
+const REGISTRY_REALM = 'ctl-lab'
 /** Where Docker looks for the CA of a registry `<host>:<port>` (read on every connection, no restart). */
-export const DOCKER_CERTS_DIR = '/etc/docker/certs.d'
+const DOCKER_CERTS_DIR = '/etc/docker/certs.d'
 /** A server certificate or CA closer than this to its end is made again by `up`. */
 export const CERT_RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000
 
@@ -75,7 +75,14 @@ export function renderRegistryConfig(p: Pick<RegistryPaths, 'address' | 'data' |
 }
 
 /** `openssl req -x509` making a P-256 key and its certificate: self-signed, or signed by `signer`. */
-function opensslCertificate(o: {key: string; cert: string; days: number; subject: string; extensions: string[]; signer?: {caCert: string; caKey: string}}): string[] {
+function opensslCertificate(o: {
+  key: string
+  cert: string
+  days: number
+  subject: string
+  extensions: string[]
+  signer?: {caCert: string; caKey: string}
+}): string[] {
   return [
     ...['openssl', 'req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
     ...['-keyout', o.key, '-out', o.cert, '-days', String(o.days), '-subj', o.subject],

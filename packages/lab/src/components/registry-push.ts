@@ -56,11 +56,16 @@ export async function pushAppImages(h1: LabHost, p: RegistryPaths, endpoint: Reg
   const actions = new Map<string, TagAction>(facts.map((f) => [f.tag, tagAction(f)]))
   const of = (action: TagAction) => [...actions].filter(([, a]) => a === action).map(([tag]) => tag)
   if (of('missing').length > 0) {
-    throw new CtlError(`registry: h1 has no ${of('missing').map((t) => `${APP_REPOSITORY}:${t}`).join(', ')} to push`, {
-      host: h1.name,
-      step: 'registry push',
-      hint: 'Run `ctl lab up` (the app component builds the images before the registry pushes them).',
-    })
+    throw new CtlError(
+      `registry: h1 has no ${of('missing')
+        .map((t) => `${APP_REPOSITORY}:${t}`)
+        .join(', ')} to push`,
+      {
+        host: h1.name,
+        step: 'registry push',
+        hint: 'Run `ctl lab up` (the app component builds the images before the registry pushes them).',
+      },
+    )
   }
   for (const tag of [...of('push'), ...of('tag')]) await labDocker(h1, p, ['tag', `${APP_REPOSITORY}:${tag}`, registryRef(p.address, APP_REPOSITORY, tag)])
   if (of('push').length > 0) {

@@ -103,7 +103,9 @@ export const registryComponent: LabComponent = {
     const configChanged = writeIfChanged(p.config, renderRegistryConfig(p), 0o600)
     const running = registryPid(p)
     if (running !== undefined && (made.server || htpasswdChanged || configChanged)) {
-      ctx.log(`registry: restarting (${[made.server && 'new certificate', htpasswdChanged && 'new htpasswd', configChanged && 'new config'].filter(Boolean).join(', ')})`)
+      ctx.log(
+        `registry: restarting (${[made.server && 'new certificate', htpasswdChanged && 'new htpasswd', configChanged && 'new config'].filter(Boolean).join(', ')})`,
+      )
       await stopRegistry(p)
     }
     if (registryPid(p) === undefined || !(await answersUnauthorized(p))) {
@@ -134,7 +136,7 @@ export const registryComponent: LabComponent = {
     const pid = registryPid(p)
     if (pid === undefined) return [{component: 'registry', ok: false, detail: `not running (see ${p.log})`}]
     if (!(await answersUnauthorized(p))) return [{component: 'registry', ok: false, detail: `pid ${pid} runs but https://${p.address}/v2/ does not answer 401`}]
-    let tags = ''
+    let tags: string
     try {
       tags = `; ${APP_REPOSITORY}: ${(await repositoryTags(endpointOf(ctx, p), APP_REPOSITORY)).sort().join(', ') || 'no tags'}`
     } catch (error) {

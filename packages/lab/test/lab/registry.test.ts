@@ -1,11 +1,14 @@
 import {execa} from 'execa'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {docker} from '../../../../test/lab/support/swarm.js'
 import {
   REGISTRY,
+  REGISTRY_CA_FILE,
+  REGISTRY_PASSWORD_FILE,
+  REGISTRY_USERNAME,
   localImageDigests,
   moveTag,
   registryDigest,
@@ -46,9 +49,12 @@ describe('the lab registry', () => {
   })
 
   it('answers 401 without credentials and 200 with them, over TLS verified by the lab CA', async () => {
+    // The CA ctl and the tests use is the one every lab engine trusts; the password file is private.
+    expect(readFileSync(REGISTRY_CA_FILE, 'utf8')).toBe(readFileSync(`/etc/docker/certs.d/${REGISTRY}/ca.crt`, 'utf8'))
+    expect(statSync(REGISTRY_PASSWORD_FILE).mode & 0o777).toBe(0o600)
     expect((await registryRequest(registryEndpoint({anonymous: true}), 'GET', '/v2/')).status).toBe(401)
     expect((await registryRequest(registryEndpoint(), 'GET', '/v2/')).status).toBe(200)
-    const wrong = {...registryEndpoint(), auth: {user: 'ctl', password: `${registryPassword()}x`}}
+    const wrong = {...registryEndpoint(), auth: {user: REGISTRY_USERNAME, password: `${registryPassword()}x`}}
     expect((await registryRequest(wrong, 'GET', '/v2/')).status).toBe(401)
     // Another CA: the registry's certificate is not accepted (TLS is verified, not just encrypted).
     const otherCa = readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')
@@ -67,7 +73,7 @@ describe('the lab registry', () => {
       const anonymous = await h2(['pull', '--quiet', registryImage('v2')])
       expect(anonymous.exitCode).not.toBe(0)
       expect(anonymous.stderr).toMatch(/no basic auth credentials|unauthorized/i)
-      const login = await h2(['login', '--username', 'ctl', '--password-stdin', REGISTRY], registryPassword())
+      const login = await h2(['login', '--username', REGISTRY_USERNAME, '--password-stdin', REGISTRY], registryPassword())
       expect(login.exitCode, login.stderr).toBe(0)
       const pull = await h2(['pull', '--quiet', registryImage('v2')])
       expect(pull.exitCode, pull.stderr).toBe(0)

@@ -55,11 +55,23 @@ describe('lab registry: files and configuration', () => {
   })
 
   it.each([
-    [{caUsable: true, serverUsable: true}, {ca: false, server: false}],
-    [{caUsable: true, serverUsable: false}, {ca: false, server: true}],
-    [{caUsable: false, serverUsable: false}, {ca: true, server: true}],
+    [
+      {caUsable: true, serverUsable: true},
+      {ca: false, server: false},
+    ],
+    [
+      {caUsable: true, serverUsable: false},
+      {ca: false, server: true},
+    ],
+    [
+      {caUsable: false, serverUsable: false},
+      {ca: true, server: true},
+    ],
     // A new CA signs a new server certificate, even when the old one looked fine.
-    [{caUsable: false, serverUsable: true}, {ca: true, server: true}],
+    [
+      {caUsable: false, serverUsable: true},
+      {ca: true, server: true},
+    ],
   ])('certificates to make for %j: %j', (facts, make) => {
     expect(certificatesToMake(facts)).toEqual(make)
   })
