@@ -2,7 +2,7 @@ import {chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} f
 import {dirname} from 'node:path'
 import {CtlError} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
-import {runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
+import {isAlive, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
 import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
 import {DEFAULT_LAB_INSTANCE, type LabBreakScenario, type LabComponent, type LabContext, type LabStatusRow} from '../types.js'
 import {APP_REPOSITORY} from './app-image.js'
@@ -60,11 +60,16 @@ async function startRegistry(ctx: LabContext, p: RegistryPaths): Promise<void> {
   mkdirSync(dirname(p.pidFile), {recursive: true})
   const pid = startDetached(['docker-registry', 'serve', p.config], p.log)
   writeFileSync(p.pidFile, `${pid}\n`)
-  if (!(await waitFor(() => answersUnauthorized(p), READY_TIMEOUT_MS, 200))) {
-    throw new CtlError(`registry: https://${p.address}/v2/ does not answer 401 within ${READY_TIMEOUT_MS / 1000} s`, {
-      step: 'registry',
-      hint: `See the end of ${p.log}`,
-    })
+  // A registry that exits at once (e.g. its address is taken) fails now, not after the timeout.
+  await waitFor(async () => !isAlive(pid) || (await answersUnauthorized(p)), READY_TIMEOUT_MS, 200)
+  if (!(await answersUnauthorized(p))) {
+    throw new CtlError(
+      `registry: https://${p.address}/v2/ does not answer 401${isAlive(pid) ? ` within ${READY_TIMEOUT_MS / 1000} s` : ` (docker-registry exited)`}`,
+      {
+        step: 'registry',
+        hint: `See the end of ${p.log}. "address already in use": another registry holds port 5000 on every address (Debian's own docker-registry service: systemctl disable --now docker-registry).`,
+      },
+    )
   }
   ctx.log(`registry started on https://${p.address} (pid ${pid})`)
 }
