@@ -60,12 +60,14 @@ describe('the lab registry', () => {
     const otherCa = readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')
     await expect(registryRequest({address: REGISTRY, ca: otherCa}, 'GET', '/v2/')).rejects.toThrow(/certificate/i)
     const tags = JSON.parse((await registryRequest(registryEndpoint(), 'GET', '/v2/ctl-lab/app/tags/list')).body) as {tags: string[]}
-    expect(tags.tags.sort()).toEqual(Object.keys(APP_TAGS).sort())
+    // Every app tag (tests may add others, e.g. the deploy tests' `moving`).
+    expect(tags.tags).toEqual(expect.arrayContaining(Object.keys(APP_TAGS)))
   })
 
-  it("lets h2's engine pull after docker login with its own client config (h2 has no registry image before)", async () => {
+  it("lets h2's engine pull after docker login with its own client config, not before", async () => {
     await removeLocalRegistryImages('h2')
-    expect(await localImageDigests('h2')).toEqual([])
+    // What a container of a deployed stack still uses stays (empty in a lab that deployed nothing from the registry).
+    const before = await localImageDigests('h2')
     const config = mkdtempSync(join(tmpdir(), 'ctl-registry-test-'))
     const h2 = (args: string[], input?: string) =>
       execa('docker', ['-H', 'unix:///run/ctl-lab/h2/docker.sock', ...args], {env: {DOCKER_CONFIG: config}, input, reject: false, timeout: 120_000})
@@ -77,14 +79,14 @@ describe('the lab registry', () => {
       expect(login.exitCode, login.stderr).toBe(0)
       const pull = await h2(['pull', '--quiet', registryImage('v2')])
       expect(pull.exitCode, pull.stderr).toBe(0)
-      expect(await localImageDigests('h2')).toEqual([`${REGISTRY}/ctl-lab/app@${await registryDigest('v2')}`])
+      expect(await localImageDigests('h2')).toContain(`${REGISTRY}/ctl-lab/app@${await registryDigest('v2')}`)
       const env = await docker('h2', ['image', 'inspect', '--format', '{{json .Config.Env}}', registryImage('v2')])
       expect(env.stdout).toContain('APP_VERSION=v2')
     } finally {
       await removeLocalRegistryImages('h2')
       rmSync(config, {recursive: true, force: true})
     }
-    expect(await localImageDigests('h2')).toEqual([])
+    expect(await localImageDigests('h2')).toEqual(before)
   })
 
   it('break registry-down stops it; lab up starts it again', async () => {
@@ -108,6 +110,8 @@ describe('the lab registry', () => {
     expect((await registryRequest(registryEndpoint(), 'DELETE', `/v2/ctl-lab/app/manifests/${broken}`)).status).toBe(202)
     expect(await registryDigest('broken')).toBeUndefined()
     for (const host of ['h2', 'h3']) await removeLocalRegistryImages(host)
+    const workers = async () => Promise.all(['h2', 'h3'].map((host) => localImageDigests(host)))
+    const workersBefore = await workers()
 
     await up()
     expect(await registryDigest('v3')).toBe(v3)
@@ -122,7 +126,7 @@ describe('the lab registry', () => {
     expect(again.components.every((c) => c.ok)).toBe(true)
     expect(manifestPuts()).toBe(puts)
     expect(seconds).toBeLessThan(20)
-    // Only h1 pushes: the workers have no registry image until a deploy makes them pull.
-    for (const host of ['h2', 'h3']) expect(await localImageDigests(host)).toEqual([])
+    // Only h1 pushes: up gives the workers no registry image (a deploy makes them pull).
+    expect(await workers()).toEqual(workersBefore)
   })
 })
