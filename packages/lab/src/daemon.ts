@@ -70,12 +70,12 @@ export function processCommandLine(pid: number): string {
   }
 }
 
-/** Whether a process lives in the named network namespace (same nsfs inode). */
-function isInNetns(pid: number, netns: string): boolean {
+/** Whether a process lives in the named network namespace (same nsfs inode); undefined: the root one (ctl's own). */
+function isInNetns(pid: number, netns: string | undefined): boolean {
   try {
     const link = readlinkSync(`/proc/${pid}/ns/net`) // net:[4026532xxx]
     const inode = /\[(\d+)\]/.exec(link)?.[1]
-    return inode !== undefined && String(statSync(netnsPath(netns)).ino) === inode
+    return inode !== undefined && String(statSync(netns === undefined ? '/proc/self/ns/net' : netnsPath(netns)).ino) === inode
   } catch {
     return false
   }
@@ -83,10 +83,10 @@ function isInNetns(pid: number, netns: string): boolean {
 
 /**
  * The pid from a pid file when that process is alive, is the expected program (its command line
- * contains `marker`) and runs in `netns`. A stale pid file, a recycled pid or a daemon left in an
+ * contains `marker`) and runs in `netns` (undefined: the root namespace). A stale pid file, a recycled pid or a daemon left in an
  * orphaned namespace all count as not running.
  */
-export function runningDaemon(pidFile: string, marker: string, netns: string): number | undefined {
+export function runningDaemon(pidFile: string, marker: string, netns: string | undefined): number | undefined {
   const pid = readPidFile(pidFile)
   if (pid === undefined || !isAlive(pid)) return undefined
   if (!processCommandLine(pid).includes(marker)) return undefined

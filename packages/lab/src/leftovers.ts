@@ -1,4 +1,5 @@
 import {existsSync, readdirSync} from 'node:fs'
+import {registryPaths} from './components/registry-files.js'
 import {processCommandLine} from './daemon.js'
 import {hostIndexOfNetns, labLinkPattern} from './instance.js'
 import {listNetns} from './network.js'
@@ -27,7 +28,8 @@ export async function findLeftovers(instance: LabInstance): Promise<LabLeftovers
     if (markers.some((m) => command.includes(m))) processes.push({pid: Number(entry), command})
   }
   const mounts = mountsUnder([instance.stateDir, instance.runDir]).concat(mountsUnder(namespaces.map((ns) => `/run/netns/${ns}`)))
-  const dirs = [instance.stateDir, instance.runDir].filter((d) => existsSync(d))
+  // The registry's trust dir lives in Docker's certs.d, outside the lab's own directories.
+  const dirs = [instance.stateDir, instance.runDir, registryPaths(instance).trustDir].filter((d) => existsSync(d))
   return {namespaces, links, processes, mounts, dirs}
 }
 

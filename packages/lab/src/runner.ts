@@ -5,6 +5,7 @@ import {CtlError, ExitCode, toCtlError} from 'ctl/lib/errors.js'
 import {runTasks, withSpinner} from 'ctl/lib/progress.js'
 import {labComponents} from './components/index.js'
 import {existingLabHosts, removeHost} from './components/hosts.js'
+import {registryPaths} from './components/registry-files.js'
 import {findMissingPackages, installPackages} from './packages.js'
 import {DEFAULT_LAB_HOSTS, knownHostsFile, labHosts, labInventoryPath, labKeyFile, labLinkPattern} from './instance.js'
 import {labInventoryYaml} from './lab-inventory.js'
@@ -172,6 +173,7 @@ async function downLabLocked(instance: LabInstance): Promise<LabDownResult> {
     await unmountUnder([instance.stateDir, instance.runDir])
     removeDir(instance.stateDir)
     removeDir(instance.runDir)
+    removeDir(registryPaths(instance).trustDir)
     rmSync(knownHostsFile(PROJECT_ROOT, instance), {force: true})
   })
   return {instance: instance.prefix, components: outcomes, leftovers: await findLeftovers(instance), durationMs: Date.now() - started}

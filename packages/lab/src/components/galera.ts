@@ -1,6 +1,5 @@
-import {randomBytes} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {existsSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {CtlError, ExitCode} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
@@ -12,6 +11,7 @@ import {acquireRunbookLock} from 'ctl/runbooks/lock.js'
 import {galeraRecover} from 'ctl/runbooks/galera-recover.js'
 import {SshPool} from 'ctl/ssh/pool.js'
 import {inNetns} from '../daemon.js'
+import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
 import {DEFAULT_LAB_INSTANCE, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
 import {controlScript, GALERA_HOSTS, GALERA_PASSWORD_FILE, GALERA_USER, galeraPaths, myCnf} from './galera-files.js'
 
@@ -30,18 +30,7 @@ function galeraHosts(ctx: LabContext): LabHost[] {
 
 /** The lab's SQL password, generated once into `.lab/` (referenced as file:../.lab/galera-password). */
 function ensureGaleraPassword(projectRoot: string): string {
-  const file = join(projectRoot, GALERA_PASSWORD_FILE)
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), {recursive: true, mode: 0o700})
-    writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, {mode: 0o600})
-  }
-  return readFileSync(file, 'utf8').trim()
-}
-
-function writeIfChanged(path: string, content: string, mode: number): void {
-  mkdirSync(dirname(path), {recursive: true})
-  if (!existsSync(path) || readFileSync(path, 'utf8') !== content) writeFileSync(path, content, {mode})
-  chmodSync(path, mode)
+  return ensureLabPassword(join(projectRoot, GALERA_PASSWORD_FILE))
 }
 
 /** Runs the member's control script inside the host's namespace (what SSH to the host would do). */

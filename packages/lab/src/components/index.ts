@@ -4,9 +4,19 @@ import {dockerComponent} from './docker.js'
 import {galeraComponent} from './galera.js'
 import {hostsComponent} from './hosts.js'
 import {patroniComponent} from './patroni.js'
+import {registryComponent} from './registry.js'
 import {vaultComponent} from './vault.js'
 
 /**
  * The lab's components, in start order (down runs in reverse). Each area adds its own line here.
+ * The registry comes after the app: it pushes the images the app component built on h1.
  */
-export const labComponents: LabComponent[] = [hostsComponent, dockerComponent, appComponent, galeraComponent, patroniComponent, vaultComponent]
+export const labComponents: LabComponent[] = [
+  hostsComponent,
+  dockerComponent,
+  appComponent,
+  registryComponent,
+  galeraComponent,
+  patroniComponent,
+  vaultComponent,
+]

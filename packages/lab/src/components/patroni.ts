@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {CtlError} from 'ctl/lib/errors.js'
@@ -7,6 +6,7 @@ import {renderCommand} from 'ctl/lib/shell.js'
 import {forEachLimited} from 'ctl/lib/limit.js'
 import {inNetns, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
+import {ensureLabPassword} from '../lab-files.js'
 import type {LabComponent, LabContext, LabHost, LabStatusRow} from '../types.js'
 import {gatherClusterFacts, type ClusterFacts} from 'ctl/patroni/facts.js'
 import {restCall} from 'ctl/patroni/rest.js'
@@ -53,17 +53,9 @@ function labPasswordFiles(projectRoot: string): {superuser: string; replication:
   return {superuser: `${dir}/patroni-superuser.password`, replication: `${dir}/patroni-replication.password`}
 }
 
-function ensurePassword(path: string): string {
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim()
-  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
-  const value = randomBytes(18).toString('base64url')
-  writeFileSync(path, `${value}\n`, {mode: 0o600})
-  return value
-}
-
 function ensureLabPasswords(projectRoot: string): LabPgPasswords {
   const files = labPasswordFiles(projectRoot)
-  return {superuser: ensurePassword(files.superuser), replication: ensurePassword(files.replication)}
+  return {superuser: ensureLabPassword(files.superuser), replication: ensureLabPassword(files.replication)}
 }
 
 /** The lab cluster as the Patroni code sees it (same shape as the inventory's databases.patroni). */
