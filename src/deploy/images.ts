@@ -25,15 +25,15 @@ function formatImageRef(ref: ImageRef): string {
 }
 
 /**
- * Two references name the same image: by digest when both are pinned (a tag moved to other bits is
- * another image), else by repository and tag (a digest Swarm pinned to a tag is the same image).
+ * Two references name the same image when repository and tag agree and, when both are pinned, the
+ * digests too: a tag moved to other bits is another image, and so is another tag of the same bits
+ * (the operator asked for that name). A digest Swarm pinned to a tag is the same image as the tag.
  */
 export function sameImage(a: string, b: string): boolean {
   const x = parseImageRef(a)
   const y = parseImageRef(b)
-  if (x.repository !== y.repository) return false
-  if (x.digest && y.digest) return x.digest === y.digest
-  return (x.tag ?? 'latest') === (y.tag ?? 'latest')
+  if (x.repository !== y.repository || (x.tag ?? 'latest') !== (y.tag ?? 'latest')) return false
+  return !(x.digest && y.digest) || x.digest === y.digest
 }
 
 /** `--image app=v2` → {app: 'v2'}; the value is a tag, or a whole reference when it has `/` or `:`. */

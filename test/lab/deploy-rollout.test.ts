@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {execa} from 'execa'
 import {projectRoot, runCtl} from '../support/cli.js'
-import {appJson, appImage, appTasks, deployApp, ensureSwarm, hostHealth} from './support/app.js'
+import {appJson, appImage, appTasks, deployApp, ensureSwarm, hostHealth, shortImages} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 // ctl deploy against the lab's real swarm, with the real app image behind HAProxy.
@@ -52,7 +52,7 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     expect(running.map((t) => t.image)).toEqual(['ctl-lab/app:v2', 'ctl-lab/app:v2'])
     expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
     // The audit log says what changed and how it ended.
-    const entry = JSON.parse(readFileSync(audit, 'utf8').trim().split('\n').at(-1)!)
+    const entry = shortImages(JSON.parse(readFileSync(audit, 'utf8').trim().split('\n').at(-1)!))
     expect(entry).toMatchObject({
       env: 'lab',
       outcome: 'rolled-back',

@@ -78,7 +78,7 @@ export function shortImage(image: string): string {
   return image.startsWith(LAB_REGISTRY) ? image.slice(LAB_REGISTRY.length).replace(/@sha256:[0-9a-f]{64}$/, '') : image
 }
 
-function shortImages(value: unknown): unknown {
+export function shortImages(value: unknown): any {
   if (typeof value === 'string') return shortImage(value)
   if (Array.isArray(value)) return value.map(shortImages)
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shortImages(v)]))

@@ -24,9 +24,10 @@ describe('image references', () => {
     expect(sameImage('app:v1@sha256:1', 'app:v1')).toBe(true)
     expect(sameImage('app', 'app:latest')).toBe(true)
     expect(sameImage('app:v1', 'app:v2')).toBe(false)
-    // Both pinned: the digest decides (a tag moved to other bits is another image; two tags of the same bits are one).
+    // Both pinned: a tag moved to other bits is another image; so is another tag of the same bits (the name asked for).
     expect(sameImage('reg:5000/app:v1@sha256:1', 'reg:5000/app:v1@sha256:2')).toBe(false)
-    expect(sameImage('reg:5000/app:v1@sha256:1', 'reg:5000/app:latest@sha256:1')).toBe(true)
+    expect(sameImage('reg:5000/app:v1@sha256:1', 'reg:5000/app:v1@sha256:1')).toBe(true)
+    expect(sameImage('reg:5000/app:v1@sha256:1', 'reg:5000/app:latest@sha256:1')).toBe(false)
     expect(sameImage('reg:5000/app:v1@sha256:1', 'other:5000/app:v1@sha256:1')).toBe(false)
   })
 
