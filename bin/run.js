@@ -1,10 +1,15 @@
-#!/usr/bin/env node
+#!/bin/sh
+//bin/true; p=$(readlink -f -- "$0"); n=${p%/*}/../node_modules/.bin/node; [ -x "$n" ] || n=node; exec "$n" "$p" "$@"
 // Entry point of the `ctl` binary: oclif reads oclif.manifest.json, so start-up does not scan dist/.
-// ctl needs Node 22; where the system's Node is older, re-run under the project's own Node 22
-// (the `node` devDependency in node_modules/.bin), so `./bin/run.js` works on such machines too.
+// Run as a program, the line above is sh (to JavaScript it is a comment): it starts the project's own
+// Node 22 (the `node` devDependency in node_modules/.bin) where there is one, else the `node` on PATH,
+// and `exec` makes that Node this process: one Node process, whatever the machine's Node is.
+// ctl needs Node 22; started by an older `node bin/run.js`, it re-runs itself under the project's Node 22.
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {constants} from 'node:os'
+import module from 'node:module'
+import {constants, homedir} from 'node:os'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const major = Number(process.versions.node.split('.')[0])
@@ -34,6 +39,9 @@ if (major < 22 && existsSync(localNode) && !process.env.CTL_REEXEC) {
   if (!process.env.NODE_ENV && existsSync(fileURLToPath(new URL('../packages/lab/package.json', import.meta.url)))) {
     process.env.NODE_ENV = 'development'
   }
+  // Node's compile cache (Node >= 22.1) keeps V8's compiled code of ctl and its modules between runs. In
+  // the user's own cache directory, not a shared /tmp where another user could plant code for root to run.
+  module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ctl', 'compile-cache'))
   const {execute, settings} = await import('@oclif/core')
   // Run the compiled dist/ always; development mode must not look for TypeScript sources.
   settings.enableAutoTranspile = false
