@@ -1,5 +1,5 @@
 #!/bin/sh
-//bin/true; p=$(readlink -f -- "$0"); n=${p%/*}/../node_modules/.bin/node; [ -x "$n" ] || n=node; exec "$n" "$p" "$@"
+//bin/true; p=$(readlink -f -- "$0" 2>/dev/null) || p=$0; n=${p%/*}/../node_modules/.bin/node; [ -x "$n" ] || n=node; exec "$n" "$p" "$@"
 // Entry point of the `ctl` binary: oclif reads oclif.manifest.json, so start-up does not scan dist/.
 // Run as a program, the line above is sh (to JavaScript it is a comment): it starts the project's own
 // Node 22 (the `node` devDependency in node_modules/.bin) where there is one, else the `node` on PATH,
