@@ -34,7 +34,7 @@ if (major < 22 && existsSync(localNode) && !process.env.CTL_REEXEC) {
     setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 100)
   })
 } else if (process.argv[2] === '--version' && !release().toLowerCase().includes('microsoft')) {
-  // oclif's own answer to --version (its user agent; test/unit/startup.test.ts compares them), without
+  // oclif's own answer to --version (its user agent; test/unit/bin/startup.test.ts compares them), without
   // loading oclif, which costs 4x a bare Node. No ctl plugin has an init hook that this skips. On WSL
   // (a kernel release naming Microsoft) oclif answers, since it says `wsl` there.
   const {name, version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
