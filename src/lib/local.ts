@@ -1,4 +1,3 @@
-import {execa} from 'execa'
 import {CtlError} from './errors.js'
 import {lastLines} from './output.js'
 
@@ -24,6 +23,8 @@ export interface LocalOptions {
 export async function runLocal(argv: readonly string[], options: LocalOptions = {}): Promise<LocalResult> {
   const [file, ...args] = argv
   if (!file) throw new Error('runLocal needs a program')
+  // execa loads on the first local process, not at start-up (bench/startup.sh).
+  const {execa} = await import('execa')
   const result = await execa(file, args, {
     reject: false,
     timeout: options.timeoutMs ?? 120_000,

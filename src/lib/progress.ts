@@ -1,5 +1,4 @@
-import {Listr, type ListrTaskWrapper} from 'listr2'
-import ora from 'ora'
+import type {ListrTaskWrapper} from 'listr2'
 import {toCtlError, type CtlError} from './errors.js'
 import {redact} from './redact.js'
 
@@ -38,6 +37,8 @@ export async function runTasks<I extends ProgressItem, T>(
 ): Promise<Map<string, Outcome<T>>> {
   const outcomes = new Map<string, Outcome<T>>()
   if (items.length === 0) return outcomes
+  // listr2 and ora load when progress is shown, not at start-up (bench/startup.sh).
+  const {Listr} = await import('listr2')
   const list = new Listr(
     items.map((item) => ({
       title: redact(item.title),
@@ -75,6 +76,7 @@ export async function withSpinner<T>(text: string, work: (update: (text: string)
     if (!quiet) process.stderr.write(`${redact(text)}\n`)
     return work(() => undefined)
   }
+  const {default: ora} = await import('ora')
   const spinner = ora({text: redact(text), stream: process.stderr}).start()
   try {
     const result = await work((t) => (spinner.text = redact(t)))

@@ -1,10 +1,12 @@
-import {confirm, password, select} from '@inquirer/prompts'
 import {CtlError, ExitCode} from './errors.js'
 
 /**
  * The one way ctl asks a question. With `--yes` confirmations pass without asking; with no terminal
  * and no `--yes`, anything that needs an answer is refused before it changes anything.
  */
+
+// @inquirer/prompts loads when a question is asked, not at start-up (bench/startup.sh).
+const inquirer = () => import('@inquirer/prompts')
 
 export function isInteractive(): boolean {
   return Boolean(process.stdin.isTTY) && process.env.CTL_NONINTERACTIVE !== '1'
@@ -29,6 +31,7 @@ export async function confirmAction({message, yes, defaultAnswer = false}: Confi
       hint: 'Run it in a terminal to answer, or pass --yes to confirm in a script.',
     })
   }
+  const {confirm} = await inquirer()
   return confirm({message, default: defaultAnswer})
 }
 
@@ -55,6 +58,7 @@ export async function chooseOne<T>(message: string, choices: Choice<T>[], script
       hint: `Pass ${scriptFlag} to choose in a script.`,
     })
   }
+  const {select} = await inquirer()
   return select({message, choices})
 }
 
@@ -63,5 +67,6 @@ export async function askSecret(message: string): Promise<string> {
   if (!isInteractive()) {
     throw new CtlError(`A secret is needed: ${message}`, {exitCode: ExitCode.cannotRun, code: 'prompt.no-terminal'})
   }
+  const {password} = await inquirer()
   return password({message, mask: false})
 }

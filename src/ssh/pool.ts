@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {NodeSSH} from 'node-ssh'
+import type {NodeSSH} from 'node-ssh'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {redact} from '../lib/redact.js'
 import {quote, renderCommand, shellCommand, type RemoteCommand} from '../lib/shell.js'
@@ -156,6 +156,8 @@ export class SshPool implements RemoteRunner {
     const entries = readKnownHosts(ssh.knownHostsPath)
     const token = hostToken(ssh.host, ssh.port)
     let rejection: CtlError | undefined
+    // node-ssh (and ssh2 under it) load on the first connection, not at start-up (bench/startup.sh).
+    const {NodeSSH} = await import('node-ssh')
     const client = new NodeSSH()
     try {
       await client.connect({
