@@ -2,7 +2,7 @@ import {execa} from 'execa'
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
-// The lab tests' shared setup: builds ctl when dist/ is older than src/, then brings the default lab
+// The lab tests' shared setup: builds ctl (and the lab package) when a build is older than its sources, then brings the default lab
 // up once (`./bin/run.js lab up`, idempotent) for every lab test. The hosts and their engines must
 // come up; another component failing is reported here and left to that component's own tests.
 
@@ -19,8 +19,10 @@ function newestMtime(dir: string): number {
 
 function buildIsStale(): boolean {
   const manifest = join(projectRoot, 'oclif.manifest.json')
-  if (!existsSync(join(projectRoot, 'dist', 'commands', 'lab', 'up.js')) || !existsSync(manifest)) return true
-  return newestMtime(join(projectRoot, 'src')) > statSync(manifest).mtimeMs
+  const labManifest = join(projectRoot, 'packages', 'lab', 'oclif.manifest.json')
+  if (!existsSync(join(projectRoot, 'packages', 'lab', 'dist', 'commands', 'lab', 'up.js')) || !existsSync(manifest) || !existsSync(labManifest)) return true
+  const built = Math.min(statSync(manifest).mtimeMs, statSync(labManifest).mtimeMs)
+  return Math.max(newestMtime(join(projectRoot, 'src')), newestMtime(join(projectRoot, 'packages', 'lab', 'src'))) > built
 }
 
 export default async function setup(): Promise<void> {
