@@ -1,13 +1,46 @@
 import {fileURLToPath} from 'node:url'
 import {defineConfig} from 'vitest/config'
 
-// Two projects: `unit` (pure logic, parallel, no host) and `lab` (real hosts: sshd, dockerd,
-// Galera, Patroni in the lab's network namespaces; one file at a time, since they share the lab).
+// Projects: `unit` (pure logic, parallel, no host) and the lab's (real hosts: sshd, dockerd,
+// Galera, Patroni in the lab's network namespaces; see labProject below).
 // Each takes the product's tests (test/) and the lab package's own (packages/lab/test/).
 // `ctl/...` (how the lab package imports the product) resolves to the product's sources here, so a
 // test sees one copy of each module (one CtlError class), not the source and the build side by side.
 const productSrc = fileURLToPath(new URL('./src/', import.meta.url))
 const resolve = {alias: [{find: /^ctl\/(.*)\.js$/, replacement: `${productSrc}$1.ts`}]}
+
+const LAB_SPLIT = [
+  'test/lab/deploy-*.test.ts',
+  'test/lab/node-*.test.ts',
+  'test/lab/placement-verify.test.ts',
+  'packages/lab/test/lab/registry.test.ts',
+  'packages/lab/test/lab/lab-down.test.ts',
+  'test/lab/galera-*.test.ts',
+  'test/lab/mariadb-*.test.ts',
+  'test/lab/patroni-*.test.ts',
+  'test/lab/pg-*.test.ts',
+  'test/lab/runbook-lock.test.ts',
+  'test/lab/vault-*.test.ts',
+  'packages/lab/test/lab/vault-api-contract.test.ts',
+  'packages/lab/test/lab/lab-node-down.test.ts',
+]
+
+/** A lab project: its files one at a time; `group` orders it among the projects (same group: side by side). */
+function labProject(name: string, group: number, include: string[], exclude: string[] = []) {
+  return {
+    resolve,
+    test: {
+      name,
+      include,
+      exclude: ['**/node_modules/**', ...exclude],
+      fileParallelism: false,
+      testTimeout: 300_000,
+      hookTimeout: 600_000,
+      globalSetup: ['test/lab/global-setup.ts'],
+      sequence: {groupOrder: group},
+    },
+  }
+}
 
 export default defineConfig({
   test: {
@@ -18,19 +51,32 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'packages/lab/test/unit/**/*.test.ts'],
           testTimeout: 10_000,
+          sequence: {groupOrder: 1},
         },
       },
-      {
-        resolve,
-        test: {
-          name: 'lab',
-          include: ['test/lab/**/*.test.ts', 'packages/lab/test/lab/**/*.test.ts'],
-          fileParallelism: false,
-          testTimeout: 300_000,
-          hookTimeout: 600_000,
-          globalSetup: ['test/lab/global-setup.ts'],
-        },
-      },
+      // The lab tests in three projects. `lab-swarm` (the app stack on Swarm, deploys, nodes, the
+      // registry; labs of their own) and `lab-data` (Galera, Patroni, Vault, backups: processes in the
+      // host namespaces, never Swarm) use parts of the shared lab that do not touch each other, so they
+      // run side by side, each one file at a time; their own repairs are `lab up --only <component>`.
+      // `lab-whole` (checks of everything, sshd and host keys, lab up of all components) runs after both.
+      labProject('lab-swarm', 1, [
+        'test/lab/deploy-*.test.ts',
+        'test/lab/node-*.test.ts',
+        'test/lab/placement-verify.test.ts',
+        'packages/lab/test/lab/registry.test.ts',
+        'packages/lab/test/lab/lab-down.test.ts',
+      ]),
+      labProject('lab-data', 1, [
+        'test/lab/galera-*.test.ts',
+        'test/lab/mariadb-*.test.ts',
+        'test/lab/patroni-*.test.ts',
+        'test/lab/pg-*.test.ts',
+        'test/lab/runbook-lock.test.ts',
+        'test/lab/vault-*.test.ts',
+        'packages/lab/test/lab/vault-api-contract.test.ts',
+        'packages/lab/test/lab/lab-node-down.test.ts',
+      ]),
+      labProject('lab-whole', 2, ['test/lab/**/*.test.ts', 'packages/lab/test/lab/**/*.test.ts'], LAB_SPLIT),
     ],
   },
 })

@@ -15,7 +15,7 @@ describe('ctl lab break app-unhealthy', () => {
     // Swarm's container healthcheck replaces an unhealthy task within seconds (retries 3 x 1 s), so
     // look right away: the replicas not yet replaced answer 503.
     expect((await hostHealth()).map((h) => h.status)).toContain(503)
-    const up = await runCtl(['lab', 'up'], {timeoutMs: 600_000})
+    const up = await runCtl(['lab', 'up', '--only', 'app'], {timeoutMs: 600_000})
     expect(up.exitCode, up.stderr).toBe(0)
     expect((await settledHealth()).map((h) => `${h.status} ${h.version}`)).toEqual(['200 v1', '200 v1'])
   })
