@@ -53,7 +53,7 @@ describe('the deploy lock', () => {
 
   it('breaks a stale lock only with --force-unlock and a confirmation', async () => {
     // Deploy what runs already: the lock is the subject here, not a rollout.
-    const same = `app=${await appImage()}`
+    const same = `app=${(await appImage()).split(':').pop()}`
     mkdirSync(LOCK, {recursive: true})
     const since = new Date(Date.now() - 3 * 3600_000).toISOString()
     writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'old', holder: 'carol', from: 'laptop', since, env: 'lab', version: 'app=v9', message: ''}))
@@ -121,7 +121,7 @@ describe('the deploy lock', () => {
   it('refuses to break a fresh lock even with --force-unlock', async () => {
     mkdirSync(LOCK, {recursive: true})
     writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'x', holder: 'dave', since: new Date().toISOString()}))
-    const run = await runCtl(['deploy', 'lab', '--image', `app=${await appImage()}`, '--skip-preflight', '--force-unlock', '--yes', '--json'])
+    const run = await runCtl(['deploy', 'lab', '--image', `app=${(await appImage()).split(':').pop()}`, '--skip-preflight', '--force-unlock', '--yes', '--json'])
     expect(run.exitCode).toBe(2)
     expect(appJson(run).error).toBe('deploy.lock-fresh')
     expect(existsSync(LOCK)).toBe(true)

@@ -67,15 +67,13 @@ export async function appImage(): Promise<string> {
   return shortImage((await docker('h1', ['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'app_app'])).stdout)
 }
 
-/** The lab registry's host: the app stack's images come from it (inventories/lab/stacks/app.yml). */
-const LAB_REGISTRY = '198.18.0.1:5000/'
-
 /**
- * An app image as these tests name it, `ctl-lab/app:v2`: ctl deploys `198.18.0.1:5000/ctl-lab/app:v2@sha256:…`
- * (from the lab registry, pinned to the digest it resolved); which bits a tag was is the registry test's business.
+ * App images as these tests name them, `ctl-lab/app:v2`, wherever they appear in a text: ctl deploys
+ * `198.18.0.1:5000/ctl-lab/app:v2@sha256:…` (from the lab registry, pinned to the digest it resolved);
+ * which bits a tag was is the registry test's business.
  */
-export function shortImage(image: string): string {
-  return image.startsWith(LAB_REGISTRY) ? image.slice(LAB_REGISTRY.length).replace(/@sha256:[0-9a-f]{64}$/, '') : image
+export function shortImage(text: string): string {
+  return text.replace(/198\.18\.0\.1:5000\/(ctl-lab\/app(?::[\w.-]+)?)(?:@sha256:[0-9a-f]{64})?/g, '$1')
 }
 
 export function shortImages(value: unknown): any {
