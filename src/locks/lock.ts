@@ -53,7 +53,10 @@ export function lockPath(place: Pick<LockPlace, 'dir' | 'name'>): string {
 
 /** Prints the heartbeat age in seconds on one line, then the details (`{}` when torn). */
 function printLockScript(path: string): string {
-  return `if m=$(stat -c %Y ${quote(path)} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${quote(`${path}/info.json`)} 2>/dev/null || printf '{}'`
+  const info = quote(`${path}/info.json`)
+  // A lock just taken has its details a moment later (mkdir, then the write): wait up to 2 s for them.
+  const settle = `i=0; while [ -d ${quote(path)} ] && [ ! -s ${info} ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done`
+  return `${settle}; if m=$(stat -c %Y ${quote(path)} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${info} 2>/dev/null || printf '{}'`
 }
 
 /** Token test: the lock holds exactly this token (or, for `undefined`, a lock whose details carry none). */

@@ -8,10 +8,17 @@ import {registryFor} from './reference.js'
 
 /**
  * Logs a manager's docker CLI in to the registries a deploy's images come from, for one job: into a
- * private, fresh `--config` directory (0700) that is removed afterwards, so the credentials rest on
- * the manager only while the job runs and never mix with anyone's ~/.docker. The password travels on
- * stdin (`--password-stdin`), never in argv.
+ * private `--config` directory (0700) next to the deploy lock, made afresh under the lock and removed
+ * afterwards, so the credentials rest on the manager only while the job runs and never mix with
+ * anyone's ~/.docker (a run killed before its cleanup leaves it only until the next deploy). The
+ * password travels on stdin (`--password-stdin`), never in argv.
  */
+
+/** Where a deploy of `env` keeps its login, next to the lock directory (one per environment: the deploy lock guards it). */
+export function registryLoginDir(lockDir: string, env: string): string {
+  const parent = lockDir.replace(/\/+$/, '').replace(/\/[^/]+$/, '') || '/'
+  return `${parent === '/' ? '' : parent}/registry-login/${env}`
+}
 
 /** The inventory registries the images come from, each once. */
 export function registriesOf(loaded: LoadedInventory, images: readonly string[]): InventoryRegistry[] {
@@ -19,7 +26,7 @@ export function registriesOf(loaded: LoadedInventory, images: readonly string[])
   return [...new Set(found)]
 }
 
-/** Runs `work` with a docker config directory logged in to `registries` (undefined when there are none). */
+/** Runs `work` with a docker config directory logged in to `registries` (undefined when there are none). Call it under the deploy lock. */
 export async function withRegistryLogin<T>(
   pool: SshPool,
   loaded: LoadedInventory,
@@ -28,8 +35,8 @@ export async function withRegistryLogin<T>(
   work: (configDir: string | undefined) => Promise<T>,
 ): Promise<T> {
   if (registries.length === 0) return work(undefined)
-  const made = await pool.run(node, {script: 'umask 077 && mktemp -d /tmp/ctl-docker-config.XXXXXXXX'}, {check: true, step: 'registry login'})
-  const dir = made.stdout.trim()
+  const dir = registryLoginDir(loaded.inventory.deployLock.dir, loaded.env)
+  await pool.run(node, {script: `umask 077 && rm -rf -- ${quote(dir)} && mkdir -p -- ${quote(dir)}`}, {check: true, step: 'registry login'})
   try {
     for (const registry of registries) {
       await pool.run(node, dockerCli(node, ['--config', dir, 'login', '--username', registry.username, '--password-stdin', registry.host]), {

@@ -27,7 +27,7 @@ async function preflight(args: string[], env: Record<string, string> = vaultEnv(
 const rows = (report: PreflightReport, check: string): CheckResult[] => report.results.filter((r) => r.check === check)
 /** The rest of the platform still reports: every check has its rows, none of them cut short by a time budget. */
 function othersStillReport(report: PreflightReport): void {
-  expect(report.checks).toHaveLength(16)
+  expect(report.checks).toHaveLength(17)
   for (const check of report.checks) expect(rows(report, check).length, check).toBeGreaterThan(0)
   expect(report.results.filter((r) => r.detail.startsWith('timed out'))).toEqual([])
 }

@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
@@ -26,10 +26,8 @@ async function serviceImage(): Promise<string> {
   return (await docker('h1', ['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'app_app'])).stdout
 }
 
-/** Login directories left on the manager (the lab's hosts share this machine's /tmp). */
-function loginLeftovers(): string[] {
-  return readdirSync('/tmp').filter((f) => f.startsWith('ctl-docker-config.'))
-}
+/** The deploy's login directory on the manager (the lab's hosts share this machine's filesystem). */
+const LOGIN_DIR = '/var/lib/ctl/registry-login/lab'
 
 describe('deploy from the lab registry', () => {
   beforeAll(async () => {
@@ -57,7 +55,7 @@ describe('deploy from the lab registry', () => {
     for (const host of ['h2', 'h3'] as const) if ((await localImageDigests(host)).some((d) => d.endsWith(`@${digest}`))) workersWithIt.push(host)
     expect(workersWithIt.length).toBeGreaterThan(0)
     // The login lived for the job only; the password was never shown or logged.
-    expect(loginLeftovers()).toEqual([])
+    expect(existsSync(LOGIN_DIR)).toBe(false)
     expect(everywhere(run, audit)).not.toContain(registryPassword())
     const history = readFileSync(RELEASES, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     expect(history.at(-1)).toMatchObject({image: `${registryImage('v3')}@${digest}`, outcome: 'ok', message: 'registry'})

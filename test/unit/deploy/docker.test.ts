@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {stackDeployArgv, stackUploadDir} from '../../../src/deploy/docker.js'
+import {registryLoginDir} from '../../../src/registry/login.js'
 import {healthUrl} from '../../../src/deploy/health-url.js'
 import {shellCommand} from '../../../src/lib/shell.js'
 import {testInventory} from './fixtures.js'
@@ -17,6 +18,8 @@ describe('docker commands of a deploy', () => {
       'docker -H unix:///run/d.sock --config /tmp/ctl-docker-config.AbC123 stack deploy -c /s/0-web.yml --with-registry-auth --resolve-image never --detach=true web',
     )
     expect(stackUploadDir('/var/lib/ctl/locks', 't', 'web')).toBe('/var/lib/ctl/stacks/t/web')
+    expect(registryLoginDir('/var/lib/ctl/locks/', 't')).toBe('/var/lib/ctl/registry-login/t')
+    expect(registryLoginDir('/locks', 'prod')).toBe('/registry-login/prod')
   })
 
   it('asks /health at the task, at the host, or through the load balancer', () => {

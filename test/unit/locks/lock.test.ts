@@ -23,7 +23,8 @@ import {
 
 const place = {node: 'h1', dir: '/var/lib/ctl/locks', name: 'deploy-prod'}
 const P = '/var/lib/ctl/locks/deploy-prod.lock'
-const show = (path: string) => `if m=$(stat -c %Y ${path} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${path}/info.json 2>/dev/null || printf '{}'`
+const show = (path: string) =>
+  `i=0; while [ -d ${path} ] && [ ! -s ${path}/info.json ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; if m=$(stat -c %Y ${path} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${path}/info.json 2>/dev/null || printf '{}'`
 
 describe('lock scripts', () => {
   it('builds the exact scripts', () => {
@@ -47,7 +48,7 @@ describe('lock scripts', () => {
     // Values are quoted; a lock without a token is matched by the absence of one.
     const odd = takeOverLockScript({node: 'h1', dir: '/my locks', name: 'x'}, undefined, 'new').script
     expect(odd.split('\n')[0]).toBe(
-      `if ! { ! grep -qF '"id":' '/my locks/x.lock/info.json' 2>/dev/null; } || ! mkdir '/my locks/x.lock/takeover-of-untokened' 2>/dev/null; then [ -d '/my locks/x.lock' ] && { ${show("'/my locks/x.lock'").replace("'/my locks/x.lock'/info.json", "'/my locks/x.lock/info.json'")}; exit 3; }; exit 3; fi`,
+      `if ! { ! grep -qF '"id":' '/my locks/x.lock/info.json' 2>/dev/null; } || ! mkdir '/my locks/x.lock/takeover-of-untokened' 2>/dev/null; then [ -d '/my locks/x.lock' ] && { ${show("'/my locks/x.lock'").replaceAll("'/my locks/x.lock'/info.json", "'/my locks/x.lock/info.json'")}; exit 3; }; exit 3; fi`,
     )
     expect(removeLockHint(place)).toBe(`ssh h1 rm -rf ${P}`)
   })
@@ -81,6 +82,19 @@ describe('lock scripts in a real shell', () => {
     sh(releaseLockScript(p, 'one').script)
     expect(existsSync(lockPath(p))).toBe(false)
     expect(sh(readLockScript(p).script).stdout).toBe('')
+  })
+
+  it('a lock seen between its mkdir and its details shows the details once they are written', async () => {
+    const p = fresh()
+    mkdirSync(lockPath(p), {recursive: true})
+    setTimeout(() => writeFileSync(join(lockPath(p), 'info.json'), JSON.stringify({id: 'late', holder: 'dana'})), 300)
+    const shown = await new Promise<string>((resolve) => {
+      const child = spawn('sh', ['-c', readLockScript(p).script])
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+      child.on('close', () => resolve(out))
+    })
+    expect(parseLockView(shown).info).toMatchObject({id: 'late', holder: 'dana'})
   })
 
   it('heartbeat touches only its own lock', () => {
