@@ -3,7 +3,7 @@ import {runTasks} from '../lib/progress.js'
 import type {LoadedInventory} from '../inventory/load.js'
 import type {SshPool} from '../ssh/pool.js'
 import {GatedRunner} from './gated-runner.js'
-import {hostFactsCache} from './host-facts.js'
+import {hostFactsCache, wantedFacts} from './host-facts.js'
 import {mapLimit, withTimeout} from '../lib/limit.js'
 import {sshCheck} from './all/ssh.js'
 import type {CheckContext, CheckDefinition, CheckResult, CheckTarget, Finding} from './types.js'
@@ -66,7 +66,7 @@ export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: 
     inventory,
     pool,
     remote: runner,
-    hostFacts: hostFactsCache(runner, inventory.limits.diskPath, () => connectBudget),
+    hostFacts: hostFactsCache(runner, inventory, wantedFacts(checks), () => connectBudget),
     isReachable: (node: Parameters<GatedRunner['isReachable']>[0]) => runner.isReachable(node),
   }
   const own = (check: CheckDefinition) => (typeof check.timeoutMs === 'function' ? check.timeoutMs(inventory) : check.timeoutMs)

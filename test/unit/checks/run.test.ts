@@ -5,6 +5,9 @@ import {runChecks} from '../../../src/checks/run.js'
 import {sshCheck} from '../../../src/checks/all/ssh.js'
 import {diskFreeCheck} from '../../../src/checks/all/disk-free.js'
 import {memoryCheck} from '../../../src/checks/all/memory.js'
+import {clockSkewCheck} from '../../../src/checks/all/clock-skew.js'
+import {dockerEngineCheck} from '../../../src/checks/all/docker-engine.js'
+import {swarmPortsCheck} from '../../../src/checks/all/swarm-ports.js'
 import {nodeTargets} from '../../../src/checks/targets.js'
 import type {CheckDefinition} from '../../../src/checks/types.js'
 import type {LoadedInventory} from '../../../src/inventory/load.js'
@@ -90,6 +93,18 @@ describe('runChecks', () => {
     await runChecks(loaded, fakePool(calls), [sshCheck, diskFreeCheck, memoryCheck], {concurrency: 4})
     expect(calls.filter((c) => c.startsWith('up1'))).toHaveLength(1)
     expect(calls.filter((c) => c.startsWith('up1'))[0]).toContain('df -Pk -- /')
+  })
+
+  it('gathers every host fact of the host-level checks with one command per host: clock, engine, ports, disk, memory', async () => {
+    const calls: string[] = []
+    await runChecks(loaded, fakePool(calls), [sshCheck, dockerEngineCheck, diskFreeCheck, memoryCheck, clockSkewCheck, swarmPortsCheck], {concurrency: 4})
+    for (const host of ['up1', 'up2', 'down'])
+      expect(
+        calls.filter((c) => c.startsWith(`${host}:`)),
+        host,
+      ).toHaveLength(1)
+    const up1 = calls.find((c) => c.startsWith('up1:'))!
+    for (const part of ['date +%s%N', 'uname -sr', 'df -Pk', '/proc/meminfo', 'version --format', '/dev/tcp/$1/$2']) expect(up1).toContain(part)
   })
 
   it('turns a check that hangs into an error row after its budget, and one that throws into an error with its hint', async () => {
