@@ -12,7 +12,7 @@ import {isSwarmNode} from './targets.js'
  * costs a session and a shell start on the host, so the checks ask once and judge what came back.
  */
 
-export interface FactPart {
+interface FactPart {
   /** Exit code of the command that produced it (-1: the answer stopped before it). */
   code: number
   output: string
