@@ -255,22 +255,22 @@ bench() {
   race "full" "$hosts" "$forks" playbook "check preflight $inv"
 }
 
-lab_inventory() {
-  local id=$1 count=$2
+# Brings lab instance $1 up with $2 sshd-only hosts and races on it (not in a subshell: `labs` lists what to take down).
+bench_lab() {
+  local id=$1 count=$2 inv=.lab/lab$1-$2.yml
   echo "Bringing lab instance $id up with $count sshd-only hosts (idempotent)..." >&2
   labs+=("$id")
   CTL_LAB_INSTANCE=$id "${LAB_CTL[@]}" lab up --hosts "$count" --no-docker --json >/dev/null
-  local inv=.lab/lab${id}-${count}.yml
   [ -f "$inv" ] || { echo "no $inv after lab up" >&2; exit 2; }
-  echo "$inv"
+  bench "$inv" "$count"
 }
 
 echo "ctl vs Ansible, median of $RUNS runs, ANSIBLE_PIPELINING=${ANSIBLE_PIPELINING:-True}; load average now: $(cut -d" " -f1-3 /proc/loadavg)"
 for size in $SIZES; do
   case $size in
     3) bench inventories/lab.yml 3 ;;
-    30) bench "$(lab_inventory "$INSTANCE" 30)" 30 ;;
-    100) bench "$(lab_inventory $((INSTANCE + 1)) 100)" 100 ;;
+    30) bench_lab "$INSTANCE" 30 ;;
+    100) bench_lab $((INSTANCE + 1)) 100 ;;
     *) echo "sizes are 3, 30 and 100, not $size" >&2; exit 2 ;;
   esac
 done
