@@ -67,10 +67,21 @@ export function hostFactParts(node: InventoryNode, inventory: Inventory, wanted:
 
 /**
  * Each part in a subshell (an `exit` in one ends only that part), stdin from /dev/null, output and
- * errors together, followed by its exit code; one failing does not stop the others.
+ * errors together, followed by its exit code; one failing does not stop the others. The parts run
+ * at once (the port probes wait for refusals, the docker CLI starts slowly), each into a file of a
+ * private temporary directory, and are printed in order; the clock is read before they start and
+ * after they all ended.
  */
 export function hostFactsScript(parts: readonly Part[]): {script: string} {
-  return {script: parts.map((p) => `(${p.script}\n) </dev/null 2>&1; echo "${MARK}$?"`).join('\n')}
+  const inline = (p: Part) => `(${p.script}\n) </dev/null 2>&1; echo "${MARK}$?"`
+  const first = parts[0]?.name === 'clock.start' ? [parts[0]] : []
+  const last = parts.at(-1)?.name === 'clock.end' ? [parts.at(-1)!] : []
+  const middle = parts.slice(first.length, parts.length - last.length)
+  const background = middle.map((p, i) => `{ (${p.script}\n) </dev/null >"$d/${i}" 2>&1; echo $? >"$d/${i}.rc"; } &`)
+  const collect = middle.map((_, i) => `cat "$d/${i}"; echo "${MARK}$(cat "$d/${i}.rc")"`)
+  return {
+    script: [...first.map(inline), `d=$(mktemp -d) || exit 1`, `trap 'rm -rf "$d"' EXIT`, ...background, 'wait', ...collect, ...last.map(inline)].join('\n'),
+  }
 }
 
 /** Splits the answer back into the parts, by their exit-code marks; parts after a cut-off answer get code -1. */

@@ -37,18 +37,45 @@ describe('host facts: what one command per host reads', () => {
     expect([...wantedFacts(allChecks.filter((c) => ['ssh', 'disk-free', 'memory'].includes(c.id)))]).toEqual([])
   })
 
-  it('runs each part in its own subshell with stdin closed and its exit code after it, values quoted', () => {
-    const parts = hostFactParts(node('m1'), inventory, new Set(['docker']))
+  it('reads the clock first and last, and runs the parts between at once, each in its own subshell with stdin closed, values quoted', () => {
+    const parts = hostFactParts(node('m1'), inventory, new Set(['clock', 'docker']))
     expect(hostFactsScript(parts).script.split('\n')).toEqual([
-      '(uname -sr',
+      '(date +%s%N',
       ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
-      "(df -Pk -- '/var/lib docker'",
-      ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
-      '(cat /proc/meminfo',
-      ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
-      "(docker -H unix:///var/run/docker.sock version --format '{{.Server.Version}}'",
+      'd=$(mktemp -d) || exit 1',
+      `trap 'rm -rf "$d"' EXIT`,
+      '{ (uname -sr',
+      ') </dev/null >"$d/0" 2>&1; echo $? >"$d/0.rc"; } &',
+      "{ (df -Pk -- '/var/lib docker'",
+      ') </dev/null >"$d/1" 2>&1; echo $? >"$d/1.rc"; } &',
+      '{ (cat /proc/meminfo',
+      ') </dev/null >"$d/2" 2>&1; echo $? >"$d/2.rc"; } &',
+      "{ (docker -H unix:///var/run/docker.sock version --format '{{.Server.Version}}'",
+      ') </dev/null >"$d/3" 2>&1; echo $? >"$d/3.rc"; } &',
+      'wait',
+      'cat "$d/0"; echo "__ctl_fact_exit=$(cat "$d/0.rc")"',
+      'cat "$d/1"; echo "__ctl_fact_exit=$(cat "$d/1.rc")"',
+      'cat "$d/2"; echo "__ctl_fact_exit=$(cat "$d/2.rc")"',
+      'cat "$d/3"; echo "__ctl_fact_exit=$(cat "$d/3.rc")"',
+      '(date +%s%N',
       ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
     ])
+  })
+
+  it('takes as long as its slowest part, not their sum, and keeps their order and exit codes (sh)', () => {
+    const parts = [
+      {name: 'uname', script: 'sleep 0.5; echo one'},
+      {name: 'df', script: 'sleep 0.5; echo two; exit 3'},
+      {name: 'meminfo', script: 'sleep 0.5; printf three'},
+    ]
+    const started = Date.now()
+    const out = execFileSync('sh', ['-c', hostFactsScript(parts).script], {encoding: 'utf8'})
+    expect(Date.now() - started).toBeLessThan(1200)
+    expect(parseHostFacts('h1', parts, out, timing)).toMatchObject({
+      uname: {code: 0, output: 'one'},
+      df: {code: 3, output: 'two'},
+      meminfo: {code: 0, output: 'three'},
+    })
   })
 
   it('splits the answer back, keeping a failed part with its code, and marks parts after a cut-off answer', () => {
