@@ -3,7 +3,7 @@ import {nodeTargets} from '../targets.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
 /** The ssh row of a host that could not be reached: unreachable or an unknown/changed host key is this check's finding, not a failure to run it. */
-export function connectFailure(error: unknown): Finding {
+function connectFailure(error: unknown): Finding {
   if (isCtlError(error) && error.code.startsWith('ssh.')) return {status: 'fail', detail: error.message, hint: error.hint}
   throw error
 }
