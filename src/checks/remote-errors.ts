@@ -30,3 +30,8 @@ export function outputTail(result: RemoteResult, lines = 2): string {
 export function cannotRun(message: string, options: {host?: string; hint?: string} = {}): CtlError {
   return new CtlError(`cannot run: ${message}`, {host: options.host, exitCode: ExitCode.cannotRun, code: 'check.cannot-run', hint: options.hint})
 }
+
+/** A part of the host facts as the result of a command of its own, for the helpers that read one (requireTool, outputTail). */
+export function partResult(node: string, command: string, part: {code: number; output: string}): RemoteResult {
+  return {node, command, code: part.code, stdout: part.output, stderr: '', durationMs: 0}
+}

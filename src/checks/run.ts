@@ -3,9 +3,9 @@ import {runTasks} from '../lib/progress.js'
 import type {LoadedInventory} from '../inventory/load.js'
 import type {SshPool} from '../ssh/pool.js'
 import {GatedRunner} from './gated-runner.js'
-import {hostFactsCache} from './host-facts.js'
+import {hostFactsCache, wantedFacts} from './host-facts.js'
 import {mapLimit, withTimeout} from '../lib/limit.js'
-import {sshCheck} from './all/ssh.js'
+import {connectStep, sshCheck} from './all/ssh.js'
 import type {CheckContext, CheckDefinition, CheckResult, CheckTarget, Finding} from './types.js'
 
 /** Default time budget of one check on one target. */
@@ -53,9 +53,11 @@ function skipped(check: CheckDefinition): CheckResult {
 }
 
 /**
- * Runs the checks: first the SSH connection to every node (so a down host costs one connect
- * timeout, not one per check), then every other check on every target in parallel, each under its
- * time budget. Never throws for a check: what cannot run becomes an `error` row.
+ * Runs the checks: first the SSH connection to every node, all at once up to `concurrency` (so a
+ * down host costs one connect timeout, not one per check, and its ssh row says why), then every
+ * check on every target in parallel, each under its time budget: the one facts command per host
+ * (ssh check) alongside the Engine API and service checks. Never throws for a check: what cannot
+ * run becomes an `error` row.
  */
 export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: readonly CheckDefinition[], options: RunChecksOptions): Promise<CheckResult[]> {
   const runner = new GatedRunner(pool, {concurrency: options.concurrency})
@@ -66,37 +68,39 @@ export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: 
     inventory,
     pool,
     remote: runner,
-    hostFacts: hostFactsCache(runner, inventory.limits.diskPath, () => connectBudget),
+    hostFacts: hostFactsCache(runner, inventory, wantedFacts(checks), () => connectBudget),
     isReachable: (node: Parameters<GatedRunner['isReachable']>[0]) => runner.isReachable(node),
   }
   const own = (check: CheckDefinition) => (typeof check.timeoutMs === 'function' ? check.timeoutMs(inventory) : check.timeoutMs)
   const budget = (check: CheckDefinition) => options.timeoutMs ?? own(check) ?? DEFAULT_CHECK_TIMEOUT_MS
 
-  const reachability = await mapLimit(sshCheck.targets(inventory), options.concurrency, (target) => runOne(sshCheck, target, ctx, connectBudget))
-  for (const row of reachability.flat()) {
-    if (row.status === 'fail' || row.status === 'error') runner.markUnreachable(row.target, row.detail)
-  }
+  const connected = (await mapLimit(sshCheck.targets(inventory), options.concurrency, (target) => runOne(connectStep, target, ctx, connectBudget))).flat()
+  const refused = connected.filter((row) => row.status === 'fail' || row.status === 'error')
+  for (const row of refused) runner.markUnreachable(row.target, row.detail)
 
   const byCheck = new Map<string, CheckResult[]>()
-  if (checks.some((c) => c.id === sshCheck.id)) byCheck.set(sshCheck.id, reachability.flat())
-  const rest = checks.filter((c) => c.id !== sshCheck.id)
+  // The ssh rows: the connection's refusal for a host that could not be reached, the facts command's answer for the others.
+  const isSsh = (check: CheckDefinition) => check.id === sshCheck.id
+  const targetsOf = (check: CheckDefinition) => check.targets(inventory).filter((t) => !isSsh(check) || !refused.some((r) => r.target === t.name))
+  const nodeOrder = (row: CheckResult) => inventory.nodes.findIndex((n) => n.name === row.target)
   try {
     await runTasks(
-      rest.map((check) => ({key: check.id, title: check.title, check})),
+      checks.map((check) => ({key: check.id, title: check.title, check})),
       async ({check}, report) => {
-        const targets = check.targets(inventory)
-        if (targets.length === 0) {
+        const targets = targetsOf(check)
+        if (targets.length === 0 && !isSsh(check)) {
           byCheck.set(check.id, [skipped(check)])
           return
         }
         report.status(targets.map((t) => t.name).join(', '))
-        const rows = (await mapLimit(targets, options.concurrency, (target) => runOne(check, target, ctx, budget(check)))).flat()
+        const found = (await mapLimit(targets, options.concurrency, (target) => runOne(check, target, ctx, budget(check)))).flat()
+        const rows = isSsh(check) ? [...refused, ...found].sort((a, b) => nodeOrder(a) - nodeOrder(b)) : found
         byCheck.set(check.id, rows)
         const bad = rows.filter((r) => r.status === 'fail' || r.status === 'error')
         // Marks the progress line; the rows carry the details.
         if (bad.length > 0) throw new CtlError(bad.map((r) => `${r.target} ${r.status}`).join(', '))
       },
-      {concurrency: Math.max(1, Math.min(rest.length, 8))},
+      {concurrency: Math.max(1, Math.min(checks.length, 8))},
     )
   } finally {
     runner.close()

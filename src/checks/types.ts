@@ -1,7 +1,7 @@
 import type {LoadedInventory} from '../inventory/load.js'
 import type {Inventory, InventoryNode} from '../inventory/schema/index.js'
 import type {RemoteRunner, SshPool} from '../ssh/pool.js'
-import type {HostFacts} from './host-facts.js'
+import type {HostFacts, OptionalFact} from './host-facts.js'
 
 /**
  * A preflight check: one small module with an id, a title, what it needs, and a `run` that looks at
@@ -47,7 +47,7 @@ export interface CheckContext {
   remote: RemoteRunner
   /** The SSH pool itself, for the shared Engine API client (src/docker); check `isReachable` first. */
   pool: SshPool
-  /** Kernel, free disk and memory of a node, read once per run and shared by the checks (src/checks/host-facts.ts). */
+  /** A node's host facts, read by one command per host per run and shared by the checks (src/checks/host-facts.ts). */
   hostFacts(node: InventoryNode): Promise<HostFacts>
   /** False for nodes the `ssh` check could not reach: cluster checks pick another member. */
   isReachable(node: InventoryNode): boolean
@@ -65,6 +65,8 @@ export interface CheckDefinition {
   /** Why the check does not apply (shown when `targets` is empty). */
   skipReason?: string
   run(ctx: CheckContext, target: CheckTarget): Promise<Finding | Finding[]>
+  /** Host facts this check judges beyond kernel, disk and memory: added to the one facts command per host. */
+  facts?: readonly OptionalFact[]
   /** Overrides the default per-target time budget; a function for checks whose work grows with the nodes. */
   timeoutMs?: number | ((inventory: Inventory) => number)
 }

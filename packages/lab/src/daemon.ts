@@ -28,6 +28,42 @@ export function asHostDaemon(host: {netns: string; name: string}, argv: readonly
 }
 
 /**
+ * Like asHostDaemon, plus a mount namespace of its own in which `home` is bound on /root, so what the
+ * daemon starts (SSH sessions) sees a root home of this host and the rest of the machine's files as
+ * they are. Propagation `slave`: mounts made on the machine later (netns, docker) still reach it,
+ * its own bind never leaves it.
+ */
+export function asHostDaemonWithHome(host: {netns: string; name: string}, home: string, argv: readonly string[]): string[] {
+  return inNetns(host.netns, [
+    'unshare',
+    '--uts',
+    '--mount',
+    '--propagation',
+    'slave',
+    '--',
+    'sh',
+    '-c',
+    'hostname "$1" && mount --bind "$2" /root && shift 2 && exec "$@"',
+    'sh',
+    host.name,
+    home,
+    ...argv,
+  ])
+}
+
+/** Whether the process sees something mounted on `mountPoint` (its own /proc/<pid>/mountinfo). */
+export function hasMountAt(pid: number, mountPoint: string): boolean {
+  try {
+    // mountinfo fields: id parent major:minor root mount-point ...
+    return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[4] === mountPoint)
+  } catch {
+    return false
+  }
+}
+
+/**
  * Starts a long-running program detached from ctl (own session, output appended to a log file) and
  * returns its pid. ctl's one process runner (runLocal) waits for its children, so daemons use this.
  */

@@ -1,8 +1,8 @@
 import {CtlError, ExitCode} from 'ctl/lib/errors.js'
 import {DEFAULT_LAB_INSTANCE, LAB_BRIDGE, LAB_PREFIX, LAB_RUN_DIR, LAB_STATE_DIR, labHost, type LabHost, type LabInstance} from './types.js'
 
-/** The most hosts one lab may have (addresses .11-.40, all inside its /24). */
-export const MAX_LAB_HOSTS = 30
+/** The most hosts one lab may have (addresses .11-.110, all inside its /24; veth names stay under 15 characters). */
+export const MAX_LAB_HOSTS = 100
 /** The host count of inventories/lab.yml. */
 export const DEFAULT_LAB_HOSTS = 3
 

@@ -1,8 +1,8 @@
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
 import {runLocal} from 'ctl/lib/local.js'
 import {CtlError} from 'ctl/lib/errors.js'
-import {asHostDaemon, runningDaemon, stopProcess, strayDaemon, waitFor, readPidFile} from './daemon.js'
+import {asHostDaemonWithHome, hasMountAt, runningDaemon, stopProcess, strayDaemon, waitFor, readPidFile} from './daemon.js'
 import type {LabHost} from './types.js'
 
 /** Files of one host's sshd: config, host key and authorised keys in its state dir, pid in its run dir. */
@@ -13,6 +13,8 @@ export function sshdPaths(host: LabHost) {
     authorizedKeys: `${host.stateDir}/authorized_keys`,
     pidFile: `${host.runDir}/sshd.pid`,
     log: `${host.stateDir}/sshd.log`,
+    /** Bound on /root in the sshd's own mount namespace: root's home on this host. */
+    home: `${host.stateDir}/root`,
   }
 }
 
@@ -49,10 +51,29 @@ export function sshdConfig(host: LabHost): string {
   ].join('\n')
 }
 
-/** `sshd -f <config> -E <log>` in the host's namespace; sshd detaches by itself and writes its pid file. */
+/**
+ * `sshd -f <config> -E <log>` in the host's namespace, with the host's own root home on /root (a
+ * fresh server's, not this machine's rc files); sshd detaches by itself and writes its pid file.
+ */
 export function sshdCommand(host: LabHost): string[] {
   const p = sshdPaths(host)
-  return asHostDaemon(host, ['/usr/sbin/sshd', '-f', p.config, '-E', p.log])
+  return asHostDaemonWithHome(host, p.home, ['/usr/sbin/sshd', '-f', p.config, '-E', p.log])
+}
+
+/** Root's home of a lab host as on a fresh Debian server: /etc/skel's files and the lab key in ~/.ssh. Existing files are kept. */
+export function ensureRootHome(host: LabHost, labPublicKey: string, skel = '/etc/skel'): void {
+  const {home} = sshdPaths(host)
+  mkdirSync(`${home}/.ssh`, {recursive: true, mode: 0o700})
+  if (existsSync(skel)) cpSync(skel, home, {recursive: true, force: false, errorOnExist: false})
+  writeIfChanged(`${home}/.ssh/authorized_keys`, `${labPublicKey.trim()}\n`, 0o600)
+}
+
+/**
+ * An sshd started before root's home became per host: its sessions would read this machine's /root.
+ * Seen in its mounts rather than its config, so an older ctl's `lab up` (same config) keeps it as is.
+ */
+export function sharesMachineHome(pid: number): boolean {
+  return !hasMountAt(pid, '/root')
 }
 
 export function hostKeygenCommand(host: LabHost): string[] {
@@ -113,6 +134,7 @@ export async function ensureSshd(host: LabHost, labPublicKey: string, log: (text
     await runLocal(hostKeygenCommand(host), {timeoutMs: 15_000})
   }
   writeIfChanged(p.authorizedKeys, `${labPublicKey.trim()}\n`, 0o600)
+  ensureRootHome(host, labPublicKey)
   const config = sshdConfig(host)
   const configChanged = !existsSync(p.config) || readFileSync(p.config, 'utf8') !== config
   writeIfChanged(p.config, config, 0o600)
@@ -122,9 +144,10 @@ export async function ensureSshd(host: LabHost, labPublicKey: string, log: (text
     await stopProcess(stray, 3000)
   }
   const pid = sshdPid(host)
-  if (pid !== undefined && !configChanged) return 'running'
+  const oldStyle = pid !== undefined && sharesMachineHome(pid)
+  if (pid !== undefined && !configChanged && !oldStyle) return 'running'
   if (pid !== undefined) {
-    log(`${host.name}: restarting sshd (config changed)`)
+    log(`${host.name}: restarting sshd (${configChanged ? 'config changed' : "root's home was the machine's"})`)
     await stopProcess(pid, 3000)
   }
   log(`${host.name}: starting sshd`)

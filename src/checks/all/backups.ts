@@ -1,6 +1,6 @@
 import type {Inventory, InventoryNode} from '../../inventory/schema/index.js'
 import {quote} from '../../lib/shell.js'
-import {cannotRun, outputTail} from '../remote-errors.js'
+import {cannotRun, outputTail, partResult} from '../remote-errors.js'
 import type {CheckDefinition, CheckTarget, Finding} from '../types.js'
 
 /** Where one database's backups are kept: the directory the backup runbooks write, on these nodes. */
@@ -77,7 +77,8 @@ export function judgeBackups(env: string, location: BackupLocation, found: reado
 export const backupsCheck: CheckDefinition = {
   id: 'backups',
   title: 'Latest backup younger than the RPO',
-  needs: 'SSH, GNU find on the backup nodes; databases.*.backupDir, backups.rpoHours',
+  needs: "SSH, GNU find on the backup nodes (read with the ssh check's host facts); databases.*.backupDir, backups.rpoHours",
+  facts: ['backups'],
   targets: (inventory): CheckTarget[] => backupLocations(inventory).map((l) => ({name: l.database})),
   skipReason: 'no database with backups in the inventory',
   async run(ctx, target) {
@@ -87,7 +88,8 @@ export const backupsCheck: CheckDefinition = {
     if (reachable.length === 0) throw cannotRun(`none of ${location.nodes.join(', ')} is reachable over SSH`, {hint: 'See the ssh check.'})
     const found = await Promise.all(
       reachable.map(async (node) => {
-        const result = await ctx.remote.run(node, newestBackupScript(location.dir), {timeoutMs: ctx.timeoutMs, step: 'find backups'})
+        const part = (await ctx.hostFacts(node)).backups[location.database] ?? {code: -1, output: 'not gathered'}
+        const result = partResult(node.name, 'find backups', part)
         const parsed = result.code === 0 ? parseNewestBackup(node.name, result.stdout) : undefined
         if (!parsed) throw cannotRun(`cannot list ${location.dir} on ${node.name}: ${outputTail(result)}`, {host: node.name})
         return parsed

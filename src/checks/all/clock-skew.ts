@@ -1,6 +1,5 @@
-import {cannotRun, outputTail} from '../remote-errors.js'
-import type {InventoryNode} from '../../inventory/schema/index.js'
-import type {RemoteRunner} from '../../ssh/pool.js'
+import type {HostFacts} from '../host-facts.js'
+import {cannotRun} from '../remote-errors.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
 /** What one round trip proves: the remote clock was read between `sentAt` and `receivedAt`, so its offset from ours lies in [low, high]. */
@@ -17,18 +16,6 @@ export interface ClockSample extends OffsetBounds {
 export function offsetBounds(sentAt: number, remoteEpochNs: string, receivedAt: number): OffsetBounds {
   const remoteMs = Number(BigInt(remoteEpochNs.trim()) / 1_000_000n)
   return {low: remoteMs - receivedAt, high: remoteMs - sentAt}
-}
-
-/**
- * Intersects the bounds of several round trips (each holds the true offset, so all do at once):
- * tighter than any single trip when the delays vary, as they do on a busy host.
- */
-export function combineBounds(node: string, bounds: readonly OffsetBounds[]): ClockSample {
-  const low = Math.max(...bounds.map((b) => b.low))
-  const high = Math.min(...bounds.map((b) => b.high))
-  // Empty only if a clock stepped between trips: fall back to the narrowest single trip.
-  const range = low <= high ? {low, high} : [...bounds].sort((a, b) => a.high - a.low - (b.high - b.low))[0]!
-  return {node, low: range.low, high: range.high}
 }
 
 /**
@@ -85,30 +72,41 @@ export function judgeClockSkew(samples: readonly ClockSample[], maxSkewMs: numbe
   })
 }
 
-/** A few round trips to one node, combined. */
-async function measure(remote: RemoteRunner, node: InventoryNode, timeoutMs: number, rounds = 2): Promise<ClockSample> {
-  const bounds: OffsetBounds[] = []
-  for (let i = 0; i < rounds; i++) {
-    const sentAt = Date.now()
-    const result = await remote.run(node, ['date', '+%s%N'], {timeoutMs, step: 'date'})
-    const receivedAt = Date.now()
-    if (result.code !== 0 || !/^\d{10,}$/.test(result.stdout.trim()))
-      throw cannotRun(`\`date +%s%N\` gave no nanosecond time: ${outputTail(result)}`, {host: node.name, hint: 'ctl expects GNU date on the nodes.'})
-    bounds.push(offsetBounds(sentAt, result.stdout, receivedAt))
+/**
+ * The offset bounds of one node from its host facts: the script read its clock first (t1) and last
+ * (t2), and ran within the command's round trip [sentAt, receivedAt] here. The first reading was
+ * taken at least (t2 - t1) before the answer came back, so the offset lies in
+ * [t2 - receivedAt, t1 - sentAt]: the round trip minus the script's own run time.
+ */
+export function clockBoundsFromFacts(node: string, clock: NonNullable<HostFacts['clock']>): ClockSample {
+  for (const reading of [clock.start, clock.end]) {
+    if (reading.code !== 0 || !/^\d{10,}$/.test(reading.output.trim()))
+      throw cannotRun(`\`date +%s%N\` gave no nanosecond time: ${reading.output.slice(0, 200)}`, {host: node, hint: 'ctl expects GNU date on the nodes.'})
   }
-  return combineBounds(node.name, bounds)
+  const first = offsetBounds(clock.sentAt, clock.start.output, clock.receivedAt)
+  const last = offsetBounds(clock.sentAt, clock.end.output, clock.receivedAt)
+  const tight = {low: last.low, high: first.high}
+  // Empty only if the clock stepped during the script: the first reading's round trip alone.
+  return {node, ...(tight.low <= tight.high ? tight : first)}
 }
 
 export const clockSkewCheck: CheckDefinition = {
   id: 'clock-skew',
   title: 'Clock skew between nodes',
-  needs: 'SSH, GNU date',
-  // Two round trips per node, all nodes in one target: the budget grows with the nodes.
+  needs: "SSH, GNU date (read with the ssh check's host facts)",
+  facts: ['clock'],
+  // All nodes in one target: the budget grows with the nodes.
   timeoutMs: (inventory) => 20_000 + 1_000 * inventory.nodes.length,
   targets: (inventory) => (inventory.nodes.length > 0 ? [{name: 'nodes'}] : []),
   async run(ctx) {
     const nodes = ctx.inventory.nodes.filter((n) => ctx.isReachable(n))
-    const samples = await Promise.all(nodes.map((n) => measure(ctx.remote, n, ctx.timeoutMs)))
+    const samples = await Promise.all(
+      nodes.map(async (n) => {
+        const {clock} = await ctx.hostFacts(n)
+        if (!clock) throw cannotRun(`the clock of ${n.name} was not gathered`, {host: n.name})
+        return clockBoundsFromFacts(n.name, clock)
+      }),
+    )
     return judgeClockSkew(samples, ctx.inventory.limits.maxClockSkewMs)
   },
 }

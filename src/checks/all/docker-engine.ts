@@ -1,6 +1,6 @@
-import {dockerCli, dockerSocket} from '../../docker/index.js'
+import {dockerSocket} from '../../docker/index.js'
 import {versionAtLeast} from '../../swarm/host-facts.js'
-import {outputTail, requireTool} from '../remote-errors.js'
+import {cannotRun, outputTail, partResult, requireTool} from '../remote-errors.js'
 import {isSwarmNode, nodeTargets} from '../targets.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
@@ -19,15 +19,15 @@ export function judgeEngineVersion(version: string, minimum: string): Finding {
 export const dockerEngineCheck: CheckDefinition = {
   id: 'docker-engine',
   title: 'Docker Engine version',
-  needs: 'SSH, docker CLI on each Swarm node',
+  needs: "SSH, docker CLI on each Swarm node (read with the ssh check's host facts)",
+  facts: ['docker'],
   targets: (inventory) => nodeTargets(inventory, isSwarmNode),
   skipReason: 'no Swarm nodes in the inventory',
   async run(ctx, target) {
     const node = target.node!
-    const result = requireTool(
-      await ctx.remote.run(node, dockerCli(node, ['version', '--format', '{{.Server.Version}}']), {timeoutMs: ctx.timeoutMs, step: 'docker version'}),
-      'docker CLI',
-    )
+    const {docker} = await ctx.hostFacts(node)
+    if (!docker) throw cannotRun(`the engine version of ${node.name} was not gathered`, {host: node.name})
+    const result = requireTool(partResult(node.name, 'docker version', docker), 'docker CLI')
     if (result.code !== 0) {
       return {
         status: 'fail',

@@ -1,6 +1,12 @@
 import {isCtlError} from '../../lib/errors.js'
 import {nodeTargets} from '../targets.js'
-import type {CheckDefinition} from '../types.js'
+import type {CheckDefinition, Finding} from '../types.js'
+
+/** The ssh row of a host that could not be reached: unreachable or an unknown/changed host key is this check's finding, not a failure to run it. */
+function connectFailure(error: unknown): Finding {
+  if (isCtlError(error) && error.code.startsWith('ssh.')) return {status: 'fail', detail: error.message, hint: error.hint}
+  throw error
+}
 
 /** SSH reachable with a known host key: the pool refuses unknown or changed keys before running anything. */
 export const sshCheck: CheckDefinition = {
@@ -10,13 +16,24 @@ export const sshCheck: CheckDefinition = {
   targets: (inventory) => nodeTargets(inventory),
   async run(ctx, target) {
     try {
-      // The first command on the host: it also reads the facts disk-free and memory judge.
+      // The one command on the host: it also reads the facts the other host-level checks judge.
       const facts = await ctx.hostFacts(target.node!)
       return {status: 'pass', detail: `connected, host key verified (${facts.uname.output.split('\n')[0]})`}
     } catch (error) {
-      // Unreachable or an unknown/changed host key is this check's finding, not a failure to run it.
-      if (isCtlError(error) && error.code.startsWith('ssh.')) return {status: 'fail', detail: error.message, hint: error.hint}
-      throw error
+      return connectFailure(error)
+    }
+  },
+}
+
+/** The first step of a run: only the connection (handshake, host key), so a down host is known before any other check asks it. */
+export const connectStep: CheckDefinition = {
+  ...sshCheck,
+  async run(ctx, target) {
+    try {
+      await ctx.pool.connect(target.node!)
+      return {status: 'pass', detail: 'connected'}
+    } catch (error) {
+      return connectFailure(error)
     }
   },
 }

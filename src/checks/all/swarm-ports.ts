@@ -1,6 +1,6 @@
 import {shellCommand} from '../../lib/shell.js'
 import type {InventoryNode} from '../../inventory/schema/index.js'
-import {outputTail, requireTool} from '../remote-errors.js'
+import {cannotRun, outputTail, partResult, requireTool} from '../remote-errors.js'
 import {isSwarmNode, nodeTargets} from '../targets.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
@@ -76,13 +76,16 @@ export function judgeSwarmPorts(self: string, probes: readonly PortProbe[], clos
 export const swarmPortsCheck: CheckDefinition = {
   id: 'swarm-ports',
   title: 'Swarm ports reachable between nodes (2377, 7946, 4789)',
-  needs: 'SSH, bash on each Swarm node',
+  needs: "SSH, bash on each Swarm node (probes run with the ssh check's host facts)",
+  facts: ['ports'],
   targets: (inventory) => nodeTargets(inventory, isSwarmNode),
   skipReason: 'no Swarm nodes in the inventory',
   async run(ctx, target) {
     const probes = swarmPortProbes(target.node!, ctx.inventory.nodes)
     if (probes.length === 0) return judgeSwarmPorts(target.name, probes, [])
-    const result = requireTool(await ctx.remote.run(target.node!, portProbeScript(probes), {timeoutMs: ctx.timeoutMs, step: 'probe ports'}), 'bash')
+    const {ports} = await ctx.hostFacts(target.node!)
+    if (!ports) throw cannotRun(`the port probes of ${target.name} were not gathered`, {host: target.name})
+    const result = requireTool(partResult(target.name, 'probe ports', ports), 'bash')
     if (result.code !== 0) return {status: 'fail', detail: `port probe failed: ${outputTail(result)}`, hint: 'Run the probe by hand with `ctl exec`.'}
     return judgeSwarmPorts(target.name, probes, closedProbes(result.stdout, probes))
   },

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {judgeDiskFree, parseDfAvailableMb} from '../../../src/checks/all/disk-free.js'
 import {judgeMemory, parseMeminfo} from '../../../src/checks/all/memory.js'
-import {combineBounds, consensusOffset, judgeClockSkew, offsetBounds} from '../../../src/checks/all/clock-skew.js'
+import {clockBoundsFromFacts, consensusOffset, judgeClockSkew, offsetBounds} from '../../../src/checks/all/clock-skew.js'
 
 describe('disk-free', () => {
   it('reads the available column of df -Pk', () => {
@@ -30,22 +30,24 @@ describe('memory', () => {
 })
 
 describe('clock-skew', () => {
-  it('bounds the offset by the round trip, and narrows it with several trips', () => {
+  it('bounds the offset by the round trip', () => {
     expect(offsetBounds(1000, '1500000000\n', 1200)).toEqual({low: 300, high: 500})
-    // read early in one trip and late in another: together they pin the offset to [450, 480]
-    expect(
-      combineBounds('h1', [
-        {low: 300, high: 480},
-        {low: 450, high: 900},
-      ]),
-    ).toEqual({node: 'h1', low: 450, high: 480})
-    // disjoint (a clock stepped): the narrowest trip alone
-    expect(
-      combineBounds('h1', [
-        {low: 0, high: 10},
-        {low: 100, high: 300},
-      ]),
-    ).toEqual({node: 'h1', low: 0, high: 10})
+  })
+  const reading = (ms: number) => ({code: 0, output: `${ms * 1_000_000}`})
+  it.each([
+    // the script ran 150 ms of the 200 ms round trip: the offset is pinned to 50 ms, not 200
+    {start: 1500, end: 1650, sentAt: 1000, receivedAt: 1200, bounds: {low: 450, high: 500}},
+    // a script as long as the round trip: the offset is exact
+    {start: 1500, end: 1700, sentAt: 1000, receivedAt: 1200, bounds: {low: 500, high: 500}},
+    // the clock stepped forward during the script: the first reading's round trip alone
+    {start: 1500, end: 9000, sentAt: 1000, receivedAt: 1200, bounds: {low: 300, high: 500}},
+  ])('bounds the offset by one facts command: clock read at $start and $end, trip $sentAt-$receivedAt', ({start, end, sentAt, receivedAt, bounds}) => {
+    expect(clockBoundsFromFacts('h1', {start: reading(start), end: reading(end), sentAt, receivedAt})).toEqual({node: 'h1', ...bounds})
+  })
+  it('cannot run without GNU date', () => {
+    expect(() => clockBoundsFromFacts('h1', {start: {code: 0, output: '1700000000N'}, end: reading(1500), sentAt: 0, receivedAt: 1})).toThrow(
+      /gave no nanosecond time: 1700000000N/,
+    )
   })
   it('takes the offset most intervals agree on as the reference', () => {
     expect(

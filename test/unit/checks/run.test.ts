@@ -5,6 +5,9 @@ import {runChecks} from '../../../src/checks/run.js'
 import {sshCheck} from '../../../src/checks/all/ssh.js'
 import {diskFreeCheck} from '../../../src/checks/all/disk-free.js'
 import {memoryCheck} from '../../../src/checks/all/memory.js'
+import {clockSkewCheck} from '../../../src/checks/all/clock-skew.js'
+import {dockerEngineCheck} from '../../../src/checks/all/docker-engine.js'
+import {swarmPortsCheck} from '../../../src/checks/all/swarm-ports.js'
 import {nodeTargets} from '../../../src/checks/targets.js'
 import type {CheckDefinition} from '../../../src/checks/types.js'
 import type {LoadedInventory} from '../../../src/inventory/load.js'
@@ -25,11 +28,18 @@ const inventory = inventorySchema.parse({
 const loaded: LoadedInventory = {env: 't', file: '/tmp/t.yml', inventory}
 
 function fakePool(calls: string[]): SshPool {
+  const refuse = (node: InventoryNode) => {
+    if (node.name === 'down') throw new CtlError('Cannot connect to down', {code: 'ssh.connect', exitCode: ExitCode.cannotRun, hint: 'is sshd running?'})
+  }
   return {
+    async connect(node: InventoryNode) {
+      calls.push(`${node.name}: connect`)
+      refuse(node)
+    },
     async run(node: InventoryNode, command: readonly string[] | {script: string}): Promise<RemoteResult> {
       const text = 'script' in command ? command.script : command.join(' ')
       calls.push(`${node.name}: ${text}`)
-      if (node.name === 'down') throw new CtlError('Cannot connect to down', {code: 'ssh.connect', exitCode: ExitCode.cannotRun, hint: 'is sshd running?'})
+      refuse(node)
       return {node: node.name, command: text, code: 0, stdout: 'Linux 6\n', stderr: '', durationMs: 1}
     },
   } as unknown as SshPool
@@ -82,14 +92,54 @@ describe('runChecks', () => {
     expect(results[5]!.detail).toMatch(/^not run: down is unreachable over SSH/)
     // The host facts the ssh check could not read are not reused: memory says why it did not run.
     expect(results.find((r) => r.check === 'memory' && r.target === 'down')!.detail).toMatch(/^not run: down is unreachable over SSH/)
-    expect(calls.filter((c) => c.startsWith('down'))).toHaveLength(1)
+    // One connection attempt, and no command
+    expect(calls.filter((c) => c.startsWith('down'))).toEqual(['down: connect'])
   })
 
   it('reads kernel, disk and memory of a host with one command shared by three checks', async () => {
     const calls: string[] = []
     await runChecks(loaded, fakePool(calls), [sshCheck, diskFreeCheck, memoryCheck], {concurrency: 4})
-    expect(calls.filter((c) => c.startsWith('up1'))).toHaveLength(1)
-    expect(calls.filter((c) => c.startsWith('up1'))[0]).toContain('df -Pk -- /')
+    const up1 = calls.filter((c) => c.startsWith('up1') && c !== 'up1: connect')
+    expect(up1).toHaveLength(1)
+    expect(up1[0]).toContain('df -Pk -- /')
+  })
+
+  it('gathers every host fact of the host-level checks with one command per host: clock, engine, ports, disk, memory', async () => {
+    const calls: string[] = []
+    await runChecks(loaded, fakePool(calls), [sshCheck, dockerEngineCheck, diskFreeCheck, memoryCheck, clockSkewCheck, swarmPortsCheck], {concurrency: 4})
+    for (const host of ['up1', 'up2'])
+      expect(
+        calls.filter((c) => c.startsWith(`${host}:`)),
+        host,
+      ).toEqual([`${host}: connect`, expect.any(String)])
+    expect(calls.filter((c) => c.startsWith('down:'))).toEqual(['down: connect'])
+    const up1 = calls.filter((c) => c.startsWith('up1:'))[1]!
+    for (const part of ['date +%s%N', 'uname -sr', 'df -Pk', '/proc/meminfo', 'version --format', '/dev/tcp/$1/$2']) expect(up1).toContain(part)
+  })
+
+  it('starts the other checks once the hosts are connected, without waiting for the facts command', async () => {
+    const events: string[] = []
+    const slowFacts = {
+      async connect() {},
+      async run(node: InventoryNode): Promise<RemoteResult> {
+        await new Promise((r) => setTimeout(r, 200))
+        events.push(`facts ${node.name}`)
+        return {node: node.name, command: 'facts', code: 0, stdout: 'Linux 6\n', stderr: '', durationMs: 200}
+      },
+    } as unknown as SshPool
+    const apiCheck: CheckDefinition = {
+      id: 'api',
+      title: 'api',
+      needs: 'the Engine API',
+      targets: () => [{name: 'cluster'}],
+      run: async () => {
+        events.push('api')
+        return {status: 'pass', detail: 'ok'}
+      },
+    }
+    await runChecks(loaded, slowFacts, [sshCheck, apiCheck], {concurrency: 4})
+    expect(events[0]).toBe('api')
+    expect(events).toHaveLength(4)
   })
 
   it('turns a check that hangs into an error row after its budget, and one that throws into an error with its hint', async () => {

@@ -5,7 +5,7 @@ import {labHost, DEFAULT_LAB_INSTANCE, type LabComponent, type LabContext, type 
 import {ensureNetwork, listNetns, readNetworkFacts} from '../network.js'
 import {ensureLabKey, writeKnownHosts} from '../keys.js'
 import {hostIndexOfNetns} from '../instance.js'
-import {ensureSshd, probeSsh, sshdPaths, sshdPid} from '../sshd.js'
+import {ensureSshd, probeSsh, sharesMachineHome, sshdPaths, sshdPid} from '../sshd.js'
 import {cgroupPids, deleteLink, deleteNetns, killAll, netnsPids, removeCgroups, unmountUnder} from '../teardown.js'
 
 /**
@@ -112,6 +112,7 @@ export const hostsComponent: LabComponent = {
         }
         const pid = sshdPid(host)
         if (pid === undefined) problems.push(`sshd not running (pid file ${sshdPaths(host).pidFile})`)
+        else if (sharesMachineHome(pid)) problems.push("sshd gives root this machine's home (started by an older ctl; `ctl lab up` restarts it)")
         const answers = problems.length === 0 && (await probeSsh(host.address, 1500))
         if (problems.length === 0 && !answers) problems.push(`no SSH banner on ${host.address}:22`)
         rows.push({

@@ -46,6 +46,23 @@ describe('ctl lab up (default lab)', () => {
     }
   })
 
+  it("gives root a fresh server's environment on every host: its own home from /etc/skel, not this machine's rc files", async () => {
+    const run = await runCtl([
+      'exec',
+      'lab',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'cmp -s ~/.bashrc /etc/skel/.bashrc && echo skel; echo "$PATH"; test -d ~/.pyenv || echo bare',
+    ])
+    expect(run.exitCode, run.stderr).toBe(0)
+    const results = json(run).results as Array<{node: string; stdout: string}>
+    expect(results.map((r) => `${r.node} ${r.stdout.trim().split('\n').join(' ')}`)).toEqual(
+      hosts.map((h) => `${h} skel /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bare`),
+    )
+  })
+
   it('reports every host and engine in status', async () => {
     const run = await runCtl(['lab', 'status', '--json'])
     const rows = (json(run).rows as Array<{component: string; host?: string; ok: boolean; detail: string}>).filter(

@@ -1,7 +1,10 @@
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {asHostDaemon, inNetns} from '../../src/daemon.js'
 import {dockerdCommand} from '../../src/dockerd.js'
-import {hostKeygenCommand, knownHostsText, sshdCommand, sshdConfig} from '../../src/sshd.js'
+import {ensureRootHome, hostKeygenCommand, knownHostsText, sshdCommand, sshdConfig} from '../../src/sshd.js'
 import {labInstance} from '../../src/instance.js'
 import {labHost} from '../../src/types.js'
 
@@ -32,6 +35,24 @@ describe('lab daemons', () => {
 
   it('start sshd with the host config and its own log', () => {
     expect(sshdCommand(h1).slice(-5)).toEqual(['/usr/sbin/sshd', '-f', '/var/lib/ctl-lab/h1/sshd_config', '-E', '/var/lib/ctl-lab/h1/sshd.log'])
+  })
+
+  it("start sshd in a mount namespace of its own with the host's root home bound on /root, passed as an argument", () => {
+    expect(sshdCommand(h1).slice(0, 12)).toEqual([
+      'nsenter',
+      '--net=/run/netns/ctl-lab-h1',
+      'unshare',
+      '--uts',
+      '--mount',
+      '--propagation',
+      'slave',
+      '--',
+      'sh',
+      '-c',
+      'hostname "$1" && mount --bind "$2" /root && shift 2 && exec "$@"',
+      'sh',
+    ])
+    expect(sshdCommand(h1).slice(12, 14)).toEqual(['h1', '/var/lib/ctl-lab/h1/root'])
     expect(hostKeygenCommand(h1)).toEqual(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'ctl-lab-h1', '-f', '/var/lib/ctl-lab/h1/ssh_host_ed25519_key'])
   })
 
@@ -81,6 +102,26 @@ describe('sshdConfig', () => {
         'SetEnv DOCKER_HOST=unix:///run/ctl-lab/h1/docker.sock',
       ]),
     )
+  })
+})
+
+describe('ensureRootHome', () => {
+  it("seeds root's home from skel and the lab key, and keeps what the host changed since", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctl-home-'))
+    const skel = join(dir, 'skel')
+    mkdirSync(skel)
+    writeFileSync(join(skel, '.bashrc'), '# debian default\n')
+    const host = {...h1, stateDir: join(dir, 'h1')}
+    ensureRootHome(host, 'ssh-ed25519 AAAAkey lab', skel)
+    const home = join(dir, 'h1', 'root')
+    expect(readFileSync(join(home, '.bashrc'), 'utf8')).toBe('# debian default\n')
+    expect(readFileSync(join(home, '.ssh', 'authorized_keys'), 'utf8')).toBe('ssh-ed25519 AAAAkey lab\n')
+    expect(statSync(join(home, '.ssh')).mode & 0o777).toBe(0o700)
+    expect(statSync(join(home, '.ssh', 'authorized_keys')).mode & 0o777).toBe(0o600)
+    writeFileSync(join(home, '.bashrc'), '# changed on the host\n')
+    ensureRootHome(host, 'ssh-ed25519 AAAAkey lab', skel)
+    expect(readFileSync(join(home, '.bashrc'), 'utf8')).toBe('# changed on the host\n')
+    rmSync(dir, {recursive: true, force: true})
   })
 })
 

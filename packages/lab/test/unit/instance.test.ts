@@ -39,14 +39,14 @@ describe('lab hosts', () => {
     })
   })
 
-  it('keep interface names within 15 characters up to 30 hosts of instance 250', () => {
-    const hosts = labHosts(30, labInstance('250'))
-    expect(hosts.at(-1)!.address).toBe('198.18.250.40')
+  it('keep interface names within 15 characters up to 100 hosts of instance 250', () => {
+    const hosts = labHosts(100, labInstance('250'))
+    expect(hosts.at(-1)!.address).toBe('198.18.250.110')
     expect(Math.max(...hosts.map((h) => h.veth.length))).toBeLessThanOrEqual(15)
   })
 
-  it.each([0, 31, 2.5])('refuses %s hosts', (count) => {
-    expect(() => labHosts(count)).toThrow(/1 to 30 hosts/)
+  it.each([0, 101, 2.5])('refuses %s hosts', (count) => {
+    expect(() => labHosts(count)).toThrow(/1 to 100 hosts/)
   })
 
   it('recognise only their own instance in namespace names', () => {
