@@ -73,7 +73,13 @@ export async function executeDeploy(pool: SshPool, loaded: LoadedInventory, mana
 }
 
 /** Deploys each stack stage by stage and follows every changed gated service's rollout. */
-async function rollStacks(pool: SshPool, loaded: LoadedInventory, manager: ManagerHandle, plan: DeployPlan, configDir: string | undefined): Promise<DeployExecution> {
+async function rollStacks(
+  pool: SshPool,
+  loaded: LoadedInventory,
+  manager: ManagerHandle,
+  plan: DeployPlan,
+  configDir: string | undefined,
+): Promise<DeployExecution> {
   const nodesById = await inventoryNodesById(manager, loaded.inventory)
   const ctx: RollContext = {pool, manager, inventory: loaded.inventory, nodesById, report: note}
   const outcomes: ServiceOutcome[] = []
@@ -99,7 +105,11 @@ async function rollStacks(pool: SshPool, loaded: LoadedInventory, manager: Manag
       }
       const files = await uploadStack(pool, loaded, manager, stack, stage.override)
       note(`docker stack deploy ${stack.name} on ${manager.node.name}`)
-      await pool.run(manager.node, stackDeployArgv(manager.node, stack.name, files, configDir), {check: true, step: `stack deploy ${stack.name}`, timeoutMs: 180_000})
+      await pool.run(manager.node, stackDeployArgv(manager.node, stack.name, files, configDir), {
+        check: true,
+        step: `stack deploy ${stack.name}`,
+        timeoutMs: 180_000,
+      })
       for (const s of rolled) {
         const service = inventoryServiceOf(loaded, s)
         const {before, back} = starts.get(s.swarmName)!

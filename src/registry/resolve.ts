@@ -31,7 +31,11 @@ export type DigestAnswer = {ok: true; digest: string} | {ok: false; failure: Res
 /** One image's digest as the node's engine sees it; a failure is an answer, not an exception. */
 export async function askDigest(docker: Docker, image: string, auth: AuthConfig | undefined, timeoutMs = 30_000): Promise<DigestAnswer> {
   try {
-    const answer = (await withTimeout(docker.getImage(image).distribution(auth ? {authconfig: auth} : {}), timeoutMs, () => new Error(`no answer within ${timeoutMs / 1000} s`))) as {
+    const answer = (await withTimeout(
+      docker.getImage(image).distribution(auth ? {authconfig: auth} : {}),
+      timeoutMs,
+      () => new Error(`no answer within ${timeoutMs / 1000} s`),
+    )) as {
       Descriptor?: {digest?: string}
     }
     const digest = answer?.Descriptor?.digest
@@ -44,7 +48,7 @@ export async function askDigest(docker: Docker, image: string, auth: AuthConfig 
 }
 
 /** What to say when a tag cannot be resolved: the image, the registry, and what to try. */
-export function resolveError(image: string, answer: Extract<DigestAnswer, {ok: false}>, node: InventoryNode, listed: boolean): CtlError {
+function resolveError(image: string, answer: Extract<DigestAnswer, {ok: false}>, node: InventoryNode, listed: boolean): CtlError {
   const registry = registryOf(image)
   const why: Record<ResolveFailure, {what: string; code: string; hint: string}> = {
     missing: {
@@ -66,7 +70,13 @@ export function resolveError(image: string, answer: Extract<DigestAnswer, {ok: f
     },
   }
   const reason = why[answer.failure]
-  return new CtlError(`${reason.what}: ${answer.message}`, {host: node.name, step: 'resolve image digests', code: reason.code, exitCode: ExitCode.cannotRun, hint: reason.hint})
+  return new CtlError(`${reason.what}: ${answer.message}`, {
+    host: node.name,
+    step: 'resolve image digests',
+    code: reason.code,
+    exitCode: ExitCode.cannotRun,
+    hint: reason.hint,
+  })
 }
 
 /**

@@ -121,7 +121,16 @@ describe('the deploy lock', () => {
   it('refuses to break a fresh lock even with --force-unlock', async () => {
     mkdirSync(LOCK, {recursive: true})
     writeFileSync(join(LOCK, 'info.json'), JSON.stringify({id: 'x', holder: 'dave', since: new Date().toISOString()}))
-    const run = await runCtl(['deploy', 'lab', '--image', `app=${(await appImage()).split(':').pop()}`, '--skip-preflight', '--force-unlock', '--yes', '--json'])
+    const run = await runCtl([
+      'deploy',
+      'lab',
+      '--image',
+      `app=${(await appImage()).split(':').pop()}`,
+      '--skip-preflight',
+      '--force-unlock',
+      '--yes',
+      '--json',
+    ])
     expect(run.exitCode).toBe(2)
     expect(appJson(run).error).toBe('deploy.lock-fresh')
     expect(existsSync(LOCK)).toBe(true)

@@ -57,7 +57,10 @@ describe('deploy from the lab registry', () => {
     // The login lived for the job only; the password was never shown or logged.
     expect(existsSync(LOGIN_DIR)).toBe(false)
     expect(everywhere(run, audit)).not.toContain(registryPassword())
-    const history = readFileSync(RELEASES, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const history = readFileSync(RELEASES, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(history.at(-1)).toMatchObject({image: `${registryImage('v3')}@${digest}`, outcome: 'ok', message: 'registry'})
   })
 
@@ -80,7 +83,9 @@ describe('deploy from the lab registry', () => {
     })
     const before = await serviceImage()
     const audit = auditLog()
-    const run = await runCtl(['deploy', file, '--image', 'app=v2', '--skip-preflight', '--json'], {env: {CTL_TEST_REGISTRY_PASSWORD: wrong, CTL_AUDIT_LOG: audit}})
+    const run = await runCtl(['deploy', file, '--image', 'app=v2', '--skip-preflight', '--json'], {
+      env: {CTL_TEST_REGISTRY_PASSWORD: wrong, CTL_AUDIT_LOG: audit},
+    })
     expect(run.exitCode).toBe(2)
     expect(json(run)).toMatchObject({error: 'registry.unauthorized', message: expect.stringContaining('refused the credentials')})
     expect(existsSync(LOCK)).toBe(false)

@@ -9,7 +9,7 @@ import {isSwarmNode, nodeTargets} from '../targets.js'
 import type {CheckDefinition, Finding} from '../types.js'
 
 /** The images the inventory's stack files name, each once. */
-export function stackImages(loaded: LoadedInventory): string[] {
+function stackImages(loaded: LoadedInventory): string[] {
   const images = readStacks(loaded).flatMap((stack) => Object.values(composeServices(stack.merged)).map((s) => s.image))
   return [...new Set(images.filter((i): i is string => Boolean(i)))]
 }

@@ -6,7 +6,7 @@ import {secretRef} from './common.js'
  * (password on stdin) and a deploy forwards them to the nodes (`--with-registry-auth`). `host` is the
  * registry part of image references (`registry.example.com`, `10.0.0.5:5000`); Docker Hub is `docker.io`.
  */
-export const registry = z.strictObject({
+const registry = z.strictObject({
   host: z
     .string()
     .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/, 'a registry host name or address, with an optional :port (e.g. registry.example.com:5000)'),

@@ -55,7 +55,11 @@ describe('release history', () => {
 
   it('finds a pinned release by its tag or its digest, and compares pinned images by digest', () => {
     const reg = '198.18.0.1:5000/ctl-lab/app'
-    const history = [r(1, 'app', `${reg}:v1@sha256:${'1'.repeat(64)}`), r(2, 'app', `${reg}:v2@sha256:${'2'.repeat(64)}`), r(3, 'app', `${reg}:v1@sha256:${'3'.repeat(64)}`)]
+    const history = [
+      r(1, 'app', `${reg}:v1@sha256:${'1'.repeat(64)}`),
+      r(2, 'app', `${reg}:v2@sha256:${'2'.repeat(64)}`),
+      r(3, 'app', `${reg}:v1@sha256:${'3'.repeat(64)}`),
+    ]
     const current = `${reg}:v1@sha256:${'3'.repeat(64)}`
     // --to v1: the newest release tagged v1 is what runs; the older v1 is other bits, so by number.
     expect(chooseRollbackTarget(history, 'app', current, 'v1')).toMatchObject({ok: false, code: 'deploy.release-running'})
