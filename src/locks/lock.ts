@@ -54,8 +54,9 @@ export function lockPath(place: Pick<LockPlace, 'dir' | 'name'>): string {
 /** Prints the heartbeat age in seconds on one line, then the details (`{}` when torn). */
 function printLockScript(path: string): string {
   const info = quote(`${path}/info.json`)
-  // A lock just taken has its details a moment later (mkdir, then the write): wait up to 2 s for them.
-  const settle = `i=0; while [ -d ${quote(path)} ] && [ ! -s ${info} ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done`
+  // A lock just taken has its details a moment later (mkdir, then the write), and one being taken over
+  // is briefly absent (moved away, then made again): wait up to 2 s for the details.
+  const settle = `i=0; while [ ! -s ${info} ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done`
   return `${settle}; if m=$(stat -c %Y ${quote(path)} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${info} 2>/dev/null || printf '{}'`
 }
 
@@ -105,7 +106,7 @@ export function takeOverLockScript(place: LockPlace, staleToken: string | undefi
   const lost = `{ ${printLockScript(path)}; exit ${LOCK_HELD_EXIT}; }`
   return {
     script: [
-      `if ! ${holdsTokenTest(path, staleToken)} || ! mkdir ${quote(guard)} 2>/dev/null; then [ -d ${quote(path)} ] && ${lost}; exit ${LOCK_HELD_EXIT}; fi`,
+      `if ! ${holdsTokenTest(path, staleToken)} || ! mkdir ${quote(guard)} 2>/dev/null; then ${lost}; fi`,
       `if ! ${holdsTokenTest(path, staleToken)}; then rmdir ${quote(guard)}; ${lost}; fi`,
       `mv ${quote(path)} ${quote(tomb)} && rm -rf ${quote(tomb)}`,
       `if mkdir ${quote(path)} 2>/dev/null; then cat > ${quote(`${path}/info.json`)}; else ${lost}; fi`,

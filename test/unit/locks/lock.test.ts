@@ -24,7 +24,7 @@ import {
 const place = {node: 'h1', dir: '/var/lib/ctl/locks', name: 'deploy-prod'}
 const P = '/var/lib/ctl/locks/deploy-prod.lock'
 const show = (path: string) =>
-  `i=0; while [ -d ${path} ] && [ ! -s ${path}/info.json ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; if m=$(stat -c %Y ${path} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${path}/info.json 2>/dev/null || printf '{}'`
+  `i=0; while [ ! -s ${path}/info.json ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; if m=$(stat -c %Y ${path} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${path}/info.json 2>/dev/null || printf '{}'`
 
 describe('lock scripts', () => {
   it('builds the exact scripts', () => {
@@ -39,7 +39,7 @@ describe('lock scripts', () => {
     const lost = `{ ${show(P)}; exit 3; }`
     expect(takeOverLockScript(place, 'old', 'new').script).toBe(
       [
-        `if ! ${has} || ! mkdir ${P}/takeover-of-old 2>/dev/null; then [ -d ${P} ] && ${lost}; exit 3; fi`,
+        `if ! ${has} || ! mkdir ${P}/takeover-of-old 2>/dev/null; then ${lost}; fi`,
         `if ! ${has}; then rmdir ${P}/takeover-of-old; ${lost}; fi`,
         `mv ${P} /var/lib/ctl/locks/.deploy-prod.broken-new && rm -rf /var/lib/ctl/locks/.deploy-prod.broken-new`,
         `if mkdir ${P} 2>/dev/null; then cat > ${P}/info.json; else ${lost}; fi`,
@@ -48,7 +48,7 @@ describe('lock scripts', () => {
     // Values are quoted; a lock without a token is matched by the absence of one.
     const odd = takeOverLockScript({node: 'h1', dir: '/my locks', name: 'x'}, undefined, 'new').script
     expect(odd.split('\n')[0]).toBe(
-      `if ! { ! grep -qF '"id":' '/my locks/x.lock/info.json' 2>/dev/null; } || ! mkdir '/my locks/x.lock/takeover-of-untokened' 2>/dev/null; then [ -d '/my locks/x.lock' ] && { ${show("'/my locks/x.lock'").replaceAll("'/my locks/x.lock'/info.json", "'/my locks/x.lock/info.json'")}; exit 3; }; exit 3; fi`,
+      `if ! { ! grep -qF '"id":' '/my locks/x.lock/info.json' 2>/dev/null; } || ! mkdir '/my locks/x.lock/takeover-of-untokened' 2>/dev/null; then { ${show("'/my locks/x.lock'").replaceAll("'/my locks/x.lock'/info.json", "'/my locks/x.lock/info.json'")}; exit 3; }; fi`,
     )
     expect(removeLockHint(place)).toBe(`ssh h1 rm -rf ${P}`)
   })
@@ -84,12 +84,21 @@ describe('lock scripts in a real shell', () => {
     expect(sh(readLockScript(p).script).stdout).toBe('')
   })
 
-  it('a lock seen between its mkdir and its details shows the details once they are written', async () => {
+  it.each([
+    ['between its mkdir and its details', true],
+    ['while a takeover has moved it away', false],
+  ])('a lock seen %s shows the winner once its details are written', async (_when, dirExists) => {
     const p = fresh()
-    mkdirSync(lockPath(p), {recursive: true})
-    setTimeout(() => writeFileSync(join(lockPath(p), 'info.json'), JSON.stringify({id: 'late', holder: 'dana'})), 300)
+    mkdirSync(dirExists ? lockPath(p) : p.dir, {recursive: true})
+    setTimeout(() => {
+      mkdirSync(lockPath(p), {recursive: true})
+      writeFileSync(join(lockPath(p), 'info.json'), JSON.stringify({id: 'late', holder: 'dana'}))
+    }, 300)
+    // What a loser prints: the acquire script finds the lock taken (mkdir fails) or, here, shows it.
+    const script = dirExists ? readLockScript(p).script : takeOverLockScript(p, 'stale', 'loser').script
     const shown = await new Promise<string>((resolve) => {
-      const child = spawn('sh', ['-c', readLockScript(p).script])
+      const child = spawn('sh', ['-c', script])
+      child.stdin.end('{"id":"loser"}')
       let out = ''
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
       child.on('close', () => resolve(out))
