@@ -55,16 +55,15 @@ export default defineConfig({
         },
       },
       // The lab tests in three projects. `lab-swarm` (the app stack on Swarm, deploys, nodes, the
-      // registry; labs of their own) and `lab-data` (Galera, Patroni, Vault, backups: processes in the
+      // registry) and `lab-data` (Galera, Patroni, Vault, backups: processes in the
       // host namespaces, never Swarm) use parts of the shared lab that do not touch each other, so they
       // run side by side, each one file at a time; their own repairs are `lab up --only <component>`.
       // `lab-whole` (checks of everything, sshd and host keys, lab up of all components) runs after both.
       labProject('lab-swarm', 1, [
         'test/lab/deploy-*.test.ts',
-        'test/lab/node-*.test.ts',
+        'test/lab/node-label-drain.test.ts',
         'test/lab/placement-verify.test.ts',
         'packages/lab/test/lab/registry.test.ts',
-        'packages/lab/test/lab/lab-down.test.ts',
       ]),
       labProject('lab-data', 1, [
         'test/lab/galera-*.test.ts',
@@ -75,6 +74,9 @@ export default defineConfig({
         'test/lab/vault-*.test.ts',
         'packages/lab/test/lab/vault-api-contract.test.ts',
         'packages/lab/test/lab/lab-node-down.test.ts',
+        // Labs of their own (instances 41 and 7): here to even out the two sides' durations.
+        'test/lab/node-bootstrap.test.ts',
+        'packages/lab/test/lab/lab-down.test.ts',
       ]),
       labProject('lab-whole', 2, ['test/lab/**/*.test.ts', 'packages/lab/test/lab/**/*.test.ts'], LAB_SPLIT),
     ],
