@@ -159,7 +159,7 @@ export async function ensureSshd(host: LabHost, labPublicKey: string, log: (text
       hint: `See ${p.log}; check the config with: sshd -t -f ${p.config}`,
     })
   }
-  const listening = await waitFor(() => sshdPid(host) !== undefined && probeSsh(host.address, 1000), 30_000, 50)
+  const listening = await waitFor(() => sshdPid(host) !== undefined && probeSsh(host.address, 1000), 60_000, 50)
   if (!listening) {
     throw new CtlError(`sshd of ${host.name} does not answer on ${host.address}:22`, {
       host: host.name,
