@@ -52,12 +52,17 @@ export function lockPath(place: Pick<LockPlace, 'dir' | 'name'>): string {
 }
 
 /** Prints the heartbeat age in seconds on one line, then the details (`{}` when torn). */
+/** The details from stdin, written whole: into a file beside them, then renamed (a reader never sees half of them). */
+function writeInfoScript(path: string): string {
+  return `cat > ${quote(`${path}/.info.json.new`)} && mv ${quote(`${path}/.info.json.new`)} ${quote(`${path}/info.json`)}`
+}
+
 function printLockScript(path: string): string {
   const info = quote(`${path}/info.json`)
   // A lock just taken has its details a moment later (mkdir, then the write), and one being taken over
-  // is briefly absent (moved away, then made again): wait up to 2 s for the details.
-  const settle = `i=0; while [ ! -s ${info} ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done`
-  return `${settle}; if m=$(stat -c %Y ${quote(path)} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${info} 2>/dev/null || printf '{}'`
+  // is briefly gone (moved away, then made again): read the details again for up to 2 s until they are there.
+  const read = `i=0; while [ $i -lt 20 ]; do c=$(cat ${info} 2>/dev/null) && [ -n "$c" ] && break; c=; sleep 0.1; i=$((i+1)); done`
+  return `${read}; if m=$(stat -c %Y ${quote(path)} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; if [ -n "$c" ]; then printf '%s\\n' "$c"; else printf '{}'; fi`
 }
 
 /** Token test: the lock holds exactly this token (or, for `undefined`, a lock whose details carry none). */
@@ -70,7 +75,7 @@ function holdsTokenTest(path: string, token: string | undefined): string {
 export function acquireLockScript(place: LockPlace): {script: string} {
   const path = lockPath(place)
   return {
-    script: `mkdir -p ${quote(place.dir)} && if mkdir ${quote(path)} 2>/dev/null; then cat > ${quote(`${path}/info.json`)}; else ${printLockScript(path)}; exit ${LOCK_HELD_EXIT}; fi`,
+    script: `mkdir -p ${quote(place.dir)} && if mkdir ${quote(path)} 2>/dev/null; then ${writeInfoScript(path)}; else ${printLockScript(path)}; exit ${LOCK_HELD_EXIT}; fi`,
   }
 }
 
@@ -109,7 +114,7 @@ export function takeOverLockScript(place: LockPlace, staleToken: string | undefi
       `if ! ${holdsTokenTest(path, staleToken)} || ! mkdir ${quote(guard)} 2>/dev/null; then ${lost}; fi`,
       `if ! ${holdsTokenTest(path, staleToken)}; then rmdir ${quote(guard)}; ${lost}; fi`,
       `mv ${quote(path)} ${quote(tomb)} && rm -rf ${quote(tomb)}`,
-      `if mkdir ${quote(path)} 2>/dev/null; then cat > ${quote(`${path}/info.json`)}; else ${lost}; fi`,
+      `if mkdir ${quote(path)} 2>/dev/null; then ${writeInfoScript(path)}; else ${lost}; fi`,
     ].join('\n'),
   }
 }

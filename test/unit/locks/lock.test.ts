@@ -24,13 +24,13 @@ import {
 const place = {node: 'h1', dir: '/var/lib/ctl/locks', name: 'deploy-prod'}
 const P = '/var/lib/ctl/locks/deploy-prod.lock'
 const show = (path: string) =>
-  `i=0; while [ ! -s ${path}/info.json ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; if m=$(stat -c %Y ${path} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; cat ${path}/info.json 2>/dev/null || printf '{}'`
+  `i=0; while [ $i -lt 20 ]; do c=$(cat ${path}/info.json 2>/dev/null) && [ -n "$c" ] && break; c=; sleep 0.1; i=$((i+1)); done; if m=$(stat -c %Y ${path} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; if [ -n "$c" ]; then printf '%s\\n' "$c"; else printf '{}'; fi`
 
 describe('lock scripts', () => {
   it('builds the exact scripts', () => {
     expect(lockPath({dir: '/var/lib/ctl/locks/', name: 'deploy-prod'})).toBe(P)
     expect(acquireLockScript(place).script).toBe(
-      `mkdir -p /var/lib/ctl/locks && if mkdir ${P} 2>/dev/null; then cat > ${P}/info.json; else ${show(P)}; exit 3; fi`,
+      `mkdir -p /var/lib/ctl/locks && if mkdir ${P} 2>/dev/null; then cat > ${P}/.info.json.new && mv ${P}/.info.json.new ${P}/info.json; else ${show(P)}; exit 3; fi`,
     )
     expect(readLockScript(place).script).toBe(`if [ -d ${P} ]; then ${show(P)}; fi`)
     expect(releaseLockScript(place, 'abc').script).toBe(`if grep -qF '"id":"abc"' ${P}/info.json 2>/dev/null; then rm -rf ${P}; fi`)
@@ -42,7 +42,7 @@ describe('lock scripts', () => {
         `if ! ${has} || ! mkdir ${P}/takeover-of-old 2>/dev/null; then ${lost}; fi`,
         `if ! ${has}; then rmdir ${P}/takeover-of-old; ${lost}; fi`,
         `mv ${P} /var/lib/ctl/locks/.deploy-prod.broken-new && rm -rf /var/lib/ctl/locks/.deploy-prod.broken-new`,
-        `if mkdir ${P} 2>/dev/null; then cat > ${P}/info.json; else ${lost}; fi`,
+        `if mkdir ${P} 2>/dev/null; then cat > ${P}/.info.json.new && mv ${P}/.info.json.new ${P}/info.json; else ${lost}; fi`,
       ].join('\n'),
     )
     // Values are quoted; a lock without a token is matched by the absence of one.
