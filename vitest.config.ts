@@ -9,12 +9,14 @@ import {defineConfig} from 'vitest/config'
 const productSrc = fileURLToPath(new URL('./src/', import.meta.url))
 const resolve = {alias: [{find: /^ctl\/(.*)\.js$/, replacement: `${productSrc}$1.ts`}]}
 
-const LAB_SPLIT = [
+// The lab files of the two sides that run side by side (see the projects below); `lab-whole` takes the rest.
+const LAB_SWARM = [
   'test/lab/deploy-*.test.ts',
-  'test/lab/node-*.test.ts',
+  'test/lab/node-label-drain.test.ts',
   'test/lab/placement-verify.test.ts',
   'packages/lab/test/lab/registry.test.ts',
-  'packages/lab/test/lab/lab-down.test.ts',
+]
+const LAB_DATA = [
   'test/lab/galera-*.test.ts',
   'test/lab/mariadb-*.test.ts',
   'test/lab/patroni-*.test.ts',
@@ -23,6 +25,9 @@ const LAB_SPLIT = [
   'test/lab/vault-*.test.ts',
   'packages/lab/test/lab/vault-api-contract.test.ts',
   'packages/lab/test/lab/lab-node-down.test.ts',
+  // Labs of their own (instances 41 and 7): here to even out the two sides' durations.
+  'test/lab/node-bootstrap.test.ts',
+  'packages/lab/test/lab/lab-down.test.ts',
 ]
 
 /** A lab project: its files one at a time; `group` orders it among the projects (same group: side by side). */
@@ -59,26 +64,9 @@ export default defineConfig({
       // host namespaces, never Swarm) use parts of the shared lab that do not touch each other, so they
       // run side by side, each one file at a time; their own repairs are `lab up --only <component>`.
       // `lab-whole` (checks of everything, sshd and host keys, lab up of all components) runs after both.
-      labProject('lab-swarm', 1, [
-        'test/lab/deploy-*.test.ts',
-        'test/lab/node-label-drain.test.ts',
-        'test/lab/placement-verify.test.ts',
-        'packages/lab/test/lab/registry.test.ts',
-      ]),
-      labProject('lab-data', 1, [
-        'test/lab/galera-*.test.ts',
-        'test/lab/mariadb-*.test.ts',
-        'test/lab/patroni-*.test.ts',
-        'test/lab/pg-*.test.ts',
-        'test/lab/runbook-lock.test.ts',
-        'test/lab/vault-*.test.ts',
-        'packages/lab/test/lab/vault-api-contract.test.ts',
-        'packages/lab/test/lab/lab-node-down.test.ts',
-        // Labs of their own (instances 41 and 7): here to even out the two sides' durations.
-        'test/lab/node-bootstrap.test.ts',
-        'packages/lab/test/lab/lab-down.test.ts',
-      ]),
-      labProject('lab-whole', 2, ['test/lab/**/*.test.ts', 'packages/lab/test/lab/**/*.test.ts'], LAB_SPLIT),
+      labProject('lab-swarm', 1, LAB_SWARM),
+      labProject('lab-data', 1, LAB_DATA),
+      labProject('lab-whole', 2, ['test/lab/**/*.test.ts', 'packages/lab/test/lab/**/*.test.ts'], [...LAB_SWARM, ...LAB_DATA]),
     ],
   },
 })

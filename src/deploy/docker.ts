@@ -8,8 +8,13 @@ import type {InventoryNode} from '../inventory/schema/index.js'
 
 /** Where ctl uploads a stack's files on the manager (next to the lock directory). */
 export function stackUploadDir(lockDir: string, env: string, stack: string): string {
-  const parent = lockDir.replace(/\/+$/, '').replace(/\/[^/]+$/, '') || '/'
-  return `${parent}/stacks/${env}/${stack}`
+  return besideLockDir(lockDir, `stacks/${env}/${stack}`)
+}
+
+/** A path in the parent of the lock directory (`/var/lib/ctl/locks` → `/var/lib/ctl/<rest>`): ctl's own place on the manager. */
+export function besideLockDir(lockDir: string, rest: string): string {
+  const parent = lockDir.replace(/\/+$/, '').replace(/\/[^/]+$/, '')
+  return `${parent}/${rest}`
 }
 
 /**

@@ -5,6 +5,7 @@ import type {InventoryNode, InventoryRegistry} from '../inventory/schema/index.j
 import {quote} from '../lib/shell.js'
 import type {SshPool} from '../ssh/pool.js'
 import {registryFor} from './reference.js'
+import {besideLockDir} from '../deploy/docker.js'
 
 /**
  * Logs a manager's docker CLI in to the registries a deploy's images come from, for one job: into a
@@ -16,8 +17,7 @@ import {registryFor} from './reference.js'
 
 /** Where a deploy of `env` keeps its login, next to the lock directory (one per environment: the deploy lock guards it). */
 export function registryLoginDir(lockDir: string, env: string): string {
-  const parent = lockDir.replace(/\/+$/, '').replace(/\/[^/]+$/, '') || '/'
-  return `${parent === '/' ? '' : parent}/registry-login/${env}`
+  return besideLockDir(lockDir, `registry-login/${env}`)
 }
 
 /** The inventory registries the images come from, each once. */
