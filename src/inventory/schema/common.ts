@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import {z} from './zod.js'
 
 /**
  * A name that may become part of a file name or path, locally or on a host (env names, run ids,

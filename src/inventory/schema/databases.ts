@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import {z} from './zod.js'
 import {durationSeconds, hostAddress, identifier, port, processControl, remotePath, secretRef, textLine} from './common.js'
 import {DATABASE_NAME_PATTERN, DATABASE_NAME_RULE} from '../../patroni/database-name.js'
 

@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import {z} from './zod.js'
 import {databases} from './databases.js'
 import {limits, node, sshSettings, swarm} from './nodes.js'
 import {loadBalancer, service, stack, tlsEndpoint} from './services.js'

@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import {z} from './zod.js'
 import {durationMs, hostAddress, identifier, labelKey, labelMap, localPath, port, remotePath} from './common.js'
 
 export const sshSettings = z.strictObject({

@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import {z} from './zod.js'
 import {durationMs, durationSeconds, hostAddress, httpUrl, identifier, localPath, port, textLine} from './common.js'
 
 export const stack = z.strictObject({

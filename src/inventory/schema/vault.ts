@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import {z} from './zod.js'
 import {identifier, localPath, port, remotePath, secretRef} from './common.js'
 
 /** A Vault Raft cluster (seed 002's docker-stack-vault.yml). */
