@@ -5,12 +5,15 @@
 // Node 22 (the `node` devDependency in node_modules/.bin) where there is one, else the `node` on PATH,
 // and `exec` makes that Node this process: one Node process, whatever the machine's Node is.
 // ctl needs Node 22; started by an older `node bin/run.js`, it re-runs itself under the project's Node 22.
-import {spawn} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
 import module from 'node:module'
-import {constants, homedir, release} from 'node:os'
-import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+
+// Node's own modules through require: an ESM import of node:fs builds its whole namespace (fs/promises,
+// streams), some 15% of a bare Node's start, which `--version` and light commands would pay.
+const require = module.createRequire(import.meta.url)
+const {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} = require('node:fs')
+const {constants, homedir, release} = require('node:os')
+const {basename, dirname, join} = require('node:path')
+const {fileURLToPath} = require('node:url')
 
 const major = Number(process.versions.node.split('.')[0])
 const localNode = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url))
@@ -18,6 +21,8 @@ if (major < 22 && existsSync(localNode) && !process.env.CTL_REEXEC) {
   // This process only stands in for the real one: signals sent to it (a supervisor's SIGTERM, a
   // closed terminal's SIGHUP, kill's SIGINT) are passed on, and it ends the way the child ended,
   // with its exit code or by the same signal, so whoever started ctl sees ctl's own outcome.
+  // node:child_process loads here only: it would cost every other start about a sixth of a bare Node.
+  const {spawn} = require('node:child_process')
   const child = spawn(localNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {stdio: 'inherit', env: {...process.env, CTL_REEXEC: '1'}})
   const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP']
   const forward = (signal) => child.kill(signal)
@@ -47,9 +52,60 @@ if (major < 22 && existsSync(localNode) && !process.env.CTL_REEXEC) {
   }
   // Node's compile cache (Node >= 22.1) keeps V8's compiled code of ctl and its modules between runs. In
   // the user's own cache directory, not a shared /tmp where another user could plant code for root to run.
-  module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ctl', 'compile-cache'))
-  const {execute, settings} = await import('@oclif/core')
-  // Run the compiled dist/ always; development mode must not look for TypeScript sources.
-  settings.enableAutoTranspile = false
-  await execute({dir: import.meta.url})
+  const cacheDir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ctl', 'compile-cache')
+  module.enableCompileCache?.(cacheDir)
+  // A light command given a plain argv runs without oclif, from the one file the build made of it
+  // (src/lib/light.ts, src/lib/light-argv.ts, scripts/light.mjs); oclif runs everything else.
+  let light
+  try {
+    light = require('../dist/light/plan.cjs').planLight(process.argv.slice(2), fileURLToPath(new URL('..', import.meta.url)))
+  } catch (error) {
+    if (error?.code !== 'MODULE_NOT_FOUND') throw error // Built by tsc alone: no light path.
+  }
+  if (light) {
+    const {runLight, run} = requireWithCodeCache(light.file, join(cacheDir, 'light'))
+    await runLight(run, light.input, light.json)
+  } else {
+    const {execute, settings} = await import('@oclif/core')
+    // Run the compiled dist/ always; development mode must not look for TypeScript sources.
+    settings.enableAutoTranspile = false
+    await execute({dir: import.meta.url})
+  }
+}
+
+/**
+ * Runs a light command's CommonJS file with a V8 code cache of it taken at the end of its first run
+ * (in `cacheDir`, the user's own): unlike Node's compile cache, which keeps only what V8 compiled
+ * before the file ran, it holds every function the run compiled, a fifth of a light command's start.
+ * The file's name carries a hash of its content (scripts/light.mjs), so a cache never meets another
+ * build's file; V8 rejects one from another Node or other flags, and the cache is then written anew.
+ */
+function requireWithCodeCache(file, cacheDir) {
+  const {Script} = require('node:vm')
+  const cacheFile = join(cacheDir, `${basename(file)}-${process.version}-${process.arch}.v8`)
+  let cachedData
+  try {
+    cachedData = readFileSync(cacheFile)
+  } catch {
+    // Not cached yet.
+  }
+  const source = readFileSync(file, 'utf8')
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {filename: file, cachedData})
+  const loaded = {exports: {}}
+  script.runInThisContext()(loaded.exports, module.createRequire(file), loaded, file, dirname(file))
+  if (cachedData === undefined || script.cachedDataRejected) {
+    process.once('exit', () => {
+      try {
+        mkdirSync(cacheDir, {recursive: true, mode: 0o700})
+        writeFileSync(`${cacheFile}.${process.pid}`, script.createCachedData())
+        renameSync(`${cacheFile}.${process.pid}`, cacheFile)
+        // The caches of this command's earlier builds or Nodes are of no more use.
+        const command = `${basename(file).split('.')[0]}.`
+        for (const old of readdirSync(cacheDir)) if (old.startsWith(command) && old !== basename(cacheFile)) rmSync(join(cacheDir, old), {force: true})
+      } catch {
+        // A cache that cannot be written (read-only home) only costs time.
+      }
+    })
+  }
+  return loaded.exports
 }

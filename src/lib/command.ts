@@ -1,9 +1,9 @@
 import {Args, Command, Errors, Flags} from '@oclif/core'
-import {format, inspect} from 'node:util'
 import {appendAudit} from './audit.js'
 import {CtlError, ExitCode, toCtlError} from './errors.js'
+import {outputJson, outputLine} from './light.js'
 import {setProgressQuiet} from './progress.js'
-import {redact, redactDeep} from './redact.js'
+import {redact} from './redact.js'
 import {loadInventory, type LoadedInventory} from '../inventory/load.js'
 import {registerInventorySecrets} from '../inventory/secrets.js'
 import {SshPool} from '../ssh/pool.js'
@@ -23,6 +23,11 @@ export interface AuditContext {
  */
 export abstract class CtlCommand extends Command {
   static override enableJsonFlag = true
+  /**
+   * A light command (src/lib/light.ts) names here its `LightRun`: the module (relative to the command's
+   * file) and the export, which its `run()` calls too. bin/run.js may then run it without oclif.
+   */
+  static light?: {module: string; export: string}
 
   /** Set by commands that act on an environment; written to the audit log at the end. */
   protected auditContext?: AuditContext
@@ -64,11 +69,11 @@ export abstract class CtlCommand extends Command {
   }
 
   override log(message = '', ...args: unknown[]): void {
-    super.log(redact(format(typeof message === 'string' ? message : inspect(message), ...args)))
+    super.log(outputLine(message, args))
   }
 
   override logToStderr(message = '', ...args: unknown[]): void {
-    super.logToStderr(redact(format(typeof message === 'string' ? message : inspect(message), ...args)))
+    super.logToStderr(outputLine(message, args))
   }
 
   override warn(input: Error | string): Error | string {
@@ -77,12 +82,7 @@ export abstract class CtlCommand extends Command {
 
   /** The one path of `--json` output (result and error): redacted, but for `unredactedJsonKey`. */
   protected override logJson(json: unknown): void {
-    // As JSON first (Dates become strings, toJSON applies), so redaction sees what will be printed.
-    const plain: unknown = json === undefined ? json : JSON.parse(JSON.stringify(json))
-    const redacted = redactDeep(plain)
-    const key = this.unredactedJsonKey
-    if (key && isRecord(plain) && isRecord(redacted) && key in plain) redacted[key] = plain[key]
-    super.logJson(redacted)
+    super.logJson(outputJson(json, this.unredactedJsonKey))
   }
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
@@ -117,10 +117,6 @@ export abstract class CtlCommand extends Command {
       this.logToStderr(`Warning: could not write the audit log: ${(error as Error).message}`)
     }
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Flags shared by commands that change things. */

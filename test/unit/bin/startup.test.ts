@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -44,7 +44,10 @@ afterAll(() => rmSync(work, {recursive: true, force: true}))
  * Runs `./bin/run.js` as an operator's shell does: PATH without node_modules/.bin, so `node` is the
  * machine's own (Node 20 on some), and returns what every Node process it started recorded.
  */
-async function runRecorded(args: string[]): Promise<{pid: number; code: number | null; stdout: string; stderr: string; processes: Recorded[]}> {
+async function runRecorded(
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{pid: number; code: number | null; stdout: string; stderr: string; processes: Recorded[]}> {
   const records = mkdtempSync(join(work, 'run-'))
   const path = (process.env.PATH ?? '')
     .split(delimiter)
@@ -56,6 +59,7 @@ async function runRecorded(args: string[]): Promise<{pid: number; code: number |
     NODE_OPTIONS: `--import=${pathToFileURL(recorder).href}`,
     CTL_TEST_RECORDS: records,
     CTL_NONINTERACTIVE: '1',
+    ...extraEnv,
   }
   delete env.NODE_ENV
   const child = spawn(join(projectRoot, 'bin', 'run.js'), args, {cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe']})
@@ -94,4 +98,87 @@ describe('ctl start-up', () => {
     expect(run.stdout).toBe(`${config.userAgent}\n`)
     expect(run.processes.flatMap((p) => p.modules).filter((url) => url.includes('/@oclif/'))).toEqual([])
   }, 30_000)
+
+  describe('light commands (src/lib/light.ts): run without oclif, print what oclif prints', () => {
+    const isOclif = (url: string) => url.includes('/node_modules/@oclif/')
+    let files: string
+    beforeAll(() => {
+      files = mkdtempSync(join(work, 'inventories-'))
+      writeFileSync(join(files, 'invalid.yml'), 'name: broken\nnodes: []\nsshh: {}\n')
+      writeFileSync(join(files, 'syntax.yml'), 'name: [unclosed\n')
+    })
+
+    // Valid, invalid (schema and YAML syntax), missing, not an env name; each plain and with --json.
+    const cases = () => [
+      ['inventory', 'validate', 'lab'],
+      ['inventory', 'validate', join(files, 'invalid.yml')],
+      ['inventory', 'validate', join(files, 'syntax.yml')],
+      ['inventory', 'validate', 'no-such-env'],
+      ['inventory', 'validate', 'bad..name'],
+    ]
+
+    it('inventory validate: the same stdout, stderr and exit code as under oclif (CTL_LIGHT=0), without loading oclif', async () => {
+      const codes = new Set<number | null>()
+      for (const base of cases()) {
+        for (const args of [base, [...base, '--json']]) {
+          const light = await runRecorded(args)
+          const oclif = await runRecorded(args, {CTL_LIGHT: '0'})
+          const lightModules = light.processes.flatMap((p) => p.modules)
+          // The light path ran (its plan and no oclif), and the comparison is with oclif itself.
+          expect(
+            lightModules.some((url) => url.endsWith('/dist/light/plan.cjs')),
+            args.join(' '),
+          ).toBe(true)
+          expect(
+            lightModules.filter((url) => isOclif(url) || HEAVY.test(url)),
+            args.join(' '),
+          ).toEqual([])
+          expect(oclif.processes.flatMap((p) => p.modules).some(isOclif)).toBe(true)
+          expect({code: light.code, stdout: light.stdout, stderr: light.stderr}, args.join(' ')).toEqual({
+            code: oclif.code,
+            stdout: oclif.stdout,
+            stderr: oclif.stderr,
+          })
+          codes.add(light.code)
+        }
+      }
+      // The cases reach every exit code: valid 0, invalid 1, cannot run 2.
+      expect([...codes].sort()).toEqual([0, 1, 2])
+    }, 120_000)
+
+    it.each([
+      [['inventory', 'validate']],
+      [['inventory', 'validate', 'lab', 'extra']],
+      [['inventory', 'validate', 'lab', '--help']],
+      [['inventory', 'validate', 'lab', '--nope']],
+      [['inventory', 'validate', 'lab', '--json', '--json']],
+      [['inventory', 'validate', '--', 'lab']],
+    ])(
+      'ctl %j is left to oclif (help, usage errors), with its output and exit code',
+      async (args) => {
+        const run = await runRecorded(args)
+        const oclif = await runRecorded(args, {CTL_LIGHT: '0'})
+        expect(run.processes.flatMap((p) => p.modules).some(isOclif)).toBe(true)
+        expect({code: run.code, stdout: run.stdout, stderr: run.stderr}).toEqual({code: oclif.code, stdout: oclif.stdout, stderr: oclif.stderr})
+      },
+      30_000,
+    )
+
+    it("keeps a code cache of the light command after its first run, in the user's cache directory, and uses it", async () => {
+      const cache = mkdtempSync(join(work, 'cache-'))
+      const dir = join(cache, 'ctl', 'compile-cache', 'light')
+      // An earlier build's cache, which the new one replaces.
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(join(dir, 'inventory-validate.0000000000000000.cjs-v22.0.0-x64.v8'), 'stale')
+      const first = await runRecorded(['inventory', 'validate', 'lab'], {XDG_CACHE_HOME: cache})
+      const written = readdirSync(dir)
+      expect(written).toEqual([expect.stringMatching(/^inventory-validate\.[0-9a-f]{16}\.cjs-v22\.[0-9.]+-[a-z0-9]+\.v8$/)])
+      const before = statSync(join(dir, written[0])).mtimeMs
+      const second = await runRecorded(['inventory', 'validate', 'lab'], {XDG_CACHE_HOME: cache})
+      expect(second.stdout).toBe(first.stdout)
+      // Accepted, so not written again.
+      expect(statSync(join(dir, written[0])).mtimeMs).toBe(before)
+      expect(readdirSync(dir)).toEqual(written)
+    }, 30_000)
+  })
 })
