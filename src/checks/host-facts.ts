@@ -42,6 +42,13 @@ const MARK = '__ctl_fact_exit='
 interface Part {
   name: string
   script: string
+  /**
+   * A part that may wait (the docker CLI's start, the port probes' waits, a backup directory's walk):
+   * it runs in the background while the others run. The quick ones run in place: on the host, each
+   * process a command starts costs more than the part itself (the temporary files a background part
+   * needs cost a mktemp, two cats and an rm).
+   */
+  slow?: boolean
 }
 
 /** The parts for this node, in the order they run: the clock first and last, so the script's own run time narrows the clock's bounds. */
@@ -55,33 +62,38 @@ export function hostFactParts(node: InventoryNode, inventory: Inventory, wanted:
     {name: 'meminfo', script: 'cat /proc/meminfo'},
   )
   if (wanted.has('docker') && isSwarmNode(node))
-    parts.push({name: 'docker', script: renderCommand(dockerCli(node, ['version', '--format', '{{.Server.Version}}']))})
+    parts.push({name: 'docker', script: renderCommand(dockerCli(node, ['version', '--format', '{{.Server.Version}}'])), slow: true})
   const probes = swarmPortProbes(node, inventory.nodes)
-  if (wanted.has('ports') && isSwarmNode(node) && probes.length > 0) parts.push({name: 'ports', script: portProbeScript(probes).script})
+  if (wanted.has('ports') && isSwarmNode(node) && probes.length > 0) parts.push({name: 'ports', script: portProbeScript(probes).script, slow: true})
   if (wanted.has('backups'))
     for (const location of backupLocations(inventory).filter((l) => l.nodes.includes(node.name)))
-      parts.push({name: `backups.${location.database}`, script: newestBackupScript(location.dir).script})
+      parts.push({name: `backups.${location.database}`, script: newestBackupScript(location.dir).script, slow: true})
   if (wanted.has('clock')) parts.push({name: 'clock.end', ...clock})
   return parts
 }
 
 /**
  * Each part in a subshell (an `exit` in one ends only that part), stdin from /dev/null, output and
- * errors together, followed by its exit code; one failing does not stop the others. The parts run
- * at once (the port probes wait for refusals, the docker CLI starts slowly), each into a file of a
- * private temporary directory, and are printed in order; the clock is read before they start and
- * after they all ended.
+ * errors together, followed by its exit code; one failing does not stop the others. The slow parts
+ * start first, at once, each into a file of a private temporary directory (made only when there is
+ * one); the quick parts run in place meanwhile; then every part is printed in order. The clock is
+ * read before anything starts and after everything ended.
  */
 export function hostFactsScript(parts: readonly Part[]): {script: string} {
   const inline = (p: Part) => `(${p.script}\n) </dev/null 2>&1; echo "${MARK}$?"`
   const first = parts[0]?.name === 'clock.start' ? [parts[0]] : []
   const last = parts.at(-1)?.name === 'clock.end' ? [parts.at(-1)!] : []
   const middle = parts.slice(first.length, parts.length - last.length)
-  const background = middle.map((p, i) => `{ (${p.script}\n) </dev/null >"$d/${i}" 2>&1; echo $? >"$d/${i}.rc"; } &`)
-  const collect = middle.map((_, i) => `cat "$d/${i}"; echo "${MARK}$(cat "$d/${i}.rc")"`)
-  return {
-    script: [...first.map(inline), `d=$(mktemp -d) || exit 1`, `trap 'rm -rf "$d"' EXIT`, ...background, 'wait', ...collect, ...last.map(inline)].join('\n'),
-  }
+  const slow = middle.filter((p) => p.slow)
+  const start = slow.map((p, i) => `{ (${p.script}\n) </dev/null >"$d/${i}" 2>&1; echo $? >"$d/${i}.rc"; } &`)
+  const inOrder = middle.map((p) => {
+    if (!p.slow) return inline(p)
+    const i = slow.indexOf(p)
+    // The first slow part printed waits for them all.
+    return `${i === 0 ? 'wait; ' : ''}cat "$d/${i}"; echo "${MARK}$(cat "$d/${i}.rc")"`
+  })
+  const background = slow.length > 0 ? [`d=$(mktemp -d) || exit 1`, `trap 'rm -rf "$d"' EXIT`, ...start] : []
+  return {script: [...first.map(inline), ...background, ...inOrder, ...last.map(inline)].join('\n')}
 }
 
 /** Splits the answer back into the parts, by their exit-code marks; parts after a cut-off answer get code -1. */

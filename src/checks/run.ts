@@ -48,6 +48,16 @@ async function runOne(check: CheckDefinition, target: CheckTarget, ctx: Omit<Che
   }
 }
 
+/** The nodes whose host facts the selected checks read (`readsHostFacts`): their facts command goes out as soon as each is connected. */
+export function nodesReadingFacts(checks: readonly CheckDefinition[], inventory: LoadedInventory['inventory']): Set<string> {
+  const names = new Set<string>()
+  for (const check of checks) {
+    if (check.readsHostFacts === 'every-node') for (const node of inventory.nodes) names.add(node.name)
+    if (check.readsHostFacts === 'target') for (const target of check.targets(inventory)) if (target.node) names.add(target.node.name)
+  }
+  return names
+}
+
 function skipped(check: CheckDefinition): CheckResult {
   return {check: check.id, title: check.title, target: '-', status: 'skip', detail: check.skipReason ?? 'does not apply to this inventory', durationMs: 0}
 }
@@ -74,7 +84,16 @@ export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: 
   const own = (check: CheckDefinition) => (typeof check.timeoutMs === 'function' ? check.timeoutMs(inventory) : check.timeoutMs)
   const budget = (check: CheckDefinition) => options.timeoutMs ?? own(check) ?? DEFAULT_CHECK_TIMEOUT_MS
 
-  const connected = (await mapLimit(sshCheck.targets(inventory), options.concurrency, (target) => runOne(connectStep, target, ctx, connectBudget))).flat()
+  // A host's facts command is sent as soon as it is connected (it waits for nothing else), so the
+  // commands of the first hosts run while the last ones still connect; the checks find it under way.
+  const readFacts = nodesReadingFacts(checks, inventory)
+  const connect = async (target: CheckTarget) => {
+    const rows = await runOne(connectStep, target, ctx, connectBudget)
+    // A failure here is kept by no one: the check that awaits the facts asks again and reports it.
+    if (target.node && readFacts.has(target.name) && rows.every((r) => r.status === 'pass')) ctx.hostFacts(target.node).catch(() => undefined)
+    return rows
+  }
+  const connected = (await mapLimit(sshCheck.targets(inventory), options.concurrency, connect)).flat()
   const refused = connected.filter((row) => row.status === 'fail' || row.status === 'error')
   for (const row of refused) runner.markUnreachable(row.target, row.detail)
 

@@ -65,6 +65,11 @@ export interface CheckDefinition {
   /** Why the check does not apply (shown when `targets` is empty). */
   skipReason?: string
   run(ctx: CheckContext, target: CheckTarget): Promise<Finding | Finding[]>
+  /**
+   * Whose host facts its run reads (`ctx.hostFacts`): the node of each target, or every node. Those
+   * hosts' facts command is sent as soon as each is connected, while the others still connect.
+   */
+  readsHostFacts?: 'target' | 'every-node'
   /** Host facts this check judges beyond kernel, disk and memory: added to the one facts command per host. */
   facts?: readonly OptionalFact[]
   /** Overrides the default per-target time budget; a function for checks whose work grows with the nodes. */

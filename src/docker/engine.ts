@@ -1,5 +1,6 @@
+import {createRequire} from 'node:module'
 import type {Duplex} from 'node:stream'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {quote, shellCommand} from '../lib/shell.js'
 import type {InventoryNode} from '../inventory/schema/index.js'
@@ -76,6 +77,16 @@ function engineStreamOpener(pool: SshPool, node: InventoryNode): () => Promise<D
 const engines = new WeakMap<SshPool, Map<string, Docker>>()
 
 /**
+ * dockerode's constructor, loaded on the first Engine API client, not when this module is imported:
+ * with docker-modem, ssh2 and gRPC under it, it costs about as much as the rest of a command's start,
+ * and commands (and checks) that never call the Engine API import this module too (bench/startup.sh).
+ */
+let dockerode: typeof Docker | undefined
+function loadDockerode(): typeof Docker {
+  return (dockerode ??= createRequire(import.meta.url)('dockerode') as typeof Docker)
+}
+
+/**
  * The Engine API (dockerode) of a node, reached through the pool's SSH connection; one client per
  * pool and node. Wrap calls in `engineCall` so failures name the host and the step.
  */
@@ -85,7 +96,8 @@ export function engineApi(pool: SshPool, node: InventoryNode): Docker {
   let docker = byNode.get(node.name)
   if (!docker) {
     // host/port are placeholders for the request line: the agent decides where bytes go.
-    docker = new Docker({host: 'docker.sock', port: 80, protocol: 'http', agent: new StreamAgent(engineStreamOpener(pool, node))} as Docker.DockerOptions)
+    const Dockerode = loadDockerode()
+    docker = new Dockerode({host: 'docker.sock', port: 80, protocol: 'http', agent: new StreamAgent(engineStreamOpener(pool, node))} as Docker.DockerOptions)
     byNode.set(node.name, docker)
   }
   return docker

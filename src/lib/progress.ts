@@ -1,5 +1,6 @@
 import type {ListrTaskWrapper} from 'listr2'
 import {toCtlError, type CtlError} from './errors.js'
+import {mapLimit} from './limit.js'
 import {redact} from './redact.js'
 
 /**
@@ -37,30 +38,42 @@ export async function runTasks<I extends ProgressItem, T>(
 ): Promise<Map<string, Outcome<T>>> {
   const outcomes = new Map<string, Outcome<T>>()
   if (items.length === 0) return outcomes
+  /** Runs one item and records its outcome; returns its error, if it failed. */
+  const settle = async (item: I, report: TaskReporter): Promise<CtlError | undefined> => {
+    try {
+      outcomes.set(item.key, {ok: true, value: await work(item, report)})
+      return undefined
+    } catch (error) {
+      const ctlError = toCtlError(error, {host: item.key})
+      outcomes.set(item.key, {ok: false, error: ctlError})
+      return ctlError
+    }
+  }
+  const concurrency = options.concurrency ?? 10
+  if (quiet) {
+    // Nothing is shown (`--json`): the items run under the same limit, without loading listr2 and its renderer.
+    await mapLimit(items, concurrency, (item) => settle(item, {status: () => undefined}))
+    return outcomes
+  }
   // listr2 and ora load when progress is shown, not at start-up (bench/startup.sh).
   const {Listr} = await import('listr2')
   const list = new Listr(
     items.map((item) => ({
       title: redact(item.title),
       task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, any, any>) => {
-        try {
-          const value = await work(item, {status: (text) => (task.output = redact(text))})
-          outcomes.set(item.key, {ok: true, value})
-        } catch (error) {
-          const ctlError = toCtlError(error, {host: item.key})
-          outcomes.set(item.key, {ok: false, error: ctlError})
-          task.title = redact(`${item.title}: ${ctlError.message}`)
-          // listr prints the message of what is thrown: hand it a redacted copy; the outcome keeps the error.
-          // eslint-disable-next-line preserve-caught-error -- no cause on purpose: it may hold a secret
-          throw new Error(redact(ctlError.message))
+        const failed = await settle(item, {status: (text) => (task.output = redact(text))})
+        if (failed) {
+          task.title = redact(`${item.title}: ${failed.message}`)
+          // listr prints the message of what is thrown: hand it a redacted copy (no cause: it may hold a
+          // secret); the outcome keeps the error.
+          throw new Error(redact(failed.message))
         }
       },
     })),
     {
-      concurrent: options.concurrency ?? 10,
+      concurrent: concurrency,
       exitOnError: false,
       collectErrors: false,
-      silentRendererCondition: () => quiet,
       // A terminal without a size (some CI pseudo-terminals) makes the live renderer loop: use plain lines.
       fallbackRendererCondition: () => !process.stdout.isTTY || !process.stdout.columns,
       rendererOptions: {collapseErrors: false},

@@ -134,6 +134,8 @@ function connectError(node: InventoryNode, ssh: ResolvedSsh, error: unknown): Ct
 export class SshPool implements RemoteRunner {
   private readonly connections = new Map<string, Promise<NodeSSH>>()
   private readonly listeners: CommandListener[] = []
+  /** known_hosts read once per file and command run, not once per host (100 hosts: 100 parses of 100 lines). */
+  private readonly knownHosts = new Map<string, ReturnType<typeof readKnownHosts>>()
 
   constructor(readonly loaded: LoadedInventory) {}
 
@@ -153,7 +155,8 @@ export class SshPool implements RemoteRunner {
 
   private async open(node: InventoryNode): Promise<NodeSSH> {
     const ssh = resolveSsh(this.loaded, node)
-    const entries = readKnownHosts(ssh.knownHostsPath)
+    let entries = this.knownHosts.get(ssh.knownHostsPath)
+    if (!entries) this.knownHosts.set(ssh.knownHostsPath, (entries = readKnownHosts(ssh.knownHostsPath)))
     const token = hostToken(ssh.host, ssh.port)
     let rejection: CtlError | undefined
     // node-ssh (and ssh2 under it) load on the first connection, not at start-up (bench/startup.sh).

@@ -94,6 +94,7 @@ export const clockSkewCheck: CheckDefinition = {
   id: 'clock-skew',
   title: 'Clock skew between nodes',
   needs: "SSH, GNU date (read with the ssh check's host facts)",
+  readsHostFacts: 'every-node',
   facts: ['clock'],
   // All nodes in one target: the budget grows with the nodes.
   timeoutMs: (inventory) => 20_000 + 1_000 * inventory.nodes.length,

@@ -21,6 +21,7 @@ export const diskFreeCheck: CheckDefinition = {
   id: 'disk-free',
   title: 'Free disk space above the inventory limit',
   needs: "SSH, df (read with the ssh check's host facts)",
+  readsHostFacts: 'target',
   targets: (inventory) => nodeTargets(inventory),
   async run(ctx, target) {
     const {diskPath, minDiskFreeMb} = ctx.inventory.limits

@@ -20,6 +20,7 @@ export const dockerEngineCheck: CheckDefinition = {
   id: 'docker-engine',
   title: 'Docker Engine version',
   needs: "SSH, docker CLI on each Swarm node (read with the ssh check's host facts)",
+  readsHostFacts: 'target',
   facts: ['docker'],
   targets: (inventory) => nodeTargets(inventory, isSwarmNode),
   skipReason: 'no Swarm nodes in the inventory',

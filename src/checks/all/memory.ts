@@ -22,6 +22,7 @@ export const memoryCheck: CheckDefinition = {
   id: 'memory',
   title: 'Available memory above the inventory limit',
   needs: 'SSH, /proc/meminfo (Linux)',
+  readsHostFacts: 'target',
   targets: (inventory) => nodeTargets(inventory),
   async run(ctx, target) {
     const {meminfo} = await ctx.hostFacts(target.node!)

@@ -13,6 +13,7 @@ export const sshCheck: CheckDefinition = {
   id: 'ssh',
   title: 'SSH reachable with a known host key',
   needs: 'SSH key and known_hosts from the inventory',
+  readsHostFacts: 'target',
   targets: (inventory) => nodeTargets(inventory),
   async run(ctx, target) {
     try {

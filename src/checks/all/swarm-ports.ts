@@ -77,6 +77,7 @@ export const swarmPortsCheck: CheckDefinition = {
   id: 'swarm-ports',
   title: 'Swarm ports reachable between nodes (2377, 7946, 4789)',
   needs: "SSH, bash on each Swarm node (probes run with the ssh check's host facts)",
+  readsHostFacts: 'target',
   facts: ['ports'],
   targets: (inventory) => nodeTargets(inventory, isSwarmNode),
   skipReason: 'no Swarm nodes in the inventory',

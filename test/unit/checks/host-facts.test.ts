@@ -37,36 +37,45 @@ describe('host facts: what one command per host reads', () => {
     expect([...wantedFacts(allChecks.filter((c) => ['ssh', 'disk-free', 'memory'].includes(c.id)))]).toEqual([])
   })
 
-  it('reads the clock first and last, and runs the parts between at once, each in its own subshell with stdin closed, values quoted', () => {
+  it('reads the clock first and last, starts the slow parts at once in the background, runs the quick ones in place, each in its own subshell with stdin closed, values quoted', () => {
     const parts = hostFactParts(node('m1'), inventory, new Set(['clock', 'docker']))
     expect(hostFactsScript(parts).script.split('\n')).toEqual([
       '(date +%s%N',
       ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
       'd=$(mktemp -d) || exit 1',
       `trap 'rm -rf "$d"' EXIT`,
-      '{ (uname -sr',
-      ') </dev/null >"$d/0" 2>&1; echo $? >"$d/0.rc"; } &',
-      "{ (df -Pk -- '/var/lib docker'",
-      ') </dev/null >"$d/1" 2>&1; echo $? >"$d/1.rc"; } &',
-      '{ (cat /proc/meminfo',
-      ') </dev/null >"$d/2" 2>&1; echo $? >"$d/2.rc"; } &',
       "{ (docker -H unix:///var/run/docker.sock version --format '{{.Server.Version}}'",
-      ') </dev/null >"$d/3" 2>&1; echo $? >"$d/3.rc"; } &',
-      'wait',
-      'cat "$d/0"; echo "__ctl_fact_exit=$(cat "$d/0.rc")"',
-      'cat "$d/1"; echo "__ctl_fact_exit=$(cat "$d/1.rc")"',
-      'cat "$d/2"; echo "__ctl_fact_exit=$(cat "$d/2.rc")"',
-      'cat "$d/3"; echo "__ctl_fact_exit=$(cat "$d/3.rc")"',
+      ') </dev/null >"$d/0" 2>&1; echo $? >"$d/0.rc"; } &',
+      '(uname -sr',
+      ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
+      "(df -Pk -- '/var/lib docker'",
+      ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
+      '(cat /proc/meminfo',
+      ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
+      'wait; cat "$d/0"; echo "__ctl_fact_exit=$(cat "$d/0.rc")"',
       '(date +%s%N',
       ') </dev/null 2>&1; echo "__ctl_fact_exit=$?"',
     ])
   })
 
-  it('takes as long as its slowest part, not their sum, and keeps their order and exit codes (sh)', () => {
+  it("starts no other process than the parts' own when none is slow (the SSH-level checks): no temporary directory", () => {
+    const script = hostFactsScript(hostFactParts(node('db1'), inventory, new Set(['clock']))).script
+    expect(script).not.toMatch(/mktemp|&$|wait|\$d\//m)
+    expect(script.split('\n').filter((line) => line.startsWith('('))).toEqual([
+      '(date +%s%N',
+      '(uname -sr',
+      "(df -Pk -- '/var/lib docker'",
+      '(cat /proc/meminfo',
+      '(date +%s%N',
+    ])
+  })
+
+  it('takes as long as its slowest slow part, not their sum, and keeps the order and exit codes of quick and slow parts (sh)', () => {
     const parts = [
-      {name: 'uname', script: 'sleep 0.5; echo one'},
-      {name: 'df', script: 'sleep 0.5; echo two; exit 3'},
-      {name: 'meminfo', script: 'sleep 0.5; printf three'},
+      {name: 'uname', script: 'sleep 0.5; echo one', slow: true},
+      {name: 'df', script: 'echo two; exit 3'},
+      {name: 'meminfo', script: 'sleep 0.5; printf three', slow: true},
+      {name: 'docker', script: 'sleep 0.5; echo four; exit 1', slow: true},
     ]
     const started = Date.now()
     const out = execFileSync('sh', ['-c', hostFactsScript(parts).script], {encoding: 'utf8'})
@@ -75,6 +84,7 @@ describe('host facts: what one command per host reads', () => {
       uname: {code: 0, output: 'one'},
       df: {code: 3, output: 'two'},
       meminfo: {code: 0, output: 'three'},
+      docker: {code: 1, output: 'four'},
     })
   })
 

@@ -1,13 +1,14 @@
 import {describe, expect, it} from 'vitest'
 import {CtlError, ExitCode} from '../../../src/lib/errors.js'
 import {setProgressQuiet} from '../../../src/lib/progress.js'
-import {runChecks} from '../../../src/checks/run.js'
+import {nodesReadingFacts, runChecks} from '../../../src/checks/run.js'
 import {sshCheck} from '../../../src/checks/all/ssh.js'
 import {diskFreeCheck} from '../../../src/checks/all/disk-free.js'
 import {memoryCheck} from '../../../src/checks/all/memory.js'
 import {clockSkewCheck} from '../../../src/checks/all/clock-skew.js'
 import {dockerEngineCheck} from '../../../src/checks/all/docker-engine.js'
 import {swarmPortsCheck} from '../../../src/checks/all/swarm-ports.js'
+import {allChecks} from '../../../src/checks/registry.js'
 import {nodeTargets} from '../../../src/checks/targets.js'
 import type {CheckDefinition} from '../../../src/checks/types.js'
 import type {LoadedInventory} from '../../../src/inventory/load.js'
@@ -142,6 +143,32 @@ describe('runChecks', () => {
     expect(events).toHaveLength(4)
   })
 
+  it("sends a host's facts command as soon as it is connected, while the other hosts still connect", async () => {
+    const events: string[] = []
+    const staggered = {
+      async connect(node: InventoryNode) {
+        // up1 connects at once, up2 and down later
+        await new Promise((r) => setTimeout(r, node.name === 'up1' ? 0 : 150))
+        events.push(`connected ${node.name}`)
+      },
+      async run(node: InventoryNode): Promise<RemoteResult> {
+        events.push(`facts ${node.name}`)
+        return {node: node.name, command: 'facts', code: 0, stdout: 'Linux 6\n', stderr: '', durationMs: 1}
+      },
+    } as unknown as SshPool
+    const results = await runChecks(loaded, staggered, [sshCheck, memoryCheck], {concurrency: 4})
+    expect(events.indexOf('facts up1')).toBeLessThan(events.indexOf('connected up2'))
+    // Still one command per host, shared by the checks
+    expect(events.filter((e) => e.startsWith('facts')).sort()).toEqual(['facts down', 'facts up1', 'facts up2'])
+    expect(results.filter((r) => r.check === 'ssh').map((r) => r.status)).toEqual(['pass', 'pass', 'pass'])
+  })
+
+  it('sends no facts command to a host no selected check reads the facts of', async () => {
+    const calls: string[] = []
+    await runChecks(loaded, fakePool(calls), [echoCheck], {concurrency: 4})
+    expect(calls.filter((c) => c.includes('uname'))).toEqual([])
+  })
+
   it('turns a check that hangs into an error row after its budget, and one that throws into an error with its hint', async () => {
     const started = Date.now()
     const results = await runChecks(loaded, fakePool([]), [hangingCheck, throwingCheck, emptyCheck], {concurrency: 4, timeoutMs: 300})
@@ -173,5 +200,25 @@ describe('runChecks after a timeout', () => {
     expect(results[0]!.status).toBe('error')
     await new Promise((r) => setTimeout(r, 500))
     expect(calls.filter((c) => c.includes('late'))).toEqual([])
+  })
+})
+
+describe('nodesReadingFacts', () => {
+  const swarm = inventorySchema.parse({
+    name: 's',
+    nodes: [
+      {name: 'm1', address: '10.0.0.1', role: 'manager'},
+      {name: 'db1', address: '10.0.0.2', role: 'none'},
+    ],
+  })
+  const named = (...ids: string[]) => allChecks.filter((c) => ids.includes(c.id))
+  it.each([
+    {ids: ['ssh'], nodes: ['db1', 'm1']},
+    {ids: ['clock-skew'], nodes: ['db1', 'm1']},
+    // the engine version and the port probes: Swarm nodes only
+    {ids: ['docker-engine', 'swarm-ports'], nodes: ['m1']},
+    {ids: ['galera', 'vault', 'service-health'], nodes: []},
+  ])('$ids: $nodes', ({ids, nodes}) => {
+    expect([...nodesReadingFacts(named(...ids), swarm)].sort()).toEqual(nodes)
   })
 })
