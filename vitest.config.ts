@@ -60,13 +60,15 @@ export default defineConfig({
         },
       },
       // The lab tests in three projects. `lab-swarm` (the app stack on Swarm, deploys, nodes, the
-      // registry) and `lab-data` (Galera, Patroni, Vault, backups: processes in the
-      // host namespaces, never Swarm) use parts of the shared lab that do not touch each other, so they
-      // run side by side, each one file at a time; their own repairs are `lab up --only <component>`.
-      // `lab-whole` (checks of everything, sshd and host keys, lab up of all components) runs after both.
-      labProject('lab-swarm', 1, LAB_SWARM),
-      labProject('lab-data', 1, LAB_DATA),
-      labProject('lab-whole', 2, ['test/lab/**/*.test.ts', 'packages/lab/test/lab/**/*.test.ts'], [...LAB_SWARM, ...LAB_DATA]),
+      // registry) and `lab-data` (Galera, Patroni, Vault, backups: processes in the host namespaces,
+      // never Swarm) use parts of the shared lab that do not touch each other: `npm test`
+      // (scripts/test.mjs) runs them side by side in two vitest processes, each one file at a time;
+      // their own repairs are `lab up --only <component>`. `lab-whole` (checks of everything, sshd and
+      // host keys, lab up of all components) runs after both. A plain `vitest run` takes the projects
+      // one after another in the order below (each its own group: their worker counts differ).
+      labProject('lab-swarm', 2, LAB_SWARM),
+      labProject('lab-data', 3, LAB_DATA),
+      labProject('lab-whole', 4, ['test/lab/**/*.test.ts', 'packages/lab/test/lab/**/*.test.ts'], [...LAB_SWARM, ...LAB_DATA]),
     ],
   },
 })

@@ -65,20 +65,36 @@ async function openVault(): Promise<void> {
     await ctlOk(['vault', 'unseal', LAB, '--keys-file', labVaultKeysFile(projectRoot)])
 }
 
+/**
+ * What a passing row stands for: its check and target. Patroni's member rows are named after the
+ * members that are replicas *now*: after a failover the new leader's row is `leader`, the old one a
+ * member's, so the repair counts passing member rows instead of naming them.
+ */
+function repairKey(r: CheckResult): string {
+  return r.check === 'patroni' && r.target !== 'leader' ? 'patroni <a replica>' : `${r.check} ${r.target}`
+}
+
 /** `lab up` restarts what died and Vault is unsealed; then waits for the rows that passed before the break. */
 async function repair(baseline: PreflightReport, timeoutMs = 240_000): Promise<void> {
   // `lab up` exits 1 when any component fails, perhaps one another test broke: what counts is below.
   await runCtl(['lab', 'up', '--json'], {timeoutMs: 600_000})
   await openVault()
-  const wanted = baseline.results.filter((r) => r.status === 'pass').map((r) => `${r.check} ${r.target}`)
+  const wanted = baseline.results.filter((r) => r.status === 'pass').map(repairKey)
   const deadline = Date.now() + timeoutMs
   let lastUp = Date.now()
   for (;;) {
     const {report} = await preflight(['run', LAB, ...baseline.checks])
-    const passing = new Set(report.results.filter((r) => r.status === 'pass').map((r) => `${r.check} ${r.target}`))
-    const missing = wanted.filter((w) => !passing.has(w))
+    const passing = report.results.filter((r) => r.status === 'pass').map(repairKey)
+    const missing = wanted.filter((w) => {
+      const at = passing.indexOf(w)
+      if (at >= 0) passing.splice(at, 1)
+      return at < 0
+    })
     if (missing.length === 0) return
-    if (Date.now() > deadline) throw new Error(`the lab did not recover: ${missing.join(', ')}\n${problems(report).join('\n')}`)
+    if (Date.now() > deadline) {
+      const status = await runCtl(['lab', 'status'], {timeoutMs: 120_000})
+      throw new Error(`the lab did not recover: ${missing.join(', ')}\n${problems(report).join('\n')}\nctl lab status:\n${status.stdout}${status.stderr}`)
+    }
     // A member restarted while its cluster was still electing (e.g. Patroni's failover after the
     // leader's loss) may need a second pass, as the lab's hint says: `ctl lab up` again.
     if (Date.now() - lastUp > 60_000) {

@@ -1,6 +1,7 @@
 import {execa} from 'execa'
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
+import {withFileLock} from '../../packages/lab/src/lock.js'
 
 // The lab tests' shared setup: builds ctl (and the lab package) when a build is older than its sources, then brings the default lab
 // up once (`./bin/run.js lab up`, idempotent) for every lab test. The hosts and their engines must
@@ -29,6 +30,12 @@ export default async function setup(): Promise<void> {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) {
     throw new Error('The lab tests need Linux and root (they run the lab: network namespaces, sshd, dockerd).')
   }
+  // `npm test` runs the lab's sides as separate vitest processes (scripts/test.mjs), each with this
+  // setup: one at a time, or two would build at once or both form the swarm.
+  await withFileLock('/run/ctl-lab-test-setup.lock', "the lab tests' setup", 'lab test setup', prepareLab)
+}
+
+async function prepareLab(): Promise<void> {
   if (buildIsStale()) {
     const build = await execa('npm', ['run', 'build'], {cwd: projectRoot, reject: false, all: true})
     if (build.exitCode !== 0) throw new Error(`npm run build failed before the lab tests:\n${String(build.all).slice(-3000)}`)

@@ -66,7 +66,7 @@ describe('ctl node label / ls / drain / activate on the lab swarm', () => {
     await docker('h1', ['node', 'update', '--label-add', 'type=db', '--label-add', 'ctltest.keep=yes', await nodeId('h2')])
 
     const listed = await runCtl(['node', 'ls', 'lab', '--json'])
-    expect(listed.exitCode).toBe(1)
+    expect(listed.exitCode, `${listed.stdout}${listed.stderr}\nh2's labels now: ${JSON.stringify(await labelsOf('h2'))}`).toBe(1)
     const rows = json(listed).nodes
     expect(rows.find((r: any) => r.name === 'h2').drift).toEqual(['label ~ type: db → service'])
     expect(rows.filter((r: any) => r.name !== 'h2').map((r: any) => r.drift)).toEqual([[], []])

@@ -38,18 +38,22 @@ function tryLock(file: string, what: string): number | undefined {
 }
 
 export async function withLabLock<T>(instance: LabInstance, what: string, work: () => Promise<T>, timeoutMs = 20 * 60_000): Promise<T> {
-  const file = labLockFile(instance)
+  return withFileLock(labLockFile(instance), instance.prefix, what, work, timeoutMs)
+}
+
+/** `work` while holding `file` (created exclusively, holding our pid); `name` is what the lock guards, for the messages. */
+export async function withFileLock<T>(file: string, name: string, what: string, work: () => Promise<T>, timeoutMs = 20 * 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let told = false
   for (;;) {
     const owner = tryLock(file, what)
     if (owner === undefined) break
     if (owner > 0 && !told) {
-      note(`Waiting for another ctl working on ${instance.prefix} (pid ${owner}, ${file})...`)
+      note(`Waiting for another ctl working on ${name} (pid ${owner}, ${file})...`)
       told = true
     }
     if (Date.now() > deadline) {
-      throw new CtlError(`Another ctl (pid ${owner}) has been working on ${instance.prefix} for too long`, {
+      throw new CtlError(`Another ctl (pid ${owner}) has been working on ${name} for too long`, {
         code: 'lab.locked',
         hint: `Check it with: ps -o pid,etime,cmd -p ${owner}`,
       })
