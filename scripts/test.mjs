@@ -12,9 +12,9 @@ const STAGES = [[['lab-swarm'], ['unit', 'lab-data']], [['lab-whole']]]
 const vitest = new URL('../node_modules/vitest/vitest.mjs', import.meta.url).pathname
 
 /** One vitest process; with a label, each line of its output is prefixed with it. */
-function run(args, label) {
+function run(args, label, env = process.env) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [vitest, 'run', ...args], {stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit'})
+    const child = spawn(process.execPath, [vitest, 'run', ...args], {stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit', env})
     if (label) {
       for (const [stream, out] of [
         [child.stdout, process.stdout],
@@ -30,13 +30,16 @@ const extra = process.argv.slice(2)
 if (extra.length > 0) process.exit(await run(extra))
 
 let exitCode = 0
-for (const stage of STAGES) {
+for (const [index, stage] of STAGES.entries()) {
   const started = Date.now()
+  // The processes of one stage share the lab's setup: the first one does it (test/lab/global-setup.ts).
+  const env = {...process.env, CTL_LAB_TEST_STAGE: `${process.pid}-${started}-${index}`}
   const codes = await Promise.all(
     stage.map((projects) =>
       run(
         projects.flatMap((p) => ['--project', p]),
         projects.join('+'),
+        env,
       ),
     ),
   )

@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {existsSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {withFileLock} from '../../packages/lab/src/lock.js'
 
@@ -8,6 +8,8 @@ import {withFileLock} from '../../packages/lab/src/lock.js'
 // come up; another component failing is reported here and left to that component's own tests.
 
 const projectRoot = join(import.meta.dirname, '..', '..')
+/** The stage of `npm test` whose setup is done (see setup). */
+const SETUP_DONE = '/run/ctl-lab-test-setup.done'
 
 function newestMtime(dir: string): number {
   let newest = 0
@@ -31,8 +33,15 @@ export default async function setup(): Promise<void> {
     throw new Error('The lab tests need Linux and root (they run the lab: network namespaces, sshd, dockerd).')
   }
   // `npm test` runs the lab's sides as separate vitest processes (scripts/test.mjs), each with this
-  // setup: one at a time, or two would build at once or both form the swarm.
-  await withFileLock('/run/ctl-lab-test-setup.lock', "the lab tests' setup", 'lab test setup', prepareLab)
+  // setup: one at a time, or two would build at once or both form the swarm. And once per stage
+  // (CTL_LAB_TEST_STAGE, set by scripts/test.mjs): a second `ctl node label` while the other side's
+  // tests already run would undo the label drift that test/lab/node-label-drain.test.ts makes.
+  const stage = process.env.CTL_LAB_TEST_STAGE
+  await withFileLock('/run/ctl-lab-test-setup.lock', "the lab tests' setup", 'lab test setup', async () => {
+    if (stage && existsSync(SETUP_DONE) && readFileSync(SETUP_DONE, 'utf8') === stage) return
+    await prepareLab()
+    if (stage) writeFileSync(SETUP_DONE, stage)
+  })
 }
 
 async function prepareLab(): Promise<void> {
