@@ -17,6 +17,7 @@ const LAB_SWARM = [
   'packages/lab/test/lab/registry.test.ts',
 ]
 const LAB_DATA = [
+  'test/lab/backup-*.test.ts',
   'test/lab/galera-*.test.ts',
   'test/lab/mariadb-*.test.ts',
   'test/lab/patroni-*.test.ts',

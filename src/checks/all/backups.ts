@@ -1,36 +1,8 @@
-import type {Inventory, InventoryNode} from '../../inventory/schema/index.js'
+import {backupLocations, type BackupLocation} from '../../backups/locations.js'
+import type {InventoryNode} from '../../inventory/schema/index.js'
 import {quote} from '../../lib/shell.js'
 import {cannotRun, outputTail, partResult} from '../remote-errors.js'
 import type {CheckDefinition, CheckTarget, Finding} from '../types.js'
-
-/** Where one database's backups are kept: the directory the backup runbooks write, on these nodes. */
-export interface BackupLocation {
-  database: 'mariadb' | 'postgres'
-  dir: string
-  /** The backup node, else every member (the runbook dumps from whichever member it picks). */
-  nodes: string[]
-  runbook: string
-}
-
-export function backupLocations(inventory: Inventory): BackupLocation[] {
-  const out: BackupLocation[] = []
-  const {galera, patroni} = inventory.databases
-  if (galera)
-    out.push({
-      database: 'mariadb',
-      dir: galera.backupDir,
-      nodes: galera.backupNode ? [galera.backupNode] : galera.members.map((m) => m.node),
-      runbook: 'mariadb-backup',
-    })
-  if (patroni)
-    out.push({
-      database: 'postgres',
-      dir: patroni.backupDir,
-      nodes: patroni.backupNode ? [patroni.backupNode] : patroni.members.map((m) => m.node),
-      runbook: 'pg-backup',
-    })
-  return out
-}
 
 /** The node's clock, then the newest entry of the directory as `<mtime epoch> <path>` (nothing when empty; `nodir` when missing). */
 export function newestBackupScript(dir: string): {script: string} {

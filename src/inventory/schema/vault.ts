@@ -33,6 +33,13 @@ export const vault = z.strictObject({
 export const backups = z.strictObject({
   /** Recovery point objective: the newest backup must be younger than this. */
   rpoHours: z.number().positive().default(24),
+  /** Restore points `ctl backup prune` keeps per database (seed 003: PostgreSQL 30 days of daily backups). At least one. */
+  keep: z
+    .strictObject({
+      mariadb: z.number().int().min(1).default(7),
+      postgres: z.number().int().min(1).default(30),
+    })
+    .default({mariadb: 7, postgres: 30}),
 })
 
 export const deployLock = z.strictObject({

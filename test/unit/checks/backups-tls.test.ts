@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {backupLocations, judgeBackups, newestBackupScript, parseNewestBackup} from '../../../src/checks/all/backups.js'
+import {backupLocations} from '../../../src/backups/locations.js'
+import {judgeBackups, newestBackupScript, parseNewestBackup} from '../../../src/checks/all/backups.js'
 import {judgeCertificate} from '../../../src/checks/all/tls-expiry.js'
 import {inventorySchema} from '../../../src/inventory/schema/index.js'
 

@@ -1,0 +1,145 @@
+import {posix} from 'node:path'
+import {quote, type RemoteCommand} from '../lib/shell.js'
+import type {BackupLocation} from './locations.js'
+
+/**
+ * The restore points in the backup directories the runbooks write: one listing command per node
+ * (every location on it), its parser, and the merge of what several nodes saw. Pure: tests give it
+ * output; src/backups/gather.ts runs it.
+ */
+
+export interface RestorePoint {
+  database: BackupLocation['database']
+  /** What retention counts together: `mariadb`, or `postgres/<database>` (each dumped database on its own). */
+  series: string
+  /** The backup directory (mariabackup) or dump file (pg_dump). */
+  path: string
+  /** The location's directory, which holds `path` directly. */
+  dir: string
+  /** Nodes that hold it (a directory shared between nodes shows on each). */
+  nodes: string[]
+  /** When the backup started (from its name or record; else the file's time). */
+  takenAt: string
+  sizeBytes: number
+  /** mariabackup: sha256 of ctl's manifest of every file; pg_dump: the sha256 recorded when it was taken. */
+  checksum?: string
+  /** ctl finished it (manifest or record written): only complete backups count for retention or are ever removed. */
+  complete: boolean
+  /** Written in the clear by mariabackup and pg_dump: nothing here encrypts yet. */
+  encrypted: boolean
+  /** Something about it that does not add up, e.g. a size other than the recorded one. */
+  problem?: string
+}
+
+const MARIADB_MANIFEST = 'ctl-manifest.sha256'
+
+/**
+ * For each location on this node, one tab-separated line per entry: `point`, the database, mtime,
+ * size, the checksum (mariadb) or base64 record (postgres) or `-`, the path (last: it may hold
+ * spaces). `nodir` when the directory does not exist.
+ */
+export function listRestorePointsCommand(locations: readonly BackupLocation[]): RemoteCommand {
+  const parts = locations.map((l) => {
+    const d = quote(l.dir)
+    const entries =
+      l.database === 'mariadb'
+        ? `for p in ${d}/*; do [ -d "$p" ] || continue; c=-; [ -f "$p/${MARIADB_MANIFEST}" ] && c=$(sha256sum < "$p/${MARIADB_MANIFEST}" | cut -c1-64); printf 'point\\tmariadb\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(du -sb "$p" | cut -f1)" "$c" "$p"; done`
+        : `for p in ${d}/*.dump; do [ -f "$p" ] || continue; r=-; [ -f "$p.json" ] && r=$(base64 -w0 < "$p.json"); printf 'point\\tpostgres\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(stat -c %s "$p")" "$r" "$p"; done`
+    return `if [ -d ${d} ]; then ${entries}; else printf 'nodir\\t${l.database}\\t%s\\n' ${d}; fi`
+  })
+  return {script: parts.join('; ')}
+}
+
+/** `20261126T121500` (the runbooks' backupStamp, UTC) as ISO time. */
+function stampTime(text: string): string | undefined {
+  const m = /(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)/.exec(text)
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : undefined
+}
+
+interface DumpRecord {
+  database?: string
+  sha256?: string
+  sizeBytes?: number
+  startedAt?: string
+}
+
+function decodeRecord(base64: string): DumpRecord | undefined {
+  if (base64 === '-') return undefined
+  try {
+    const value = JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as unknown
+    return value && typeof value === 'object' ? (value as DumpRecord) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export interface NodeListing {
+  points: RestorePoint[]
+  /** Locations whose directory does not exist on the node. */
+  missingDirs: string[]
+}
+
+/** Reads the output of listRestorePointsCommand from one node; lines it does not understand are skipped. */
+export function parseRestorePoints(node: string, stdout: string, locations: readonly BackupLocation[]): NodeListing {
+  const listing: NodeListing = {points: [], missingDirs: []}
+  for (const line of stdout.split('\n')) {
+    const [tag, database, ...rest] = line.split('\t')
+    const location = locations.find((l) => l.database === database)
+    if (!location) continue
+    if (tag === 'nodir') {
+      listing.missingDirs.push(location.dir)
+      continue
+    }
+    if (tag !== 'point' || rest.length < 4) continue
+    const [mtime, size, extra, ...pathParts] = rest
+    const path = pathParts.join('\t')
+    if (posix.dirname(path) !== location.dir || !/^\d+$/.test(mtime!) || !/^\d+$/.test(size!)) continue
+    const fileTime = new Date(Number(mtime) * 1000).toISOString()
+    const sizeBytes = Number(size)
+    if (location.database === 'mariadb') {
+      const checksum = /^[0-9a-f]{64}$/.test(extra!) ? extra : undefined
+      listing.points.push({
+        database: 'mariadb',
+        series: 'mariadb',
+        path,
+        dir: location.dir,
+        nodes: [node],
+        takenAt: stampTime(posix.basename(path)) ?? fileTime,
+        sizeBytes,
+        checksum,
+        complete: checksum !== undefined,
+        encrypted: false,
+      })
+      continue
+    }
+    const record = decodeRecord(extra!)
+    const point: RestorePoint = {
+      database: 'postgres',
+      series: `postgres/${record?.database ?? 'unknown'}`,
+      path,
+      dir: location.dir,
+      nodes: [node],
+      takenAt: record?.startedAt ?? stampTime(posix.basename(path)) ?? fileTime,
+      sizeBytes,
+      checksum: record?.sha256,
+      complete: record?.sha256 !== undefined && record.database !== undefined,
+      encrypted: false,
+    }
+    if (record?.sizeBytes !== undefined && record.sizeBytes !== sizeBytes)
+      point.problem = `${sizeBytes} bytes, the record says ${record.sizeBytes}: changed or truncated since it was taken`
+    listing.points.push(point)
+  }
+  return listing
+}
+
+/** One point per path seen alike (size and checksum) on several nodes, newest first. */
+export function mergeRestorePoints(listings: readonly RestorePoint[][]): RestorePoint[] {
+  const byKey = new Map<string, RestorePoint>()
+  for (const point of listings.flat()) {
+    const key = [point.database, point.path, point.sizeBytes, point.checksum ?? ''].join('\t')
+    const seen = byKey.get(key)
+    if (seen) seen.nodes = [...new Set([...seen.nodes, ...point.nodes])].sort()
+    else byKey.set(key, {...point, nodes: [...point.nodes]})
+  }
+  return [...byKey.values()].sort((a, b) => b.takenAt.localeCompare(a.takenAt) || a.path.localeCompare(b.path))
+}

@@ -1,0 +1,91 @@
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, writeFileSync, utimesSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import type {BackupLocation} from '../../../src/backups/locations.js'
+import {listRestorePointsCommand, mergeRestorePoints, parseRestorePoints} from '../../../src/backups/restore-points.js'
+import {renderCommand} from '../../../src/lib/shell.js'
+
+const location = (database: BackupLocation['database'], dir: string): BackupLocation => ({database, dir, nodes: ['h1'], runbook: 'x'})
+
+/** The listing command run by a local sh over real directories: what a node would answer. */
+function listLocally(locations: BackupLocation[]): string {
+  return execFileSync('sh', ['-c', renderCommand(listRestorePointsCommand(locations))], {encoding: 'utf8'})
+}
+
+describe('restore points: the listing command and its parser', () => {
+  it('lists mariabackup directories (complete with a manifest) and pg_dump files (complete with a record), by their own times', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ctl-rp-'))
+    const maria = join(root, "maria dir 'x'")
+    const pg = join(root, 'pg')
+    mkdirSync(join(maria, '20261201T101500'), {recursive: true})
+    writeFileSync(join(maria, '20261201T101500', 'ibdata1'), 'x'.repeat(100))
+    writeFileSync(join(maria, '20261201T101500', 'ctl-manifest.sha256'), 'abc  ./ibdata1\n')
+    mkdirSync(join(maria, '20261202T101500'))
+    mkdirSync(pg)
+    writeFileSync(join(pg, 'ctl-lab-app-20261201T090000.dump'), 'y'.repeat(42))
+    const record = {database: 'app', sha256: 'f'.repeat(64), sizeBytes: 42, startedAt: '2026-12-01T09:00:00.123Z'}
+    writeFileSync(join(pg, 'ctl-lab-app-20261201T090000.dump.json'), JSON.stringify(record))
+    writeFileSync(join(pg, 'ctl-lab-app-20261202T090000.dump'), 'z'.repeat(10))
+    writeFileSync(join(pg, 'ctl-lab-app-20261202T090000.dump.partial'), 'z')
+    utimesSync(join(pg, 'ctl-lab-app-20261202T090000.dump'), 1_800_000_000, 1_800_000_000)
+    const locations = [location('mariadb', maria), location('postgres', pg), location('postgres', join(root, 'none'))]
+
+    const {points, missingDirs} = parseRestorePoints('h1', listLocally(locations.slice(0, 2)), locations.slice(0, 2))
+    expect(missingDirs).toEqual([])
+    const byPath = Object.fromEntries(points.map((p) => [p.path.slice(root.length + 1), p]))
+    expect(Object.keys(byPath).sort()).toEqual([
+      "maria dir 'x'/20261201T101500",
+      "maria dir 'x'/20261202T101500",
+      'pg/ctl-lab-app-20261201T090000.dump',
+      'pg/ctl-lab-app-20261202T090000.dump',
+    ])
+    const done = byPath["maria dir 'x'/20261201T101500"]!
+    expect(done).toMatchObject({series: 'mariadb', complete: true, takenAt: '2026-12-01T10:15:00.000Z', encrypted: false, nodes: ['h1']})
+    expect(done.checksum).toBe(execFileSync('sh', ['-c', 'printf "abc  ./ibdata1\\n" | sha256sum | cut -c1-64'], {encoding: 'utf8'}).trim())
+    expect(done.sizeBytes).toBeGreaterThan(100)
+    expect(byPath["maria dir 'x'/20261202T101500"]).toMatchObject({complete: false, checksum: undefined})
+    expect(byPath['pg/ctl-lab-app-20261201T090000.dump']).toMatchObject({
+      series: 'postgres/app',
+      complete: true,
+      checksum: record.sha256,
+      sizeBytes: 42,
+      takenAt: record.startedAt,
+    })
+    expect(byPath['pg/ctl-lab-app-20261201T090000.dump']!.problem).toBeUndefined()
+    // No record: incomplete; its time from its name, not the file's.
+    expect(byPath['pg/ctl-lab-app-20261202T090000.dump']).toMatchObject({series: 'postgres/unknown', complete: false, takenAt: '2026-12-02T09:00:00.000Z'})
+
+    expect(parseRestorePoints('h1', listLocally([locations[2]!]), [locations[2]!]).missingDirs).toEqual([join(root, 'none')])
+  })
+
+  it('marks a dump whose size differs from its record, and never takes a line outside the location', () => {
+    const record = Buffer.from(JSON.stringify({database: 'app', sha256: 'a'.repeat(64), sizeBytes: 500})).toString('base64')
+    const out = [
+      `point\tpostgres\t1800000000\t499\t${record}\t/b/pg/x.dump`,
+      `point\tpostgres\t1800000000\t1\t-\t/etc/passwd`,
+      'garbage',
+      `point\tmariadb\t1\t2\t-\t/b/m/y`,
+    ].join('\n')
+    const {points} = parseRestorePoints('h2', out, [location('postgres', '/b/pg')])
+    expect(points).toHaveLength(1)
+    expect(points[0]!.problem).toMatch(/499 bytes, the record says 500/)
+  })
+
+  it('merges a path seen alike on several nodes (a shared directory), newest first', () => {
+    const point = (node: string, path: string, takenAt: string, sizeBytes = 1) => ({
+      ...parseRestorePoints(node, `point\tmariadb\t1\t${sizeBytes}\t-\t${path}`, [location('mariadb', '/b')]).points[0]!,
+      takenAt,
+    })
+    const merged = mergeRestorePoints([
+      [point('h1', '/b/1', '2026-12-01T00:00:00.000Z'), point('h1', '/b/2', '2026-12-02T00:00:00.000Z')],
+      [point('h2', '/b/1', '2026-12-01T00:00:00.000Z'), point('h2', '/b/2', '2026-12-02T00:00:00.000Z', 7)],
+    ])
+    expect(merged.map((p) => [p.path, p.nodes, p.sizeBytes])).toEqual([
+      ['/b/2', ['h1'], 1],
+      ['/b/2', ['h2'], 7],
+      ['/b/1', ['h1', 'h2'], 1],
+    ])
+  })
+})
