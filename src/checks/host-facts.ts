@@ -68,7 +68,7 @@ export function hostFactParts(node: InventoryNode, inventory: Inventory, wanted:
   if (wanted.has('ports') && isSwarmNode(node) && probes.length > 0) parts.push({name: 'ports', script: portProbeScript(probes).script, slow: true})
   if (wanted.has('backups'))
     for (const location of backupLocations(inventory).filter((l) => l.nodes.includes(node.name)))
-      parts.push({name: `backups.${location.database}`, script: newestBackupScript(location.dir).script, slow: true})
+      parts.push({name: `backups.${location.database}`, script: newestBackupScript(location).script, slow: true})
   if (wanted.has('clock')) parts.push({name: 'clock.end', ...clock})
   return parts
 }

@@ -54,15 +54,23 @@ function failureAfterHealthy(probes: readonly Probe[], settings: Pick<GateSettin
   return undefined
 }
 
+/**
+ * `startedAt` is when the task's container started (its first probe), not when Swarm scheduled it: the
+ * time a task waits for a node, a pull or a free host port is Swarm's, bounded by the rollout's timeout.
+ */
 export function evaluateGate(probes: readonly Probe[], startedAt: number, now: number, settings: GateSettings): GateVerdict {
+  if (probes.length === 0) return {state: 'pending', healthyForMs: 0}
   const relapse = failureAfterHealthy(probes, settings)
   if (relapse) return {state: 'failed', reason: `answered ${describeProbe(relapse)} after being healthy`}
   const streak = healthyStreakMs(probes, settings)
   if (streak >= settings.passForSeconds * 1000) return {state: 'passed', healthyForMs: streak}
   if (now - startedAt > settings.deadlineSeconds * 1000) {
     const last = probes.at(-1)
-    const lastText = last ? describeProbe(last) : 'never probed'
-    return {state: 'failed', reason: `not healthy for ${settings.passForSeconds}s within ${settings.deadlineSeconds}s; last answer: ${lastText}`}
+    const only = streak > 0 ? ` (healthy for only ${Math.round(streak / 100) / 10}s)` : ''
+    return {
+      state: 'failed',
+      reason: `not healthy for ${settings.passForSeconds}s within ${settings.deadlineSeconds}s; last answer: ${describeProbe(last!)}${only}`,
+    }
   }
   return {state: 'pending', healthyForMs: streak}
 }

@@ -17,6 +17,7 @@ export interface TaskGate {
   task: string
   node?: string
   url?: string
+  /** When the task was first seen starting or running (its first probe); until then, when Swarm listed it. */
   startedAt: number
   /** When the gate passed: startedAt → passedAt is the time one task took to start and pass. */
   passedAt?: number
@@ -134,8 +135,10 @@ async function probeTask(
   gate.node ??= node?.name
   gate.url ??= healthUrl(inventory, service, node?.address)
   // Probed from `starting` (container up, Docker's healthcheck pending) so a failing task's answers are
-  // on record even when Swarm stops it first; its deadline runs from when it was first seen.
+  // on record even when Swarm stops it first; its deadline runs from then, like Docker's start_period,
+  // not from when Swarm scheduled it (a task waiting for its node's host port to be freed is not slow).
   if (!gate.url || (task.state !== 'running' && task.state !== 'starting') || gate.verdict.state === 'failed') return
+  if (gate.probes.length === 0) gate.startedAt = Date.now()
   gate.probes.push(await probeHealth(gate.url, health.timeoutMs))
   if (gate.probes.length > MAX_PROBES_KEPT) gate.probes.splice(0, gate.probes.length - MAX_PROBES_KEPT)
 }

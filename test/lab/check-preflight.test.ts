@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -198,22 +198,37 @@ describe('ctl check against the lab', () => {
     expect(strict.run.exitCode).toBe(1)
   })
 
-  it('fails the backups check when the newest backup is older than the RPO', async () => {
+  it('fails the backups check when the newest complete backup is older than the RPO; an unfinished newer one does not count', async () => {
     const root = mkdtempSync(join(tmpdir(), 'ctl-check-backups-'))
     const inventory = inventoryWithBackupsIn(root)
-    for (const db of ['galera', 'patroni']) {
-      mkdirSync(join(root, db))
-      writeFileSync(join(root, db, 'backup-1'), 'x')
+    // Backups as the runbooks leave them: a mariabackup directory with ctl's manifest, a dump with its record.
+    const stamp = (d: Date) =>
+      d
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, '')
+    const now = new Date()
+    const mariaBackup = (at: Date, complete: boolean) => {
+      mkdirSync(join(root, 'galera', stamp(at)), {recursive: true})
+      if (complete) writeFileSync(join(root, 'galera', stamp(at), 'ctl-manifest.sha256'), 'x\n')
+      return join(root, 'galera', stamp(at))
     }
-    const fresh = await preflight(['run', inventory, 'backups'])
-    expect(fresh.report.results.map((r) => r.status)).toEqual(['pass', 'pass'])
-    const twoDaysAgo = new Date(Date.now() - 48 * 3600_000)
-    utimesSync(join(root, 'galera', 'backup-1'), twoDaysAgo, twoDaysAgo)
+    const dump = join(root, 'patroni', `ctl-lab-app-${stamp(now)}.dump`)
+    mkdirSync(join(root, 'patroni'))
+    writeFileSync(dump, 'x')
+    writeFileSync(`${dump}.json`, JSON.stringify({database: 'app', sha256: 'a'.repeat(64), sizeBytes: 1, startedAt: now.toISOString()}))
+    const fresh = mariaBackup(now, true)
+    const freshRun = await preflight(['run', inventory, 'backups'])
+    expect(freshRun.report.results.map((r) => r.status)).toEqual(['pass', 'pass'])
+
+    rmSync(fresh, {recursive: true})
+    const old = mariaBackup(new Date(now.getTime() - 48 * 3600_000), true)
+    mariaBackup(now, false)
     const stale = await preflight(['run', inventory, 'backups'])
     expect(stale.run.exitCode).toBe(1)
     expect(row(stale.report, 'backups', 'mariadb')).toMatchObject({
       status: 'fail',
-      detail: `newest h3:${join(root, 'galera', 'backup-1')}, 48.0 h old (RPO 24 h)`,
+      detail: `newest h3:${old}, 48.0 h old (RPO 24 h); 1 newer unfinished or damaged, not counted`,
     })
     expect(row(stale.report, 'backups', 'mariadb').hint).toContain('ctl runbook mariadb-backup lab')
     expect(row(stale.report, 'backups', 'postgres').status).toBe('pass')

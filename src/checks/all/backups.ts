@@ -1,46 +1,61 @@
 import {backupLocations, type BackupLocation} from '../../backups/locations.js'
 import type {InventoryNode} from '../../inventory/schema/index.js'
-import {quote} from '../../lib/shell.js'
+import {renderCommand} from '../../lib/shell.js'
+import {listRestorePointsCommand, mergeRestorePoints, parseRestorePoints} from '../../backups/restore-points.js'
 import {cannotRun, outputTail, partResult} from '../remote-errors.js'
 import type {CheckDefinition, CheckTarget, Finding} from '../types.js'
 
-/** The node's clock, then the newest entry of the directory as `<mtime epoch> <path>` (nothing when empty; `nodir` when missing). */
-export function newestBackupScript(dir: string): {script: string} {
-  const d = quote(dir)
-  return {script: `date +%s; if [ -d ${d} ]; then find ${d} -mindepth 1 -maxdepth 1 -printf '%T@ %p\\n' | sort -n | tail -n 1; else echo nodir; fi`}
+/** The node's clock, then the location's restore points (src/backups/restore-points.ts). */
+export function newestBackupScript(location: BackupLocation): {script: string} {
+  return {script: `date +%s; ${renderCommand(listRestorePointsCommand([location]))}`}
 }
 
 export interface NewestBackup {
   node: string
-  /** Age in seconds, by the node's own clock. */
+  /** Age in seconds of the newest complete backup (its start), by the node's own clock. */
   ageSeconds?: number
   path?: string
   missingDir?: boolean
+  /** Unfinished or damaged backups newer than it: they do not count. */
+  ignored?: number
 }
 
-export function parseNewestBackup(node: string, stdout: string): NewestBackup | undefined {
-  const [nowLine, entry] = stdout.trim().split('\n')
+/** The newest complete, undamaged restore point on the node: a failed run's leftovers never pass for a backup. */
+export function parseNewestBackup(node: string, stdout: string, location: BackupLocation): NewestBackup | undefined {
+  const [nowLine = '', ...rest] = stdout.trim().split('\n')
   const now = Number(nowLine)
-  if (!Number.isFinite(now)) return undefined
-  if (entry === 'nodir') return {node, missingDir: true}
-  const m = entry && /^(\d+(?:\.\d+)?) (.+)$/.exec(entry)
-  if (!m) return {node}
-  return {node, ageSeconds: Math.max(0, Math.round(now - Number(m[1]))), path: m[2]}
+  if (!/^\d+$/.test(nowLine)) return undefined
+  const listing = parseRestorePoints(node, rest.join('\n'), [location])
+  if (listing.missingDirs.length > 0) return {node, missingDir: true}
+  const points = mergeRestorePoints([listing.points])
+  const newestGood = points.findIndex((p) => p.complete && !p.problem)
+  const ignored = newestGood < 0 ? points.length : newestGood
+  const found: NewestBackup = {node, ...(ignored > 0 ? {ignored} : {})}
+  const point = points[newestGood]
+  if (!point) return found
+  return {...found, ageSeconds: Math.max(0, Math.round(now - Date.parse(point.takenAt) / 1000)), path: point.path}
 }
 
 function formatAge(seconds: number): string {
   return seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`
 }
 
-/** The newest backup over the nodes searched must be younger than the RPO. */
+/** The newest complete backup over the nodes searched must be younger than the RPO. */
 export function judgeBackups(env: string, location: BackupLocation, found: readonly NewestBackup[], rpoHours: number): Finding {
   const newest = found.filter((f) => f.ageSeconds !== undefined).sort((a, b) => a.ageSeconds! - b.ageSeconds!)[0]
   const take = `ctl runbook ${location.runbook} ${env}`
   if (!newest) {
-    const where = found.map((f) => `${f.node}:${location.dir}${f.missingDir ? ' (missing)' : ' (empty)'}`).join(', ')
-    return {status: 'fail', detail: `no ${location.database} backup found in ${where}`, hint: `Take one now: ${take}`}
+    const where = found
+      .map((f) => `${f.node}:${location.dir}${f.missingDir ? ' (missing)' : f.ignored ? ` (${f.ignored} unfinished or damaged)` : ' (empty)'}`)
+      .join(', ')
+    return {
+      status: 'fail',
+      detail: `no complete ${location.database} backup found in ${where}`,
+      hint: `Take one now: ${take}; ctl backup list ${env} shows them`,
+    }
   }
-  const detail = `newest ${newest.node}:${newest.path}, ${formatAge(newest.ageSeconds!)} old (RPO ${rpoHours} h)`
+  const ignored = found.reduce((n, f) => n + (f.ignored ?? 0), 0)
+  const detail = `newest ${newest.node}:${newest.path}, ${formatAge(newest.ageSeconds!)} old (RPO ${rpoHours} h)${ignored > 0 ? `; ${ignored} newer unfinished or damaged, not counted` : ''}`
   if (newest.ageSeconds! > rpoHours * 3600)
     return {status: 'fail', detail, hint: `Older than the RPO: take one (${take}) and check why the scheduled backup did not run.`}
   return {status: 'pass', detail}
@@ -48,8 +63,8 @@ export function judgeBackups(env: string, location: BackupLocation, found: reado
 
 export const backupsCheck: CheckDefinition = {
   id: 'backups',
-  title: 'Latest backup younger than the RPO',
-  needs: "SSH, GNU find on the backup nodes (read with the ssh check's host facts); databases.*.backupDir, backups.rpoHours",
+  title: 'Latest complete backup younger than the RPO',
+  needs: "SSH, GNU coreutils on the backup nodes (read with the ssh check's host facts); databases.*.backupDir, backups.rpoHours",
   facts: ['backups'],
   targets: (inventory): CheckTarget[] => backupLocations(inventory).map((l) => ({name: l.database})),
   skipReason: 'no database with backups in the inventory',
@@ -62,7 +77,7 @@ export const backupsCheck: CheckDefinition = {
       reachable.map(async (node) => {
         const part = (await ctx.hostFacts(node)).backups[location.database] ?? {code: -1, output: 'not gathered'}
         const result = partResult(node.name, 'find backups', part)
-        const parsed = result.code === 0 ? parseNewestBackup(node.name, result.stdout) : undefined
+        const parsed = result.code === 0 ? parseNewestBackup(node.name, result.stdout, location) : undefined
         if (!parsed) throw cannotRun(`cannot list ${location.dir} on ${node.name}: ${outputTail(result)}`, {host: node.name})
         return parsed
       }),

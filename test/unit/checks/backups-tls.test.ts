@@ -35,17 +35,27 @@ describe('backups', () => {
       {database: 'postgres', dir: '/var/backups/ctl/postgres', nodes: ['db1', 'db2'], runbook: 'pg-backup'},
     ])
   })
-  it("lists the newest entry with the node's own clock", () => {
-    expect(newestBackupScript("/b k/x'y").script).toBe(
-      `date +%s; if [ -d '/b k/x'\\''y' ]; then find '/b k/x'\\''y' -mindepth 1 -maxdepth 1 -printf '%T@ %p\\n' | sort -n | tail -n 1; else echo nodir; fi`,
-    )
-    expect(parseNewestBackup('db2', '1700000000\n1699996400.5 /var/backups/ctl/mariadb/2023-11-14\n')).toEqual({
-      node: 'db2',
-      ageSeconds: 3600,
-      path: '/var/backups/ctl/mariadb/2023-11-14',
-    })
-    expect(parseNewestBackup('db2', '1700000000\nnodir\n')).toEqual({node: 'db2', missingDir: true})
-    expect(parseNewestBackup('db2', '1700000000\n')).toEqual({node: 'db2'})
+  it("finds the newest complete backup, aged by the node's own clock; a failed run's leftovers never count", () => {
+    const [mariadb, postgres] = backupLocations(inventory)
+    expect(newestBackupScript(mariadb!).script).toMatch(/^date \+%s; if \[ -d \/var\/backups\/ctl\/mariadb \]; then for p in/)
+    const dir = '/var/backups/ctl/mariadb'
+    const sum = 'a'.repeat(64)
+    // 2023-11-14T22:13:20Z is 1700000000.
+    const out = [
+      '1700000000',
+      `point\tmariadb\t1699990000\t10\t${sum}\t${dir}/20231114T211320`,
+      `point\tmariadb\t1699999000\t10\t-\t${dir}/20231114T215000`,
+    ].join('\n')
+    expect(parseNewestBackup('db2', out, mariadb!)).toEqual({node: 'db2', ageSeconds: 3600, path: `${dir}/20231114T211320`, ignored: 1})
+    expect(parseNewestBackup('db2', `1700000000\npoint\tmariadb\t1699999000\t10\t-\t${dir}/20231114T215000`, mariadb!)).toEqual({node: 'db2', ignored: 1})
+    expect(parseNewestBackup('db2', `1700000000\nnodir\tmariadb\t${dir}\n`, mariadb!)).toEqual({node: 'db2', missingDir: true})
+    expect(parseNewestBackup('db2', '1700000000\n', mariadb!)).toEqual({node: 'db2'})
+    expect(parseNewestBackup('db2', 'not a clock\n', mariadb!)).toBeUndefined()
+    // A dump whose size is not its record's does not count either.
+    const record = (size: number) =>
+      Buffer.from(JSON.stringify({database: 'app', sha256: sum, sizeBytes: size, startedAt: '2023-11-14T21:13:20.000Z'})).toString('base64')
+    const dumps = `1700000000\npoint\tpostgres\t1699990000\t99\t${record(100)}\t/var/backups/ctl/postgres/a.dump`
+    expect(parseNewestBackup('db1', dumps, postgres!)).toEqual({node: 'db1', ignored: 1})
   })
   it('judges the newest backup over all nodes against the RPO', () => {
     const [, postgres] = backupLocations(inventory)
@@ -66,8 +76,15 @@ describe('backups', () => {
     const none = judgeBackups('prod', postgres!, [{node: 'db1', missingDir: true}, {node: 'db2'}], 24)
     expect(none).toEqual({
       status: 'fail',
-      detail: 'no postgres backup found in db1:/var/backups/ctl/postgres (missing), db2:/var/backups/ctl/postgres (empty)',
-      hint: 'Take one now: ctl runbook pg-backup prod',
+      detail: 'no complete postgres backup found in db1:/var/backups/ctl/postgres (missing), db2:/var/backups/ctl/postgres (empty)',
+      hint: 'Take one now: ctl runbook pg-backup prod; ctl backup list prod shows them',
+    })
+    expect(judgeBackups('prod', postgres!, [{node: 'db1', ignored: 2}], 24).detail).toBe(
+      'no complete postgres backup found in db1:/var/backups/ctl/postgres (2 unfinished or damaged)',
+    )
+    expect(judgeBackups('prod', postgres!, [{node: 'db1', ageSeconds: 60, path: '/new', ignored: 1}], 24)).toMatchObject({
+      status: 'pass',
+      detail: 'newest db1:/new, 1 min old (RPO 24 h); 1 newer unfinished or damaged, not counted',
     })
   })
 })

@@ -101,7 +101,7 @@ describe('host facts: what one command per host reads', () => {
       'MemAvailable: 1 kB',
       '__ctl_fact_exit=0',
       '1700000000',
-      'nodir',
+      'nodir\tmariadb\t/srv/backups/mariadb',
       '__ctl_fact_exit=0',
     ].join('\n')
     expect(parseHostFacts('db1', parts, out, timing)).toEqual({
@@ -111,7 +111,7 @@ describe('host facts: what one command per host reads', () => {
       meminfo: {code: 0, output: 'MemTotal: 1 kB\nMemAvailable: 1 kB'},
       // the last clock reading never came: clock-skew says it cannot run rather than judging half a reading
       clock: {start: {code: 0, output: '1700000000100000000'}, end: {code: -1, output: ''}, ...timing},
-      backups: {mariadb: {code: 0, output: '1700000000\nnodir'}},
+      backups: {mariadb: {code: 0, output: '1700000000\nnodir\tmariadb\t/srv/backups/mariadb'}},
     })
   })
 
@@ -124,7 +124,7 @@ describe('host facts: what one command per host reads', () => {
     expect(facts.uname).toMatchObject({code: 0, output: expect.stringMatching(/^Linux /)})
     expect(facts.df).toMatchObject({code: 0, output: expect.stringMatching(/^Filesystem/)})
     expect(facts.meminfo.output).toMatch(/^MemTotal:/)
-    expect(facts.backups.mariadb).toMatchObject({code: 0, output: expect.stringMatching(/^\d+\nnodir$/)})
+    expect(facts.backups.mariadb).toMatchObject({code: 0, output: expect.stringMatching(/^\d+\nnodir\tmariadb\t\/srv\/backups\/mariadb$/)})
     const [start, end] = [facts.clock!.start.output, facts.clock!.end.output].map((ns) => Number(BigInt(ns) / 1_000_000n))
     expect(start).toBeGreaterThanOrEqual(sentAt - 5)
     expect(end).toBeGreaterThanOrEqual(start!)

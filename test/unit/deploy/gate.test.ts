@@ -9,6 +9,7 @@ const p = (at: number, status: number | null): Probe => ({at, status, detail: st
 describe('the /health gate', () => {
   it.each([
     ['no probe yet', [], 1000, 'pending'],
+    ['not started yet, long after Swarm listed it (waiting for a node or a free port)', [], 60_000, 'pending'],
     ['refused while starting', [p(0, null), p(500, null)], 600, 'pending'],
     ['healthy 3 s without a break', [p(0, null), p(1000, 200), p(2500, 200), p(4000, 200)], 4000, 'passed'],
     ['a 503 after a healthy answer fails at once', [p(1000, 200), p(2500, 503), p(3000, 200), p(5000, 200)], 5000, 'failed'],
@@ -34,6 +35,10 @@ describe('the /health gate', () => {
   it('names the last answer when it fails, and lists the last answers', () => {
     const verdict = evaluateGate([p(0, 503), p(11_000, 503)], 0, 11_000, settings)
     expect(verdict).toEqual({state: 'failed', reason: 'not healthy for 3s within 10s; last answer: HTTP 503'})
+    expect(evaluateGate([p(9000, 200), p(10_700, 200)], 0, 10_700, settings)).toEqual({
+      state: 'failed',
+      reason: 'not healthy for 3s within 10s; last answer: HTTP 200 (healthy for only 1.7s)',
+    })
     expect(lastAnswers([p(0, null), p(1000, 503)], 1)).toEqual(['1970-01-01T00:00:01.000Z HTTP 503 {}'])
     // The answers that tell why, then the refusal of a task that has stopped.
     expect(lastAnswers([p(0, 503), p(1000, 503), p(2000, null), p(3000, null)], 3)).toEqual([
