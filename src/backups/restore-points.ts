@@ -29,22 +29,26 @@ export interface RestorePoint {
   encrypted: boolean
   /** Something about it that does not add up, e.g. a size other than the recorded one. */
   problem?: string
+  /** The last restore drill (`ctl backup verify`), from its record next to the backup. */
+  lastDrill?: {verifiedAt: string; outcome: 'passed' | 'failed'; problems: string[]}
 }
 
 const MARIADB_MANIFEST = 'ctl-manifest.sha256'
+/** The drill record next to the backup (src/backups/drill.ts), base64 in `$v`. */
+const DRILL = `v=-; [ -f "$p.verify.json" ] && v=$(base64 -w0 < "$p.verify.json")`
 
 /**
  * For each location on this node, one tab-separated line per entry: `point`, the database, mtime,
- * size, the checksum (mariadb) or base64 record (postgres) or `-`, the path (last: it may hold
- * spaces). `nodir` when the directory does not exist.
+ * size, the checksum (mariadb) or base64 record (postgres) or `-`, the base64 drill record or `-`,
+ * the path (last: it may hold spaces). `nodir` when the directory does not exist.
  */
 export function listRestorePointsCommand(locations: readonly BackupLocation[]): RemoteCommand {
   const parts = locations.map((l) => {
     const d = quote(l.dir)
     const entries =
       l.database === 'mariadb'
-        ? `for p in ${d}/*; do [ -d "$p" ] || continue; c=-; [ -f "$p/${MARIADB_MANIFEST}" ] && c=$(sha256sum < "$p/${MARIADB_MANIFEST}" | cut -c1-64); printf 'point\\tmariadb\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(du -sb "$p" | cut -f1)" "$c" "$p"; done`
-        : `for p in ${d}/*.dump; do [ -f "$p" ] || continue; r=-; [ -f "$p.json" ] && r=$(base64 -w0 < "$p.json"); printf 'point\\tpostgres\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(stat -c %s "$p")" "$r" "$p"; done`
+        ? `for p in ${d}/*; do [ -d "$p" ] || continue; c=-; [ -f "$p/${MARIADB_MANIFEST}" ] && c=$(sha256sum < "$p/${MARIADB_MANIFEST}" | cut -c1-64); ${DRILL}; printf 'point\\tmariadb\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(du -sb "$p" | cut -f1)" "$c" "$v" "$p"; done`
+        : `for p in ${d}/*.dump; do [ -f "$p" ] || continue; r=-; [ -f "$p.json" ] && r=$(base64 -w0 < "$p.json"); ${DRILL}; printf 'point\\tpostgres\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(stat -c %s "$p")" "$r" "$v" "$p"; done`
     return `if [ -d ${d} ]; then ${entries}; else printf 'nodir\\t${l.database}\\t%s\\n' ${d}; fi`
   })
   return {script: parts.join('; ')}
@@ -63,14 +67,20 @@ interface DumpRecord {
   startedAt?: string
 }
 
-function decodeRecord(base64: string): DumpRecord | undefined {
+function decodeJson<T>(base64: string): Partial<T> | undefined {
   if (base64 === '-') return undefined
   try {
     const value = JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as unknown
-    return value && typeof value === 'object' ? (value as DumpRecord) : undefined
+    return value && typeof value === 'object' ? (value as Partial<T>) : undefined
   } catch {
     return undefined
   }
+}
+
+function decodeDrill(base64: string): RestorePoint['lastDrill'] {
+  const drill = decodeJson<NonNullable<RestorePoint['lastDrill']>>(base64)
+  if (!drill || typeof drill.verifiedAt !== 'string' || (drill.outcome !== 'passed' && drill.outcome !== 'failed')) return undefined
+  return {verifiedAt: drill.verifiedAt, outcome: drill.outcome, problems: Array.isArray(drill.problems) ? drill.problems.map(String) : []}
 }
 
 export interface NodeListing {
@@ -90,12 +100,13 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
       listing.missingDirs.push(location.dir)
       continue
     }
-    if (tag !== 'point' || rest.length < 4) continue
-    const [mtime, size, extra, ...pathParts] = rest
+    if (tag !== 'point' || rest.length < 5) continue
+    const [mtime, size, extra, drill, ...pathParts] = rest
     const path = pathParts.join('\t')
     if (posix.dirname(path) !== location.dir || !/^\d+$/.test(mtime!) || !/^\d+$/.test(size!)) continue
     const fileTime = new Date(Number(mtime) * 1000).toISOString()
     const sizeBytes = Number(size)
+    const lastDrill = decodeDrill(drill!)
     if (location.database === 'mariadb') {
       const checksum = /^[0-9a-f]{64}$/.test(extra!) ? extra : undefined
       listing.points.push({
@@ -109,10 +120,11 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
         checksum,
         complete: checksum !== undefined,
         encrypted: false,
+        ...(lastDrill ? {lastDrill} : {}),
       })
       continue
     }
-    const record = decodeRecord(extra!)
+    const record = decodeJson<DumpRecord>(extra!)
     const point: RestorePoint = {
       database: 'postgres',
       series: `postgres/${record?.database ?? 'unknown'}`,
@@ -124,6 +136,7 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
       checksum: record?.sha256,
       complete: record?.sha256 !== undefined && record.database !== undefined,
       encrypted: false,
+      ...(lastDrill ? {lastDrill} : {}),
     }
     if (record?.sizeBytes !== undefined && record.sizeBytes !== sizeBytes)
       point.problem = `${sizeBytes} bytes, the record says ${record.sizeBytes}: changed or truncated since it was taken`

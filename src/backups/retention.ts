@@ -1,12 +1,13 @@
 import {posix} from 'node:path'
 import {shellCommand, type RemoteCommand} from '../lib/shell.js'
+import {drillRecordPath} from './drill.js'
 import type {RestorePoint} from './restore-points.js'
 
 /** What `ctl backup prune` keeps and removes in one series (a database's restore points). */
 export interface RetentionPlan {
   series: string
   keep: number
-  /** Complete backups kept, newest first. */
+  /** Complete backups kept, newest first (the newest `keep`, plus the newest one a drill passed). */
   kept: RestorePoint[]
   /** Complete backups beyond `keep`, oldest first (the order they are removed in). */
   remove: RestorePoint[]
@@ -17,7 +18,8 @@ export interface RetentionPlan {
 /**
  * Keeps the newest `keep` complete restore points of each series (at least one: the schema asks
  * keep >= 1, and this refuses less), removes the older ones. Incomplete or damaged ones are left for a
- * person and do not count: a damaged newest backup must not push out the last good one.
+ * person and do not count: a damaged newest backup must not push out the last good one. The newest
+ * backup a restore drill passed is always kept, even beyond `keep`: it is the one proven to restore.
  */
 export function planRetention(points: readonly RestorePoint[], keepFor: (point: RestorePoint) => number): RetentionPlan[] {
   const series = new Map<string, RestorePoint[]>()
@@ -29,11 +31,13 @@ export function planRetention(points: readonly RestorePoint[], keepFor: (point: 
       if (!Number.isInteger(keep) || keep < 1) throw new Error(`retention of ${name} must keep at least one backup, not ${keep}`)
       const usable = (p: RestorePoint) => p.complete && !p.problem
       const complete = members.filter(usable).sort((a, b) => b.takenAt.localeCompare(a.takenAt))
+      const verified = complete.find((p) => p.lastDrill?.outcome === 'passed')
+      const kept = complete.filter((p, i) => i < keep || p === verified)
       return {
         series: name,
         keep,
-        kept: complete.slice(0, keep),
-        remove: complete.slice(keep).reverse(),
+        kept,
+        remove: complete.filter((p) => !kept.includes(p)).reverse(),
         leftAlone: members.filter((p) => !usable(p)),
       }
     })
@@ -47,6 +51,10 @@ export function removeRestorePointCommand(point: RestorePoint): RemoteCommand {
   if (posix.dirname(point.path) !== point.dir || posix.basename(point.path).startsWith('.'))
     throw new Error(`${point.path} is not an entry of ${point.dir}: not removed`)
   if (point.database === 'mariadb')
-    return {script: `${shellCommand(['test', '-f', `${point.path}/ctl-manifest.sha256`])} && ${shellCommand(['rm', '-rf', '--', point.path])}`}
-  return {script: `${shellCommand(['test', '-f', `${point.path}.json`])} && ${shellCommand(['rm', '-f', '--', point.path, `${point.path}.json`])}`}
+    return {
+      script: `${shellCommand(['test', '-f', `${point.path}/ctl-manifest.sha256`])} && ${shellCommand(['rm', '-rf', '--', point.path, drillRecordPath(point)])}`,
+    }
+  return {
+    script: `${shellCommand(['test', '-f', `${point.path}.json`])} && ${shellCommand(['rm', '-f', '--', point.path, `${point.path}.json`, drillRecordPath(point)])}`,
+  }
 }

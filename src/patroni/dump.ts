@@ -101,6 +101,8 @@ export interface BackupRecord {
   startedAt: string
   finishedAt: string
   pgDump: string
+  /** Rows per table in the archive (its COPY blocks), counted when it was taken: what a restore drill must find. */
+  rowCounts?: Record<string, number>
 }
 
 /** The object kinds compared between the archive's table of contents and the restored catalog. */

@@ -12,6 +12,8 @@ import {
   type BackupRecord,
 } from '../galera/backup.js'
 import {formatPosition, type Position} from '../galera/facts.js'
+import {judgeDrill, MARIADB_ROWS_FILE, mariadbDrillCommand, parseDrillOutput, rowsFileText} from '../backups/drill.js'
+import {writeRecordCommand} from '../patroni/dump.js'
 import type {Runbook, StepContext} from './types.js'
 import {lastLines} from '../lib/output.js'
 
@@ -27,6 +29,8 @@ export interface MariadbBackupState {
   target: string
   position?: Position
   record?: BackupRecord
+  /** Rows per table of the prepared backup, as a scratch server started on a copy of it counted them. */
+  rowCounts?: Record<string, number>
 }
 
 type Ctx = StepContext<MariadbBackupState>
@@ -39,6 +43,7 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
   description: [
     "Runs on one member (the inventory's backupNode by default, as seed 000 keeps a dedicated backup node; --node to choose),",
     'which must be Synced. The backup lands in databases.galera.backupDir/<time> on that node, is prepared (ready to restore),',
+    'is started once as a scratch copy to count the rows of every table (written into it as ctl-rows.tsv, for restore drills),',
     "and gets a sha256 manifest of every file; the manifest's checksum, the size and the Galera position (uuid:seqno) are",
     'recorded in the run journal and printed. Restore with ctl runbook mariadb-restore <env> --from <dir>.',
   ].join('\n'),
@@ -124,6 +129,34 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
       },
     },
     {
+      id: 'count-rows',
+      title: 'Start a copy and count the rows of every table',
+      risk: 'change',
+      description: `Starts a bare mariadbd (no network, no Galera) on a scratch copy of the prepared backup under /var/tmp, counts every table's rows and writes them into the backup as ${MARIADB_ROWS_FILE} (under the manifest): what ctl backup verify's drill must find later. A backup that does not start fails here.`,
+      plan: (state) => ({
+        summary: `Count the rows of ${state.target} on a scratch copy`,
+        commands: [{node: state.node, command: renderCommand(mariadbDrillCommand(state.target, {integrity: false}))}],
+      }),
+      async act(ctx) {
+        const counted = await ctx.run(ctx.state.node, mariadbDrillCommand(ctx.state.target, {integrity: false}), {timeoutMs: 6 * 3600_000})
+        const output = parseDrillOutput(counted.stdout)
+        const verdict = judgeDrill(output, undefined, {path: ctx.state.target, node: ctx.state.node, verifiedAt: '', durationMs: 0})
+        if (counted.code !== 0 || verdict.outcome !== 'passed')
+          throw new CtlError(`The prepared backup does not start or read back: ${verdict.problems.join('; ') || `exit ${counted.code}`}`, {
+            host: ctx.state.node,
+            code: 'mariadb.backup-unreadable',
+            hint: `The backup stays in ${ctx.state.target} for inspection (not complete: no manifest); take a new one.`,
+          })
+        await ctx.run(ctx.state.node, writeRecordCommand(`${ctx.state.target}/${MARIADB_ROWS_FILE}`), {
+          stdin: rowsFileText(output.rows),
+          check: true,
+          timeoutMs: 60_000,
+        })
+        ctx.state.rowCounts = output.rows
+        ctx.report([`${verdict.tables} table(s), ${verdict.rows} row(s) counted on a scratch copy`])
+      },
+    },
+    {
       id: 'record',
       title: 'Record size, checksum and Galera position',
       risk: 'change',
@@ -159,5 +192,6 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
     sizeBytes: state.record?.sizeBytes,
     checksum: state.record?.checksum,
     position: state.position,
+    rowCounts: state.rowCounts,
   }),
 }

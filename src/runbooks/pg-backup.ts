@@ -1,3 +1,4 @@
+import {archiveRowCountsCommand, parseDrillOutput} from '../backups/drill.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
 import {backupStamp} from '../galera/backup.js'
@@ -51,7 +52,8 @@ export const pgBackup: Runbook<PgBackupState, PgBackupOptions> = {
     "databases.patroni.backupFromReplica is true (the leader carries no dump load), else the leader. Records the source's",
     "timeline (Patroni) and replayed LSN, runs pg_dump -Fc on backupNode (default: the source's node) into",
     'backupDir/<scope>-<db>-<time>.dump (written as .partial, renamed when complete), records sha256 and size in a .json',
-    'next to it, and checks the archive with pg_restore --list. A long dump from a replica can be cancelled by recovery',
+    "next to it with the rows of every table as the archive holds them (what ctl backup verify's drill must find), and",
+    'checks the archive with pg_restore --list. A long dump from a replica can be cancelled by recovery',
     'conflicts (max_standby_streaming_delay): run it again, or set backupFromReplica: false.',
   ].join('\n'),
   needs: 'databases.patroni (members, user/password, database, backupFromReplica, backupDir, backupNode); pg_dump on the backup node',
@@ -133,6 +135,13 @@ export const pgBackup: Runbook<PgBackupState, PgBackupOptions> = {
         const sum = parseDumpChecksum(dumped.stdout)
         if (!sum) throw new CtlError(`Could not read the checksum of ${files!.file}`, {host: backupNode, code: 'pg.dump-record'})
         const version = await ctx.run(backupNode!, ['pg_dump', '--version'])
+        const counted = await ctx.run(backupNode!, archiveRowCountsCommand(files!.file), {timeoutMs: DUMP_TIMEOUT_MS})
+        if (counted.code !== 0)
+          throw new CtlError(`Could not count the rows in ${files!.file} (exit ${counted.code}): ${lastLines(counted, 3, ' ')}`, {
+            host: backupNode,
+            code: 'pg.dump-corrupt',
+            hint: 'The archive does not read back: run the backup again.',
+          })
         ctx.state.record = {
           file: files!.file,
           node: backupNode!,
@@ -147,6 +156,7 @@ export const pgBackup: Runbook<PgBackupState, PgBackupOptions> = {
           startedAt,
           finishedAt: new Date().toISOString(),
           pgDump: version.stdout.trim(),
+          rowCounts: parseDrillOutput(counted.stdout).rows,
         }
         const written = await ctx.run(backupNode!, writeRecordCommand(files!.record), {stdin: `${JSON.stringify(ctx.state.record, null, 2)}\n`})
         if (written.code !== 0) throw new CtlError(`Could not write ${files!.record}`, {host: backupNode, code: 'pg.dump-record', hint: written.stderr.trim()})

@@ -18,6 +18,8 @@ export interface NewestBackup {
   missingDir?: boolean
   /** Unfinished or damaged backups newer than it: they do not count. */
   ignored?: number
+  /** Age in seconds of the newest restore drill that passed (`ctl backup verify`), on any backup here. */
+  drillAgeSeconds?: number
 }
 
 /** The newest complete, undamaged restore point on the node: a failed run's leftovers never pass for a backup. */
@@ -30,18 +32,28 @@ export function parseNewestBackup(node: string, stdout: string, location: Backup
   const points = mergeRestorePoints([listing.points])
   const newestGood = points.findIndex((p) => p.complete && !p.problem)
   const ignored = newestGood < 0 ? points.length : newestGood
-  const found: NewestBackup = {node, ...(ignored > 0 ? {ignored} : {})}
+  const drilled = points.filter((p) => p.lastDrill?.outcome === 'passed').map((p) => Date.parse(p.lastDrill!.verifiedAt))
+  const drillAt = drilled.length > 0 ? Math.max(...drilled) : undefined
+  const found: NewestBackup = {
+    node,
+    ...(ignored > 0 ? {ignored} : {}),
+    ...(drillAt !== undefined && Number.isFinite(drillAt) ? {drillAgeSeconds: Math.max(0, Math.round(now - drillAt / 1000))} : {}),
+  }
   const point = points[newestGood]
   if (!point) return found
   return {...found, ageSeconds: Math.max(0, Math.round(now - Date.parse(point.takenAt) / 1000)), path: point.path}
 }
 
 function formatAge(seconds: number): string {
+  if (seconds >= 3 * 86_400) return `${(seconds / 86_400).toFixed(1)} d`
   return seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`
 }
 
-/** The newest complete backup over the nodes searched must be younger than the RPO. */
-export function judgeBackups(env: string, location: BackupLocation, found: readonly NewestBackup[], rpoHours: number): Finding {
+/**
+ * The newest complete backup over the nodes searched must be younger than the RPO; with
+ * `drillMaxAgeDays`, a restore drill must also have passed within that many days.
+ */
+export function judgeBackups(env: string, location: BackupLocation, found: readonly NewestBackup[], rpoHours: number, drillMaxAgeDays?: number): Finding {
   const newest = found.filter((f) => f.ageSeconds !== undefined).sort((a, b) => a.ageSeconds! - b.ageSeconds!)[0]
   const take = `ctl runbook ${location.runbook} ${env}`
   if (!newest) {
@@ -58,13 +70,19 @@ export function judgeBackups(env: string, location: BackupLocation, found: reado
   const detail = `newest ${newest.node}:${newest.path}, ${formatAge(newest.ageSeconds!)} old (RPO ${rpoHours} h)${ignored > 0 ? `; ${ignored} newer unfinished or damaged, not counted` : ''}`
   if (newest.ageSeconds! > rpoHours * 3600)
     return {status: 'fail', detail, hint: `Older than the RPO: take one (${take}) and check why the scheduled backup did not run.`}
-  return {status: 'pass', detail}
+  if (drillMaxAgeDays === undefined) return {status: 'pass', detail}
+  const drill = Math.min(...found.map((f) => f.drillAgeSeconds ?? Infinity))
+  const verify = `ctl backup verify ${env} --database ${location.database}`
+  if (drill === Infinity) return {status: 'fail', detail: `${detail}; no restore drill has passed`, hint: `A backup never restored is not proven: ${verify}`}
+  const drillDetail = `${detail}; last passed drill ${formatAge(drill)} ago (at most ${drillMaxAgeDays} d)`
+  if (drill > drillMaxAgeDays * 86_400) return {status: 'fail', detail: drillDetail, hint: `Run a restore drill: ${verify}`}
+  return {status: 'pass', detail: drillDetail}
 }
 
 export const backupsCheck: CheckDefinition = {
   id: 'backups',
-  title: 'Latest complete backup younger than the RPO',
-  needs: "SSH, GNU coreutils on the backup nodes (read with the ssh check's host facts); databases.*.backupDir, backups.rpoHours",
+  title: 'Latest complete backup younger than the RPO (and a recent restore drill, when asked)',
+  needs: "SSH, GNU coreutils on the backup nodes (read with the ssh check's host facts); databases.*.backupDir, backups.rpoHours, backups.drillMaxAgeDays",
   facts: ['backups'],
   targets: (inventory): CheckTarget[] => backupLocations(inventory).map((l) => ({name: l.database})),
   skipReason: 'no database with backups in the inventory',
@@ -82,6 +100,6 @@ export const backupsCheck: CheckDefinition = {
         return parsed
       }),
     )
-    return judgeBackups(ctx.inventory.name, location, found, ctx.inventory.backups.rpoHours)
+    return judgeBackups(ctx.inventory.name, location, found, ctx.inventory.backups.rpoHours, ctx.inventory.backups.drillMaxAgeDays)
   },
 }

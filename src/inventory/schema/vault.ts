@@ -40,6 +40,8 @@ export const backups = z.strictObject({
       postgres: z.number().int().min(1).default(30),
     })
     .default({mariadb: 7, postgres: 30}),
+  /** When set, the preflight's backups check also wants a restore drill (`ctl backup verify`) that passed within this many days. */
+  drillMaxAgeDays: z.number().positive().optional(),
 })
 
 export const deployLock = z.strictObject({

@@ -27,6 +27,9 @@ describe('restore points: the listing command and its parser', () => {
     writeFileSync(join(pg, 'ctl-lab-app-20261201T090000.dump'), 'y'.repeat(42))
     const record = {database: 'app', sha256: 'f'.repeat(64), sizeBytes: 42, startedAt: '2026-12-01T09:00:00.123Z'}
     writeFileSync(join(pg, 'ctl-lab-app-20261201T090000.dump.json'), JSON.stringify(record))
+    const drill = {verifiedAt: '2026-12-03T00:00:00.000Z', outcome: 'passed', problems: [], tables: 3}
+    writeFileSync(join(pg, 'ctl-lab-app-20261201T090000.dump.verify.json'), JSON.stringify(drill))
+    writeFileSync(join(maria, '20261201T101500.verify.json'), JSON.stringify({...drill, outcome: 'failed', problems: ['start failed: x']}))
     writeFileSync(join(pg, 'ctl-lab-app-20261202T090000.dump'), 'z'.repeat(10))
     writeFileSync(join(pg, 'ctl-lab-app-20261202T090000.dump.partial'), 'z')
     utimesSync(join(pg, 'ctl-lab-app-20261202T090000.dump'), 1_800_000_000, 1_800_000_000)
@@ -43,6 +46,10 @@ describe('restore points: the listing command and its parser', () => {
     ])
     const done = byPath["maria dir 'x'/20261201T101500"]!
     expect(done).toMatchObject({series: 'mariadb', complete: true, takenAt: '2026-12-01T10:15:00.000Z', encrypted: false, nodes: ['h1']})
+    // The drill record next to each backup: its last restore drill.
+    expect(done.lastDrill).toEqual({verifiedAt: '2026-12-03T00:00:00.000Z', outcome: 'failed', problems: ['start failed: x']})
+    expect(byPath['pg/ctl-lab-app-20261201T090000.dump']!.lastDrill).toMatchObject({outcome: 'passed'})
+    expect(byPath['pg/ctl-lab-app-20261202T090000.dump']!.lastDrill).toBeUndefined()
     expect(done.checksum).toBe(execFileSync('sh', ['-c', 'printf "abc  ./ibdata1\\n" | sha256sum | cut -c1-64'], {encoding: 'utf8'}).trim())
     expect(done.sizeBytes).toBeGreaterThan(100)
     expect(byPath["maria dir 'x'/20261202T101500"]).toMatchObject({complete: false, checksum: undefined})
@@ -63,10 +70,10 @@ describe('restore points: the listing command and its parser', () => {
   it('marks a dump whose size differs from its record, and never takes a line outside the location', () => {
     const record = Buffer.from(JSON.stringify({database: 'app', sha256: 'a'.repeat(64), sizeBytes: 500})).toString('base64')
     const out = [
-      `point\tpostgres\t1800000000\t499\t${record}\t/b/pg/x.dump`,
-      `point\tpostgres\t1800000000\t1\t-\t/etc/passwd`,
+      `point\tpostgres\t1800000000\t499\t${record}\t-\t/b/pg/x.dump`,
+      `point\tpostgres\t1800000000\t1\t-\t-\t/etc/passwd`,
       'garbage',
-      `point\tmariadb\t1\t2\t-\t/b/m/y`,
+      `point\tmariadb\t1\t2\t-\t-\t/b/m/y`,
     ].join('\n')
     const {points} = parseRestorePoints('h2', out, [location('postgres', '/b/pg')])
     expect(points).toHaveLength(1)
@@ -75,7 +82,7 @@ describe('restore points: the listing command and its parser', () => {
 
   it('merges a path seen alike on several nodes (a shared directory), newest first', () => {
     const point = (node: string, path: string, takenAt: string, sizeBytes = 1) => ({
-      ...parseRestorePoints(node, `point\tmariadb\t1\t${sizeBytes}\t-\t${path}`, [location('mariadb', '/b')]).points[0]!,
+      ...parseRestorePoints(node, `point\tmariadb\t1\t${sizeBytes}\t-\t-\t${path}`, [location('mariadb', '/b')]).points[0]!,
       takenAt,
     })
     const merged = mergeRestorePoints([

@@ -41,16 +41,24 @@ describe('retention', () => {
     expect(plans[0]!.leftAlone.map((p) => p.path).sort()).toEqual(['/b/mariadb-2', '/b/mariadb-3'])
   })
 
+  it('always keeps the newest backup a restore drill passed, beyond keep; a failed drill protects nothing', () => {
+    const passed = {lastDrill: {verifiedAt: '2026-12-06T00:00:00.000Z', outcome: 'passed' as const, problems: []}}
+    const failed = {lastDrill: {verifiedAt: '2026-12-06T00:00:00.000Z', outcome: 'failed' as const, problems: ['start failed']}}
+    const plans = planRetention([point('mariadb', 1, passed), point('mariadb', 2, passed), point('mariadb', 3, failed), point('mariadb', 4)], () => 1)
+    expect(plans[0]!.kept.map((p) => p.path)).toEqual(['/b/mariadb-4', '/b/mariadb-2'])
+    expect(plans[0]!.remove.map((p) => p.path)).toEqual(['/b/mariadb-1', '/b/mariadb-3'])
+  })
+
   it('refuses to keep fewer than one', () => {
     expect(() => planRetention([point('mariadb', 1)], () => 0)).toThrow(/at least one/)
   })
 
   it('removes only what is still a complete backup directly in its location, quoted', () => {
     expect(renderCommand(removeRestorePointCommand(point('mariadb', 1, {path: "/b/x y';rm -rf /"})))).toBe(
-      `test -f '/b/x y'\\'';rm -rf //ctl-manifest.sha256' && rm -rf -- '/b/x y'\\'';rm -rf /'`,
+      `test -f '/b/x y'\\'';rm -rf //ctl-manifest.sha256' && rm -rf -- '/b/x y'\\'';rm -rf /' '/b/x y'\\'';rm -rf /.verify.json'`,
     )
     expect(renderCommand(removeRestorePointCommand(point('postgres/app', 1, {path: '/b/a.dump'})))).toBe(
-      'test -f /b/a.dump.json && rm -f -- /b/a.dump /b/a.dump.json',
+      'test -f /b/a.dump.json && rm -f -- /b/a.dump /b/a.dump.json /b/a.dump.verify.json',
     )
     expect(() => removeRestorePointCommand(point('mariadb', 1, {path: '/b/../etc'}))).toThrow(/not an entry/)
     expect(() => removeRestorePointCommand(point('mariadb', 1, {path: '/etc/x'}))).toThrow(/not an entry/)

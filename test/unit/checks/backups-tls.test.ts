@@ -43,18 +43,18 @@ describe('backups', () => {
     // 2023-11-14T22:13:20Z is 1700000000.
     const out = [
       '1700000000',
-      `point\tmariadb\t1699990000\t10\t${sum}\t${dir}/20231114T211320`,
-      `point\tmariadb\t1699999000\t10\t-\t${dir}/20231114T215000`,
+      `point\tmariadb\t1699990000\t10\t${sum}\t-\t${dir}/20231114T211320`,
+      `point\tmariadb\t1699999000\t10\t-\t-\t${dir}/20231114T215000`,
     ].join('\n')
     expect(parseNewestBackup('db2', out, mariadb!)).toEqual({node: 'db2', ageSeconds: 3600, path: `${dir}/20231114T211320`, ignored: 1})
-    expect(parseNewestBackup('db2', `1700000000\npoint\tmariadb\t1699999000\t10\t-\t${dir}/20231114T215000`, mariadb!)).toEqual({node: 'db2', ignored: 1})
+    expect(parseNewestBackup('db2', `1700000000\npoint\tmariadb\t1699999000\t10\t-\t-\t${dir}/20231114T215000`, mariadb!)).toEqual({node: 'db2', ignored: 1})
     expect(parseNewestBackup('db2', `1700000000\nnodir\tmariadb\t${dir}\n`, mariadb!)).toEqual({node: 'db2', missingDir: true})
     expect(parseNewestBackup('db2', '1700000000\n', mariadb!)).toEqual({node: 'db2'})
     expect(parseNewestBackup('db2', 'not a clock\n', mariadb!)).toBeUndefined()
     // A dump whose size is not its record's does not count either.
     const record = (size: number) =>
       Buffer.from(JSON.stringify({database: 'app', sha256: sum, sizeBytes: size, startedAt: '2023-11-14T21:13:20.000Z'})).toString('base64')
-    const dumps = `1700000000\npoint\tpostgres\t1699990000\t99\t${record(100)}\t/var/backups/ctl/postgres/a.dump`
+    const dumps = `1700000000\npoint\tpostgres\t1699990000\t99\t${record(100)}\t-\t/var/backups/ctl/postgres/a.dump`
     expect(parseNewestBackup('db1', dumps, postgres!)).toEqual({node: 'db1', ignored: 1})
   })
   it('judges the newest backup over all nodes against the RPO', () => {
@@ -86,6 +86,29 @@ describe('backups', () => {
       status: 'pass',
       detail: 'newest db1:/new, 1 min old (RPO 24 h); 1 newer unfinished or damaged, not counted',
     })
+  })
+  it('with drillMaxAgeDays, also wants a restore drill that passed within it, on any node', () => {
+    const [mariadb] = backupLocations(inventory)
+    const fresh = {node: 'db2', ageSeconds: 60, path: '/new'}
+    expect(judgeBackups('prod', mariadb!, [fresh], 24, 7)).toEqual({
+      status: 'fail',
+      detail: 'newest db2:/new, 1 min old (RPO 24 h); no restore drill has passed',
+      hint: 'A backup never restored is not proven: ctl backup verify prod --database mariadb',
+    })
+    expect(judgeBackups('prod', mariadb!, [{...fresh, drillAgeSeconds: 8 * 86_400}], 24, 7)).toMatchObject({
+      status: 'fail',
+      detail: 'newest db2:/new, 1 min old (RPO 24 h); last passed drill 8.0 d ago (at most 7 d)',
+    })
+    expect(judgeBackups('prod', mariadb!, [fresh, {node: 'db1', drillAgeSeconds: 7200}], 24, 7)).toMatchObject({status: 'pass'})
+    // The drill's time, from the record next to any backup of the node.
+    const dir = '/var/backups/ctl/mariadb'
+    const drill = (outcome: string, at: string) => Buffer.from(JSON.stringify({verifiedAt: at, outcome, problems: []})).toString('base64')
+    const out = [
+      '1700000000',
+      `point\tmariadb\t1699990000\t10\t${'a'.repeat(64)}\t${drill('passed', '2023-11-14T20:13:20.000Z')}\t${dir}/20231114T211320`,
+      `point\tmariadb\t1699990000\t10\t${'b'.repeat(64)}\t${drill('failed', '2023-11-14T22:00:00.000Z')}\t${dir}/20231114T211000`,
+    ].join('\n')
+    expect(parseNewestBackup('db2', out, mariadb!)).toMatchObject({drillAgeSeconds: 7200})
   })
 })
 

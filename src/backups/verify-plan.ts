@@ -1,0 +1,50 @@
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {renderCommand} from '../lib/shell.js'
+import {drillRecordPath, mariadbDrillCommand, postgresDrillCommand} from './drill.js'
+import type {RestorePoint} from './restore-points.js'
+
+/** One restore drill to run: the restore point, the node that holds it (and runs the scratch server). */
+export interface DrillTarget {
+  point: RestorePoint
+  node: string
+  /** The drill script, for the plan (--dry-run) and the run. */
+  command: string
+  recordPath: string
+}
+
+/**
+ * What `ctl backup verify` drills: the restore point `--path` names, else the newest complete one of
+ * every series. An unfinished or damaged backup is refused: its record is what a drill checks against.
+ */
+export function chooseDrillTargets(points: readonly RestorePoint[], options: {path?: string; env: string}): DrillTarget[] {
+  const usable = (p: RestorePoint) => p.complete && !p.problem
+  let chosen: RestorePoint[]
+  if (options.path !== undefined) {
+    const named = points.filter((p) => p.path === options.path)
+    if (named.length === 0)
+      throw new CtlError(`No restore point at ${options.path}`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'backup.not-found',
+        hint: `ctl backup list ${options.env} shows every restore point with its path.`,
+      })
+    const bad = named.find((p) => !usable(p))
+    if (bad)
+      throw new CtlError(
+        `${bad.path} is ${bad.problem ? `damaged (${bad.problem})` : 'not a complete backup (no manifest or record)'}: there is nothing to check it against`,
+        {
+          exitCode: ExitCode.cannotRun,
+          code: 'backup.incomplete',
+          hint: `Take a new backup (ctl runbook ${bad.database === 'mariadb' ? 'mariadb-backup' : 'pg-backup'} ${options.env}) and verify that one.`,
+        },
+      )
+    chosen = named
+  } else {
+    const newest = new Map<string, RestorePoint>()
+    for (const p of [...points].filter(usable).sort((a, b) => b.takenAt.localeCompare(a.takenAt))) if (!newest.has(p.series)) newest.set(p.series, p)
+    chosen = [...newest.values()].sort((a, b) => a.series.localeCompare(b.series))
+  }
+  return chosen.map((point) => {
+    const command = point.database === 'mariadb' ? mariadbDrillCommand(point.path) : postgresDrillCommand(point.path, point.checksum ?? '')
+    return {point, node: point.nodes[0]!, command: renderCommand(command), recordPath: drillRecordPath(point)}
+  })
+}
