@@ -17,6 +17,12 @@ export function drillRecordPath(point: Pick<RestorePoint, 'path'>): string {
 // there), removed with the server stopped however the script ends.
 const scratch = (owner: string) =>
   `s=$(mktemp -d /var/tmp/ctl-drill-XXXXXX) || { printf 'scratch\\tfail\\tmktemp in /var/tmp failed\\n'; exit 0; }; chown ${owner} "$s"`
+/**
+ * Refuses before copying when /var/tmp has less free space than the copy needs (at least the
+ * backup's size plus a margin; a restored dump is usually larger than its compressed archive).
+ */
+const spaceFor = (sizeCommand: string, factor: number) =>
+  `need=$(( $(${sizeCommand}) * ${factor} + 67108864 )); free=$(df -P -B1 /var/tmp | awk 'NR == 2 { print $4 }'); if [ "$free" -lt "$need" ]; then printf 'scratch\\tfail\\t/var/tmp has %s bytes free, the drill needs about %s\\n' "$free" "$need"; exit 0; fi`
 const oneLine = (file: string) => `"$(tail -n 3 ${file} 2>/dev/null | tr '\\n\\t' '  ')"`
 
 /** The rows per table of a mariabackup backup, written into it (under its manifest) when it was taken. */
@@ -40,6 +46,7 @@ export function mariadbDrillCommand(backupDir: string, options: {integrity?: boo
   return {
     script: [
       'pid=',
+      spaceFor(`du -sb ${src} | cut -f1`, 1),
       scratch('mysql'),
       `cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 120 ]; do sleep 0.5; i=$((i+1)); done; kill -9 "$pid" 2>/dev/null; fi; rm -rf "$s"; }`,
       'trap cleanup EXIT',
@@ -76,6 +83,7 @@ export function postgresDrillCommand(dumpFile: string, expectedSha256: string): 
     script: [
       'bin=$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1)',
       `[ -n "$bin" ] || { printf 'start\\tfail\\tno PostgreSQL server binaries in /usr/lib/postgresql\\n'; exit 0; }`,
+      spaceFor(`stat -c %s ${file}`, 3),
       scratch('postgres'),
       `cleanup() { [ -f "$s/data/postmaster.pid" ] && runuser -u postgres -- "$bin/pg_ctl" -D "$s/data" -m immediate -w stop > /dev/null 2>&1; rm -rf "$s"; }`,
       'trap cleanup EXIT',

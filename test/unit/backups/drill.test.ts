@@ -17,6 +17,7 @@ describe('restore drills: output, verdict and the count of rows at backup time',
   })
 
   it.each([
+    ['a full /var/tmp', ['scratch\tfail\t/var/tmp has 10 bytes free, the drill needs about 99'], undefined, /scratch failed: \/var\/tmp has 10 bytes free/],
     ['a changed archive', ['integrity\tfail\tsha256 abc, the record says def'], undefined, /integrity failed: sha256 abc, the record says def/],
     ['a server that does not start', ['integrity\tok', 'start\tfail\t[ERROR] InnoDB: corrupt page'], undefined, /start failed: \[ERROR\] InnoDB/],
     ['a restore that stops', [...ok.slice(0, 2), 'restore\tfail\tpg_restore: error: could not read'], undefined, /restore failed/],
@@ -95,5 +96,8 @@ describe('restore drills: output, verdict and the count of rows at backup time',
     expect(pg).toContain(`< '/b/a b.dump'`)
     expect(pg).toContain('trap cleanup EXIT')
     expect(pg).toContain('listen_addresses=')
+    // Free space first: a drill that would fill /var/tmp on a production node refuses.
+    expect(pg.indexOf('df -P -B1 /var/tmp')).toBeLessThan(pg.indexOf('mktemp'))
+    expect(maria.indexOf('df -P -B1 /var/tmp')).toBeLessThan(maria.indexOf('mktemp'))
   })
 })
