@@ -42,7 +42,8 @@ done
 PGPASSWORD=$pgpass psql -X -q -h 198.18.0.11 -p 5000 -U postgres -c 'create database ctl_bench'
 PGPASSWORD=$pgpass psql -X -q -h 198.18.0.11 -p 5000 -U postgres -d ctl_bench \
   -c "create table t (id int primary key, v text not null); insert into t select g, repeat(md5(random()::text), 32) from generate_series(1, $rows) g"
-maria_bytes=$(mariadb --socket="$h3_sock" -u root -N -e "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = 'ctl_bench' AND table_name = 't'")
+# ANALYZE first: InnoDB's table statistics lag behind a fresh fill.
+maria_bytes=$(mariadb --socket="$h3_sock" -u root -N -e "ANALYZE TABLE ctl_bench.t" >/dev/null && mariadb --socket="$h3_sock" -u root -N -e "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = 'ctl_bench' AND table_name = 't'")
 pg_bytes=$(PGPASSWORD=$pgpass psql -X -At -h 198.18.0.11 -p 5000 -U postgres -d ctl_bench -c "select pg_database_size('ctl_bench')")
 sleep 5  # replicas catch up
 
@@ -69,7 +70,8 @@ ctl_pg_start=$start
 pg_path=$(jq -r .summary.backup.file "$work/pg.json")
 taken+=("$pg_path")
 pg_source=$(jq -r .summary.source.member "$work/pg.json")
-source_address=198.18.0.1$(jq -r .summary.source.node "$work/pg.json" | tr -dc 0-9)
+source_node=$(jq -r .summary.source.node "$work/pg.json")
+source_address=$("$ctl" inventory show lab --json | jq -r --arg n "$source_node" '(.inventory // .).nodes[] | select(.name == $n) | .address')
 start=$(now)
 PGPASSWORD=$pgpass pg_dump -Fc -h "$source_address" -U postgres -d ctl_bench -f "$work/raw.dump"
 raw_pg_end=$(now)
@@ -86,20 +88,19 @@ verify_pg=$(secs "$start" "$(now)")
 
 mib() { awk "BEGIN {printf \"%.0f\", $1 / 1048576}"; }
 printf '%-34s %10s %10s %8s %10s\n' 'backup' 'raw tool' 'ctl' 'ratio' 'ctl MiB/s'
-printf '%-34s %9ss %9ss %7sx %10s\n' "mariabackup, $(mib "$maria_bytes") MiB table on h3" \
-  "$(secs "$raw_maria_start" "$raw_maria_end")" "$(secs "$ctl_maria_start" "$ctl_maria_end")" \
-  "$(awk "BEGIN {printf \"%.2f\", ($ctl_maria_end - $ctl_maria_start) / ($raw_maria_end - $raw_maria_start)}")" \
-  "$(mibps "$(mib "$maria_backup_bytes")" "$ctl_maria_start" "$ctl_maria_end")"
-printf '%-34s %9ss %9ss %7sx %10s\n' "pg_dump -Fc, $(mib "$pg_bytes") MiB database (ctl: $pg_source)" \
-  "$(secs "$raw_pg_start" "$raw_pg_end")" "$(secs "$ctl_pg_start" "$ctl_pg_end")" \
-  "$(awk "BEGIN {printf \"%.2f\", ($ctl_pg_end - $ctl_pg_start) / ($raw_pg_end - $raw_pg_start)}")" \
-  "$(mibps "$(mib "$pg_bytes")" "$ctl_pg_start" "$ctl_pg_end")"
+# One row: label, raw start/end, ctl start/end, bytes ctl backed up.
+row() {
+  printf '%-34s %9ss %9ss %7sx %10s\n' "$1" "$(secs "$2" "$3")" "$(secs "$4" "$5")" \
+    "$(awk "BEGIN {printf \"%.2f\", ($5 - $4) / ($3 - $2)}")" "$(mibps "$(mib "$6")" "$4" "$5")"
+}
+row "mariabackup, $(mib "$maria_bytes") MiB table on h3" "$raw_maria_start" "$raw_maria_end" "$ctl_maria_start" "$ctl_maria_end" "$maria_backup_bytes"
+row "pg_dump -Fc, $(mib "$pg_bytes") MiB database (ctl: $pg_source)" "$raw_pg_start" "$raw_pg_end" "$ctl_pg_start" "$ctl_pg_end" "$pg_bytes"
 echo
 # Where ctl's time goes: each runbook step's duration.
-printf 'ctl mariadb-backup steps: %s\n' "$(jq -r '[.steps[] | "\(.id) \((.durationMs // 0) / 1000 | . * 10 | round / 10)s"] | join(", ")' "$work/maria.json")"
-printf 'ctl pg-backup steps: %s\n' "$(jq -r '[.steps[] | "\(.id) \((.durationMs // 0) / 1000 | . * 10 | round / 10)s"] | join(", ")' "$work/pg.json")"
+step_times() { jq -r '[.steps[] | "\(.id) \((.durationMs // 0) / 1000 | . * 10 | round / 10)s"] | join(", ")' "$1"; }
+echo "ctl mariadb-backup steps: $(step_times "$work/maria.json")"
+echo "ctl pg-backup steps: $(step_times "$work/pg.json")"
 echo
-printf 'restore drill (ctl backup verify): mariadb %ss (%s), postgres %ss (%s)\n' \
-  "$verify_maria" "$(jq -r '.results[0].record | "\(.outcome), \(.rows) rows, counts \(.counts)"' "$work/verify-maria.json")" \
-  "$verify_pg" "$(jq -r '.results[0].record | "\(.outcome), \(.rows) rows, counts \(.counts)"' "$work/verify-pg.json")"
+drill_result() { jq -r '.results[0].record | "\(.outcome), \(.rows) rows, counts \(.counts)"' "$1"; }
+echo "restore drill (ctl backup verify): mariadb ${verify_maria}s ($(drill_result "$work/verify-maria.json")), postgres ${verify_pg}s ($(drill_result "$work/verify-pg.json"))"
 echo 'RPO with WAL/binlog archiving: not measured, ctl has no archiving yet (issue 17)'
