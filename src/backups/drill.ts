@@ -69,7 +69,7 @@ export function mariadbDrillCommand(backupDir: string, options: {integrity?: boo
 }
 
 /** Rows per table in the catalog of a restored PostgreSQL database, as `schema.table<TAB>count` (names as pg_dump writes them). */
-const PG_COUNT_ROWS_SQL =
+export const PG_COUNT_ROWS_SQL =
   "select format('%I.%I', n.nspname, c.relname), (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', n.nspname, c.relname), false, true, '')))[1]::text from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' order by 1"
 
 /**

@@ -35,7 +35,13 @@ export function resolveSecret(loaded: Pick<LoadedInventory, 'file'>, ref: string
 /** Every secret reference an inventory names (the schema's `secretRef` fields; Vault's token defaults to $VAULT_TOKEN). */
 function inventorySecretRefs(inventory: Inventory): string[] {
   const vaultToken = inventory.vault && (inventory.vault.token ?? 'env:VAULT_TOKEN')
-  const refs = [inventory.databases?.galera?.password, inventory.databases?.patroni?.password, vaultToken, ...inventory.registries.map((r) => r.password)]
+  const refs = [
+    inventory.databases?.galera?.password,
+    inventory.databases?.patroni?.password,
+    inventory.databases?.patroni?.pgbackrest?.cipherPass,
+    vaultToken,
+    ...inventory.registries.map((r) => r.password),
+  ]
   return refs.filter((ref): ref is string => Boolean(ref))
 }
 

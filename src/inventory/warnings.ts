@@ -43,8 +43,15 @@ export const PLAIN_HTTP_VAULT_HINT =
   'Use scheme: https (with vault.caCert), or set insecureHttpOk: true on the member when the network path is private on purpose.'
 
 export function inventoryWarnings(inventory: Inventory): InventoryWarning[] {
-  return plainHttpVaultMembers(inventory).map(({index, node, address}) => ({
+  const warnings: InventoryWarning[] = plainHttpVaultMembers(inventory).map(({index, node, address}) => ({
     path: ['vault', 'members', index, 'scheme'],
     message: `Vault on ${node} (${address}) is reached over plain http: ${PLAIN_HTTP_VAULT_RISK}. ${PLAIN_HTTP_VAULT_HINT}`,
   }))
+  const pgbackrest = inventory.databases?.patroni?.pgbackrest
+  if (pgbackrest && !pgbackrest.cipherPass)
+    warnings.push({
+      path: ['databases', 'patroni', 'pgbackrest', 'cipherPass'],
+      message: `pgBackRest's repository on ${pgbackrest.repoNode} is not encrypted: anyone who reads it reads the database. Set cipherPass (a secret reference) before the first backup.`,
+    })
+  return warnings
 }

@@ -41,6 +41,8 @@ export interface MemberStatus {
   location?: number
   replayPaused?: boolean
   paused?: boolean
+  /** A setting changed that takes effect only after a restart (e.g. archive_mode). */
+  pendingRestart?: boolean
   error?: string
 }
 
@@ -136,6 +138,7 @@ export function parseMemberStatus(json: unknown): MemberStatus {
     location: num(xlog.location),
     replayPaused: xlog.paused === true,
     paused: data.pause === true,
+    pendingRestart: data.pending_restart === true,
   }
 }
 

@@ -6,13 +6,27 @@ import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import {pgBackup} from './pg-backup.js'
 import {pgRestore} from './pg-restore.js'
+import {pgPitr} from './pg-pitr.js'
+import {pgbackrestBackup} from './pgbackrest-backup.js'
+import {pgbackrestSetup} from './pgbackrest-setup.js'
 import type {AnyRunbook} from './types.js'
 
 /**
  * The runbook registry: what `ctl runbook list` and `ctl runbook show` read. Each runbook is also
  * its own command, `src/commands/runbook/<name>.ts`. Add one line per runbook here.
  */
-export const runbooks: AnyRunbook[] = [galeraRecover, mariadbBackup, mariadbRestore, patroniSwitchover, patroniFailover, pgBackup, pgRestore]
+export const runbooks: AnyRunbook[] = [
+  galeraRecover,
+  mariadbBackup,
+  mariadbRestore,
+  patroniSwitchover,
+  patroniFailover,
+  pgBackup,
+  pgRestore,
+  pgbackrestSetup,
+  pgbackrestBackup,
+  pgPitr,
+]
 
 export function findRunbook(name: string): AnyRunbook {
   const runbook = runbooks.find((r) => r.name === name)

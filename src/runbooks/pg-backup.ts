@@ -1,8 +1,7 @@
 import {archiveRowCountsCommand, parseDrillOutput} from '../backups/drill.js'
-import {CtlError, ExitCode} from '../lib/errors.js'
+import {CtlError} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
 import {backupStamp} from '../galera/backup.js'
-import {chooseBackupSource} from '../patroni/backup-source.js'
 import {checkDatabaseName} from '../patroni/database-name.js'
 import {
   checksumCommand,
@@ -20,7 +19,7 @@ import {
 import {formatBytes, type ClusterFacts} from '../patroni/facts.js'
 import {memberNamed, patroniTopology} from '../patroni/topology.js'
 import {factCommands} from './patroni-switchover.js'
-import {factsTable, patroniAccess} from './patroni-common.js'
+import {patroniAccess, readFactsAndBackupSource} from './patroni-common.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook} from './types.js'
 import {lastLines} from '../lib/output.js'
@@ -76,11 +75,8 @@ export const pgBackup: Runbook<PgBackupState, PgBackupOptions> = {
       async act(ctx) {
         const access = patroniAccess(ctx)
         const section = ctx.loaded.inventory.databases.patroni!
-        const facts = await access.facts()
+        const {facts, source} = await readFactsAndBackupSource(ctx, access, 'pg.no-source')
         ctx.state.facts = facts
-        ctx.report(factsTable(facts))
-        const source = chooseBackupSource(facts, {fromReplica: section.backupFromReplica, maxLagBytes: section.maxLagBytes})
-        if (!source.ok) throw new CtlError(`Cannot back up: ${source.reason}`, {exitCode: ExitCode.cannotRun, code: 'pg.no-source', hint: source.hint})
         const member = access.member(source.member)
         ctx.state.source = {member: source.member, node: member.node, role: source.role, why: source.why}
         ctx.state.backupNode = section.backupNode ?? member.node

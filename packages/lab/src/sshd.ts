@@ -32,7 +32,8 @@ export function sshdConfig(host: LabHost): string {
     'ListenAddress 127.0.0.1',
     `HostKey ${p.hostKey}`,
     `PidFile ${p.pidFile}`,
-    `AuthorizedKeysFile ${p.authorizedKeys}`,
+    // Root logs in with the lab key; other users (postgres, for pgBackRest between hosts) with their own ~/.ssh.
+    `AuthorizedKeysFile ${p.authorizedKeys} .ssh/authorized_keys`,
     'PermitRootLogin prohibit-password',
     'PubkeyAuthentication yes',
     'PasswordAuthentication no',

@@ -115,3 +115,8 @@ export interface LabComponent {
   status(ctx: LabContext): Promise<LabStatusRow[]>
   breaks?: LabBreakScenario[]
 }
+
+/** The default lab (instance 0): the one inventories/lab.yml describes (Vault, pgBackRest's scratch servers). */
+export function isDefaultLab(ctx: Pick<LabContext, 'instance'>): boolean {
+  return (ctx.instance?.id ?? 0) === 0
+}

@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 import {RunbookCommand, runbookArgs, runbookDescription, runbookExamples, runbookFlags} from '../../runbooks/command.js'
 import {pgRestore} from '../../runbooks/pg-restore.js'
+import {pgPitr} from '../../runbooks/pg-pitr.js'
+import {AT_DESCRIPTION} from './pg-pitr.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export default class PgRestore extends RunbookCommand {
@@ -11,6 +13,7 @@ export default class PgRestore extends RunbookCommand {
     'prod --from ctl-prod-app-20261126T120000.dump',
     'prod --from /var/backups/ctl/postgres/prod-app-20261126T120000.dump --db app_check',
     'prod --from prod-app-20261126T120000.dump --db app --replace',
+    'prod --at "2026-12-01 10:42:00"',
   )
   static override args = runbookArgs
   static override flags = {
@@ -23,10 +26,15 @@ export default class PgRestore extends RunbookCommand {
       description: "Replace the existing database named by --db (or the backup's) after a confirmation naming it; the old one is kept, renamed.",
       default: false,
     }),
+    at: Flags.string({
+      description: `${AT_DESCRIPTION} Runs the pg-pitr runbook (pgBackRest) into a scratch server instead of restoring a dump.`,
+      exclusive: ['from', 'replace', 'db'],
+    }),
   }
 
   async run(): Promise<RunbookRunResult> {
     const {args, flags} = await this.parse(PgRestore)
+    if (flags.at !== undefined) return this.execute(pgPitr, args.env, flags, {at: flags.at})
     return this.execute(pgRestore, args.env, flags, {from: flags.from ?? '', db: flags.db, replace: flags.replace})
   }
 }

@@ -31,6 +31,35 @@ const galera = z.strictObject({
 export type GaleraCluster = z.infer<typeof galera>
 export type GaleraMember = GaleraCluster['members'][number]
 
+/** A path on each node: `{node}` becomes the node's name (the lab's hosts share one filesystem). */
+const perNodePath = remotePath.refine((p) => !p.replaceAll('{node}', '').includes('{'), 'a path whose only placeholder is {node}')
+
+/**
+ * pgBackRest for the Patroni cluster (physical backups, WAL archiving, point-in-time recovery): the
+ * repository lives on repoNode (repository-host mode: members push WAL there over SSH as osUser),
+ * encrypted with cipherPass (aes-256-cbc; kept only in the repository host's config).
+ */
+const pgbackrest = z.strictObject({
+  /** The stanza (pgBackRest's name for the cluster); default the Patroni scope. */
+  stanza: identifier.optional(),
+  repoNode: identifier,
+  repoPath: remotePath,
+  cipherPass: secretRef.optional(),
+  /** Full backups kept (pgBackRest expires older ones, and the WAL only they needed). Seed 003: 30 days of dailies. */
+  retentionFull: z.number().int().positive().default(2),
+  configPath: perNodePath.default('/etc/pgbackrest/pgbackrest.conf'),
+  logPath: perNodePath.default('/var/log/pgbackrest'),
+  lockPath: perNodePath.default('/tmp/pgbackrest'),
+  /** PostgreSQL's archive_timeout: a WAL segment is archived at least this often (the RPO when writes are few). */
+  archiveTimeoutSeconds: durationSeconds.int().positive().default(60),
+  /** The operating-system user pgBackRest runs as (PostgreSQL's). */
+  osUser: identifier.default('postgres'),
+  /** Where point-in-time restores go on repoNode: a scratch server per restore, on a socket only. */
+  scratchDir: remotePath.default('/var/tmp'),
+  scratchPort: port.default(55432),
+})
+export type PgbackrestSection = z.infer<typeof pgbackrest>
+
 /** A Patroni cluster on etcd (seed 002, seed 004). */
 export const patroni = z.strictObject({
   scope: identifier,
@@ -59,6 +88,7 @@ export const patroni = z.strictObject({
   backupDir: remotePath.default('/var/backups/ctl/postgres'),
   /** The node that stores backups; default the member dumped from. */
   backupNode: identifier.optional(),
+  pgbackrest: pgbackrest.optional(),
 })
 
 const etcd = z.strictObject({

@@ -36,6 +36,7 @@ export const inventorySchema = z
     inv.databases.galera?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'galera', 'members', i, 'node']))
     if (inv.databases.galera?.backupNode) refersToNode(inv.databases.galera.backupNode, ['databases', 'galera', 'backupNode'])
     inv.databases.patroni?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'patroni', 'members', i, 'node']))
+    if (inv.databases.patroni?.pgbackrest) refersToNode(inv.databases.patroni.pgbackrest.repoNode, ['databases', 'patroni', 'pgbackrest', 'repoNode'])
     inv.databases.etcd?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'etcd', 'members', i, 'node']))
     inv.vault?.members.forEach((m, i) => refersToNode(m.node, ['vault', 'members', i, 'node']))
     inv.services.forEach((s, i) => {

@@ -43,7 +43,12 @@ describe('parseMemberStatus', () => {
       location: undefined,
       replayPaused: true,
       paused: false,
+      pendingRestart: false,
     })
+  })
+
+  it('reads a restart pending (archive_mode changed)', () => {
+    expect(parseMemberStatus({state: 'running', role: 'primary', pending_restart: true}).pendingRestart).toBe(true)
   })
 })
 

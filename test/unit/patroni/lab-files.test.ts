@@ -46,10 +46,10 @@ describe('lab HAProxy write endpoint', () => {
 })
 
 describe('lab control scripts', () => {
-  it('start Patroni as postgres with a clean environment (no PG* variables)', () => {
+  it('start Patroni as postgres with a clean environment (no PG* variables; its pgBackRest config named)', () => {
     const text = patroniScript(h1)
     expect(text).toContain(
-      'setsid setpriv --reuid=postgres --regid=postgres --init-groups env -i PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/postgresql LANG=C.UTF-8 patroni /var/lib/ctl-lab/h1/patroni/patroni.yml >>"$LOG" 2>&1 </dev/null &',
+      'setsid setpriv --reuid=postgres --regid=postgres --init-groups env -i PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/postgresql LANG=C.UTF-8 PGBACKREST_CONFIG=/var/lib/ctl-lab/h1/pgbackrest/pgbackrest.conf patroni /var/lib/ctl-lab/h1/patroni/patroni.yml >>"$LOG" 2>&1 </dev/null &',
     )
     expect(text).toContain('pm=$(head -n 1 /var/lib/ctl-lab/h1/patroni/data/postmaster.pid 2>/dev/null || true)')
   })

@@ -45,6 +45,9 @@ export interface PatroniLabPaths {
   haproxyConfig: string
   haproxyPid: string
   haproxyScript: string
+  /** pgBackRest's config, log and lock directories (and on h3 the repository): inventories/lab.yml's pgbackrest paths. */
+  pgbackrestDir: string
+  pgbackrestConfig: string
 }
 
 export function patroniLabPaths(host: LabHost): PatroniLabPaths {
@@ -70,6 +73,8 @@ export function patroniLabPaths(host: LabHost): PatroniLabPaths {
     haproxyConfig: `${patroniDir}/haproxy-pg.cfg`,
     haproxyPid: `${host.runDir}/haproxy-pg.pid`,
     haproxyScript: `${binDir}/ctl-lab-haproxy-pg`,
+    pgbackrestDir: `${host.stateDir}/pgbackrest`,
+    pgbackrestConfig: `${host.stateDir}/pgbackrest/pgbackrest.conf`,
   }
 }
 
@@ -200,6 +205,8 @@ interface DaemonScript {
   argv: string[]
   /** Run as SERVICE_USER with a clean environment (no PG* variables reach Patroni). */
   asServiceUser: boolean
+  /** More variables of that clean environment. */
+  env?: Record<string, string>
   /** The data directory whose postmaster.pid names PostgreSQL's pid (for `kill`). */
   postgresData?: string
   /** Seconds `stop` waits before giving up. */
@@ -214,7 +221,11 @@ const CLEAN_PATH = `${PG_BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
  */
 function renderDaemonScript(d: DaemonScript): string {
   const runAs = d.asServiceUser
-    ? `setpriv --reuid=${SERVICE_USER} --regid=${SERVICE_USER} --init-groups env -i PATH=${CLEAN_PATH} HOME=/var/lib/postgresql LANG=C.UTF-8 `
+    ? `setpriv --reuid=${SERVICE_USER} --regid=${SERVICE_USER} --init-groups env -i PATH=${CLEAN_PATH} HOME=/var/lib/postgresql LANG=C.UTF-8 ${Object.entries(
+        d.env ?? {},
+      )
+        .map(([k, v]) => `${k}=${quote(v)} `)
+        .join('')}`
     : ''
   const mkdirs = d.dirs.map(([dir, owner]) => `  install -d -m 700 -o ${quote(owner)} -g ${quote(owner)} ${quote(dir)}`).join('\n')
   const pgKill = d.postgresData
@@ -307,6 +318,9 @@ export function patroniScript(host: LabHost): string {
     ],
     argv: ['patroni', p.patroniConfig],
     asServiceUser: true,
+    // archive_command is cluster-wide (in the DCS) and the lab's hosts share one /etc: each host's
+    // pgBackRest finds its own config through the environment PostgreSQL inherits from Patroni.
+    env: {PGBACKREST_CONFIG: p.pgbackrestConfig},
     postgresData: p.patroniData,
     stopWaitSeconds: 60,
   })

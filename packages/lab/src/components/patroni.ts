@@ -1,4 +1,4 @@
-import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {CtlError} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
@@ -7,7 +7,7 @@ import {forEachLimited} from 'ctl/lib/limit.js'
 import {inNetns, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
 import {ensureLabPassword} from '../lab-files.js'
-import type {LabComponent, LabContext, LabHost, LabStatusRow} from '../types.js'
+import {DEFAULT_LAB_INSTANCE, isDefaultLab, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
 import {gatherClusterFacts, type ClusterFacts} from 'ctl/patroni/facts.js'
 import {restCall} from 'ctl/patroni/rest.js'
 import type {PatroniTopology, RunOn} from 'ctl/patroni/topology.js'
@@ -30,6 +30,7 @@ import {
   type LabPgPasswords,
 } from './patroni-files.js'
 import {lastLines} from 'ctl/lib/output.js'
+import {ensurePostgresSsh} from './postgres-ssh.js'
 
 /**
  * etcd (3 members) and Patroni + PostgreSQL 15 (one member per lab host, up to 3), plus an HAProxy
@@ -56,6 +57,11 @@ function labPasswordFiles(projectRoot: string): {superuser: string; replication:
 function ensureLabPasswords(projectRoot: string): LabPgPasswords {
   const files = labPasswordFiles(projectRoot)
   return {superuser: ensureLabPassword(files.superuser), replication: ensureLabPassword(files.replication)}
+}
+
+/** pgBackRest's repository key (inventories/lab.yml: databases.patroni.pgbackrest.cipherPass). */
+function ensureCipherPass(projectRoot: string): void {
+  ensureLabPassword(`${labFilesDir(projectRoot)}/pgbackrest-cipher.password`)
 }
 
 /** The lab cluster as the Patroni code sees it (same shape as the inventory's databases.patroni). */
@@ -174,6 +180,8 @@ async function up(ctx: LabContext): Promise<void> {
   const passwords = ensureLabPasswords(ctx.projectRoot)
   const endpointHost = hosts[0]!
   for (const host of hosts) installHostFiles(host, hosts, passwords, host === endpointHost)
+  ensureCipherPass(ctx.projectRoot)
+  await ensurePostgresSsh(ctx.projectRoot, ctx.instance ?? DEFAULT_LAB_INSTANCE)
   await forEachLimited(hosts, hosts.length, (h) => controlOrFail(h, patroniLabPaths(h).etcdScript, 'start'))
   if (!(await waitFor(async () => (await Promise.all(hosts.map(etcdHealthy))).every(Boolean), 30_000, 200))) {
     throw new CtlError('etcd did not become healthy within 30 s', {code: 'lab.patroni', hint: `Look at ${patroniLabPaths(hosts[0]!).etcdLog}.`})
@@ -215,8 +223,13 @@ async function down(ctx: LabContext): Promise<void> {
     if (existsSync(p.haproxyScript)) await control(host, p.haproxyScript, 'kill')
     if (existsSync(p.patroniScript)) await control(host, p.patroniScript, 'kill')
     if (existsSync(p.etcdScript)) await control(host, p.etcdScript, 'kill')
-    for (const path of [p.etcdDir, p.patroniDir, p.etcdScript, p.patroniScript, p.haproxyScript, p.socketDir]) rmSync(path, {recursive: true, force: true})
+    for (const path of [p.etcdDir, p.patroniDir, p.pgbackrestDir, p.etcdScript, p.patroniScript, p.haproxyScript, p.socketDir])
+      rmSync(path, {recursive: true, force: true})
   })
+  // Point-in-time restores' scratch servers (ctl runbook pg-pitr): their processes died with the hosts.
+  if (isDefaultLab(ctx))
+    for (const dir of readdirSync('/var/tmp').filter((d) => d.startsWith(`ctl-pitr-${PATRONI_SCOPE}-`)))
+      rmSync(`/var/tmp/${dir}`, {recursive: true, force: true})
 }
 
 async function status(ctx: LabContext): Promise<LabStatusRow[]> {
@@ -261,7 +274,7 @@ async function leaderLoss(ctx: LabContext): Promise<string> {
 
 export const patroniComponent: LabComponent = {
   name: 'patroni',
-  packages: ['etcd-server', 'etcd-client', 'patroni', 'postgresql-15', 'haproxy', 'curl', 'util-linux', 'procps'],
+  packages: ['etcd-server', 'etcd-client', 'patroni', 'postgresql-15', 'pgbackrest', 'haproxy', 'curl', 'util-linux', 'procps'],
   up,
   down,
   status,

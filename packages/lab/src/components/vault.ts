@@ -4,7 +4,7 @@ import {runLocal} from 'ctl/lib/local.js'
 import {forEachLimited} from 'ctl/lib/limit.js'
 import {inNetns, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
-import type {LabComponent, LabContext, LabHost, LabStatusRow} from '../types.js'
+import {isDefaultLab, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
 
 /**
  * Vault, one server per lab host (the first three, as inventories/lab.yml's vault.members), on the
@@ -181,11 +181,6 @@ async function restartVaultNodes(ctx: LabContext): Promise<void> {
 /** Where inventories/lab.yml's vault.keysFile points: the keys of the lab cluster. */
 export function labVaultKeysFile(projectRoot: string): string {
   return `${labFilesDir(projectRoot)}/vault-keys.json`
-}
-
-/** Vault runs in the default lab only: inventories/lab.yml is the one that names vault members. */
-function isDefaultLab(ctx: LabContext): boolean {
-  return (ctx.instance?.id ?? 0) === 0
 }
 
 /**

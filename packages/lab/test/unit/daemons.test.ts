@@ -88,7 +88,7 @@ describe('sshdConfig', () => {
         'PermitRootLogin prohibit-password',
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',
-        'AuthorizedKeysFile /var/lib/ctl-lab/h1/authorized_keys',
+        'AuthorizedKeysFile /var/lib/ctl-lab/h1/authorized_keys .ssh/authorized_keys',
       ]),
     )
   })

@@ -1,0 +1,217 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+import {parseDrillOutput} from '../backups/drill.js'
+import {backupStamp} from '../galera/backup.js'
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {lastLines} from '../lib/output.js'
+import {renderCommand} from '../lib/shell.js'
+import {pgbackrestSettings} from '../patroni/pgbackrest-config.js'
+import {chooseRestoreBackup, parseRestoreTime, type PgbackrestBackup} from '../patroni/pgbackrest-info.js'
+import {PITR_EXIT, pitrRestoreCommand, scratchCleanupCommand, scratchRowCountsCommand, scratchServer, type ScratchServer} from '../patroni/pitr.js'
+import {patroniAccess} from './patroni-common.js'
+import {readRepositoryInfo, repoCommandPlan} from './pgbackrest-common.js'
+import {BACKUP_HEADER, backupRows} from './pgbackrest-backup.js'
+import {table} from './render.js'
+import type {Runbook} from './types.js'
+
+export interface PgPitrOptions {
+  at: string
+}
+
+export interface PgPitrState {
+  /** The time as the operator gave it, and as pgBackRest gets it (UTC). */
+  requested: string
+  target: string
+  stamp: string
+  backup?: PgbackrestBackup
+  pgVersion?: string
+  /** The WAL segment switched and archived before the restore, or why none was. */
+  archived?: string
+  scratch?: ScratchServer
+  recovery?: string[]
+  /** How to stop and remove the scratch server when done with it. */
+  cleanup?: string
+  rows?: Record<string, number>
+}
+
+const RESTORE_TIMEOUT_MS = 12 * 60 * 60 * 1000
+const ARCHIVE_WAIT_MS = 120_000
+
+const RESTORE_FAILURES: Record<number, string> = {
+  [PITR_EXIT.noServer]: 'no PostgreSQL server of the backup’s major version on the repository node',
+  [PITR_EXIT.exists]: 'the scratch directory exists already',
+  [PITR_EXIT.restore]: 'pgbackrest restore failed',
+  [PITR_EXIT.start]: 'the restored server did not start',
+  [PITR_EXIT.recovery]: 'recovery did not reach the target (is the WAL up to that time in the repository?)',
+}
+
+export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
+  name: 'pg-pitr',
+  summary: 'Point-in-time restore of the Patroni cluster into a scratch server on the repository node (pgBackRest), production untouched; every table counted.',
+  description: [
+    'Chooses the newest good backup that finished before --at, archives the current WAL segment (when the cluster has a',
+    'healthy leader; a dead cluster restores from what is archived), restores with pgBackRest into a new directory',
+    'on the repository node and recovers to --at (transactions committed after it are not replayed), starts that',
+    'server on a socket in its directory only (no network, archive_mode off: it never writes into the repository),',
+    'waits for the end of recovery and counts the rows of every table of every database. The server is left',
+    'running for you to read or pg_dump from; the summary says how to connect and how to remove it.',
+    '`ctl runbook pg-restore <env> --at TIME` runs this runbook.',
+  ].join('\n'),
+  needs: 'databases.patroni.pgbackrest with WAL archiving (pgbackrest-setup) and a backup (pgbackrest-backup); the PostgreSQL server package on repoNode',
+
+  setup({loaded, options}) {
+    pgbackrestSettings(loaded)
+    const at = options.at ? parseRestoreTime(options.at) : undefined
+    if (!at)
+      throw new CtlError(`--at needs a time such as "2026-12-01 10:42:00" or 2026-12-01T10:42:00Z, not "${options.at ?? ''}"`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'pitr.bad-time',
+        hint: 'Without a zone the time is local to this machine; add Z or +01:00 to be explicit.',
+      })
+    return {requested: options.at, target: at.toISOString(), stamp: backupStamp()}
+  },
+
+  steps: [
+    {
+      id: 'facts',
+      title: 'Read the repository and choose the backup',
+      risk: 'read',
+      description:
+        'pgbackrest info on the repository node; the newest good backup finished before the target. Refuses a future time or one before the oldest backup.',
+      plan: (state, loaded) => repoCommandPlan(loaded, `Backups able to reach ${state.target}`, '--output=json', 'info'),
+      async act(ctx) {
+        const s = pgbackrestSettings(ctx.loaded)
+        const info = await readRepositoryInfo(ctx, s)
+        if (info) ctx.report(table(BACKUP_HEADER, backupRows(info.backups)))
+        const choice = chooseRestoreBackup(info, new Date(ctx.state.target), new Date())
+        if (!choice.ok)
+          throw new CtlError(`Cannot restore to ${ctx.state.target}: ${choice.reason}`, {exitCode: ExitCode.cannotRun, code: choice.code, hint: choice.hint})
+        ctx.state.backup = choice.backup
+        ctx.state.pgVersion = info!.pgVersion ?? '15'
+        ctx.state.scratch = scratchServer(s, ctx.state.stamp, ctx.state.pgVersion)
+        ctx.report([
+          `Target ${ctx.state.target} (asked: ${ctx.state.requested}); from backup ${choice.backup.label} (${choice.backup.type}, finished ${choice.backup.stoppedAt}), then WAL up to the target.`,
+        ])
+      },
+    },
+    {
+      id: 'archive',
+      title: 'Archive the current WAL segment',
+      risk: 'change',
+      description:
+        'pg_switch_wal() on the leader, then waits until pg_stat_archiver reports that segment archived: the last writes before the target reach the repository. Skipped when the cluster has no healthy leader.',
+      plan: () => ({summary: 'Switch and archive the current WAL segment on the leader (if there is one)', commands: []}),
+      async act(ctx) {
+        const access = patroniAccess(ctx)
+        const facts = await access.facts()
+        if (!facts.leader || !facts.leaderHealthy) {
+          ctx.state.archived = 'no healthy leader: restoring from the WAL archived so far'
+          ctx.report([`No healthy leader: the restore uses the WAL archived so far.`])
+          return
+        }
+        const leader = access.leaderTarget(facts.leader)
+        const segment = await access.query<string>(leader, 'select to_json(pg_walfile_name(pg_switch_wal()))', 'archive')
+        const deadline = Date.now() + ARCHIVE_WAIT_MS
+        for (;;) {
+          const archiver = await access.query<{last: string | null; failed: string | null}>(
+            leader,
+            "select json_build_object('last', last_archived_wal, 'failed', last_failed_wal) from pg_stat_archiver",
+            'archive',
+          )
+          if (archiver.last && archiver.last >= segment) break
+          ctx.progress(
+            `waiting for ${segment} in the repository (last archived ${archiver.last ?? 'none'}${archiver.failed ? `, last failed ${archiver.failed}` : ''})`,
+          )
+          if (Date.now() > deadline)
+            throw new CtlError(`WAL segment ${segment} was not archived within ${ARCHIVE_WAIT_MS / 1000} s`, {
+              host: access.member(facts.leader).node,
+              code: 'pitr.archive-stuck',
+              hint: 'Archiving is failing (pg_stat_archiver.last_failed_wal): run ctl runbook pgbackrest-setup <env> to check it.',
+            })
+          await sleep(500)
+        }
+        ctx.state.archived = segment
+        ctx.report([`${segment} is in the repository.`])
+      },
+    },
+    {
+      id: 'restore',
+      title: 'Restore into a scratch server and recover to the target',
+      risk: 'change',
+      description:
+        'pgbackrest restore --type=time into a new directory on the repository node, then PostgreSQL started there (socket only, archive_mode off) until recovery stops at the target and the server is promoted.',
+      plan(state, loaded) {
+        const s = pgbackrestSettings(loaded)
+        if (!state.scratch || !state.backup) return {summary: 'Needs the backup first', commands: []}
+        return {
+          summary: `Restore ${state.backup.label} into ${s.repoNode}:${state.scratch.dir}, recover to ${state.target}`,
+          commands: [{node: s.repoNode, command: renderCommand(pitrRestoreCommand(s, state.scratch, state.backup.label, state.target))}],
+        }
+      },
+      async act(ctx) {
+        const s = pgbackrestSettings(ctx.loaded)
+        const x = ctx.state.scratch!
+        ctx.progress(`restoring ${ctx.state.backup!.label} into ${x.dir}`)
+        const r = await ctx.run(s.repoNode, pitrRestoreCommand(s, x, ctx.state.backup!.label, ctx.state.target), {timeoutMs: RESTORE_TIMEOUT_MS})
+        if (r.code !== 0) {
+          // Nothing half-restored stays behind (unless the directory was someone else's).
+          if (r.code !== PITR_EXIT.exists) await ctx.run(s.repoNode, scratchCleanupCommand(s, x))
+          throw new CtlError(`Point-in-time restore failed: ${RESTORE_FAILURES[r.code] ?? `exit ${r.code}`}: ${lastLines(r, 3, ' ')}`, {
+            host: s.repoNode,
+            code: 'pitr.restore-failed',
+            hint:
+              r.code === PITR_EXIT.recovery
+                ? 'The target may be later than the newest archived WAL; choose an earlier time, or repair archiving first.'
+                : `Look at ${s.logPath(s.repoNode)} on ${s.repoNode}.`,
+          })
+        }
+        ctx.state.cleanup = renderCommand(scratchCleanupCommand(s, x))
+        ctx.state.recovery = r.stdout.trim().split('\n').filter(Boolean)
+        ctx.report([
+          ...(ctx.state.recovery.length > 0 ? ctx.state.recovery : ['Recovered and promoted.']),
+          `The restored server runs on ${x.node} (socket only): psql -h ${x.dir} -p ${x.port} -U ${s.osUser}`,
+          `Remove it when done: ${ctx.state.cleanup}`,
+        ])
+      },
+    },
+    {
+      id: 'verify',
+      title: 'Read every table of the restored server',
+      risk: 'read',
+      description: 'Counts the rows of every table in every database of the scratch server (each table must be readable).',
+      plan(state, loaded) {
+        const s = pgbackrestSettings(loaded)
+        if (!state.scratch) return {summary: 'After the restore', commands: [], skip: 'runs after the restore'}
+        return {
+          summary: `Count rows in ${state.scratch.dir}`,
+          commands: [{node: s.repoNode, command: renderCommand(scratchRowCountsCommand(s, state.scratch))}],
+        }
+      },
+      async act(ctx) {
+        const s = pgbackrestSettings(ctx.loaded)
+        const r = await ctx.run(s.repoNode, scratchRowCountsCommand(s, ctx.state.scratch!), {timeoutMs: RESTORE_TIMEOUT_MS})
+        const out = parseDrillOutput(r.stdout)
+        if (r.code !== 0 || !out.finished)
+          throw new CtlError(`The restored server's tables could not all be read: ${lastLines(r, 3, ' ')}`, {host: s.repoNode, code: 'pitr.unreadable'})
+        ctx.state.rows = out.rows
+        ctx.report(
+          table(
+            ['table', 'rows'],
+            Object.entries(out.rows).map(([t, n]) => [t, String(n)]),
+          ),
+        )
+      },
+    },
+  ],
+
+  summarize(state) {
+    const x = state.scratch
+    return {
+      target: state.target,
+      requested: state.requested,
+      backup: state.backup?.label,
+      archived: state.archived,
+      scratch: x && {node: x.node, dir: x.dir, port: x.port, connect: `psql -h ${x.dir} -p ${x.port} -U postgres`, remove: state.cleanup},
+      rows: state.rows,
+    }
+  },
+}

@@ -1,0 +1,279 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+import {CtlError, ExitCode} from '../lib/errors.js'
+import {lastLines} from '../lib/output.js'
+import {renderCommand} from '../lib/shell.js'
+import {resolveSecret} from '../inventory/secrets.js'
+import type {PatroniAccess} from '../patroni/actions.js'
+import type {ClusterFacts} from '../patroni/facts.js'
+import {parseMemberStatus} from '../patroni/facts.js'
+import {
+  archivingChanges,
+  archivingParameters,
+  pgbackrestCommand,
+  pgbackrestSettings,
+  renderNodeConfigs,
+  writeConfigCommand,
+  type MemberLayout,
+} from '../patroni/pgbackrest-config.js'
+import {buildRestRequest} from '../patroni/rest.js'
+import {memberNamed, patroniTopology} from '../patroni/topology.js'
+import {factCommands} from './patroni-switchover.js'
+import {factsTable, patroniAccess} from './patroni-common.js'
+import {memberLayouts, readRepositoryInfo, repoCommandPlan, restartMember} from './pgbackrest-common.js'
+import {table} from './render.js'
+import type {PlannedCommand, Runbook} from './types.js'
+
+export interface PgbackrestSetupState {
+  facts?: ClusterFacts
+  layouts?: MemberLayout[]
+  /** Archiving parameters the DCS does not have yet. */
+  changes?: Record<string, string>
+  /** Members whose PostgreSQL needs a restart for archive_mode (replicas first, the leader last). */
+  restarts?: string[]
+  restarted?: string[]
+  stanzaExisted?: boolean
+}
+
+/** Members with a pending restart, replicas first and the leader last. */
+async function pendingRestarts(access: PatroniAccess, leader: string): Promise<string[]> {
+  const names: string[] = []
+  for (const m of access.topology.members) {
+    const r = await access.request(m.name, {method: 'GET', path: '/patroni', timeoutSeconds: 5})
+    if (r.json && parseMemberStatus(r.json).pendingRestart) names.push(m.name)
+  }
+  return [...names.filter((n) => n !== leader), ...names.filter((n) => n === leader)]
+}
+
+export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
+  name: 'pgbackrest-setup',
+  summary:
+    "Sets up pgBackRest for the Patroni cluster: configs on every member and the repository node, the stanza, WAL archiving in Patroni's configuration, then checks it.",
+  description: [
+    "Reads each member's data directory, socket and port from the server itself, writes pgBackRest's config on every",
+    'member (pushing WAL to the repository node over SSH as the PostgreSQL user) and on the repository node (the',
+    'repository, its aes-256-cbc key from cipherPass, written from stdin, never in argv, and the members), creates the',
+    "stanza (idempotent), sets archive_mode, archive_command and archive_timeout in Patroni's DCS (PATCH /config), then",
+    'restarts the members that need it for archive_mode: replicas first, the leader last after a question (writes pause',
+    'for a few seconds). Ends with `pgbackrest check` on every node (a WAL segment is switched and must reach the',
+    'repository). Needs SSH from each member to the repository node and back as the PostgreSQL user (docs/BACKUPS.md).',
+  ].join('\n'),
+  needs: 'databases.patroni.pgbackrest (repoNode, repoPath, cipherPass, configPath); pgbackrest on every member and the repository node',
+
+  setup({loaded}) {
+    pgbackrestSettings(loaded)
+    return {}
+  },
+
+  steps: [
+    {
+      id: 'facts',
+      title: "Read the cluster, each member's layout and Patroni's configuration",
+      risk: 'read',
+      description:
+        'Cluster facts; data_directory, unix_socket_directories and port of every member; GET /config on the leader; pgbackrest version on every node.',
+      plan: (state, loaded) => ({summary: 'Read the cluster and what archiving needs', commands: factCommands(loaded, state.facts?.leader)}),
+      async act(ctx) {
+        const access = patroniAccess(ctx)
+        const s = pgbackrestSettings(ctx.loaded)
+        const facts = await access.facts()
+        ctx.state.facts = facts
+        ctx.report(factsTable(facts))
+        if (!facts.leader || !facts.leaderHealthy)
+          throw new CtlError('The cluster has no healthy leader: archiving is set up on a running cluster', {
+            exitCode: ExitCode.cannotRun,
+            code: 'pgbackrest.no-leader',
+            hint: 'Repair it first (ctl runbook patroni-failover <env>).',
+          })
+        const nodes = [...new Set([s.repoNode, ...access.topology.members.map((m) => m.node)])]
+        for (const node of nodes) {
+          const version = await ctx.run(node, ['pgbackrest', 'version'])
+          if (version.code !== 0)
+            throw new CtlError(`pgbackrest is not installed on ${node}`, {
+              host: node,
+              exitCode: ExitCode.cannotRun,
+              code: 'pgbackrest.missing',
+              hint: 'apt-get install pgbackrest',
+            })
+        }
+        ctx.state.layouts = await memberLayouts(access, facts, 'facts')
+        const config = await access.request(facts.leader, {method: 'GET', path: '/config'})
+        const parameters = ((config.json as {postgresql?: {parameters?: Record<string, unknown>}} | undefined)?.postgresql?.parameters ?? {}) as Record<
+          string,
+          unknown
+        >
+        ctx.state.changes = archivingChanges(s, parameters)
+        ctx.state.restarts = await pendingRestarts(access, facts.leader)
+        ctx.report([
+          ...table(
+            ['member', 'node', 'data directory', 'socket', 'port'],
+            ctx.state.layouts.map((l) => [l.member, l.node, l.dataDir, l.socketDir, String(l.port)]),
+          ),
+          Object.keys(ctx.state.changes).length === 0
+            ? "Patroni's configuration archives through pgBackRest already."
+            : `Patroni's configuration needs: ${Object.entries(ctx.state.changes)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ')}`,
+        ])
+      },
+    },
+    {
+      id: 'configs',
+      title: "Write pgBackRest's config on every node",
+      risk: 'change',
+      description:
+        'One config per node (0600, owned by the PostgreSQL user, replaced in one rename), with its log and lock directories; the repository directory on the repository node.',
+      plan(state, loaded) {
+        const s = pgbackrestSettings(loaded)
+        if (!state.layouts) return {summary: 'Needs the layouts first', commands: []}
+        const commands: PlannedCommand[] = renderNodeConfigs(s, state.layouts).map(({node}) => ({
+          node,
+          command: renderCommand(writeConfigCommand(s, node)),
+          note: `${s.configPath(node)} on stdin${node === s.repoNode && s.encrypted ? ' (with the repository key)' : ''}`,
+        }))
+        return {
+          summary: `Configs on ${commands.map((c) => c.node).join(', ')}; repository ${s.repoNode}:${s.repoPath}${s.encrypted ? ', encrypted' : ', NOT encrypted'}`,
+          commands,
+        }
+      },
+      async act(ctx) {
+        const s = pgbackrestSettings(ctx.loaded)
+        const ref = ctx.loaded.inventory.databases.patroni!.pgbackrest!.cipherPass
+        const cipherPass = ref ? resolveSecret(ctx.loaded, ref) : undefined
+        for (const {node, text} of renderNodeConfigs(s, ctx.state.layouts!, cipherPass)) {
+          const r = await ctx.run(node, writeConfigCommand(s, node), {stdin: text})
+          if (r.code !== 0)
+            throw new CtlError(`Could not write ${s.configPath(node)} on ${node}: ${lastLines(r, 3, ' ')}`, {
+              host: node,
+              code: 'pgbackrest.config-failed',
+              hint: `Check that ${s.osUser} exists there and the directory is writable.`,
+            })
+          ctx.progress(`${node}: ${s.configPath(node)}`)
+        }
+      },
+    },
+    {
+      id: 'stanza',
+      title: 'Create the stanza in the repository',
+      risk: 'change',
+      description: 'pgbackrest stanza-create on the repository node (does nothing when the stanza exists and matches the cluster).',
+      plan: (_state, loaded) => repoCommandPlan(loaded, `Stanza ${pgbackrestSettings(loaded).stanza} in the repository`, 'stanza-create'),
+      async act(ctx) {
+        const s = pgbackrestSettings(ctx.loaded)
+        ctx.state.stanzaExisted = (await readRepositoryInfo(ctx, s)) !== undefined
+        const r = await ctx.run(s.repoNode, pgbackrestCommand(s, s.repoNode, 'stanza-create'), {timeoutMs: 300_000})
+        if (r.code !== 0)
+          throw new CtlError(`stanza-create failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
+            host: s.repoNode,
+            code: 'pgbackrest.stanza-failed',
+            hint: /decrypt|cipher/i.test(r.stderr)
+              ? 'The repository was made with another key: cipherPass must stay the same for the life of a repository.'
+              : 'SSH as the PostgreSQL user from the repository node to each member must work without a question (docs/BACKUPS.md).',
+          })
+        ctx.report([ctx.state.stanzaExisted ? `Stanza ${s.stanza} exists already.` : `Stanza ${s.stanza} created.`])
+      },
+    },
+    {
+      id: 'archiving',
+      title: "Turn on WAL archiving in Patroni's configuration",
+      risk: 'change',
+      description:
+        'PATCH /config with archive_mode, archive_command and archive_timeout (cluster-wide, in the DCS), then POST /restart on each member with a pending restart: replicas first, then the leader after a question.',
+      plan(state, loaded) {
+        const s = pgbackrestSettings(loaded)
+        const changes = state.changes ?? archivingParameters(s)
+        const leader = state.facts?.leader
+        if (state.changes && Object.keys(state.changes).length === 0 && state.restarts?.length === 0)
+          return {summary: 'Archiving is on already', commands: [], skip: 'archive_mode, archive_command and archive_timeout are set and no restart is pending'}
+        return {
+          summary: `Set ${Object.keys(changes).join(', ') || 'nothing'} in the DCS, then restart the members that need it (replicas first, ${leader ?? 'the leader'} last, after a question)`,
+          commands: leader
+            ? [
+                {
+                  node: memberNamed(patroniTopology(loaded), leader).node,
+                  command: renderCommand(buildRestRequest(memberNamed(patroniTopology(loaded), leader), {method: 'PATCH', path: '/config', body: {}})),
+                  note: `body on stdin: ${JSON.stringify({postgresql: {parameters: changes}})}`,
+                },
+              ]
+            : [],
+        }
+      },
+      async act(ctx) {
+        const access = patroniAccess(ctx)
+        const leader = ctx.state.facts!.leader!
+        if (Object.keys(ctx.state.changes ?? {}).length > 0) {
+          const reply = await access.request(leader, {method: 'PATCH', path: '/config', body: {postgresql: {parameters: ctx.state.changes}}})
+          if (reply.status !== 200)
+            throw new CtlError(`Patroni refused the configuration change: ${reply.text || reply.transportError}`, {
+              host: access.member(leader).node,
+              code: 'pgbackrest.config-refused',
+              hint: 'Look at patronictl show-config and Patroni’s log.',
+            })
+          ctx.progress(`DCS: ${Object.keys(ctx.state.changes!).join(', ')} set; waiting for members to see it`)
+        }
+        // Patroni applies the DCS change on its next loop; archive_mode then shows as a pending restart.
+        let names: string[] = []
+        for (let i = 0; i < 20 && names.length === 0; i++) {
+          names = await pendingRestarts(access, leader)
+          if (names.length === 0) {
+            const archiveMode = await access.query<string>(access.leaderTarget(leader), "select to_json(current_setting('archive_mode'))", 'archiving')
+            if (archiveMode === 'on') break
+            await sleep(500)
+          }
+        }
+        const ordered = names
+        ctx.state.restarts = ordered
+        ctx.state.restarted = ctx.state.restarted ?? []
+        for (const name of ordered) {
+          if (ctx.state.restarted.includes(name)) continue
+          if (name === leader) await ctx.confirm(`Restart the leader ${name} (${access.member(name).node}) for archive_mode? Writes pause for a few seconds.`)
+          ctx.progress(`restarting ${name}`)
+          await restartMember(access, name, ctx.progress, 'archiving')
+          ctx.state.restarted.push(name)
+        }
+        const mode = await access.query<string>(access.leaderTarget(leader), "select to_json(current_setting('archive_mode'))", 'archiving')
+        if (mode !== 'on')
+          throw new CtlError(`archive_mode is still ${mode} on ${leader}`, {
+            host: access.member(leader).node,
+            code: 'pgbackrest.archiving-off',
+            hint: 'Look at patronictl list (pending restart?).',
+          })
+        ctx.report([`Archiving on; restarted: ${ordered.join(', ') || 'none needed'}`])
+      },
+    },
+    {
+      id: 'check',
+      title: 'Check archiving and the repository from every node',
+      // Not read-only: check switches a WAL segment on the primary (and would fail before the configs exist).
+      risk: 'change',
+      description:
+        'pgbackrest check on the repository node (switches a WAL segment on the primary and waits for it in the repository), then on each other member (its config, and SSH to the repository).',
+      plan(state, loaded) {
+        const s = pgbackrestSettings(loaded)
+        const nodes = [...new Set([s.repoNode, ...(state.layouts ?? []).map((l) => l.node)])]
+        return {
+          summary: `pgbackrest check on ${nodes.join(', ')}`,
+          commands: nodes.map((node) => ({node, command: renderCommand(pgbackrestCommand(s, node, 'check'))})),
+        }
+      },
+      async act(ctx) {
+        const s = pgbackrestSettings(ctx.loaded)
+        const nodes = [...new Set([s.repoNode, ...ctx.state.layouts!.map((l) => l.node)])]
+        for (const node of nodes) {
+          const r = await ctx.run(node, pgbackrestCommand(s, node, 'check'), {timeoutMs: 300_000})
+          if (r.code !== 0)
+            throw new CtlError(`pgbackrest check failed on ${node} (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
+              host: node,
+              code: 'pgbackrest.check-failed',
+              hint: `Look at ${s.logPath(node)} on ${node}; SSH as ${s.osUser} between ${node} and ${s.repoNode} must work without a question.`,
+            })
+          ctx.progress(`${node}: check passed`)
+        }
+        ctx.report([`pgbackrest check passed on ${nodes.join(', ')}`])
+      },
+    },
+  ],
+
+  summarize(state) {
+    return {layouts: state.layouts, changes: state.changes, restarted: state.restarted, stanzaExisted: state.stanzaExisted}
+  },
+}

@@ -1,0 +1,153 @@
+import {execa} from 'execa'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {json, runCtl} from '../support/cli.js'
+import {ensureHealthy, member, psql, WRITE_ENDPOINT} from './support/patroni.js'
+
+// pgBackRest on the lab's Patroni cluster: archiving set up through Patroni, a backup from a replica
+// into the encrypted repository on h3, and a restore to a time between two writes that holds exactly
+// the rows committed before it. A damaged repository is caught by verify and by the restore.
+
+const DB = 'ctl_lab_pitr'
+const REPO = '/var/lib/ctl-lab/h3/pgbackrest/repo'
+const writeRow = (id: number) =>
+  psql(WRITE_ENDPOINT.host, `insert into writes(id) values (${id}) returning to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, {
+    db: DB,
+    port: WRITE_ENDPOINT.port,
+  })
+
+/** psql on the scratch server's socket, as postgres (the socket is a file on the shared filesystem). */
+async function scratchPsql(dir: string, port: number, sql: string): Promise<string> {
+  const r = await execa('runuser', ['-u', 'postgres', '--', 'psql', '-X', '-At', '-h', dir, '-p', String(port), '-d', DB, '-c', sql], {reject: false})
+  if (r.exitCode !== 0) throw new Error(`scratch psql failed: ${r.stderr}`)
+  return String(r.stdout).trim()
+}
+
+const scratchDirs = () => readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-pitr-'))
+
+/** A file of the newest backup's data in the repository (encrypted and compressed by pgBackRest). */
+function backupFile(): string {
+  const stanzaDir = join(REPO, 'backup', 'ctl-lab')
+  const label = readdirSync(stanzaDir)
+    .filter((d) => /^\d{8}-\d{6}F/.test(d))
+    .sort()
+    .at(-1)!
+  const base = join(stanzaDir, label, 'pg_data', 'global')
+  return join(
+    base,
+    readdirSync(base).find((f) => f.startsWith('1262'))!,
+  )
+}
+
+describe('pgBackRest: archiving, backups and point-in-time restore', () => {
+  const rows: {id: number; at: string}[] = []
+  const removals: string[] = []
+
+  beforeAll(async () => {
+    const leader = member(await ensureHealthy()).address
+    await psql(leader, `drop database if exists ${DB} with (force)`)
+    await psql(leader, `create database ${DB}`)
+    await psql(leader, 'create table writes (id int primary key, at timestamptz not null default clock_timestamp())', {db: DB})
+  })
+
+  afterAll(async () => {
+    for (const command of removals) await execa('sh', ['-c', command], {reject: false})
+    const leader = member(await ensureHealthy()).address
+    await psql(leader, `drop database if exists ${DB} with (force)`)
+  })
+
+  it('sets up archiving through Patroni and checks it from every node; a second run changes nothing', async () => {
+    const first = await runCtl(['runbook', 'pgbackrest-setup', 'lab', '--yes', '--json'])
+    const result = json(first)
+    expect(first.exitCode, JSON.stringify(result.error)).toBe(0)
+    expect(result.steps.find((s: {id: string}) => s.id === 'check').status).toBe('done')
+    const leader = member(await ensureHealthy()).address
+    expect(await psql(leader, "select current_setting('archive_mode') || ' ' || current_setting('archive_command')")).toBe(
+      'on pgbackrest --stanza=ctl-lab archive-push "%p"',
+    )
+    // The repository key is in the repository node's config only (0600), never in a member's.
+    const key = readFileSync('.lab/pgbackrest-cipher.password', 'utf8').trim()
+    expect(readFileSync('/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf', 'utf8')).toContain(`repo1-cipher-pass=${key}`)
+    expect(readFileSync('/var/lib/ctl-lab/h1/pgbackrest/pgbackrest.conf', 'utf8')).not.toContain(key)
+    expect(first.stdout).not.toContain(key)
+
+    const again = json(await runCtl(['runbook', 'pgbackrest-setup', 'lab', '--yes', '--json']))
+    expect(again.outcome).toBe('ok')
+    expect(again.steps.find((s: {id: string}) => s.id === 'archiving').status).toBe('skipped')
+  })
+
+  it('backs up from a replica while writes go on, and verifies the repository', async () => {
+    let id = 0
+    let writing = true
+    const writer = (async () => {
+      while (writing) rows.push({id: ++id, at: await writeRow(id)})
+    })()
+    try {
+      const run = await runCtl(['runbook', 'pgbackrest-backup', 'lab', '--type', 'full', '--yes', '--json'])
+      const result = json(run)
+      expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
+      expect(result.summary.source).toMatch(/replica/)
+      expect(result.summary.backup.type).toBe('full')
+      expect(result.summary.verified.ok).toBe(true)
+      // More writes after the backup: the restore target lies among them.
+      await new Promise((r) => setTimeout(r, 2000))
+    } finally {
+      writing = false
+      await writer
+    }
+    expect(rows.length).toBeGreaterThan(20)
+  })
+
+  it('restores to a time between two writes: exactly the rows committed before it, none after', async () => {
+    // A gap between two writes after the backup; the target is halfway.
+    const k = rows.length - 5
+    const before = rows[k - 1]!
+    const after = rows[k]!
+    const target = new Date((Date.parse(before.at) + Date.parse(after.at)) / 2).toISOString()
+    const run = await runCtl(['runbook', 'pg-restore', 'lab', '--at', target, '--yes', '--json'])
+    const result = json(run)
+    expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
+    const scratch = result.summary.scratch
+    removals.push(scratch.remove)
+    expect(scratch.node).toBe('h3')
+    expect(result.summary.rows[`${DB}.public.writes`]).toBe(before.id)
+    // Read on its own: ids 1..k, all of them, nothing later.
+    expect(await scratchPsql(scratch.dir, scratch.port, "select count(*) || ' ' || min(id) || ' ' || max(id) from writes")).toBe(`${before.id} 1 ${before.id}`)
+    // The scratch server never archives into the production repository.
+    expect(await scratchPsql(scratch.dir, scratch.port, "select current_setting('archive_mode')")).toBe('off')
+  })
+
+  it('refuses a time before the oldest backup and a time in the future, creating nothing', async () => {
+    const dirs = scratchDirs()
+    for (const at of ['2000-01-01 00:00:00Z', new Date(Date.now() + 3_600_000).toISOString()]) {
+      const run = await runCtl(['runbook', 'pg-restore', 'lab', '--at', at, '--yes', '--json'])
+      expect(run.exitCode).toBe(2)
+      expect(json(run).error.code).toMatch(/pgbackrest\.(target-too-old|future-target)/)
+    }
+    const bad = await runCtl(['runbook', 'pg-restore', 'lab', '--at', 'yesterday; rm -rf /', '--yes'])
+    expect(bad.exitCode).toBe(2)
+    expect(bad.stderr).toMatch(/--at needs a time/)
+    expect(scratchDirs()).toEqual(dirs)
+  })
+
+  it('finds a damaged backup in the repository: verify fails and a restore from it fails, leaving nothing behind', async () => {
+    const file = backupFile()
+    const original = readFileSync(file)
+    const damaged = Buffer.from(original)
+    damaged[Math.floor(damaged.length / 2)] ^= 0xff
+    writeFileSync(file, damaged)
+    const dirs = scratchDirs()
+    try {
+      const verify = await runCtl(['runbook', 'pgbackrest-backup', 'lab', '--type', 'incr', '--yes', '--json'])
+      expect(verify.exitCode).toBe(1)
+      expect(json(verify).error.code).toBe('pgbackrest.verify-failed')
+      const restore = await runCtl(['runbook', 'pg-restore', 'lab', '--at', rows.at(-1)!.at, '--yes', '--json'])
+      expect(restore.exitCode).toBe(1)
+      expect(json(restore).error.code).toBe('pitr.restore-failed')
+      expect(scratchDirs()).toEqual(dirs)
+    } finally {
+      writeFileSync(file, original)
+    }
+  })
+})

@@ -1,0 +1,122 @@
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {loadInventory} from '../../../src/inventory/load.js'
+import {
+  archivingChanges,
+  pgbackrestCommand,
+  pgbackrestSettings,
+  renderNodeConfigs,
+  writeConfigCommand,
+  type MemberLayout,
+} from '../../../src/patroni/pgbackrest-config.js'
+import {renderCommand} from '../../../src/lib/shell.js'
+
+const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
+const s = pgbackrestSettings(loaded)
+const layout = (i: number): MemberLayout => ({
+  member: `pg-h${i}`,
+  node: `h${i}`,
+  address: `198.18.0.1${i}`,
+  dataDir: `/var/lib/ctl-lab/h${i}/patroni/data`,
+  socketDir: `/run/ctl-lab/h${i}/postgresql`,
+  port: 5432,
+})
+const members = [1, 2, 3].map(layout)
+
+describe('pgBackRest settings from the inventory', () => {
+  it('reads the lab section: stanza = scope, per-node paths, repository address', () => {
+    expect(s).toMatchObject({stanza: 'ctl-lab', repoNode: 'h3', repoAddress: '198.18.0.13', encrypted: true, retentionFull: 2, osUser: 'postgres'})
+    expect(s.configPath('h1')).toBe('/var/lib/ctl-lab/h1/pgbackrest/pgbackrest.conf')
+    expect(s.lockPath('h2')).toBe('/var/lib/ctl-lab/h2/pgbackrest/lock')
+  })
+
+  it('refuses an inventory without the section, naming what to add', () => {
+    const bare = {
+      ...loaded,
+      inventory: {...loaded.inventory, databases: {...loaded.inventory.databases, patroni: {...loaded.inventory.databases.patroni!, pgbackrest: undefined}}},
+    }
+    expect(() => pgbackrestSettings(bare)).toThrow(/no databases.patroni.pgbackrest section/)
+  })
+})
+
+describe('pgBackRest configs', () => {
+  const configs = renderNodeConfigs(s, members, 'k3y')
+
+  it('gives the repository node the repository, the key and every member, its own member first and local', () => {
+    const repo = configs[0]!
+    expect(repo.node).toBe('h3')
+    const lines = repo.text.split('\n')
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'repo1-path=/var/lib/ctl-lab/h3/pgbackrest/repo',
+        'repo1-cipher-type=aes-256-cbc',
+        'repo1-cipher-pass=k3y',
+        'repo1-retention-full=2',
+        '[ctl-lab]',
+      ]),
+    )
+    const pg1 = lines.filter((l) => l.startsWith('pg1-'))
+    expect(pg1).toEqual(['pg1-path=/var/lib/ctl-lab/h3/patroni/data', 'pg1-socket-path=/run/ctl-lab/h3/postgresql', 'pg1-port=5432'])
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'pg2-host=198.18.0.11',
+        'pg2-host-user=postgres',
+        'pg2-host-config=/var/lib/ctl-lab/h1/pgbackrest/pgbackrest.conf',
+        'pg3-host=198.18.0.12',
+      ]),
+    )
+  })
+
+  it('gives each other member its own server and the repository host, never the key', () => {
+    const h1 = configs.find((c) => c.node === 'h1')!.text
+    expect(h1).toContain('repo1-host=198.18.0.13\nrepo1-host-user=postgres\nrepo1-host-config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf')
+    expect(h1).toContain('pg1-path=/var/lib/ctl-lab/h1/patroni/data')
+    expect(h1).not.toMatch(/cipher|k3y|pg2-/)
+    expect(configs.map((c) => c.node)).toEqual(['h3', 'h1', 'h2'])
+  })
+
+  it('shows a placeholder, not the key, when rendered for a plan', () => {
+    expect(renderNodeConfigs(s, members)[0]!.text).toContain('repo1-cipher-pass=<cipherPass>')
+  })
+
+  it('writes a config from stdin, owner-only, replaced in one rename; makes the repository directory on its node only', () => {
+    const h3 = renderCommand(writeConfigCommand(s, 'h3'))
+    expect(h3).toContain(
+      'install -d -m 750 -o postgres -g postgres /var/lib/ctl-lab/h3/pgbackrest /var/lib/ctl-lab/h3/pgbackrest/log /var/lib/ctl-lab/h3/pgbackrest/lock /var/lib/ctl-lab/h3/pgbackrest/repo',
+    )
+    expect(h3).toContain('umask 077 && cat > /var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf.ctl-new')
+    expect(h3).toMatch(/mv \S+\.ctl-new \/var\/lib\/ctl-lab\/h3\/pgbackrest\/pgbackrest\.conf$/)
+    expect(renderCommand(writeConfigCommand(s, 'h1'))).not.toContain('/repo')
+  })
+
+  it('quotes paths with shell metacharacters', () => {
+    const odd = {...s, configPath: () => "/etc/pg br'st/x.conf"}
+    expect(renderCommand(writeConfigCommand(odd, 'h1'))).toContain("'/etc/pg br'\\''st/x.conf.ctl-new'")
+  })
+})
+
+describe('archiving through Patroni', () => {
+  it('wants archive_mode, a pgbackrest archive_command without --config, and archive_timeout', () => {
+    expect(archivingChanges(s, {})).toEqual({archive_mode: 'on', archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"', archive_timeout: '10'})
+  })
+
+  it('changes only what differs (Patroni may report numbers as numbers)', () => {
+    expect(archivingChanges(s, {archive_mode: 'on', archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"', archive_timeout: 10})).toEqual({})
+    expect(archivingChanges(s, {archive_mode: 'on', archive_command: '/bin/true', archive_timeout: 10})).toEqual({
+      archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"',
+    })
+  })
+
+  it('runs pgbackrest as the PostgreSQL user with the node’s config', () => {
+    expect(pgbackrestCommand(s, 'h1', 'check')).toEqual([
+      'runuser',
+      '-u',
+      'postgres',
+      '--',
+      'pgbackrest',
+      '--config=/var/lib/ctl-lab/h1/pgbackrest/pgbackrest.conf',
+      '--stanza=ctl-lab',
+      'check',
+    ])
+  })
+})

@@ -1,0 +1,46 @@
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {loadInventory} from '../../../src/inventory/load.js'
+import {renderCommand} from '../../../src/lib/shell.js'
+import {pgbackrestSettings} from '../../../src/patroni/pgbackrest-config.js'
+import {pitrRestoreCommand, recoveryTargetTime, scratchCleanupCommand, scratchRowCountsCommand, scratchServer} from '../../../src/patroni/pitr.js'
+import {pgPitr} from '../../../src/runbooks/pg-pitr.js'
+
+const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
+const s = pgbackrestSettings(loaded)
+const x = scratchServer(s, '20261206T032229', '15')
+
+describe('point-in-time restore into a scratch server', () => {
+  it('puts the scratch server on the repository node, in its own directory', () => {
+    expect(x).toEqual({node: 'h3', dir: '/var/tmp/ctl-pitr-ctl-lab-20261206T032229', port: 55432, pgVersion: '15'})
+  })
+
+  it('gives PostgreSQL a target time it accepts (no "T", no "Z")', () => {
+    expect(recoveryTargetTime('2026-12-06T03:18:19.617Z')).toBe('2026-12-06 03:18:19.617+00')
+  })
+
+  it('restores the chosen set to the time, promotes, never archives, listens on no network', () => {
+    const script = renderCommand(pitrRestoreCommand(s, x, '20261206-031811F', '2026-12-06T03:18:19.617Z'))
+    expect(script).toContain(
+      "runuser -u postgres -- pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --pg1-path=/var/tmp/ctl-pitr-ctl-lab-20261206T032229/data --reset-pg1-host --type=time '--target=2026-12-06 03:18:19.617+00' --target-action=promote --archive-mode=off --set=20261206-031811F restore || exit 5",
+    )
+    expect(script).toContain('-c archive_mode=off')
+    expect(script).toContain("-c listen_addresses='\\'''\\''")
+    expect(script).toContain('-c hba_file=/var/tmp/ctl-pitr-ctl-lab-20261206T032229/pg_hba.conf')
+    // An existing directory is never reused (it may be someone's restore in progress).
+    expect(script).toContain('[ ! -e /var/tmp/ctl-pitr-ctl-lab-20261206T032229 ] || {')
+    expect(script).toContain('= f ]')
+  })
+
+  it('counts every table of every database and removes the server with the cleanup command', () => {
+    expect(renderCommand(scratchRowCountsCommand(s, x))).toContain('datallowconn and not datistemplate')
+    expect(renderCommand(scratchCleanupCommand(s, x))).toBe(
+      'runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/tmp/ctl-pitr-ctl-lab-20261206T032229/data -m fast -w stop; rm -rf /var/tmp/ctl-pitr-ctl-lab-20261206T032229',
+    )
+  })
+
+  it('refuses a time it cannot read before anything runs', () => {
+    expect(() => pgPitr.setup({loaded, options: {at: 'now'}})).toThrow(/--at needs a time/)
+    expect(pgPitr.setup({loaded, options: {at: '2026-12-01T10:42:00Z'}})).toMatchObject({target: '2026-12-01T10:42:00.000Z', requested: '2026-12-01T10:42:00Z'})
+  })
+})
