@@ -6,7 +6,8 @@
 #  - restore time into a scratch server: `ctl backup verify` of each backup (checksums, copy or
 #    pg_restore, start, every table counted and compared);
 #  - where ctl's time goes (each runbook step);
-#  - the RPO reached with WAL/binlog archiving: not measured yet, there is no archiving (issue 17).
+#  - the RPO reached with WAL archiving: bench/rpo.sh (pgBackRest; kills the whole Patroni cluster),
+#    run at the end unless RPO=0. MariaDB binlog archiving does not exist yet (issue 17).
 # Needs the shared lab up (ctl lab up) and a built ctl. Writes SIZE_MIB into each cluster (a
 # database ctl_bench), removes it and every backup it took at the end. Disk: about 8x SIZE_MIB free.
 #   SIZE_MIB=1024 bench/backup.sh
@@ -103,4 +104,9 @@ echo "ctl pg-backup steps: $(step_times "$work/pg.json")"
 echo
 drill_result() { jq -r '.results[0].record | "\(.outcome), \(.rows) rows, counts \(.counts)"' "$1"; }
 echo "restore drill (ctl backup verify): mariadb ${verify_maria}s ($(drill_result "$work/verify-maria.json")), postgres ${verify_pg}s ($(drill_result "$work/verify-pg.json"))"
-echo 'RPO with WAL/binlog archiving: not measured, ctl has no archiving yet (issue 17)'
+echo
+if [ "${RPO:-1}" != 0 ]; then
+  echo 'RPO with WAL archiving (pgBackRest; the whole Patroni cluster lost at once), bench/rpo.sh:'
+  bench/rpo.sh
+fi
+echo 'RPO with binlog archiving: not measured, MariaDB binlog archiving does not exist yet (issue 17)'

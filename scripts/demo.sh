@@ -23,6 +23,8 @@ if [ ! -s .lab/vault-keys.json ]; then ctl vault init lab --yes; else ctl vault 
 # A platform without a recent backup is not fit to deploy (the preflight's backups check): take them.
 ctl runbook mariadb-backup lab --yes
 ctl runbook pg-backup lab --yes
+ctl runbook pgbackrest-setup lab --yes   # WAL archiving into the encrypted pgBackRest repository on h3
+ctl runbook pgbackrest-backup lab --yes
 ctl check preflight lab || true   # shows what is not ready yet; the deploy below runs its own quick preflight
 ctl deploy lab --yes --image app=v2 --message "demo deploy"
 ctl check preflight lab

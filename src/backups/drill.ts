@@ -1,5 +1,5 @@
 import {quote, type RemoteCommand} from '../lib/shell.js'
-import type {RestorePoint} from './restore-points.js'
+import {pgbackrestDrillDir, type RestorePoint} from './restore-points.js'
 
 /**
  * Restore drills (`ctl backup verify`): one script per restore point that checks its integrity,
@@ -9,7 +9,8 @@ import type {RestorePoint} from './restore-points.js'
  */
 
 /** Where a drill leaves its record: next to the backup, so the listing sees it and prune removes it with it. */
-export function drillRecordPath(point: Pick<RestorePoint, 'path'>): string {
+export function drillRecordPath(point: Pick<RestorePoint, 'path' | 'pgbackrest'>): string {
+  if (point.pgbackrest) return `${pgbackrestDrillDir(point.pgbackrest.repoPath)}/${point.pgbackrest.label}.verify.json`
   return `${point.path}.verify.json`
 }
 

@@ -2,11 +2,23 @@ import type {Inventory} from '../inventory/schema/index.js'
 
 /** Where one database's backups are kept: the directory the backup runbooks write, on these nodes. */
 export interface BackupLocation {
-  database: 'mariadb' | 'postgres'
+  /** mariabackup directories, pg_dump archives, or a pgBackRest repository (listed by `pgbackrest info`). */
+  database: 'mariadb' | 'postgres' | 'pgbackrest'
   dir: string
   /** The backup node, else every member (the runbook dumps from whichever member it picks). */
   nodes: string[]
   runbook: string
+  /** pgBackRest: how to ask the repository node (its config, the stanza, the user it runs as), and where its drills restore to. */
+  pgbackrest?: PgbackrestRepoAccess
+}
+
+export interface PgbackrestRepoAccess {
+  config: string
+  stanza: string
+  osUser: string
+  repoPath: string
+  scratchDir: string
+  scratchPort: number
 }
 
 export function backupLocations(inventory: Inventory): BackupLocation[] {
@@ -26,5 +38,23 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
       nodes: patroni.backupNode ? [patroni.backupNode] : patroni.members.map((m) => m.node),
       runbook: 'pg-backup',
     })
+  const repo = patroni?.pgbackrest
+  if (patroni && repo) {
+    const stanza = repo.stanza ?? patroni.scope
+    out.push({
+      database: 'pgbackrest',
+      dir: `${repo.repoPath}/backup/${stanza}`,
+      nodes: [repo.repoNode],
+      runbook: 'pgbackrest-backup',
+      pgbackrest: {
+        config: repo.configPath.replaceAll('{node}', repo.repoNode),
+        stanza,
+        osUser: repo.osUser,
+        repoPath: repo.repoPath,
+        scratchDir: repo.scratchDir,
+        scratchPort: repo.scratchPort,
+      },
+    })
+  }
   return out
 }

@@ -1,6 +1,8 @@
 import {posix} from 'node:path'
 import {quote, type RemoteCommand} from '../lib/shell.js'
-import type {BackupLocation} from './locations.js'
+import {CtlError} from '../lib/errors.js'
+import {parsePgbackrestInfo} from '../patroni/pgbackrest-info.js'
+import type {BackupLocation, PgbackrestRepoAccess} from './locations.js'
 
 /**
  * The restore points in the backup directories the runbooks write: one listing command per node
@@ -25,10 +27,12 @@ export interface RestorePoint {
   checksum?: string
   /** ctl finished it (manifest or record written): only complete backups count for retention or are ever removed. */
   complete: boolean
-  /** Written in the clear by mariabackup and pg_dump: nothing here encrypts yet. */
+  /** mariabackup and pg_dump write in the clear; a pgBackRest repository may be encrypted (cipherPass). */
   encrypted: boolean
   /** Something about it that does not add up, e.g. a size other than the recorded one. */
   problem?: string
+  /** pgBackRest: the backup's label and server version, and how to reach the repository (for drills). */
+  pgbackrest?: PgbackrestRepoAccess & {label: string; pgVersion: string}
   /** The last restore drill (`ctl backup verify`), from its record next to the backup. */
   lastDrill?: {verifiedAt: string; outcome: 'passed' | 'failed'; problems: string[]}
 }
@@ -44,6 +48,7 @@ const DRILL = `v=-; [ -f "$p.verify.json" ] && v=$(base64 -w0 < "$p.verify.json"
  */
 export function listRestorePointsCommand(locations: readonly BackupLocation[]): RemoteCommand {
   const parts = locations.map((l) => {
+    if (l.pgbackrest) return pgbackrestListing(l.pgbackrest)
     const d = quote(l.dir)
     const entries =
       l.database === 'mariadb'
@@ -52,6 +57,47 @@ export function listRestorePointsCommand(locations: readonly BackupLocation[]): 
     return `if [ -d ${d} ]; then ${entries}; else printf 'nodir\\t${l.database}\\t%s\\n' ${d}; fi`
   })
   return {script: parts.join('; ')}
+}
+
+/**
+ * A pgBackRest repository is listed by pgBackRest itself: `pgbackrest<TAB>pgbackrest<TAB><base64 of
+ * info's JSON>`, or `pgbackrest-error<TAB>pgbackrest<TAB><its last words>`.
+ */
+function pgbackrestListing(repo: PgbackrestRepoAccess): string {
+  const info = ['runuser', '-u', repo.osUser, '--', 'pgbackrest', `--config=${repo.config}`, `--stanza=${repo.stanza}`, '--output=json', 'info']
+    .map(quote)
+    .join(' ')
+  const drills = `for f in ${quote(pgbackrestDrillDir(repo.repoPath))}/*.verify.json; do [ -f "$f" ] || continue; printf 'pgdrill\\tpgbackrest\\t%s\\t%s\\n' "$(basename "$f" .verify.json)" "$(base64 -w0 < "$f")"; done`
+  return `if r=$(${info} 2>&1); then printf 'pgbackrest\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | base64 -w0)"; ${drills}; else printf 'pgbackrest-error\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | tail -n 2 | tr '\\t\\n' '  ')"; fi`
+}
+
+/** Where `ctl backup verify` keeps its drill records of a pgBackRest repository (beside pgBackRest's own directories, never in them). */
+export function pgbackrestDrillDir(repoPath: string): string {
+  return `${repoPath}/ctl-drills`
+}
+
+/** The backups in a pgBackRest repository as restore points; a missing stanza is a missing directory. */
+function pgbackrestPoints(node: string, base64: string, location: BackupLocation, listing: NodeListing): void {
+  const stanza = location.pgbackrest!.stanza
+  const info = parsePgbackrestInfo(decodeJson<unknown>(base64), stanza)
+  if (!info || info.status.code === 1) {
+    listing.missingDirs.push(location.dir)
+    return
+  }
+  for (const b of info.backups)
+    listing.points.push({
+      pgbackrest: {...location.pgbackrest!, label: b.label, pgVersion: info.pgVersion ?? '15'},
+      database: 'pgbackrest',
+      series: `pgbackrest/${stanza}`,
+      path: `${location.dir}/${b.label}`,
+      dir: location.dir,
+      nodes: [node],
+      takenAt: b.startedAt,
+      sizeBytes: b.repoSizeBytes,
+      complete: !b.error,
+      encrypted: info.cipher !== 'none',
+      ...(b.error ? {problem: 'pgBackRest marks this backup as failed'} : {}),
+    })
 }
 
 /** `20261126T121500` (the runbooks' backupStamp, UTC) as ISO time. */
@@ -100,6 +146,23 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
       listing.missingDirs.push(location.dir)
       continue
     }
+    if (tag === 'pgbackrest') {
+      pgbackrestPoints(node, rest[0] ?? '-', location, listing)
+      continue
+    }
+    if (tag === 'pgdrill') {
+      const [label = '', record = '-'] = rest
+      const point = listing.points.find((p) => p.pgbackrest?.label === label)
+      const lastDrill = decodeDrill(record)
+      if (point && lastDrill) point.lastDrill = lastDrill
+      continue
+    }
+    if (tag === 'pgbackrest-error')
+      throw new CtlError(`pgbackrest info failed: ${rest.join(' ').trim()}`, {
+        host: node,
+        code: 'backup.pgbackrest-info',
+        hint: 'Run ctl runbook pgbackrest-setup <env> to check the repository.',
+      })
     if (tag !== 'point' || rest.length < 5) continue
     const [mtime, size, extra, drill, ...pathParts] = rest
     const path = pathParts.join('\t')

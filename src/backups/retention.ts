@@ -48,6 +48,8 @@ export function planRetention(points: readonly RestorePoint[], keepFor: (point: 
  * with ctl's manifest (mariabackup) or a dump with its record (pg_dump), directly in its location.
  */
 export function removeRestorePointCommand(point: RestorePoint): RemoteCommand {
+  // pgBackRest's files are pgBackRest's: it expires them itself (retentionFull).
+  if (point.database === 'pgbackrest') throw new Error(`${point.path} is in a pgBackRest repository: not removed by ctl`)
   if (posix.dirname(point.path) !== point.dir || posix.basename(point.path).startsWith('.'))
     throw new Error(`${point.path} is not an entry of ${point.dir}: not removed`)
   if (point.database === 'mariadb')

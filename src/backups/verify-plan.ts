@@ -1,4 +1,6 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
+import {backupStamp} from '../galera/backup.js'
+import {pgbackrestDrillCommand} from '../patroni/pitr.js'
 import {renderCommand} from '../lib/shell.js'
 import {drillRecordPath, mariadbDrillCommand, postgresDrillCommand} from './drill.js'
 import type {RestorePoint} from './restore-points.js'
@@ -16,7 +18,7 @@ export interface DrillTarget {
  * What `ctl backup verify` drills: the restore point `--path` names, else the newest complete one of
  * every series. An unfinished or damaged backup is refused: its record is what a drill checks against.
  */
-export function chooseDrillTargets(points: readonly RestorePoint[], options: {path?: string; env: string}): DrillTarget[] {
+export function chooseDrillTargets(points: readonly RestorePoint[], options: {path?: string; env: string; stamp?: string}): DrillTarget[] {
   const usable = (p: RestorePoint) => p.complete && !p.problem
   let chosen: RestorePoint[]
   if (options.path !== undefined) {
@@ -34,7 +36,7 @@ export function chooseDrillTargets(points: readonly RestorePoint[], options: {pa
         {
           exitCode: ExitCode.cannotRun,
           code: 'backup.incomplete',
-          hint: `Take a new backup (ctl runbook ${bad.database === 'mariadb' ? 'mariadb-backup' : 'pg-backup'} ${options.env}) and verify that one.`,
+          hint: `Take a new backup (ctl runbook ${{mariadb: 'mariadb-backup', postgres: 'pg-backup', pgbackrest: 'pgbackrest-backup'}[bad.database]} ${options.env}) and verify that one.`,
         },
       )
     chosen = named
@@ -44,7 +46,11 @@ export function chooseDrillTargets(points: readonly RestorePoint[], options: {pa
     chosen = [...newest.values()].sort((a, b) => a.series.localeCompare(b.series))
   }
   return chosen.map((point) => {
-    const command = point.database === 'mariadb' ? mariadbDrillCommand(point.path) : postgresDrillCommand(point.path, point.checksum ?? '')
+    const command = point.pgbackrest
+      ? pgbackrestDrillCommand({...point.pgbackrest, node: point.nodes[0]!}, options.stamp ?? backupStamp())
+      : point.database === 'mariadb'
+        ? mariadbDrillCommand(point.path)
+        : postgresDrillCommand(point.path, point.checksum ?? '')
     return {point, node: point.nodes[0]!, command: renderCommand(command), recordPath: drillRecordPath(point)}
   })
 }

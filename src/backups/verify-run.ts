@@ -2,6 +2,8 @@ import type {Inventory, InventoryNode} from '../inventory/schema/index.js'
 import {toCtlError} from '../lib/errors.js'
 import {lastLines} from '../lib/output.js'
 import type {RemoteRunner} from '../ssh/pool.js'
+import {posix} from 'node:path'
+import {quote, renderCommand} from '../lib/shell.js'
 import {writeRecordCommand} from '../patroni/dump.js'
 import {judgeDrill, parseDrillOutput, type DrillRecord} from './drill.js'
 import type {DrillTarget} from './verify-plan.js'
@@ -50,11 +52,16 @@ export async function runDrill(runner: RemoteRunner, inventory: Inventory, targe
   }
   const result: DrillResult = {target: {path: target.point.path, node: target.node, series: target.point.series}, record}
   try {
-    const written = await runner.run(node, writeRecordCommand(target.recordPath), {
-      stdin: `${JSON.stringify(record, null, 2)}\n`,
-      step: 'record the drill',
-      timeoutMs: 60_000,
-    })
+    // pgBackRest's drill records live in a directory of their own beside the repository (made on first use).
+    const written = await runner.run(
+      node,
+      {script: `mkdir -p ${quote(posix.dirname(target.recordPath))} && ${renderCommand(writeRecordCommand(target.recordPath))}`},
+      {
+        stdin: `${JSON.stringify(record, null, 2)}\n`,
+        step: 'record the drill',
+        timeoutMs: 60_000,
+      },
+    )
     if (written.code !== 0) result.recordNotSaved = lastLines(written.stderr, 2, ' ') || `exit ${written.code}`
   } catch (error) {
     result.recordNotSaved = toCtlError(error).message

@@ -146,7 +146,7 @@ export function archivingChanges(s: PgbackrestSettings, current: Record<string, 
 }
 
 /** pgBackRest as the PostgreSQL user, with the node's config and the stanza. */
-export function pgbackrestCommand(s: PgbackrestSettings, node: string, ...args: string[]): string[] {
+export function pgbackrestCommand(s: Pick<PgbackrestSettings, 'osUser' | 'stanza' | 'configPath'>, node: string, ...args: string[]): string[] {
   return ['runuser', '-u', s.osUser, '--', 'pgbackrest', `--config=${s.configPath(node)}`, `--stanza=${s.stanza}`, ...args]
 }
 

@@ -69,11 +69,11 @@ export type TargetChoice = {ok: true; backup: PgbackrestBackup; target: string} 
 
 /**
  * The backup a restore to `at` starts from: the newest good one that had finished by then (its WAL
- * replays forward to `at`). Refuses a time in the future, one before the oldest backup finished, and
+ * replays forward to `at`); for 'latest', the newest good one (all archived WAL replays). Refuses a time in the future, one before the oldest backup finished, and
  * a repository without a usable backup.
  */
-export function chooseRestoreBackup(info: PgbackrestInfo | undefined, at: Date, now: Date): TargetChoice {
-  const target = at.toISOString()
+export function chooseRestoreBackup(info: PgbackrestInfo | undefined, at: Date | 'latest', now: Date): TargetChoice {
+  const target = at === 'latest' ? 'latest' : at.toISOString()
   if (!info || info.backups.length === 0)
     return {
       ok: false,
@@ -81,10 +81,10 @@ export function chooseRestoreBackup(info: PgbackrestInfo | undefined, at: Date, 
       reason: 'the repository holds no backup of this stanza',
       hint: 'Take one first: ctl runbook pgbackrest-backup <env>.',
     }
-  if (at.getTime() > now.getTime())
+  if (at !== 'latest' && at.getTime() > now.getTime())
     return {ok: false, code: 'pgbackrest.future-target', reason: `${target} is in the future (now ${now.toISOString()})`, hint: 'Give a time in the past.'}
   const usable = info.backups.filter((b) => !b.error).sort((a, b) => a.stoppedAt.localeCompare(b.stoppedAt))
-  const before = usable.filter((b) => b.stoppedAt <= target)
+  const before = at === 'latest' ? usable : usable.filter((b) => b.stoppedAt <= target)
   const chosen = before.at(-1)
   if (!chosen) {
     const oldest = usable[0]

@@ -16,6 +16,9 @@ export interface ScratchServer {
   pgVersion: string
 }
 
+/** What the scripts need of the repository: how to run pgBackRest on its node. */
+type RepoAccess = Pick<PgbackrestSettings, 'osUser' | 'stanza' | 'repoNode' | 'configPath'>
+
 export function scratchServer(s: PgbackrestSettings, stamp: string, pgVersion: string): ScratchServer {
   return {node: s.repoNode, dir: `${s.scratchDir}/ctl-pitr-${s.stanza}-${stamp}`, port: s.scratchPort, pgVersion}
 }
@@ -25,7 +28,7 @@ const binDir = (v: string) => `/usr/lib/postgresql/${v}/bin`
 /** Exit codes of the restore script, so the runbook can say which part failed. */
 export const PITR_EXIT = {noServer: 3, exists: 4, restore: 5, start: 6, recovery: 7} as const
 
-function asUser(s: PgbackrestSettings, argv: string[]): string {
+function asUser(s: RepoAccess, argv: string[]): string {
   return ['runuser', '-u', s.osUser, '--', ...argv].map(quote).join(' ')
 }
 
@@ -47,9 +50,27 @@ export function recoveryTargetTime(iso: string): string {
   return new Date(iso).toISOString().replace('T', ' ').replace('Z', '+00')
 }
 
-/** The restore (pgBackRest), then the server started and waited for until recovery has ended (promoted at the target). */
-export function pitrRestoreCommand(s: PgbackrestSettings, x: ScratchServer, backupLabel: string, target: string, recoveryTimeoutSeconds = 3600): RemoteCommand {
-  const dir = quote(x.dir)
+/**
+ * How far recovery goes: a time (then promote), 'latest' (every archived WAL segment; the server
+ * promotes itself at the end), or 'immediate' (the backup's own consistent point: a drill).
+ */
+type RecoveryTarget = string
+
+function recoveryArgs(target: RecoveryTarget): string[] {
+  if (target === 'latest') return []
+  if (target === 'immediate') return ['--type=immediate', '--target-action=promote']
+  return ['--type=time', `--target=${recoveryTargetTime(target)}`, '--target-action=promote']
+}
+
+/** The script's lines that restore into x.dir, start the server and wait for the end of recovery; `fail(stage)` is how each failure ends the script. */
+function restoreAndStartLines(
+  s: RepoAccess,
+  x: ScratchServer,
+  backupLabel: string,
+  target: RecoveryTarget,
+  fail: (stage: 'restore' | 'start' | 'recovery') => string,
+  recoveryTimeoutSeconds = 3600,
+): string[] {
   const data = `${x.dir}/data`
   const pgCtl = `${binDir(x.pgVersion)}/pg_ctl`
   const psql = asUser(s, [`${binDir(x.pgVersion)}/psql`, '-X', '-h', x.dir, '-p', String(x.port), '-d', 'postgres', '-At', '-c', 'select pg_is_in_recovery()'])
@@ -58,38 +79,96 @@ export function pitrRestoreCommand(s: PgbackrestSettings, x: ScratchServer, back
     s.repoNode,
     `--pg1-path=${data}`,
     '--reset-pg1-host',
-    '--type=time',
-    `--target=${recoveryTargetTime(target)}`,
-    '--target-action=promote',
+    // The repository is local to this node: a failed read is not a network blip worth retrying (2 x 15 s).
+    '--job-retry=0',
+    ...recoveryArgs(target),
     '--archive-mode=off',
     `--set=${backupLabel}`,
     'restore',
   )
   const log = quote(`${x.dir}/server.log`)
+  const owner = quote(s.osUser)
+  return [
+    `${restore.map(quote).join(' ')} > ${quote(`${x.dir}/restore.log`)} 2>&1 || { tail -n 3 ${quote(`${x.dir}/restore.log`)} >&2; ${fail('restore')}; }`,
+    `printf 'local all all peer\\n' > ${quote(`${x.dir}/pg_hba.conf`)} && : > ${quote(`${x.dir}/pg_ident.conf`)} && chown ${owner}: ${quote(`${x.dir}/pg_hba.conf`)} ${quote(`${x.dir}/pg_ident.conf`)}`,
+    `${asUser(s, [pgCtl, '-D', data, '-l', `${x.dir}/server.log`, '-w', '-t', String(recoveryTimeoutSeconds), '-o', serverOptions(x), 'start'])} > /dev/null || { tail -n 5 ${log} >&2; ${fail('start')}; }`,
+    `i=0; until [ "$(${psql} 2> /dev/null)" = f ]; do i=$((i+1)); if [ $i -gt ${recoveryTimeoutSeconds * 2} ] || ! ${asUser(s, [pgCtl, '-D', data, 'status'])} > /dev/null; then tail -n 5 ${log} >&2; ${fail('recovery')}; fi; sleep 0.5; done`,
+  ]
+}
+
+/** The restore (pgBackRest), then the server started and waited for until recovery has ended (promoted at the target, or at the end of the archived WAL for 'latest'). */
+export function pitrRestoreCommand(s: PgbackrestSettings, x: ScratchServer, backupLabel: string, target: RecoveryTarget): RemoteCommand {
+  const dir = quote(x.dir)
+  const pgCtl = `${binDir(x.pgVersion)}/pg_ctl`
+  const exitCode = {restore: PITR_EXIT.restore, start: PITR_EXIT.start, recovery: PITR_EXIT.recovery}
   return {
     script: [
       `[ -x ${quote(pgCtl)} ] || { echo "no PostgreSQL ${x.pgVersion} server on this node (${pgCtl})" >&2; exit ${PITR_EXIT.noServer}; }`,
       `[ ! -e ${dir} ] || { echo "${x.dir} exists already" >&2; exit ${PITR_EXIT.exists}; }`,
       `install -d -m 700 -o ${quote(s.osUser)} -g ${quote(s.osUser)} ${dir}`,
-      `${restore.map(quote).join(' ')} || exit ${PITR_EXIT.restore}`,
-      `printf 'local all all peer\\n' > ${quote(`${x.dir}/pg_hba.conf`)} && : > ${quote(`${x.dir}/pg_ident.conf`)} && chown ${quote(s.osUser)}: ${quote(`${x.dir}/pg_hba.conf`)} ${quote(`${x.dir}/pg_ident.conf`)}`,
-      `${asUser(s, [pgCtl, '-D', data, '-l', `${x.dir}/server.log`, '-w', '-t', String(recoveryTimeoutSeconds), '-o', serverOptions(x), 'start'])} > /dev/null || { tail -n 5 ${log} >&2; exit ${PITR_EXIT.start}; }`,
-      `i=0; until [ "$(${psql} 2> /dev/null)" = f ]; do i=$((i+1)); if [ $i -gt ${recoveryTimeoutSeconds * 2} ] || ! ${asUser(s, [pgCtl, '-D', data, 'status'])} > /dev/null; then tail -n 5 ${log} >&2; exit ${PITR_EXIT.recovery}; fi; sleep 0.5; done`,
-      `grep -E 'recovery stopping|last completed transaction|selected new timeline' ${log} | tail -n 3`,
+      ...restoreAndStartLines(s, x, backupLabel, target, (stage) => `exit ${exitCode[stage]}`),
+      `grep -E 'recovery stopping|last completed transaction|selected new timeline' ${quote(`${x.dir}/server.log`)} | tail -n 3`,
     ].join('\n'),
   }
 }
 
+/** The lines that print `rows<TAB>db.schema.table<TAB>n` for every table of every database of the server (parseDrillOutput reads them). */
+function rowCountLines(s: RepoAccess, x: ScratchServer, onFail: string): string[] {
+  const psql = (...args: string[]) => asUser(s, [`${binDir(x.pgVersion)}/psql`, '-X', '-h', x.dir, '-p', String(x.port), '-At', ...args])
+  return [
+    "tab=$(printf '\\t'); dbs=$(mktemp) || exit 1",
+    `${psql('-d', 'postgres', '-c', 'select datname from pg_database where datallowconn and not datistemplate order by 1')} > "$dbs" 2> "$dbs.err" || { ${onFail}; }`,
+    // PGDATABASE is taken as a name, never as connection settings.
+    `while IFS= read -r db; do PGDATABASE=$db ${psql('-c', PG_COUNT_ROWS_SQL)} -F "$tab" | while IFS= read -r line; do printf 'rows\\t%s.%s\\n' "$db" "$line"; done; done < "$dbs"`,
+    'rm -f "$dbs" "$dbs.err"',
+  ]
+}
+
 /** Rows of every table in every database of the scratch server: `rows<TAB>db.schema.table<TAB>n` (parseDrillOutput reads them). */
 export function scratchRowCountsCommand(s: PgbackrestSettings, x: ScratchServer): RemoteCommand {
-  const psql = (...args: string[]) => asUser(s, [`${binDir(x.pgVersion)}/psql`, '-X', '-h', x.dir, '-p', String(x.port), '-At', ...args])
+  return {script: [...rowCountLines(s, x, 'rm -f "$dbs" "$dbs.err"; exit 1'), `printf 'done\\n'`].join('\n')}
+}
+
+/** What a drill of a pgBackRest backup needs to know about it (from the repository's listing). */
+export interface PgbackrestDrillSource {
+  node: string
+  config: string
+  stanza: string
+  osUser: string
+  label: string
+  pgVersion: string
+  scratchDir: string
+  scratchPort: number
+}
+
+/**
+ * A restore drill of one pgBackRest backup (`ctl backup verify`): restored to its own consistent point
+ * (pgBackRest checks every file's checksum as it restores; a damaged file fails the integrity stage)
+ * into a scratch directory, started on a socket only (never archiving), every table counted, the
+ * server stopped and the directory removed however the drill ends. Tagged lines, as the other drills.
+ */
+export function pgbackrestDrillCommand(b: PgbackrestDrillSource, stamp: string): RemoteCommand {
+  const s: RepoAccess = {osUser: b.osUser, stanza: b.stanza, repoNode: b.node, configPath: () => b.config}
+  const x: ScratchServer = {node: b.node, dir: `${b.scratchDir}/ctl-drill-${b.stanza}-${stamp}`, port: b.scratchPort, pgVersion: b.pgVersion}
+  const dir = quote(x.dir)
+  const pgCtl = `${binDir(x.pgVersion)}/pg_ctl`
+  const fail = (stage: string) =>
+    `printf '${stage}\\tfail\\t%s\\n' "$(tail -n 3 ${quote(`${x.dir}/restore.log`)} ${quote(`${x.dir}/server.log`)} 2> /dev/null | tr '\\n\\t' '  ')"; exit 0`
+  const stageOf = {restore: 'integrity', start: 'start', recovery: 'start'} as const
+  const restored = restoreAndStartLines(s, x, b.label, 'immediate', (stage) => fail(stageOf[stage]))
   return {
     script: [
-      "tab=$(printf '\\t'); dbs=$(mktemp) || exit 1",
-      `${psql('-d', 'postgres', '-c', 'select datname from pg_database where datallowconn and not datistemplate order by 1')} > "$dbs" || { rm -f "$dbs"; exit 1; }`,
-      // PGDATABASE is taken as a name, never as connection settings.
-      `while IFS= read -r db; do PGDATABASE=$db ${psql('-c', PG_COUNT_ROWS_SQL)} -F "$tab" | while IFS= read -r line; do printf 'rows\\t%s.%s\\n' "$db" "$line"; done; done < "$dbs"`,
-      'rm -f "$dbs"',
+      `[ -x ${quote(pgCtl)} ] || { printf 'start\\tfail\\tno PostgreSQL ${x.pgVersion} server on this node\\n'; exit 0; }`,
+      `[ ! -e ${dir} ] || { printf 'scratch\\tfail\\t%s exists already (another drill?)\\n' ${dir}; exit 0; }`,
+      `install -d -m 700 -o ${quote(s.osUser)} -g ${quote(s.osUser)} ${dir} || { printf 'scratch\\tfail\\tcannot make %s\\n' ${dir}; exit 0; }`,
+      `cleanup() { [ -f ${quote(`${x.dir}/data/postmaster.pid`)} ] && ${asUser(s, [pgCtl, '-D', `${x.dir}/data`, '-m', 'immediate', '-w', 'stop'])} > /dev/null 2>&1; rm -rf ${dir}; }`,
+      'trap cleanup EXIT',
+      // pgBackRest checked every file it restored: integrity holds once the restore (the first line) passed.
+      ...restored.slice(0, 1),
+      `printf 'integrity\\tok\\n'`,
+      ...restored.slice(1),
+      `printf 'start\\tok\\n'`,
+      ...rowCountLines(s, x, `printf 'tables\\tfail\\t%s\\n' "$(tr '\\n' ' ' < "$dbs.err")"; exit 0`),
       `printf 'done\\n'`,
     ].join('\n'),
   }

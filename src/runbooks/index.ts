@@ -2,6 +2,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {galeraRecover} from './galera-recover.js'
 import {mariadbBackup} from './mariadb-backup.js'
 import {mariadbRestore} from './mariadb-restore.js'
+import {mariadbPitr} from './mariadb-pitr.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import {pgBackup} from './pg-backup.js'
@@ -26,6 +27,7 @@ export const runbooks: AnyRunbook[] = [
   pgbackrestSetup,
   pgbackrestBackup,
   pgPitr,
+  mariadbPitr,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

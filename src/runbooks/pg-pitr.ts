@@ -1,16 +1,16 @@
 import {setTimeout as sleep} from 'node:timers/promises'
-import {parseDrillOutput} from '../backups/drill.js'
 import {backupStamp} from '../galera/backup.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
 import {pgbackrestSettings} from '../patroni/pgbackrest-config.js'
-import {chooseRestoreBackup, parseRestoreTime, type PgbackrestBackup} from '../patroni/pgbackrest-info.js'
+import {chooseRestoreBackup, type PgbackrestBackup} from '../patroni/pgbackrest-info.js'
 import {PITR_EXIT, pitrRestoreCommand, scratchCleanupCommand, scratchRowCountsCommand, scratchServer, type ScratchServer} from '../patroni/pitr.js'
 import {patroniAccess} from './patroni-common.js'
 import {readRepositoryInfo, repoCommandPlan} from './pgbackrest-common.js'
 import {BACKUP_HEADER, backupRows} from './pgbackrest-backup.js'
 import {table} from './render.js'
+import {countScratchRows, requireRestoreTime} from './pitr-common.js'
 import type {Runbook} from './types.js'
 
 export interface PgPitrOptions {
@@ -18,7 +18,7 @@ export interface PgPitrOptions {
 }
 
 export interface PgPitrState {
-  /** The time as the operator gave it, and as pgBackRest gets it (UTC). */
+  /** The time as the operator gave it, and as pgBackRest gets it (UTC), or 'latest' (every archived WAL segment). */
   requested: string
   target: string
   stamp: string
@@ -54,20 +54,14 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
     'server on a socket in its directory only (no network, archive_mode off: it never writes into the repository),',
     'waits for the end of recovery and counts the rows of every table of every database. The server is left',
     'running for you to read or pg_dump from; the summary says how to connect and how to remove it.',
-    '`ctl runbook pg-restore <env> --at TIME` runs this runbook.',
+    '`--at latest` restores everything archived (after losing the whole cluster). `ctl runbook pg-restore <env> --at TIME` runs this runbook.',
   ].join('\n'),
   needs: 'databases.patroni.pgbackrest with WAL archiving (pgbackrest-setup) and a backup (pgbackrest-backup); the PostgreSQL server package on repoNode',
 
   setup({loaded, options}) {
     pgbackrestSettings(loaded)
-    const at = options.at ? parseRestoreTime(options.at) : undefined
-    if (!at)
-      throw new CtlError(`--at needs a time such as "2026-12-01 10:42:00" or 2026-12-01T10:42:00Z, not "${options.at ?? ''}"`, {
-        exitCode: ExitCode.cannotRun,
-        code: 'pitr.bad-time',
-        hint: 'Without a zone the time is local to this machine; add Z or +01:00 to be explicit.',
-      })
-    return {requested: options.at, target: at.toISOString(), stamp: backupStamp()}
+    const at = requireRestoreTime(options.at, {latest: true})
+    return {requested: options.at, target: at === 'latest' ? 'latest' : at.toISOString(), stamp: backupStamp()}
   },
 
   steps: [
@@ -82,7 +76,7 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
         const s = pgbackrestSettings(ctx.loaded)
         const info = await readRepositoryInfo(ctx, s)
         if (info) ctx.report(table(BACKUP_HEADER, backupRows(info.backups)))
-        const choice = chooseRestoreBackup(info, new Date(ctx.state.target), new Date())
+        const choice = chooseRestoreBackup(info, ctx.state.target === 'latest' ? 'latest' : new Date(ctx.state.target), new Date())
         if (!choice.ok)
           throw new CtlError(`Cannot restore to ${ctx.state.target}: ${choice.reason}`, {exitCode: ExitCode.cannotRun, code: choice.code, hint: choice.hint})
         ctx.state.backup = choice.backup
@@ -188,17 +182,7 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
       },
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
-        const r = await ctx.run(s.repoNode, scratchRowCountsCommand(s, ctx.state.scratch!), {timeoutMs: RESTORE_TIMEOUT_MS})
-        const out = parseDrillOutput(r.stdout)
-        if (r.code !== 0 || !out.finished)
-          throw new CtlError(`The restored server's tables could not all be read: ${lastLines(r, 3, ' ')}`, {host: s.repoNode, code: 'pitr.unreadable'})
-        ctx.state.rows = out.rows
-        ctx.report(
-          table(
-            ['table', 'rows'],
-            Object.entries(out.rows).map(([t, n]) => [t, String(n)]),
-          ),
-        )
+        ctx.state.rows = await countScratchRows(ctx, s.repoNode, scratchRowCountsCommand(s, ctx.state.scratch!), 'pitr.unreadable')
       },
     },
   ],

@@ -121,6 +121,8 @@ function inventoryWithBackupsIn(backupRoot: string): string {
     inv.databases[db].password = secret(inv.databases[db].password)
     inv.databases[db].backupDir = join(backupRoot, db)
   }
+  // The stale-backup test ages its own files; the pgBackRest repository is the lab's.
+  if (inv.databases?.patroni) delete inv.databases.patroni.pgbackrest
   if (inv.vault?.keysFile) inv.vault.keysFile = abs(inv.vault.keysFile)
   const file = join(mkdtempSync(join(tmpdir(), 'ctl-check-')), 'lab.yml')
   writeFileSync(file, stringifyYaml(inv))
@@ -138,6 +140,10 @@ describe('ctl check against the lab', () => {
     if (rows(report, 'service-health').some((r) => r.status !== 'pass')) await ctlOk(['deploy', LAB, '--yes'])
     if (row(report, 'backups', 'mariadb').status !== 'pass') await ctlOk(['runbook', 'mariadb-backup', LAB, '--yes'])
     if (row(report, 'backups', 'postgres').status !== 'pass') await ctlOk(['runbook', 'pg-backup', LAB, '--yes'])
+    if (row(report, 'backups', 'pgbackrest').status !== 'pass') {
+      await ctlOk(['runbook', 'pgbackrest-setup', LAB, '--yes'])
+      await ctlOk(['runbook', 'pgbackrest-backup', LAB, '--yes'])
+    }
     await openVault()
     // A server an earlier test stopped comes back with `lab up`; give the services that moment
     // (and one more `lab up`) before asking whether the platform is healthy.

@@ -99,6 +99,24 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     expect(rows.length).toBeGreaterThan(20)
   })
 
+  it('lists the repository’s backups (encrypted) and drills the newest into a scratch server, recording the result', async () => {
+    const list = await runCtl(['backup', 'list', 'lab', '--database', 'pgbackrest', '--json'])
+    const points = json(list).restorePoints
+    expect(list.exitCode, list.stderr).toBe(0)
+    expect(points.length).toBeGreaterThan(0)
+    expect(points[0]).toMatchObject({database: 'pgbackrest', series: 'pgbackrest/ctl-lab', nodes: ['h3'], complete: true, encrypted: true})
+    const drillsBefore = readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-drill-'))
+    const verify = await runCtl(['backup', 'verify', 'lab', '--database', 'pgbackrest', '--json'])
+    const result = json(verify)
+    expect(verify.exitCode, JSON.stringify(result)).toBe(0)
+    expect(result.results[0].record).toMatchObject({outcome: 'passed', counts: 'not recorded'})
+    expect(result.results[0].record.tables).toBeGreaterThan(0)
+    // The scratch server and its directory are gone; the list shows the drill.
+    expect(readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-drill-'))).toEqual(drillsBefore)
+    const after = json(await runCtl(['backup', 'list', 'lab', '--database', 'pgbackrest', '--json'])).restorePoints
+    expect(after.find((p: {path: string}) => p.path === result.results[0].target.path).lastDrill.outcome).toBe('passed')
+  })
+
   it('restores to a time between two writes: exactly the rows committed before it, none after', async () => {
     // A gap between two writes after the backup; the target is halfway.
     const k = rows.length - 5
@@ -131,7 +149,7 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     expect(scratchDirs()).toEqual(dirs)
   })
 
-  it('finds a damaged backup in the repository: verify fails and a restore from it fails, leaving nothing behind', async () => {
+  it('finds a damaged backup in the repository: pgbackrest verify, the restore drill and a restore from it all fail, leaving nothing behind', async () => {
     const file = backupFile()
     const original = readFileSync(file)
     const damaged = Buffer.from(original)
@@ -142,6 +160,9 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
       const verify = await runCtl(['runbook', 'pgbackrest-backup', 'lab', '--type', 'incr', '--yes', '--json'])
       expect(verify.exitCode).toBe(1)
       expect(json(verify).error.code).toBe('pgbackrest.verify-failed')
+      const drill = await runCtl(['backup', 'verify', 'lab', '--database', 'pgbackrest', '--json'])
+      expect(drill.exitCode).toBe(1)
+      expect(json(drill).results[0].record.problems.join(' ')).toMatch(/^integrity failed/)
       const restore = await runCtl(['runbook', 'pg-restore', 'lab', '--at', rows.at(-1)!.at, '--yes', '--json'])
       expect(restore.exitCode).toBe(1)
       expect(json(restore).error.code).toBe('pitr.restore-failed')

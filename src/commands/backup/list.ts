@@ -16,11 +16,15 @@ export interface BackupListResult {
 export default class BackupList extends CtlCommand {
   static override summary = 'List every restore point: time, size, checksum, encrypted or not, where it is.'
   static override description = `Reads the backup directories of the inventory's databases (databases.galera and databases.patroni: backupDir on the backup node, else on every member), one command per node.
+A pgBackRest repository (databases.patroni.pgbackrest) is listed by \`pgbackrest info\` on its node: every full, differential and incremental backup, encrypted or not.
 A mariabackup backup is complete when ctl wrote its manifest (the checksum shown is the manifest's sha256, as the runbook printed it); a pg_dump archive when its record (.json) is there, and its size is compared with the recorded one. Exit 1 when a node could not be listed or a backup does not match its record.`
   static override examples = ['<%= config.bin %> backup list lab', '<%= config.bin %> backup list prod --database postgres --json']
   static override args = {env: envArg}
   static override flags = {
-    database: Flags.string({description: 'Only this database', options: ['mariadb', 'postgres']}),
+    database: Flags.string({
+      description: 'Only this database (pgbackrest: the Patroni cluster’s pgBackRest repository)',
+      options: ['mariadb', 'postgres', 'pgbackrest'],
+    }),
   }
 
   async run(): Promise<BackupListResult> {

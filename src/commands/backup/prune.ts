@@ -38,7 +38,8 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
   async run(): Promise<BackupPruneResult> {
     const {args, flags} = await this.parse(BackupPrune)
     const loaded = this.loadEnv(args.env)
-    const locations = selectBackupLocations(loaded.inventory, flags.database)
+    // pgBackRest expires its own backups (databases.patroni.pgbackrest.retentionFull) and the WAL they need.
+    const locations = selectBackupLocations(loaded.inventory, flags.database).filter((l) => l.database !== 'pgbackrest')
     this.auditContext = {...this.auditContext, hosts: [...new Set(locations.flatMap((l) => l.nodes))]}
     const pool = this.sshPool(loaded)
     const gathered = await gatherRestorePoints(pool, loaded.inventory, locations)
@@ -53,7 +54,7 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
           hint: unlisted.hint ?? `Check the host with: ctl exec ${loaded.env} --node ${unlisted.node} -- true`,
         },
       )
-    const plans = planRetention(gathered.points, (p) => loaded.inventory.backups.keep[p.database])
+    const plans = planRetention(gathered.points, (p) => loaded.inventory.backups.keep[p.database as 'mariadb' | 'postgres'])
     const pending = plans.flatMap((p) => p.remove)
     const result = (removed: string[], dryRun = false): BackupPruneResult => ({env: loaded.env, series: plans.map(summarize), removed, dryRun})
 

@@ -29,7 +29,10 @@ The scratch copy needs as much free space in /var/tmp as the backup. Exit 1 when
   ]
   static override args = {env: envArg}
   static override flags = {
-    database: Flags.string({description: 'Only this database', options: ['mariadb', 'postgres']}),
+    database: Flags.string({
+      description: 'Only this database (pgbackrest: the newest backup in the pgBackRest repository)',
+      options: ['mariadb', 'postgres', 'pgbackrest'],
+    }),
     path: Flags.string({description: 'Drill this restore point (a path ctl backup list shows)'}),
     'dry-run': Flags.boolean({description: 'Show which backups would be drilled where, and the drill script; run nothing.', default: false}),
   }

@@ -4,12 +4,12 @@ import {pgPitr} from '../../runbooks/pg-pitr.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export const AT_DESCRIPTION =
-  'The point in time: "2026-12-01 10:42:00" (local time here) or with a zone (2026-12-01T10:42:00Z). Transactions committed after it are not restored.'
+  'The point in time: "2026-12-01 10:42:00" (local time here) or with a zone (2026-12-01T10:42:00Z); transactions committed after it are not restored. "latest": everything archived.'
 
 export default class PgPitr extends RunbookCommand {
   static override summary = pgPitr.summary
   static override description = runbookDescription(pgPitr)
-  static override examples = runbookExamples('pg-pitr', 'prod --at "2026-12-01 10:42:00"', 'lab --at 2026-12-01T10:42:00Z --json')
+  static override examples = runbookExamples('pg-pitr', 'prod --at "2026-12-01 10:42:00"', 'lab --at 2026-12-01T10:42:00Z --json', 'prod --at latest')
   static override args = runbookArgs
   static override flags = {...runbookFlags, at: Flags.string({description: AT_DESCRIPTION})}
 

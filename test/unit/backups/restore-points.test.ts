@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import type {BackupLocation} from '../../../src/backups/locations.js'
+import {drillRecordPath} from '../../../src/backups/drill.js'
 import {listRestorePointsCommand, mergeRestorePoints, parseRestorePoints} from '../../../src/backups/restore-points.js'
 import {renderCommand} from '../../../src/lib/shell.js'
 
@@ -94,5 +95,78 @@ describe('restore points: the listing command and its parser', () => {
       ['/b/2', ['h2'], 7],
       ['/b/1', ['h1', 'h2'], 1],
     ])
+  })
+})
+
+describe('restore points of a pgBackRest repository', () => {
+  const repo: BackupLocation = {
+    database: 'pgbackrest',
+    dir: '/srv/pgbackrest/backup/pg',
+    nodes: ['backup1'],
+    runbook: 'pgbackrest-backup',
+    pgbackrest: {
+      config: '/etc/pgbackrest/pgbackrest.conf',
+      stanza: 'pg',
+      osUser: 'postgres',
+      repoPath: '/srv/pgbackrest',
+      scratchDir: '/var/tmp',
+      scratchPort: 55432,
+    },
+  }
+  const info = (backups: object[], extra: object = {}) =>
+    Buffer.from(
+      JSON.stringify([{name: 'pg', cipher: 'aes-256-cbc', status: {code: 0, message: 'ok'}, db: [{version: '15'}], backup: backups, ...extra}]),
+    ).toString('base64')
+  const backup = (label: string, stop: number, error = false) => ({
+    label,
+    type: 'full',
+    error,
+    timestamp: {start: stop - 5, stop},
+    info: {size: 1000, repository: {size: 300}},
+  })
+
+  it('asks pgBackRest itself, as the PostgreSQL user, with the node’s config', () => {
+    expect(renderCommand(listRestorePointsCommand([repo]))).toContain(
+      'if r=$(runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=pg --output=json info 2>&1); then',
+    )
+  })
+
+  it('lists every backup with its time, size in the repository and encryption; a failed one is damaged', () => {
+    const out = `pgbackrest\tpgbackrest\t${info([backup('20261201-000000F', 1_796_000_000), backup('20261202-000000F', 1_796_086_400, true)])}\n`
+    const {points, missingDirs} = parseRestorePoints('backup1', out, [repo])
+    expect(missingDirs).toEqual([])
+    expect(points).toEqual([
+      {
+        database: 'pgbackrest',
+        series: 'pgbackrest/pg',
+        path: '/srv/pgbackrest/backup/pg/20261201-000000F',
+        dir: '/srv/pgbackrest/backup/pg',
+        nodes: ['backup1'],
+        takenAt: new Date((1_796_000_000 - 5) * 1000).toISOString(),
+        sizeBytes: 300,
+        complete: true,
+        encrypted: true,
+        pgbackrest: {...repo.pgbackrest, label: '20261201-000000F', pgVersion: '15'},
+      },
+      expect.objectContaining({path: '/srv/pgbackrest/backup/pg/20261202-000000F', complete: false, problem: 'pgBackRest marks this backup as failed'}),
+    ])
+  })
+
+  it("reads ctl's drill records kept beside the repository, by label", () => {
+    const drill = Buffer.from(JSON.stringify({verifiedAt: '2026-12-03T00:00:00.000Z', outcome: 'passed', problems: []})).toString('base64')
+    const out = `pgbackrest\tpgbackrest\t${info([backup('20261201-000000F', 1_796_000_000)])}\npgdrill\tpgbackrest\t20261201-000000F\t${drill}\npgdrill\tpgbackrest\tgone-F\t${drill}\n`
+    const [point] = parseRestorePoints('backup1', out, [repo]).points
+    expect(point!.lastDrill).toEqual({verifiedAt: '2026-12-03T00:00:00.000Z', outcome: 'passed', problems: []})
+    expect(drillRecordPath(point!)).toBe('/srv/pgbackrest/ctl-drills/20261201-000000F.verify.json')
+    expect(renderCommand(listRestorePointsCommand([repo]))).toContain('for f in /srv/pgbackrest/ctl-drills/*.verify.json; do')
+  })
+
+  it('takes a stanza that does not exist yet as a missing directory, and a failing pgbackrest as an error naming the node', () => {
+    expect(
+      parseRestorePoints('backup1', `pgbackrest\tpgbackrest\t${info([], {status: {code: 1, message: 'missing stanza path'}})}\n`, [repo]).missingDirs,
+    ).toEqual([repo.dir])
+    expect(() => parseRestorePoints('backup1', 'pgbackrest-error\tpgbackrest\tERROR: [055]: unable to load info file\n', [repo])).toThrow(
+      /pgbackrest info failed: ERROR: \[055\]/,
+    )
   })
 })

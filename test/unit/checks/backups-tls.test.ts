@@ -35,6 +35,26 @@ describe('backups', () => {
       {database: 'postgres', dir: '/var/backups/ctl/postgres', nodes: ['db1', 'db2'], runbook: 'pg-backup'},
     ])
   })
+  it('adds the pgBackRest repository, on its node, when the inventory has one', () => {
+    const withRepo = inventorySchema.parse({
+      ...inventory,
+      databases: {...inventory.databases, patroni: {...inventory.databases.patroni, pgbackrest: {repoNode: 'db2', repoPath: '/srv/pgbackrest'}}},
+    })
+    expect(backupLocations(withRepo)[2]).toEqual({
+      database: 'pgbackrest',
+      dir: '/srv/pgbackrest/backup/pg',
+      nodes: ['db2'],
+      runbook: 'pgbackrest-backup',
+      pgbackrest: {
+        config: '/etc/pgbackrest/pgbackrest.conf',
+        stanza: 'pg',
+        osUser: 'postgres',
+        repoPath: '/srv/pgbackrest',
+        scratchDir: '/var/tmp',
+        scratchPort: 55432,
+      },
+    })
+  })
   it("finds the newest complete backup, aged by the node's own clock; a failed run's leftovers never count", () => {
     const [mariadb, postgres] = backupLocations(inventory)
     expect(newestBackupScript(mariadb!).script).toMatch(/^date \+%s; if \[ -d \/var\/backups\/ctl\/mariadb \]; then for p in/)

@@ -67,6 +67,11 @@ describe('choosing the backup of a point-in-time restore', () => {
     expect(late).toMatchObject({ok: true, backup: {label: '20261206-031811F_20261206-032207I'}})
   })
 
+  it("takes the newest good backup for 'latest' (everything archived)", () => {
+    expect(chooseRestoreBackup(info, 'latest', now)).toMatchObject({ok: true, backup: {label: '20261206-031811F_20261206-032207I'}, target: 'latest'})
+    expect(chooseRestoreBackup({...info, backups: []}, 'latest', now)).toMatchObject({ok: false, code: 'pgbackrest.no-backup'})
+  })
+
   it('skips a backup marked as failed', () => {
     const failed = {...info, backups: info.backups.map((b) => (b.type === 'incr' ? {...b, error: true} : b))}
     expect(chooseRestoreBackup(failed, new Date('2026-12-06T03:30:00Z'), now)).toMatchObject({ok: true, backup: {label: '20261206-031811F'}})

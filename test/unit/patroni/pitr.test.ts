@@ -3,7 +3,14 @@ import {describe, expect, it} from 'vitest'
 import {loadInventory} from '../../../src/inventory/load.js'
 import {renderCommand} from '../../../src/lib/shell.js'
 import {pgbackrestSettings} from '../../../src/patroni/pgbackrest-config.js'
-import {pitrRestoreCommand, recoveryTargetTime, scratchCleanupCommand, scratchRowCountsCommand, scratchServer} from '../../../src/patroni/pitr.js'
+import {
+  pgbackrestDrillCommand,
+  pitrRestoreCommand,
+  recoveryTargetTime,
+  scratchCleanupCommand,
+  scratchRowCountsCommand,
+  scratchServer,
+} from '../../../src/patroni/pitr.js'
 import {pgPitr} from '../../../src/runbooks/pg-pitr.js'
 
 const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
@@ -22,7 +29,7 @@ describe('point-in-time restore into a scratch server', () => {
   it('restores the chosen set to the time, promotes, never archives, listens on no network', () => {
     const script = renderCommand(pitrRestoreCommand(s, x, '20261206-031811F', '2026-12-06T03:18:19.617Z'))
     expect(script).toContain(
-      "runuser -u postgres -- pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --pg1-path=/var/tmp/ctl-pitr-ctl-lab-20261206T032229/data --reset-pg1-host --type=time '--target=2026-12-06 03:18:19.617+00' --target-action=promote --archive-mode=off --set=20261206-031811F restore || exit 5",
+      "runuser -u postgres -- pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --pg1-path=/var/tmp/ctl-pitr-ctl-lab-20261206T032229/data --reset-pg1-host --job-retry=0 --type=time '--target=2026-12-06 03:18:19.617+00' --target-action=promote --archive-mode=off --set=20261206-031811F restore > /var/tmp/ctl-pitr-ctl-lab-20261206T032229/restore.log 2>&1 || { tail -n 3 /var/tmp/ctl-pitr-ctl-lab-20261206T032229/restore.log >&2; exit 5; }",
     )
     expect(script).toContain('-c archive_mode=off')
     expect(script).toContain("-c listen_addresses='\\'''\\''")
@@ -32,11 +39,46 @@ describe('point-in-time restore into a scratch server', () => {
     expect(script).toContain('= f ]')
   })
 
+  it("restores everything archived for 'latest' (no target: recovery ends with the archive)", () => {
+    const script = renderCommand(pitrRestoreCommand(s, x, '20261206-031811F', 'latest'))
+    expect(script).toContain('--reset-pg1-host --job-retry=0 --archive-mode=off --set=20261206-031811F restore')
+    expect(script).not.toContain('--type=time')
+    expect(pgPitr.setup({loaded, options: {at: 'latest'}})).toMatchObject({target: 'latest'})
+  })
+
   it('counts every table of every database and removes the server with the cleanup command', () => {
     expect(renderCommand(scratchRowCountsCommand(s, x))).toContain('datallowconn and not datistemplate')
     expect(renderCommand(scratchCleanupCommand(s, x))).toBe(
       'runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/tmp/ctl-pitr-ctl-lab-20261206T032229/data -m fast -w stop; rm -rf /var/tmp/ctl-pitr-ctl-lab-20261206T032229',
     )
+  })
+
+  it('drills a pgBackRest backup to its own consistent point, tagged like the other drills, removing everything however it ends', () => {
+    const script = renderCommand(
+      pgbackrestDrillCommand(
+        {
+          node: 'h3',
+          config: '/etc/pgbackrest.conf',
+          stanza: 'pg',
+          osUser: 'postgres',
+          label: '20261201-000000F',
+          pgVersion: '15',
+          scratchDir: '/var/tmp',
+          scratchPort: 55432,
+        },
+        '20261206T000000',
+      ),
+    ).split('\n')
+    expect(script).toContain('trap cleanup EXIT')
+    const restore = script.findIndex((l) => l.includes(' restore > '))
+    expect(script[restore]).toContain('--type=immediate --target-action=promote --archive-mode=off --set=20261201-000000F restore')
+    expect(script[restore]).toContain("printf 'integrity\\tfail\\t%s\\n'")
+    // integrity is declared only after pgBackRest restored (and checked) every file; start after recovery ended.
+    expect(script[restore + 1]).toBe("printf 'integrity\\tok\\n'")
+    expect(script.indexOf("printf 'start\\tok\\n'")).toBeGreaterThan(script.findIndex((l) => l.startsWith('i=0; until')))
+    expect(script.at(-1)).toBe("printf 'done\\n'")
+    // An existing directory is another drill's: refused before the cleanup trap is set.
+    expect(script.findIndex((l) => l.includes('exists already'))).toBeLessThan(script.indexOf('trap cleanup EXIT'))
   })
 
   it('refuses a time it cannot read before anything runs', () => {

@@ -27,6 +27,8 @@ export interface GaleraPaths {
   /** Written by the control script: the pid of the mariadbd it started. */
   pidFile: string
   backups: string
+  /** Binary logs (point-in-time restores replay them after a backup): `<binlogs>/mariadb-bin.NNNNNN`. */
+  binlogs: string
 }
 
 export function galeraPaths(host: LabHost): GaleraPaths {
@@ -45,6 +47,7 @@ export function galeraPaths(host: LabHost): GaleraPaths {
     socket: `${runDir}/mysqld.sock`,
     pidFile: `${runDir}/ctl-mariadbd.pid`,
     backups: `${host.stateDir}/galera-backups`,
+    binlogs: `${base}/binlog`,
   }
 }
 
@@ -67,6 +70,12 @@ performance_schema=OFF
 innodb_buffer_pool_size=64M
 innodb_log_file_size=32M
 binlog_format=ROW
+# Binary logs on every member, replicated write-sets included (log_slave_updates): what a point-in-time
+# restore replays on top of a backup (ctl runbook mariadb-restore --at). server_id per member.
+log_bin=${p.binlogs}/mariadb-bin
+log_slave_updates=ON
+server_id=${host.index}
+binlog_expire_logs_seconds=604800
 default_storage_engine=InnoDB
 innodb_autoinc_lock_mode=2
 

@@ -155,7 +155,7 @@ export const galeraComponent: LabComponent = {
     const password = ensureGaleraPassword(ctx.projectRoot)
     for (const host of hosts) {
       const p = galeraPaths(host)
-      for (const dir of [p.base, p.tmpdir, p.sstLogs, p.runDir, p.backups]) mkdirSync(dir, {recursive: true, mode: 0o700})
+      for (const dir of [p.base, p.tmpdir, p.sstLogs, p.runDir, p.backups, p.binlogs]) mkdirSync(dir, {recursive: true, mode: 0o700})
       writeIfChanged(p.cnf, myCnf(host, hosts), 0o644)
       writeIfChanged(p.script, controlScript(host), 0o755)
     }
