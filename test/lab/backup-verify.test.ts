@@ -29,6 +29,8 @@ describe('ctl backup verify (lab)', () => {
       for (const cluster of [inv.databases.galera, inv.databases.patroni]) cluster.password = cluster.password.replace('file:../', `file:${projectRoot}/`)
       inv.databases.galera.backupDir = MARIA_DIR
       inv.databases.patroni.backupDir = PG_DIR
+      // These tests count the backup directories' restore points; the pgBackRest repository is test/lab/pg-pitr.test.ts's.
+      delete inv.databases.patroni.pgbackrest
       inv.backups = {drillMaxAgeDays: 7}
     })
     await prepareTable()
