@@ -25,6 +25,7 @@ ctl runbook mariadb-backup lab --yes
 ctl runbook pg-backup lab --yes
 ctl runbook pgbackrest-setup lab --yes   # WAL archiving into the encrypted pgBackRest repository on h3
 ctl runbook pgbackrest-backup lab --yes
+ctl backup schedule lab --yes   # weekly full + daily differential backups, run by cron on h3
 ctl check preflight lab || true   # shows what is not ready yet; the deploy below runs its own quick preflight
 ctl deploy lab --yes --image app=v2 --message "demo deploy"
 ctl check preflight lab

@@ -5,7 +5,7 @@ import {renderCommand} from '../lib/shell.js'
 import {resolveSecret} from '../inventory/secrets.js'
 import type {PatroniAccess} from '../patroni/actions.js'
 import type {ClusterFacts} from '../patroni/facts.js'
-import {parseMemberStatus} from '../patroni/facts.js'
+import {memberTarget} from '../patroni/facts.js'
 import {
   archivingChanges,
   archivingParameters,
@@ -34,15 +34,20 @@ export interface PgbackrestSetupState {
   stanzaExisted?: boolean
 }
 
-/** Members with a pending restart, replicas first and the leader last. */
-async function pendingRestarts(access: PatroniAccess, leader: string): Promise<string[]> {
-  const names: string[] = []
-  for (const m of access.topology.members) {
-    const r = await access.request(m.name, {method: 'GET', path: '/patroni', timeoutSeconds: 5})
-    if (r.json && parseMemberStatus(r.json).pendingRestart) names.push(m.name)
-  }
-  return [...names.filter((n) => n !== leader), ...names.filter((n) => n === leader)]
+/** How long members get to load a configuration change from the DCS. */
+const SETTLE_TIMEOUT_MS = 90_000
+
+/** Each member's archive_mode as its server has it: on, or set but waiting for a restart (pg_settings). */
+async function archiveModeStates(access: PatroniAccess): Promise<{member: string; on: boolean; pending: boolean}[]> {
+  return Promise.all(
+    access.topology.members.map(async (m) => {
+      const state = await access.query<{on: boolean; pending: boolean}>(memberTarget(access.topology, m), ARCHIVE_MODE_SQL, 'archiving')
+      return {member: m.name, ...state}
+    }),
+  )
 }
+
+const ARCHIVE_MODE_SQL = "select json_build_object('on', setting = 'on', 'pending', pending_restart) from pg_settings where name = 'archive_mode'"
 
 export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
   name: 'pgbackrest-setup',
@@ -102,7 +107,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
           unknown
         >
         ctx.state.changes = archivingChanges(s, parameters)
-        ctx.state.restarts = await pendingRestarts(access, facts.leader)
+        ctx.state.restarts = (await archiveModeStates(access)).filter((m) => !m.on).map((m) => m.member)
         ctx.report([
           ...table(
             ['member', 'node', 'data directory', 'socket', 'port'],
@@ -210,17 +215,32 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
             })
           ctx.progress(`DCS: ${Object.keys(ctx.state.changes!).join(', ')} set; waiting for members to see it`)
         }
-        // Patroni applies the DCS change on its next loop; archive_mode then shows as a pending restart.
-        let names: string[] = []
-        for (let i = 0; i < 20 && names.length === 0; i++) {
-          names = await pendingRestarts(access, leader)
-          if (names.length === 0) {
-            const archiveMode = await access.query<string>(access.leaderTarget(leader), "select to_json(current_setting('archive_mode'))", 'archiving')
-            if (archiveMode === 'on') break
-            await sleep(500)
-          }
+        // Patroni applies the DCS change on each member's next loop (postgresql.conf, reload): until then a
+        // member shows neither archive_mode on nor a pending restart. Wait for every member to show one.
+        const deadline = Date.now() + SETTLE_TIMEOUT_MS
+        let states = await archiveModeStates(access)
+        while (states.some((m) => !m.on && !m.pending) && Date.now() < deadline) {
+          ctx.progress(
+            `waiting for ${states
+              .filter((m) => !m.on && !m.pending)
+              .map((m) => m.member)
+              .join(', ')} to load the new configuration`,
+          )
+          await sleep(1000)
+          states = await archiveModeStates(access)
         }
-        const ordered = names
+        const waiting = states.filter((m) => !m.on && !m.pending)
+        if (waiting.length > 0)
+          throw new CtlError(
+            `${waiting.map((m) => m.member).join(', ')} did not load archive_mode from Patroni's configuration within ${SETTLE_TIMEOUT_MS / 1000} s`,
+            {
+              host: access.member(waiting[0]!.member).node,
+              code: 'pgbackrest.archiving-off',
+              hint: "Look at Patroni's log there (patronictl show-config, patronictl list).",
+            },
+          )
+        const off = states.filter((m) => !m.on).map((m) => m.member)
+        const ordered = [...off.filter((n) => n !== leader), ...off.filter((n) => n === leader)]
         ctx.state.restarts = ordered
         ctx.state.restarted = ctx.state.restarted ?? []
         for (const name of ordered) {
@@ -230,12 +250,12 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
           await restartMember(access, name, ctx.progress, 'archiving')
           ctx.state.restarted.push(name)
         }
-        const mode = await access.query<string>(access.leaderTarget(leader), "select to_json(current_setting('archive_mode'))", 'archiving')
-        if (mode !== 'on')
-          throw new CtlError(`archive_mode is still ${mode} on ${leader}`, {
-            host: access.member(leader).node,
+        const still = (await archiveModeStates(access)).filter((m) => !m.on)
+        if (still.length > 0)
+          throw new CtlError(`archive_mode is still off on ${still.map((m) => m.member).join(', ')} after the restart`, {
+            host: access.member(still[0]!.member).node,
             code: 'pgbackrest.archiving-off',
-            hint: 'Look at patronictl list (pending restart?).',
+            hint: "Look at Patroni's log there (patronictl list: pending restart?).",
           })
         ctx.report([`Archiving on; restarted: ${ordered.join(', ') || 'none needed'}`])
       },

@@ -34,6 +34,14 @@ export function asHostDaemon(host: {netns: string; name: string}, argv: readonly
  * its own bind never leaves it.
  */
 export function asHostDaemonWithHome(host: {netns: string; name: string}, home: string, argv: readonly string[]): string[] {
+  return asHostDaemonWithBinds(host, [[home, '/root']], argv)
+}
+
+/**
+ * Like asHostDaemon, in a mount namespace of its own in which each [source, target] of `binds` is
+ * bound (a lab host's own /root, /etc/cron.d, ...), passed as arguments, never spliced into the script.
+ */
+export function asHostDaemonWithBinds(host: {netns: string; name: string}, binds: readonly (readonly [string, string])[], argv: readonly string[]): string[] {
   return inNetns(host.netns, [
     'unshare',
     '--uts',
@@ -43,10 +51,11 @@ export function asHostDaemonWithHome(host: {netns: string; name: string}, home: 
     '--',
     'sh',
     '-c',
-    'hostname "$1" && mount --bind "$2" /root && shift 2 && exec "$@"',
+    'hostname "$1" && shift && while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done && shift && exec "$@"',
     'sh',
     host.name,
-    home,
+    ...binds.flat(),
+    '--',
     ...argv,
   ])
 }

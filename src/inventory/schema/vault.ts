@@ -42,6 +42,23 @@ export const backups = z.strictObject({
     .default({mariadb: 7, postgres: 30}),
   /** When set, the preflight's backups check also wants a restore drill (`ctl backup verify`) that passed within this many days. */
   drillMaxAgeDays: z.number().positive().optional(),
+  /** Where `ctl backup schedule` writes its cron file on the backup node (`{node}`: the node's name). */
+  cronDir: remotePath.refine((p) => !p.replaceAll('{node}', '').includes('{'), 'a path whose only placeholder is {node}').default('/etc/cron.d'),
+  /**
+   * What runs when, on the backup node (`ctl backup schedule` installs it as a cron file). Seed 003:
+   * PostgreSQL daily; e.g. a weekly full and daily differential pgBackRest backups.
+   */
+  schedule: z
+    .array(
+      z.strictObject({
+        /** pgbackrest: a pgBackRest backup of the Patroni cluster on its repository node. */
+        job: z.enum(['pgbackrest']),
+        type: z.enum(['full', 'diff', 'incr']).default('full'),
+        /** Five cron fields (minute hour day month weekday): digits, `*`, `,`, `-` and `/` only. */
+        cron: z.string().regex(/^[0-9*,/-]+( [0-9*,/-]+){4}$/, 'five cron fields (minute hour day-of-month month day-of-week) of digits, *, ",", "-" and "/"'),
+      }),
+    )
+    .default([]),
 })
 
 export const deployLock = z.strictObject({

@@ -1,5 +1,6 @@
 import type {LabComponent} from '../types.js'
 import {appComponent} from './app.js'
+import {cronComponent} from './cron.js'
 import {dockerComponent} from './docker.js'
 import {galeraComponent} from './galera.js'
 import {hostsComponent} from './hosts.js'
@@ -19,4 +20,5 @@ export const labComponents: LabComponent[] = [
   galeraComponent,
   patroniComponent,
   vaultComponent,
+  cronComponent,
 ]

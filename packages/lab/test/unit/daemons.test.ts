@@ -49,10 +49,10 @@ describe('lab daemons', () => {
       '--',
       'sh',
       '-c',
-      'hostname "$1" && mount --bind "$2" /root && shift 2 && exec "$@"',
+      'hostname "$1" && shift && while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done && shift && exec "$@"',
       'sh',
     ])
-    expect(sshdCommand(h1).slice(12, 14)).toEqual(['h1', '/var/lib/ctl-lab/h1/root'])
+    expect(sshdCommand(h1).slice(12, 17)).toEqual(['h1', '/var/lib/ctl-lab/h1/root', '/root', '--', '/usr/sbin/sshd'])
     expect(hostKeygenCommand(h1)).toEqual(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'ctl-lab-h1', '-f', '/var/lib/ctl-lab/h1/ssh_host_ed25519_key'])
   })
 

@@ -1,0 +1,78 @@
+import {execa} from 'execa'
+import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {json, runCtl} from '../support/cli.js'
+import {labInventoryCopy} from './support/swarm.js'
+
+// ctl backup schedule on the lab: the inventory's schedule becomes a cron file on the backup node
+// (h3, the pgBackRest repository's node), idempotently, and the lab host's real cron runs it: a job
+// every minute makes a new backup appear in the repository. An empty schedule removes the file.
+
+const CRON_FILE = '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab-cron'
+const inventory = (schedule: object[]) =>
+  labInventoryCopy(
+    (inv) => {
+      inv.databases.patroni.pgbackrest.cipherPass = inv.databases.patroni.pgbackrest.cipherPass.replace('file:../', `file:${process.cwd()}/`)
+      inv.backups.schedule = schedule
+    },
+    {name: 'lab-cron.yml'},
+  )
+const backupLabels = async (): Promise<string[]> =>
+  json(await runCtl(['backup', 'list', 'lab', '--database', 'pgbackrest', '--json'])).restorePoints.map((p: {path: string}) => p.path)
+
+describe('ctl backup schedule', () => {
+  const everyMinute = inventory([{job: 'pgbackrest', type: 'incr', cron: '* * * * *'}])
+
+  beforeAll(async () => {
+    rmSync(CRON_FILE, {force: true})
+    const setup = await runCtl(['runbook', 'pgbackrest-setup', 'lab', '--yes'])
+    expect(setup.exitCode, setup.stderr).toBe(0)
+    // A full backup first: the scheduled incremental ones build on it.
+    expect((await runCtl(['runbook', 'pgbackrest-backup', 'lab', '--yes'])).exitCode).toBe(0)
+  })
+
+  afterAll(async () => {
+    rmSync(CRON_FILE, {force: true})
+    // A scheduled backup still running would hold the stanza's lock for the next test.
+    for (let i = 0; i < 60 && (await execa('pgrep', ['-f', 'pgbackrest.*--type=incr.*backup'], {reject: false})).exitCode === 0; i++) await sleep(1000)
+  })
+
+  it('shows the plan with --dry-run, refuses without --yes and no terminal, then installs the cron file; a second run changes nothing', async () => {
+    const dry = json(await runCtl(['backup', 'schedule', everyMinute, '--dry-run', '--json']))
+    expect(dry.files).toEqual([{node: 'h3', path: CRON_FILE, action: 'install', jobs: ['* * * * *: pgbackrest incr backup']}])
+    const refused = await runCtl(['backup', 'schedule', everyMinute])
+    expect(refused.exitCode).toBe(2)
+    expect(existsSync(CRON_FILE)).toBe(false)
+
+    const run = await runCtl(['backup', 'schedule', everyMinute, '--yes', '--json'])
+    expect(run.exitCode, run.stderr).toBe(0)
+    expect(json(run).changed).toEqual([`h3:${CRON_FILE}`])
+    const text = readFileSync(CRON_FILE, 'utf8')
+    expect(text).toContain(
+      '* * * * * postgres pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=incr --backup-standby backup >> /var/lib/ctl-lab/h3/pgbackrest/log/ctl-schedule.log 2>&1',
+    )
+    // cron ignores a cron.d file that is not root's or is writable by others.
+    expect(statSync(CRON_FILE).mode & 0o777).toBe(0o644)
+    const again = json(await runCtl(['backup', 'schedule', everyMinute, '--yes', '--json']))
+    expect(again.files[0].action).toBe('unchanged')
+    expect(again.changed).toEqual([])
+  })
+
+  it("fires: the lab host's cron runs the job and a new backup appears in the repository", async () => {
+    const before = await backupLabels()
+    let after = before
+    for (let i = 0; i < 30 && after.length <= before.length; i++) {
+      await sleep(5000)
+      after = await backupLabels()
+    }
+    expect(after.filter((p) => !before.includes(p)).some((p) => p.endsWith('I'))).toBe(true)
+  }, 200_000)
+
+  it('an empty schedule removes the file', async () => {
+    const run = await runCtl(['backup', 'schedule', inventory([]), '--yes', '--json'])
+    expect(run.exitCode, run.stderr).toBe(0)
+    expect(json(run).files[0].action).toBe('remove')
+    expect(existsSync(CRON_FILE)).toBe(false)
+  })
+})
