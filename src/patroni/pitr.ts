@@ -1,5 +1,7 @@
 import {PG_COUNT_ROWS_SQL} from '../backups/drill.js'
-import {quote, type RemoteCommand} from '../lib/shell.js'
+import {quote, shellCommand, type RemoteCommand} from '../lib/shell.js'
+import {dbnameArgs} from './database-name.js'
+import {afterPasswordFromStdin, connectionArgs, type PgTarget} from './sql.js'
 import {pgbackrestCommand, type PgbackrestSettings} from './pgbackrest-config.js'
 
 /**
@@ -177,4 +179,27 @@ export function pgbackrestDrillCommand(b: PgbackrestDrillSource, stamp: string):
 /** How the operator stops and removes the scratch server when done with it. */
 export function scratchCleanupCommand(s: PgbackrestSettings, x: ScratchServer): RemoteCommand {
   return {script: `${asUser(s, [`${binDir(x.pgVersion)}/pg_ctl`, '-D', `${x.dir}/data`, '-m', 'fast', '-w', 'stop'])}; rm -rf ${quote(x.dir)}`}
+}
+
+/**
+ * Copies one database out of the scratch server into a NEW database on the cluster (the leader):
+ * pg_dump on the scratch socket (peer, as the PostgreSQL user) piped into pg_restore against the
+ * leader (the password on stdin). Both exit statuses count (no pipefail in every sh).
+ */
+export function copyFromScratchCommand(s: PgbackrestSettings, x: ScratchServer, source: string, target: Omit<PgTarget, 'node'>): RemoteCommand {
+  const dumpRc = quote(`${x.dir}/copy-dump.rc`)
+  const dump = asUser(s, [`${binDir(x.pgVersion)}/pg_dump`, '-Fc', '-h', x.dir, '-p', String(x.port), ...dbnameArgs(source)])
+  const restore = shellCommand(['pg_restore', ...connectionArgs(target), ...dbnameArgs(target.database), '--no-owner', '--exit-on-error'])
+  return afterPasswordFromStdin(`{ ${dump}; echo $? > ${dumpRc}; } | ${restore}; rc=$?; [ "$(cat ${dumpRc})" = 0 ] && [ "$rc" = 0 ]`)
+}
+
+/** Reads PG_COUNT_ROWS_SQL's output through psql -A -t (`schema.table|n` per line). */
+export function parseRowCounts(stdout: string): Record<string, number> {
+  const rows: Record<string, number> = {}
+  for (const line of stdout.split('\n')) {
+    const at = line.lastIndexOf('|')
+    const n = line.slice(at + 1)
+    if (at > 0 && /^\d+$/.test(n)) rows[line.slice(0, at)] = Number(n)
+  }
+  return rows
 }

@@ -5,8 +5,21 @@ import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
 import {pgbackrestSettings} from '../patroni/pgbackrest-config.js'
 import {chooseRestoreBackup, type PgbackrestBackup} from '../patroni/pgbackrest-info.js'
-import {PITR_EXIT, pitrRestoreCommand, scratchCleanupCommand, scratchRowCountsCommand, scratchServer, type ScratchServer} from '../patroni/pitr.js'
+import {
+  copyFromScratchCommand,
+  parseRowCounts,
+  PITR_EXIT,
+  pitrRestoreCommand,
+  scratchCleanupCommand,
+  scratchRowCountsCommand,
+  scratchServer,
+  type ScratchServer,
+} from '../patroni/pitr.js'
 import {patroniAccess} from './patroni-common.js'
+import {PG_COUNT_ROWS_SQL} from '../backups/drill.js'
+import {checkDatabaseName} from '../patroni/database-name.js'
+import {createDatabaseSql, databaseExistsSql, dropDatabaseSql} from '../patroni/dump.js'
+import {patroniTopology} from '../patroni/topology.js'
 import {readRepositoryInfo, repoCommandPlan} from './pgbackrest-common.js'
 import {BACKUP_HEADER, backupRows} from './pgbackrest-backup.js'
 import {table} from './render.js'
@@ -15,6 +28,10 @@ import type {Runbook} from './types.js'
 
 export interface PgPitrOptions {
   at: string
+  /** Copy this database of the restored server ... */
+  db?: string
+  /** ... into this NEW database on the cluster (never an existing one). */
+  into?: string
 }
 
 export interface PgPitrState {
@@ -31,6 +48,11 @@ export interface PgPitrState {
   /** How to stop and remove the scratch server when done with it. */
   cleanup?: string
   rows?: Record<string, number>
+  /** --into: the database copied out of the scratch server and the new one on the cluster. */
+  copy?: {source: string; into: string}
+  /** The database this run created on the cluster (the only one it may drop again). */
+  created?: string
+  copied?: {leader: string; tables: number; rows: number}
 }
 
 const RESTORE_TIMEOUT_MS = 12 * 60 * 60 * 1000
@@ -61,7 +83,9 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
   setup({loaded, options}) {
     pgbackrestSettings(loaded)
     const at = requireRestoreTime(options.at, {latest: true})
-    return {requested: options.at, target: at === 'latest' ? 'latest' : at.toISOString(), stamp: backupStamp()}
+    const into = options.into === undefined ? undefined : checkDatabaseName(options.into, '--into')
+    const source = checkDatabaseName(options.db ?? patroniTopology(loaded).database, '--db')
+    return {requested: options.at, target: at === 'latest' ? 'latest' : at.toISOString(), stamp: backupStamp(), ...(into ? {copy: {source, into}} : {})}
   },
 
   steps: [
@@ -185,6 +209,84 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
         ctx.state.rows = await countScratchRows(ctx, s.repoNode, scratchRowCountsCommand(s, ctx.state.scratch!), 'pitr.unreadable')
       },
     },
+    {
+      id: 'copy',
+      title: 'Copy a database of the restored server into a new database on the cluster',
+      risk: 'change',
+      description:
+        'With --into: creates that database on the leader (refused when it exists: nothing is overwritten), pg_dump of --db on the scratch server piped into pg_restore there, then the rows of every table compared with the scratch server. A failed copy drops the database it created.',
+      plan(state, loaded) {
+        if (!state.copy) return {summary: 'Only with --into', commands: [], skip: 'no --into: the restored server is the result'}
+        const s = pgbackrestSettings(loaded)
+        const topology = patroniTopology(loaded)
+        const leader = topology.members[0]!
+        const command = state.scratch
+          ? renderCommand(
+              copyFromScratchCommand(s, state.scratch, state.copy.source, {
+                host: leader.address,
+                port: leader.pgPort,
+                user: topology.user,
+                database: state.copy.into,
+              }),
+            )
+          : 'pg_dump | pg_restore'
+        return {
+          summary: `Copy ${state.copy.source} of the restored server into a new database ${state.copy.into} on the leader`,
+          commands: [{node: s.repoNode, command, note: 'against the leader; password on stdin'}],
+        }
+      },
+      async act(ctx) {
+        const {source, into} = ctx.state.copy!
+        const access = patroniAccess(ctx)
+        const s = pgbackrestSettings(ctx.loaded)
+        const facts = await access.facts()
+        if (!facts.leader || !facts.leaderHealthy)
+          throw new CtlError(`No healthy leader to copy ${source} into: the restored server stays up on ${s.repoNode}`, {
+            exitCode: ExitCode.cannotRun,
+            code: 'pitr.no-leader',
+            hint: 'Repair the cluster, then copy with pg_dump from the scratch server (see above).',
+          })
+        const admin = access.leaderTarget(facts.leader)
+        // A resumed run may drop only what this run created; an existing database is never touched.
+        if (ctx.state.created === into) await access.sql(admin, dropDatabaseSql(into), 'copy')
+        else if ((await access.query<{exists: boolean}>(admin, databaseExistsSql(into), 'copy')).exists)
+          throw new CtlError(`Database ${into} exists on the cluster: --into takes a new name`, {
+            exitCode: ExitCode.cannotRun,
+            code: 'pitr.into-exists',
+            hint: `Choose another name (e.g. ${into}_${ctx.state.stamp.toLowerCase()}).`,
+          })
+        await access.sql(admin, createDatabaseSql(into), 'copy')
+        ctx.state.created = into
+        const target = access.leaderTarget(facts.leader, into)
+        const copied = await access.runWithPassword(s.repoNode, copyFromScratchCommand(s, ctx.state.scratch!, source, target), RESTORE_TIMEOUT_MS)
+        const fail = async (message: string) => {
+          await access.sql(admin, dropDatabaseSql(into), 'copy').catch(() => undefined)
+          ctx.state.created = undefined
+          return new CtlError(`${message}; ${into} was dropped again`, {
+            host: s.repoNode,
+            code: 'pitr.copy-failed',
+            hint: 'The restored server stays up: look at the message, then run again with --resume.',
+          })
+        }
+        if (copied.code !== 0) throw await fail(`Copying ${source} into ${into} failed (exit ${copied.code}): ${lastLines(copied, 3, ' ')}`)
+        const there = parseRowCounts(await access.sql(target, PG_COUNT_ROWS_SQL, 'copy'))
+        const expected = Object.fromEntries(
+          Object.entries(ctx.state.rows ?? {})
+            .filter(([t]) => t.startsWith(`${source}.`))
+            .map(([t, n]) => [t.slice(source.length + 1), n]),
+        )
+        const differ = Object.keys({...expected, ...there}).filter((t) => expected[t] !== there[t])
+        if (differ.length > 0)
+          throw await fail(
+            `${into} does not hold what the restored ${source} holds: ${differ
+              .slice(0, 3)
+              .map((t) => `${t} ${there[t] ?? 'missing'} vs ${expected[t] ?? 'missing'}`)
+              .join(', ')}`,
+          )
+        ctx.state.copied = {leader: facts.leader, tables: Object.keys(there).length, rows: Object.values(there).reduce((a, b) => a + b, 0)}
+        ctx.report([`${into} on ${facts.leader}: ${ctx.state.copied.tables} table(s), ${ctx.state.copied.rows} row(s), as in the restored ${source}.`])
+      },
+    },
   ],
 
   summarize(state) {
@@ -196,6 +298,7 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
       archived: state.archived,
       scratch: x && {node: x.node, dir: x.dir, port: x.port, connect: `psql -h ${x.dir} -p ${x.port} -U postgres`, remove: state.cleanup},
       rows: state.rows,
+      copy: state.copy && {...state.copy, ...state.copied},
     }
   },
 }

@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
@@ -26,23 +26,28 @@ async function scratchPsql(dir: string, port: number, sql: string): Promise<stri
 
 const scratchDirs = () => readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-pitr-'))
 
-/** A file of the newest backup's data in the repository (encrypted and compressed by pgBackRest). */
+/**
+ * A file of the newest full backup in the repository (encrypted and compressed by pgBackRest) that no
+ * later backup copies again: template0's (base/4) never changes, so every later incremental backup,
+ * the drill and a restore all read this very file.
+ */
 function backupFile(): string {
   const stanzaDir = join(REPO, 'backup', 'ctl-lab')
   const label = readdirSync(stanzaDir)
-    .filter((d) => /^\d{8}-\d{6}F/.test(d))
+    .filter((d) => /^\d{8}-\d{6}F$/.test(d))
     .sort()
     .at(-1)!
-  const base = join(stanzaDir, label, 'pg_data', 'global')
+  const base = join(stanzaDir, label, 'pg_data', 'base', '4')
   return join(
     base,
-    readdirSync(base).find((f) => f.startsWith('1262'))!,
+    readdirSync(base).find((f) => statSync(join(base, f)).size > 4096)!,
   )
 }
 
 describe('pgBackRest: archiving, backups and point-in-time restore', () => {
   const rows: {id: number; at: string}[] = []
   const removals: string[] = []
+  let pitrTarget = {before: {id: 0, at: ''}, target: ''}
 
   beforeAll(async () => {
     const leader = member(await ensureHealthy()).address
@@ -55,6 +60,7 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     for (const command of removals) await execa('sh', ['-c', command], {reject: false})
     const leader = member(await ensureHealthy()).address
     await psql(leader, `drop database if exists ${DB} with (force)`)
+    await psql(leader, `drop database if exists ${DB}_before with (force)`)
   })
 
   it('sets up archiving through Patroni and checks it from every node; a second run changes nothing', async () => {
@@ -75,6 +81,38 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     const again = json(await runCtl(['runbook', 'pgbackrest-setup', 'lab', '--yes', '--json']))
     expect(again.outcome).toBe('ok')
     expect(again.steps.find((s: {id: string}) => s.id === 'archiving').status).toBe('skipped')
+  })
+
+  it("the preflight's patroni check fails while the leader cannot archive, naming the segment, and passes again once it can", async () => {
+    const leaderName = await ensureHealthy()
+    const leader = member(leaderName)
+    const config = `/var/lib/ctl-lab/${leader.node}/pgbackrest/pgbackrest.conf`
+    const good = readFileSync(config, 'utf8')
+    const archiving = async () => {
+      const run = await runCtl(['check', 'run', 'lab', 'patroni', '--json'])
+      return json(run).results.find((r: {target: string}) => r.target === 'archiving')
+    }
+    try {
+      // archive-push on the leader now asks the repository host with a config that is not there.
+      writeFileSync(config, good.replace(/^repo1-host-config=.*$/m, 'repo1-host-config=/nonexistent/pgbackrest.conf'))
+      await psql(leader.address, 'create temp table ctl_probe (x int); select pg_switch_wal()')
+      let found = await archiving()
+      for (let i = 0; i < 30 && found.status !== 'fail'; i++) {
+        await new Promise((r) => setTimeout(r, 1000))
+        found = await archiving()
+      }
+      expect(found).toMatchObject({status: 'fail', detail: expect.stringMatching(new RegExp(`^archiving fails on ${leaderName}: [0-9A-F]{24} failed`))})
+      expect(found.hint).toContain('pgbackrest-setup lab')
+    } finally {
+      writeFileSync(config, good)
+    }
+    await psql(leader.address, 'create temp table ctl_probe (x int); select pg_switch_wal()')
+    let found = await archiving()
+    for (let i = 0; i < 60 && found.status !== 'pass'; i++) {
+      await new Promise((r) => setTimeout(r, 1000))
+      found = await archiving()
+    }
+    expect(found.status).toBe('pass')
   })
 
   it('backs up from a replica while writes go on, and verifies the repository', async () => {
@@ -123,6 +161,7 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     const before = rows[k - 1]!
     const after = rows[k]!
     const target = new Date((Date.parse(before.at) + Date.parse(after.at)) / 2).toISOString()
+    pitrTarget = {before, target}
     const run = await runCtl(['runbook', 'pg-restore', 'lab', '--at', target, '--yes', '--json'])
     const result = json(run)
     expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
@@ -134,6 +173,24 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     expect(await scratchPsql(scratch.dir, scratch.port, "select count(*) || ' ' || min(id) || ' ' || max(id) from writes")).toBe(`${before.id} 1 ${before.id}`)
     // The scratch server never archives into the production repository.
     expect(await scratchPsql(scratch.dir, scratch.port, "select current_setting('archive_mode')")).toBe('off')
+  })
+
+  it('copies the restored database into a NEW database on the cluster, rows compared; an existing one is refused, untouched', async () => {
+    const {before, target} = pitrTarget
+    const run = await runCtl(['runbook', 'pg-restore', 'lab', '--at', target, '--db', DB, '--into', `${DB}_before`, '--yes', '--json'])
+    const result = json(run)
+    expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
+    removals.push(result.summary.scratch.remove)
+    expect(result.summary.copy).toMatchObject({source: DB, into: `${DB}_before`, tables: 1, rows: before.id})
+    const leader = member(await ensureHealthy()).address
+    expect(await psql(leader, "select count(*) || ' ' || max(id) from writes", {db: `${DB}_before`})).toBe(`${before.id} ${before.id}`)
+
+    const all = await psql(leader, 'select count(*) from writes', {db: DB})
+    const refused = await runCtl(['runbook', 'pg-restore', 'lab', '--at', target, '--db', DB, '--into', DB, '--yes', '--json'])
+    expect(refused.exitCode).toBe(2)
+    expect(json(refused).error.code).toBe('pitr.into-exists')
+    removals.push(json(refused).summary.scratch.remove)
+    expect(await psql(leader, 'select count(*) from writes', {db: DB})).toBe(all)
   })
 
   it('refuses a time before the oldest backup and a time in the future, creating nothing', async () => {

@@ -1,6 +1,7 @@
 import {findNode} from '../../inventory/load.js'
 import {resolveSecret} from '../../inventory/secrets.js'
-import {formatBytes, gatherClusterFacts, type ClusterFacts} from '../../patroni/facts.js'
+import {formatBytes, gatherClusterFacts, leaderTarget, type ClusterFacts} from '../../patroni/facts.js'
+import {queryJson} from '../../patroni/sql.js'
 import {patroniTopology, type RunOn} from '../../patroni/topology.js'
 import type {CheckContext, CheckDefinition, Finding} from '../types.js'
 
@@ -79,9 +80,48 @@ export function judgePatroni(env: string, facts: ClusterFacts, maxLagBytes: numb
   return findings
 }
 
+/** The leader's WAL archiving, as pg_stat_archiver has it (ages in seconds, by the server's clock). */
+export interface ArchiverStats {
+  mode: string
+  lastArchivedWal: string | null
+  archivedAgoSeconds: number | null
+  lastFailedWal: string | null
+  failedAgoSeconds: number | null
+}
+
+const ARCHIVER_SQL = `select json_build_object('mode', current_setting('archive_mode'), 'lastArchivedWal', last_archived_wal,
+  'archivedAgoSeconds', round(extract(epoch from now() - last_archived_time)), 'lastFailedWal', last_failed_wal,
+  'failedAgoSeconds', round(extract(epoch from now() - last_failed_time))) from pg_stat_archiver`
+
+/** With pgBackRest in the inventory, the leader must archive, and its newest attempt must not have failed. */
+export function judgeArchiving(env: string, leader: string, a: ArchiverStats): Finding {
+  if (a.mode !== 'on')
+    return {
+      target: 'archiving',
+      status: 'fail',
+      detail: `WAL archiving is ${a.mode} on ${leader}: point-in-time restores stop at the last archived segment`,
+      hint: `ctl runbook pgbackrest-setup ${env}`,
+    }
+  const failedLast = a.failedAgoSeconds !== null && (a.archivedAgoSeconds === null || a.failedAgoSeconds < a.archivedAgoSeconds)
+  if (failedLast)
+    return {
+      target: 'archiving',
+      status: 'fail',
+      detail: `archiving fails on ${leader}: ${a.lastFailedWal} failed ${a.failedAgoSeconds} s ago, ${a.lastArchivedWal ? `last archived ${a.lastArchivedWal} ${a.archivedAgoSeconds} s ago` : 'nothing archived since the server started'}`,
+      hint: `WAL piles up in pg_wal and the RPO grows: look at pgBackRest's log on the leader's node, then ctl runbook pgbackrest-setup ${env} (its check step).`,
+    }
+  return {
+    target: 'archiving',
+    status: 'pass',
+    detail: a.lastArchivedWal
+      ? `${leader} archives: last ${a.lastArchivedWal} ${a.archivedAgoSeconds} s ago`
+      : `${leader} archives (nothing to archive since it started)`,
+  }
+}
+
 export const patroniCheck: CheckDefinition = {
   id: 'patroni',
-  title: 'Patroni: one leader, replicas streaming with lag under the limit',
+  title: 'Patroni: one leader, replicas streaming with lag under the limit (and WAL archiving working, with pgBackRest)',
   needs: 'SSH and curl on each member (REST API), psql on the leader; databases.patroni',
   targets: (inventory) => (inventory.databases.patroni ? [{name: 'patroni'}] : []),
   skipReason: 'no databases.patroni in the inventory',
@@ -89,6 +129,11 @@ export const patroniCheck: CheckDefinition = {
     const topology = patroniTopology(ctx.loaded)
     const section = ctx.inventory.databases.patroni!
     const password = section.password ? resolveSecret(ctx.loaded, section.password) : undefined
-    return judgePatroni(ctx.inventory.name, await gatherClusterFacts(runOn(ctx), topology, password), topology.maxLagBytes)
+    const facts = await gatherClusterFacts(runOn(ctx), topology, password)
+    const findings = judgePatroni(ctx.inventory.name, facts, topology.maxLagBytes)
+    if (!section.pgbackrest || !facts.leader || !facts.leaderHealthy) return findings
+    const leader = topology.members.find((m) => m.name === facts.leader)!
+    const stats = await queryJson<ArchiverStats>(runOn(ctx), leaderTarget(topology, leader), password, ARCHIVER_SQL)
+    return [...findings, judgeArchiving(ctx.inventory.name, facts.leader, stats)]
   },
 }

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {judgeGaleraMember} from '../../../src/checks/all/galera.js'
-import {judgePatroni} from '../../../src/checks/all/patroni.js'
+import {judgeArchiving, judgePatroni, type ArchiverStats} from '../../../src/checks/all/patroni.js'
 import {etcdProbeCommand, judgeEtcdMember} from '../../../src/checks/all/etcd.js'
 import {judgeVault, judgeVaultTransport} from '../../../src/checks/all/vault.js'
 import {parseInventory} from '../../../src/inventory/load.js'
@@ -158,5 +158,38 @@ describe('judgeVaultTransport', () => {
     ['10.1.2.3', 'scheme: http, insecureHttpOk: true'],
   ])('no row for %s %s', (address, member) => {
     expect(judgeVaultTransport(inventory(address, member))).toEqual([])
+  })
+})
+
+describe('patroni check: WAL archiving (with pgBackRest)', () => {
+  const stats = (over: Partial<ArchiverStats>): ArchiverStats => ({
+    mode: 'on',
+    lastArchivedWal: '000000020000000000000010',
+    archivedAgoSeconds: 4,
+    lastFailedWal: null,
+    failedAgoSeconds: null,
+    ...over,
+  })
+
+  it('passes when the newest archiving attempt succeeded', () => {
+    expect(judgeArchiving('prod', 'pg1', stats({}))).toEqual({
+      target: 'archiving',
+      status: 'pass',
+      detail: 'pg1 archives: last 000000020000000000000010 4 s ago',
+    })
+    expect(judgeArchiving('prod', 'pg1', stats({lastFailedWal: '00000002000000000000000F', failedAgoSeconds: 600})).status).toBe('pass')
+    expect(judgeArchiving('prod', 'pg1', stats({lastArchivedWal: null, archivedAgoSeconds: null})).detail).toBe(
+      'pg1 archives (nothing to archive since it started)',
+    )
+  })
+
+  it('fails when archiving is off or its newest attempt failed, naming the segment and what to run', () => {
+    expect(judgeArchiving('prod', 'pg1', stats({mode: 'off'}))).toMatchObject({status: 'fail', hint: 'ctl runbook pgbackrest-setup prod'})
+    const failing = judgeArchiving('prod', 'pg1', stats({lastFailedWal: '000000020000000000000011', failedAgoSeconds: 2}))
+    expect(failing).toMatchObject({
+      status: 'fail',
+      detail: 'archiving fails on pg1: 000000020000000000000011 failed 2 s ago, last archived 000000020000000000000010 4 s ago',
+    })
+    expect(judgeArchiving('prod', 'pg1', stats({lastArchivedWal: null, archivedAgoSeconds: null, lastFailedWal: 'x', failedAgoSeconds: 9})).status).toBe('fail')
   })
 })

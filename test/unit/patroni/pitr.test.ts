@@ -4,6 +4,8 @@ import {loadInventory} from '../../../src/inventory/load.js'
 import {renderCommand} from '../../../src/lib/shell.js'
 import {pgbackrestSettings} from '../../../src/patroni/pgbackrest-config.js'
 import {
+  copyFromScratchCommand,
+  parseRowCounts,
   pgbackrestDrillCommand,
   pitrRestoreCommand,
   recoveryTargetTime,
@@ -81,8 +83,20 @@ describe('point-in-time restore into a scratch server', () => {
     expect(script.findIndex((l) => l.includes('exists already'))).toBeLessThan(script.indexOf('trap cleanup EXIT'))
   })
 
+  it('copies a database out of the scratch server into a new one on the leader, both exit statuses checked', () => {
+    const script = renderCommand(copyFromScratchCommand(s, x, 'app', {host: '198.18.0.11', port: 5432, user: 'postgres', database: 'app_before'}))
+    expect(script).toMatch(/^IFS= read -r p;/)
+    expect(script).toContain(
+      '{ runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -Fc -h /var/tmp/ctl-pitr-ctl-lab-20261206T032229 -p 55432 -d dbname=app; echo $? > /var/tmp/ctl-pitr-ctl-lab-20261206T032229/copy-dump.rc; } | pg_restore -h 198.18.0.11 -p 5432 -U postgres -d dbname=app_before --no-owner --exit-on-error;',
+    )
+    expect(script).toMatch(/\[ "\$\(cat \S+copy-dump\.rc\)" = 0 \] && \[ "\$rc" = 0 \]$/)
+    expect(parseRowCounts('public.writes|12\n"odd|name".t|3\nnoise\n')).toEqual({'public.writes': 12, '"odd|name".t': 3})
+  })
+
   it('refuses a time it cannot read before anything runs', () => {
     expect(() => pgPitr.setup({loaded, options: {at: 'now'}})).toThrow(/--at needs a time/)
     expect(pgPitr.setup({loaded, options: {at: '2026-12-01T10:42:00Z'}})).toMatchObject({target: '2026-12-01T10:42:00.000Z', requested: '2026-12-01T10:42:00Z'})
+    expect(() => pgPitr.setup({loaded, options: {at: '2026-12-01T10:42:00Z', into: 'host=evil dbname=x'}})).toThrow(/--into/)
+    expect(pgPitr.setup({loaded, options: {at: '2026-12-01T10:42:00Z', db: 'app', into: 'app_old'}}).copy).toEqual({source: 'app', into: 'app_old'})
   })
 })
