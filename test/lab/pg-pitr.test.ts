@@ -93,8 +93,12 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
       return json(run).results.find((r: {target: string}) => r.target === 'archiving')
     }
     try {
-      // archive-push on the leader now asks the repository host with a config that is not there.
-      writeFileSync(config, good.replace(/^repo1-host-config=.*$/m, 'repo1-host-config=/nonexistent/pgbackrest.conf'))
+      // archive-push on the leader now fails: on a member, the repository host is asked with a config
+      // that is not there; on the repository node itself (h3), the repository path does not exist.
+      writeFileSync(
+        config,
+        good.replace(/^repo1-host-config=.*$/m, 'repo1-host-config=/nonexistent/pgbackrest.conf').replace(/^repo1-path=.*$/m, 'repo1-path=/nonexistent/repo'),
+      )
       await psql(leader.address, 'create temp table ctl_probe (x int); select pg_switch_wal()')
       let found = await archiving()
       for (let i = 0; i < 30 && found.status !== 'fail'; i++) {
@@ -108,12 +112,13 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     }
     await psql(leader.address, 'create temp table ctl_probe (x int); select pg_switch_wal()')
     let found = await archiving()
-    for (let i = 0; i < 60 && found.status !== 'pass'; i++) {
+    // After three failed attempts PostgreSQL's archiver waits a minute before trying again.
+    for (let i = 0; i < 120 && found.status !== 'pass'; i++) {
       await new Promise((r) => setTimeout(r, 1000))
       found = await archiving()
     }
     expect(found.status).toBe('pass')
-  })
+  }, 400_000)
 
   it('backs up from a replica while writes go on, and verifies the repository', async () => {
     let id = 0
