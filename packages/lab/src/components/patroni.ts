@@ -30,7 +30,7 @@ import {
   type LabPgPasswords,
 } from './patroni-files.js'
 import {lastLines} from 'ctl/lib/output.js'
-import {ensurePostgresSsh} from './postgres-ssh.js'
+import {ensurePostgresSsh, removePostgresSsh} from './postgres-ssh.js'
 
 /**
  * etcd (3 members) and Patroni + PostgreSQL 15 (one member per lab host, up to 3), plus an HAProxy
@@ -226,10 +226,10 @@ async function down(ctx: LabContext): Promise<void> {
     for (const path of [p.etcdDir, p.patroniDir, p.pgbackrestDir, p.etcdScript, p.patroniScript, p.haproxyScript, p.socketDir])
       rmSync(path, {recursive: true, force: true})
   })
+  if (!isDefaultLab(ctx)) return
   // Point-in-time restores' scratch servers (ctl runbook pg-pitr): their processes died with the hosts.
-  if (isDefaultLab(ctx))
-    for (const dir of readdirSync('/var/tmp').filter((d) => d.startsWith(`ctl-pitr-${PATRONI_SCOPE}-`)))
-      rmSync(`/var/tmp/${dir}`, {recursive: true, force: true})
+  for (const dir of readdirSync('/var/tmp').filter((d) => d.startsWith(`ctl-pitr-${PATRONI_SCOPE}-`))) rmSync(`/var/tmp/${dir}`, {recursive: true, force: true})
+  removePostgresSsh(ctx.projectRoot, ctx.instance ?? DEFAULT_LAB_INSTANCE)
 }
 
 async function status(ctx: LabContext): Promise<LabStatusRow[]> {

@@ -1,4 +1,4 @@
-import {chownSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {runLocal} from 'ctl/lib/local.js'
 import {CtlError} from 'ctl/lib/errors.js'
 import {knownHostsFile, labKeyFile} from '../instance.js'
@@ -40,4 +40,19 @@ export async function ensurePostgresSsh(projectRoot: string, instance: LabInstan
   const shadow = await runLocal(['getent', 'shadow', 'postgres'], {check: false, timeoutMs: 5000})
   // "!" (locked) → "*" (no password, key logins allowed): what a server with PAM allows anyway.
   if (shadow.stdout.split(':')[1]?.startsWith('!')) await runLocal(['usermod', '-p', '*', 'postgres'], {timeoutMs: 10_000})
+}
+
+/** `lab down`: removes from ~postgres/.ssh what ensurePostgresSsh wrote (a file that differs is someone else's and stays). */
+export function removePostgresSsh(projectRoot: string, instance: LabInstance): void {
+  const dir = `${POSTGRES_HOME}/.ssh`
+  const key = labKeyFile(projectRoot)
+  const written: [string, string][] = [
+    ['id_ed25519', key],
+    ['authorized_keys', `${key}.pub`],
+    ['known_hosts', knownHostsFile(projectRoot, instance)],
+  ]
+  for (const [name, source] of written) {
+    const path = `${dir}/${name}`
+    if (existsSync(path) && existsSync(source) && readFileSync(path, 'utf8') === readFileSync(source, 'utf8')) rmSync(path, {force: true})
+  }
 }
