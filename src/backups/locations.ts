@@ -1,4 +1,5 @@
 import type {Inventory} from '../inventory/schema/index.js'
+import {nodePath} from '../inventory/schema/common.js'
 
 /** Where one database's backups are kept: the directory the backup runbooks write, on these nodes. */
 export interface BackupLocation {
@@ -47,7 +48,7 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
       nodes: [repo.repoNode],
       runbook: 'pgbackrest-backup',
       pgbackrest: {
-        config: repo.configPath.replaceAll('{node}', repo.repoNode),
+        config: nodePath(repo.configPath, repo.repoNode),
         stanza,
         osUser: repo.osUser,
         repoPath: repo.repoPath,

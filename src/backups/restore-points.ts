@@ -1,6 +1,7 @@
 import {posix} from 'node:path'
 import {quote, type RemoteCommand} from '../lib/shell.js'
 import {CtlError} from '../lib/errors.js'
+import {pgbackrestCommand} from '../patroni/pgbackrest-config.js'
 import {parsePgbackrestInfo} from '../patroni/pgbackrest-info.js'
 import type {BackupLocation, PgbackrestRepoAccess} from './locations.js'
 
@@ -64,7 +65,7 @@ export function listRestorePointsCommand(locations: readonly BackupLocation[]): 
  * info's JSON>`, or `pgbackrest-error<TAB>pgbackrest<TAB><its last words>`.
  */
 function pgbackrestListing(repo: PgbackrestRepoAccess): string {
-  const info = ['runuser', '-u', repo.osUser, '--', 'pgbackrest', `--config=${repo.config}`, `--stanza=${repo.stanza}`, '--output=json', 'info']
+  const info = pgbackrestCommand({osUser: repo.osUser, stanza: repo.stanza, configPath: () => repo.config}, '', '--output=json', 'info')
     .map(quote)
     .join(' ')
   const drills = `for f in ${quote(pgbackrestDrillDir(repo.repoPath))}/*.verify.json; do [ -f "$f" ] || continue; printf 'pgdrill\\tpgbackrest\\t%s\\t%s\\n' "$(basename "$f" .verify.json)" "$(base64 -w0 < "$f")"; done`

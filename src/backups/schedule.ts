@@ -1,4 +1,5 @@
 import type {Inventory} from '../inventory/schema/index.js'
+import {nodePath} from '../inventory/schema/common.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {quote, type RemoteCommand} from '../lib/shell.js'
 
@@ -39,7 +40,7 @@ export function planCronFiles(inventory: Inventory, env: string): CronFilePlan[]
     })
   if (!patroni || !repo) return []
   const node = repo.repoNode
-  const onNode = (template: string) => template.replaceAll('{node}', node)
+  const onNode = (template: string) => nodePath(template, node)
   const path = `${onNode(inventory.backups.cronDir)}/${cronFileName(env)}`
   if (jobs.length === 0) return [{node, path, jobs: []}]
   const stanza = repo.stanza ?? patroni.scope

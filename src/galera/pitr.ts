@@ -123,7 +123,7 @@ export function mariadbPitrRestoreCommand(
   const paths = files.map((f) => quote(`${binlogDir}/${f}`)).join(' ')
   return {
     script: [
-      `[ ! -e ${d} ] || { echo "${x.dir} exists already" >&2; exit ${MARIADB_PITR_EXIT.exists}; }`,
+      `[ ! -e ${d} ] || { echo ${quote(`${x.dir} exists already`)} >&2; exit ${MARIADB_PITR_EXIT.exists}; }`,
       `mkdir -m 700 ${d} && chown mysql: ${d}`,
       `{ mkdir ${data} && cp -a ${quote(backup.dir)}/. ${data}/ && rm -f ${data}/ctl-manifest.sha256 ${quote(`${x.dir}/data/${MARIADB_ROWS_FILE}`)} && chown -R mysql:mysql ${data}; } || exit ${MARIADB_PITR_EXIT.copy}`,
       `mariadbd --no-defaults --user=mysql --datadir=${data} --socket=${sock} --pid-file=${quote(`${x.dir}/pid`)} --skip-networking --skip-grant-tables --skip-slave-start --innodb-buffer-pool-size=64M --log-error=${err} > /dev/null 2>&1 &`,
@@ -132,7 +132,7 @@ export function mariadbPitrRestoreCommand(
       `grep -q '^ctl-binlog-exit 0$' ${quote(`${x.dir}/replay.sql`)} || { cat ${quote(`${x.dir}/binlog.err`)} >&2; exit ${MARIADB_PITR_EXIT.replay}; }`,
       `grep -v '^ctl-binlog-exit ' ${quote(`${x.dir}/replay.sql`)} | mariadb --no-defaults --socket=${sock} > ${quote(`${x.dir}/replay.out`)} 2>&1 || { tail -n 3 ${quote(`${x.dir}/replay.out`)} >&2; exit ${MARIADB_PITR_EXIT.replay}; }`,
       `rm -f ${quote(`${x.dir}/replay.sql`)}`,
-      `echo "replayed ${files.join(' ')} from position ${backup.binlog.position} until ${stopDatetime} UTC"`,
+      `echo ${quote(`replayed ${files.join(' ')} from position ${backup.binlog.position} until ${stopDatetime} UTC`)}`,
     ].join('\n'),
   }
 }

@@ -1,6 +1,7 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import type {LoadedInventory} from '../inventory/load.js'
 import type {PgbackrestSection} from '../inventory/schema/databases.js'
+import {nodePath} from '../inventory/schema/common.js'
 import {quote, type RemoteCommand} from '../lib/shell.js'
 import {patroniTopology} from './topology.js'
 
@@ -38,7 +39,7 @@ export interface MemberLayout {
   port: number
 }
 
-const onNode = (template: string) => (node: string) => template.replaceAll('{node}', node)
+const onNode = (template: string) => (node: string) => nodePath(template, node)
 
 export function pgbackrestSettings(loaded: LoadedInventory): PgbackrestSettings {
   const topology = patroniTopology(loaded)

@@ -30,6 +30,9 @@ export interface PgbackrestInfo {
   archive?: {min?: string; max?: string}
 }
 
+/** `20261206-031811F`, `20261206-031811F_20261206-032207I` (diff D, incr I). */
+const BACKUP_LABEL = /^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/
+
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v ?? 0))
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
 const iso = (epochSeconds: unknown): string => new Date(num(epochSeconds) * 1000).toISOString()
@@ -39,27 +42,30 @@ export function parsePgbackrestInfo(json: unknown, stanza: string): PgbackrestIn
   if (!Array.isArray(json)) return undefined
   const entry = json.find((s: {name?: unknown}) => s?.name === stanza) as Record<string, any> | undefined
   if (!entry) return undefined
-  const backups: PgbackrestBackup[] = (Array.isArray(entry.backup) ? entry.backup : []).map((b: Record<string, any>) => ({
-    label: String(b.label),
-    type: b.type,
-    startedAt: iso(b.timestamp?.start),
-    stoppedAt: iso(b.timestamp?.stop),
-    sizeBytes: num(b.info?.size),
-    repoSizeBytes: num(b.info?.repository?.size),
-    lsnStart: str(b.lsn?.start),
-    lsnStop: str(b.lsn?.stop),
-    walStart: str(b.archive?.start),
-    walStop: str(b.archive?.stop),
-    prior: str(b.prior),
-    error: b.error === true,
-  }))
+  // Labels and the version reach paths and commands: only the shapes pgBackRest writes are taken.
+  const backups: PgbackrestBackup[] = (Array.isArray(entry.backup) ? entry.backup : [])
+    .filter((b: Record<string, any>) => typeof b.label === 'string' && BACKUP_LABEL.test(b.label))
+    .map((b: Record<string, any>) => ({
+      label: String(b.label),
+      type: b.type,
+      startedAt: iso(b.timestamp?.start),
+      stoppedAt: iso(b.timestamp?.stop),
+      sizeBytes: num(b.info?.size),
+      repoSizeBytes: num(b.info?.repository?.size),
+      lsnStart: str(b.lsn?.start),
+      lsnStop: str(b.lsn?.stop),
+      walStart: str(b.archive?.start),
+      walStop: str(b.archive?.stop),
+      prior: str(b.prior),
+      error: b.error === true,
+    }))
   const db = Array.isArray(entry.db) ? entry.db.at(-1) : undefined
   const archive = Array.isArray(entry.archive) ? entry.archive.at(-1) : undefined
   return {
     stanza,
     status: {code: num(entry.status?.code), message: String(entry.status?.message ?? '')},
     cipher: String(entry.cipher ?? 'none'),
-    pgVersion: str(db?.version),
+    pgVersion: /^\d+(\.\d+)?$/.test(String(db?.version ?? '')) ? String(db.version) : undefined,
     backups,
     archive: archive ? {min: str(archive.min), max: str(archive.max)} : undefined,
   }

@@ -105,8 +105,8 @@ export function pitrRestoreCommand(s: PgbackrestSettings, x: ScratchServer, back
   const exitCode = {restore: PITR_EXIT.restore, start: PITR_EXIT.start, recovery: PITR_EXIT.recovery}
   return {
     script: [
-      `[ -x ${quote(pgCtl)} ] || { echo "no PostgreSQL ${x.pgVersion} server on this node (${pgCtl})" >&2; exit ${PITR_EXIT.noServer}; }`,
-      `[ ! -e ${dir} ] || { echo "${x.dir} exists already" >&2; exit ${PITR_EXIT.exists}; }`,
+      `[ -x ${quote(pgCtl)} ] || { echo ${quote(`no PostgreSQL ${x.pgVersion} server on this node (${pgCtl})`)} >&2; exit ${PITR_EXIT.noServer}; }`,
+      `[ ! -e ${dir} ] || { echo ${quote(`${x.dir} exists already`)} >&2; exit ${PITR_EXIT.exists}; }`,
       `install -d -m 700 -o ${quote(s.osUser)} -g ${quote(s.osUser)} ${dir}`,
       ...restoreAndStartLines(s, x, backupLabel, target, (stage) => `exit ${exitCode[stage]}`),
       `grep -E 'recovery stopping|last completed transaction|selected new timeline' ${quote(`${x.dir}/server.log`)} | tail -n 3`,
@@ -160,7 +160,7 @@ export function pgbackrestDrillCommand(b: PgbackrestDrillSource, stamp: string):
   const restored = restoreAndStartLines(s, x, b.label, 'immediate', (stage) => fail(stageOf[stage]))
   return {
     script: [
-      `[ -x ${quote(pgCtl)} ] || { printf 'start\\tfail\\tno PostgreSQL ${x.pgVersion} server on this node\\n'; exit 0; }`,
+      `[ -x ${quote(pgCtl)} ] || { printf 'start\\tfail\\tno PostgreSQL %s server on this node\\n' ${quote(x.pgVersion)}; exit 0; }`,
       `[ ! -e ${dir} ] || { printf 'scratch\\tfail\\t%s exists already (another drill?)\\n' ${dir}; exit 0; }`,
       `install -d -m 700 -o ${quote(s.osUser)} -g ${quote(s.osUser)} ${dir} || { printf 'scratch\\tfail\\tcannot make %s\\n' ${dir}; exit 0; }`,
       `cleanup() { [ -f ${quote(`${x.dir}/data/postmaster.pid`)} ] && ${asUser(s, [pgCtl, '-D', `${x.dir}/data`, '-m', 'immediate', '-w', 'stop'])} > /dev/null 2>&1; rm -rf ${dir}; }`,

@@ -24,7 +24,7 @@ import {readRepositoryInfo, repoCommandPlan} from './pgbackrest-common.js'
 import {BACKUP_HEADER, backupRows} from './pgbackrest-backup.js'
 import {table} from './render.js'
 import {countScratchRows, requireRestoreTime} from './pitr-common.js'
-import type {Runbook} from './types.js'
+import type {Runbook, StepContext} from './types.js'
 
 export interface PgPitrOptions {
   at: string
@@ -45,7 +45,8 @@ export interface PgPitrState {
   archived?: string
   scratch?: ScratchServer
   recovery?: string[]
-  /** How to stop and remove the scratch server when done with it. */
+  /** How to reach the scratch server, and how to stop and remove it when done with it. */
+  connect?: string
   cleanup?: string
   rows?: Record<string, number>
   /** --into: the database copied out of the scratch server and the new one on the cluster. */
@@ -64,6 +65,23 @@ const RESTORE_FAILURES: Record<number, string> = {
   [PITR_EXIT.restore]: 'pgbackrest restore failed',
   [PITR_EXIT.start]: 'the restored server did not start',
   [PITR_EXIT.recovery]: 'recovery did not reach the target (is the WAL up to that time in the repository?)',
+}
+
+/**
+ * --into names a NEW database: refused when it exists on the leader, before anything is restored
+ * (a cluster without a healthy leader is asked again at the copy step).
+ */
+async function refuseExistingInto(ctx: StepContext<PgPitrState>, knownLeader?: string): Promise<void> {
+  const into = ctx.state.copy!.into
+  const access = patroniAccess(ctx)
+  const leader = knownLeader ?? (await access.facts().then((f) => (f.leaderHealthy ? f.leader : undefined)))
+  if (!leader) return
+  if ((await access.query<{exists: boolean}>(access.leaderTarget(leader), databaseExistsSql(into), 'copy')).exists)
+    throw new CtlError(`Database ${into} exists on the cluster: --into takes a new name`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'pitr.into-exists',
+      hint: `Choose another name (e.g. ${into}_${ctx.state.stamp.toLowerCase()}).`,
+    })
 }
 
 export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
@@ -103,6 +121,7 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
         const choice = chooseRestoreBackup(info, ctx.state.target === 'latest' ? 'latest' : new Date(ctx.state.target), new Date())
         if (!choice.ok)
           throw new CtlError(`Cannot restore to ${ctx.state.target}: ${choice.reason}`, {exitCode: ExitCode.cannotRun, code: choice.code, hint: choice.hint})
+        if (ctx.state.copy) await refuseExistingInto(ctx)
         ctx.state.backup = choice.backup
         ctx.state.pgVersion = info!.pgVersion ?? '15'
         ctx.state.scratch = scratchServer(s, ctx.state.stamp, ctx.state.pgVersion)
@@ -183,10 +202,11 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
           })
         }
         ctx.state.cleanup = renderCommand(scratchCleanupCommand(s, x))
+        ctx.state.connect = `psql -h ${x.dir} -p ${x.port} -U ${s.osUser}`
         ctx.state.recovery = r.stdout.trim().split('\n').filter(Boolean)
         ctx.report([
           ...(ctx.state.recovery.length > 0 ? ctx.state.recovery : ['Recovered and promoted.']),
-          `The restored server runs on ${x.node} (socket only): psql -h ${x.dir} -p ${x.port} -U ${s.osUser}`,
+          `The restored server runs on ${x.node} (socket only): ${ctx.state.connect}`,
           `Remove it when done: ${ctx.state.cleanup}`,
         ])
       },
@@ -247,14 +267,10 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
             hint: 'Repair the cluster, then copy with pg_dump from the scratch server (see above).',
           })
         const admin = access.leaderTarget(facts.leader)
-        // A resumed run may drop only what this run created; an existing database is never touched.
+        // A resumed run may drop only what this run created; an existing database is never touched
+        // (asked again here: one may have been made since the facts step).
         if (ctx.state.created === into) await access.sql(admin, dropDatabaseSql(into), 'copy')
-        else if ((await access.query<{exists: boolean}>(admin, databaseExistsSql(into), 'copy')).exists)
-          throw new CtlError(`Database ${into} exists on the cluster: --into takes a new name`, {
-            exitCode: ExitCode.cannotRun,
-            code: 'pitr.into-exists',
-            hint: `Choose another name (e.g. ${into}_${ctx.state.stamp.toLowerCase()}).`,
-          })
+        else await refuseExistingInto(ctx, facts.leader)
         await access.sql(admin, createDatabaseSql(into), 'copy')
         ctx.state.created = into
         const target = access.leaderTarget(facts.leader, into)
@@ -296,7 +312,7 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
       requested: state.requested,
       backup: state.backup?.label,
       archived: state.archived,
-      scratch: x && {node: x.node, dir: x.dir, port: x.port, connect: `psql -h ${x.dir} -p ${x.port} -U postgres`, remove: state.cleanup},
+      scratch: x && {node: x.node, dir: x.dir, port: x.port, connect: state.connect, remove: state.cleanup},
       rows: state.rows,
       copy: state.copy && {...state.copy, ...state.copied},
     }

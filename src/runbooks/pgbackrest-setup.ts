@@ -4,8 +4,7 @@ import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
 import {resolveSecret} from '../inventory/secrets.js'
 import type {PatroniAccess} from '../patroni/actions.js'
-import type {ClusterFacts} from '../patroni/facts.js'
-import {memberTarget} from '../patroni/facts.js'
+import {memberTarget, type ClusterFacts} from '../patroni/facts.js'
 import {
   archivingChanges,
   archivingParameters,

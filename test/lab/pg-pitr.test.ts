@@ -191,10 +191,12 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     expect(await psql(leader, "select count(*) || ' ' || max(id) from writes", {db: `${DB}_before`})).toBe(`${before.id} ${before.id}`)
 
     const all = await psql(leader, 'select count(*) from writes', {db: DB})
+    const dirs = readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-pitr-'))
     const refused = await runCtl(['runbook', 'pg-restore', 'lab', '--at', target, '--db', DB, '--into', DB, '--yes', '--json'])
     expect(refused.exitCode).toBe(2)
     expect(json(refused).error.code).toBe('pitr.into-exists')
-    removals.push(json(refused).summary.scratch.remove)
+    // Refused before anything was restored: no scratch server either.
+    expect(readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-pitr-'))).toEqual(dirs)
     expect(await psql(leader, 'select count(*) from writes', {db: DB})).toBe(all)
   })
 

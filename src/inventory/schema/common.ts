@@ -35,6 +35,14 @@ export const remotePath = z
   .regex(/^\/[^\p{Cc}]*$/u, 'an absolute path (starting with /) without control characters')
   .refine((p) => !p.split('/').includes('..'), 'a path without ".." segments')
 
+/** A path on each node: `{node}` becomes the node's name (the lab's hosts share one filesystem). */
+export const perNodePath = remotePath.refine((p) => !p.replaceAll('{node}', '').includes('{'), 'a path whose only placeholder is {node}')
+
+/** A perNodePath on one node. */
+export function nodePath(template: string, node: string): string {
+  return template.replaceAll('{node}', node)
+}
+
 export const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a label key')
 
 /** A URL ctl asks over HTTP: no whitespace or control characters (URL parsing would silently drop them). */

@@ -1,5 +1,5 @@
 import {z} from './zod.js'
-import {durationSeconds, hostAddress, identifier, port, processControl, remotePath, secretRef, textLine} from './common.js'
+import {durationSeconds, hostAddress, identifier, perNodePath, port, processControl, remotePath, secretRef, textLine} from './common.js'
 import {DATABASE_NAME_PATTERN, DATABASE_NAME_RULE} from '../../patroni/database-name.js'
 
 /** A MariaDB Galera cluster: one member per node (seed 000, seed 004). */
@@ -30,9 +30,6 @@ const galera = z.strictObject({
 })
 export type GaleraCluster = z.infer<typeof galera>
 export type GaleraMember = GaleraCluster['members'][number]
-
-/** A path on each node: `{node}` becomes the node's name (the lab's hosts share one filesystem). */
-const perNodePath = remotePath.refine((p) => !p.replaceAll('{node}', '').includes('{'), 'a path whose only placeholder is {node}')
 
 /**
  * pgBackRest for the Patroni cluster (physical backups, WAL archiving, point-in-time recovery): the

@@ -1,5 +1,5 @@
 import {z} from './zod.js'
-import {identifier, localPath, port, remotePath, secretRef} from './common.js'
+import {identifier, localPath, perNodePath, port, remotePath, secretRef} from './common.js'
 
 /** A Vault Raft cluster (seed 002's docker-stack-vault.yml). */
 export const vault = z.strictObject({
@@ -43,7 +43,7 @@ export const backups = z.strictObject({
   /** When set, the preflight's backups check also wants a restore drill (`ctl backup verify`) that passed within this many days. */
   drillMaxAgeDays: z.number().positive().optional(),
   /** Where `ctl backup schedule` writes its cron file on the backup node (`{node}`: the node's name). */
-  cronDir: remotePath.refine((p) => !p.replaceAll('{node}', '').includes('{'), 'a path whose only placeholder is {node}').default('/etc/cron.d'),
+  cronDir: perNodePath.default('/etc/cron.d'),
   /**
    * What runs when, on the backup node (`ctl backup schedule` installs it as a cron file). Seed 003:
    * PostgreSQL daily; e.g. a weekly full and daily differential pgBackRest backups.

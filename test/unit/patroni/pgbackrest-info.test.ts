@@ -51,6 +51,16 @@ describe('pgbackrest info', () => {
     expect(info.backups[1]).toMatchObject({type: 'incr', prior: '20261206-031811F'})
   })
 
+  it('takes only labels and versions shaped as pgBackRest writes them (they reach paths and commands)', () => {
+    const [entry] = INFO
+    const odd = parsePgbackrestInfo(
+      [{...entry, db: [{version: "15'; reboot"}], backup: [...entry!.backup, {...entry!.backup[0], label: '$(reboot)F'}]}],
+      'ctl-lab',
+    )!
+    expect(odd.pgVersion).toBeUndefined()
+    expect(odd.backups.map((b) => b.label)).toEqual(['20261206-031811F', '20261206-031811F_20261206-032207I'])
+  })
+
   it('is undefined for another stanza or output that is not a list', () => {
     expect(parsePgbackrestInfo(INFO, 'other')).toBeUndefined()
     expect(parsePgbackrestInfo({}, 'ctl-lab')).toBeUndefined()

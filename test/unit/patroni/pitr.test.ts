@@ -41,6 +41,18 @@ describe('point-in-time restore into a scratch server', () => {
     expect(script).toContain('= f ]')
   })
 
+  it('quotes a scratch directory with shell metacharacters everywhere, messages included', () => {
+    const odd = {...x, dir: '/var/tmp/a "$(reboot)" b'}
+    const script = renderCommand(pitrRestoreCommand(s, odd, '20261206-031811F', 'latest'))
+    expect(script).toContain(`echo '/var/tmp/a "$(reboot)" b exists already' >&2`)
+    // Outside single-quoted words the shell would run it (pg_ctl's -o is quoted twice, for its own sh: not checked here).
+    const outside = script
+      .split('\n')
+      .filter((l) => !l.includes(' -o '))
+      .map((l) => l.replace(/'[^']*'/g, ''))
+    expect(outside.filter((l) => l.includes('$(reboot)'))).toEqual([])
+  })
+
   it("restores everything archived for 'latest' (no target: recovery ends with the archive)", () => {
     const script = renderCommand(pitrRestoreCommand(s, x, '20261206-031811F', 'latest'))
     expect(script).toContain('--reset-pg1-host --job-retry=0 --archive-mode=off --set=20261206-031811F restore')
