@@ -1,5 +1,5 @@
 import {quote, type RemoteCommand} from '../lib/shell.js'
-import {pgbackrestDrillDir, type RestorePoint} from './restore-points.js'
+import {pgbackrestDrillDir, pgbackrestDrillName, type RestorePoint} from './restore-points.js'
 
 /**
  * Restore drills (`ctl backup verify`): one script per restore point that checks its integrity,
@@ -10,7 +10,7 @@ import {pgbackrestDrillDir, type RestorePoint} from './restore-points.js'
 
 /** Where a drill leaves its record: next to the backup, so the listing sees it and prune removes it with it. */
 export function drillRecordPath(point: Pick<RestorePoint, 'path' | 'pgbackrest'>): string {
-  if (point.pgbackrest) return `${pgbackrestDrillDir(point.pgbackrest.repoPath)}/${point.pgbackrest.label}.verify.json`
+  if (point.pgbackrest) return `${pgbackrestDrillDir(point.pgbackrest.repoPath)}/${pgbackrestDrillName(point.pgbackrest)}.verify.json`
   return `${point.path}.verify.json`
 }
 

@@ -20,6 +20,8 @@ export interface PgbackrestRepoAccess {
   repoPath: string
   scratchDir: string
   scratchPort: number
+  /** The offsite repository (repo2) as `s3://bucket/path`, when there is one. */
+  offsite?: string
 }
 
 export function backupLocations(inventory: Inventory): BackupLocation[] {
@@ -54,6 +56,7 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
         repoPath: repo.repoPath,
         scratchDir: repo.scratchDir,
         scratchPort: repo.scratchPort,
+        ...(inventory.backups.offsite ? {offsite: `s3://${inventory.backups.offsite.s3.bucket}${inventory.backups.offsite.pgbackrestPath}`} : {}),
       },
     })
   }

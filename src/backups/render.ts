@@ -43,7 +43,7 @@ export function restorePointTable(points: readonly RestorePoint[], action?: (poi
     p.checksum ? p.checksum.slice(0, 12) : '-',
     p.encrypted ? 'yes' : 'no',
     drilled(p),
-    `${p.nodes.join(',')}:${p.path}`,
+    p.offsite ? `${p.path} (offsite, via ${p.nodes.join(',')})` : `${p.nodes.join(',')}:${p.path}`,
     state(p),
   ])
   return action

@@ -32,8 +32,10 @@ export interface RestorePoint {
   encrypted: boolean
   /** Something about it that does not add up, e.g. a size other than the recorded one. */
   problem?: string
-  /** pgBackRest: the backup's label and server version, and how to reach the repository (for drills). */
-  pgbackrest?: PgbackrestRepoAccess & {label: string; pgVersion: string}
+  /** pgBackRest: the backup's label, server version and repository (1 local, 2 offsite), and how to reach the repository (for drills). */
+  pgbackrest?: PgbackrestRepoAccess & {label: string; pgVersion: string; repo: number}
+  /** Where it is kept: on the cluster's nodes, or off them (S3). */
+  offsite: boolean
   /** The last restore drill (`ctl backup verify`), from its record next to the backup. */
   lastDrill?: {verifiedAt: string; outcome: 'passed' | 'failed'; problems: string[]}
 }
@@ -77,6 +79,11 @@ export function pgbackrestDrillDir(repoPath: string): string {
   return `${repoPath}/ctl-drills`
 }
 
+/** A pgBackRest drill record's name: the label, prefixed with the repository when it is not the local one. */
+export function pgbackrestDrillName(b: {label: string; repo: number}): string {
+  return b.repo === 1 ? b.label : `repo${b.repo}-${b.label}`
+}
+
 /** The backups in a pgBackRest repository as restore points; a missing stanza is a missing directory. */
 function pgbackrestPoints(node: string, base64: string, location: BackupLocation, listing: NodeListing): void {
   const stanza = location.pgbackrest!.stanza
@@ -85,20 +92,25 @@ function pgbackrestPoints(node: string, base64: string, location: BackupLocation
     listing.missingDirs.push(location.dir)
     return
   }
-  for (const b of info.backups)
+  for (const b of info.backups) {
+    const offsite = b.repo !== 1
+    const repoDir = offsite ? `${location.pgbackrest!.offsite ?? `repo${b.repo}:`}/backup/${stanza}` : location.dir
+    const cipher = info.repoCiphers[b.repo] ?? info.cipher
     listing.points.push({
-      pgbackrest: {...location.pgbackrest!, label: b.label, pgVersion: info.pgVersion ?? '15'},
+      pgbackrest: {...location.pgbackrest!, label: b.label, pgVersion: info.pgVersion ?? '15', repo: b.repo},
       database: 'pgbackrest',
-      series: `pgbackrest/${stanza}`,
-      path: `${location.dir}/${b.label}`,
-      dir: location.dir,
+      series: offsite ? `pgbackrest/${stanza}@offsite` : `pgbackrest/${stanza}`,
+      path: `${repoDir}/${b.label}`,
+      dir: repoDir,
       nodes: [node],
       takenAt: b.startedAt,
       sizeBytes: b.repoSizeBytes,
       complete: !b.error,
-      encrypted: info.cipher !== 'none',
+      encrypted: cipher !== 'none',
+      offsite,
       ...(b.error ? {problem: 'pgBackRest marks this backup as failed'} : {}),
     })
+  }
 }
 
 /** `20261126T121500` (the runbooks' backupStamp, UTC) as ISO time. */
@@ -152,8 +164,8 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
       continue
     }
     if (tag === 'pgdrill') {
-      const [label = '', record = '-'] = rest
-      const point = listing.points.find((p) => p.pgbackrest?.label === label)
+      const [name = '', record = '-'] = rest
+      const point = listing.points.find((p) => p.pgbackrest && pgbackrestDrillName(p.pgbackrest) === name)
       const lastDrill = decodeDrill(record)
       if (point && lastDrill) point.lastDrill = lastDrill
       continue
@@ -184,6 +196,7 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
         checksum,
         complete: checksum !== undefined,
         encrypted: false,
+        offsite: false,
         ...(lastDrill ? {lastDrill} : {}),
       })
       continue
@@ -200,6 +213,7 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
       checksum: record?.sha256,
       complete: record?.sha256 !== undefined && record.database !== undefined,
       encrypted: false,
+      offsite: false,
       ...(lastDrill ? {lastDrill} : {}),
     }
     if (record?.sizeBytes !== undefined && record.sizeBytes !== sizeBytes)

@@ -39,6 +39,9 @@ function inventorySecretRefs(inventory: Inventory): string[] {
     inventory.databases?.galera?.password,
     inventory.databases?.patroni?.password,
     inventory.databases?.patroni?.pgbackrest?.cipherPass,
+    inventory.backups?.offsite?.s3.accessKeyId,
+    inventory.backups?.offsite?.s3.secretAccessKey,
+    inventory.backups?.offsite?.encryptionKey,
     vaultToken,
     ...inventory.registries.map((r) => r.password),
   ]

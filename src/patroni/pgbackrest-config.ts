@@ -23,10 +23,32 @@ export interface PgbackrestSettings {
   osUser: string
   scratchDir: string
   scratchPort: number
+  /** The second repository, in S3 off the cluster (backups.offsite): WAL goes to both, backups to the one asked for. */
+  offsite?: OffsiteRepo
   /** Paths on a node, `{node}` replaced by its name. */
   configPath(node: string): string
   logPath(node: string): string
   lockPath(node: string): string
+}
+
+/** pgBackRest's repo2 in S3: where it is (no secrets; those reach the configs on stdin). */
+interface OffsiteRepo {
+  endpoint: string
+  port: number
+  bucket: string
+  region: string
+  path: string
+  caFile?: string
+  retentionFull: number
+}
+
+/** The repository numbers pgBackRest uses: 1 on the repository node, 2 offsite. */
+export const LOCAL_REPO = 1
+export const OFFSITE_REPO = 2
+
+/** Where a repository is, for people: `h3:/path` or `s3://bucket/path`. */
+export function repoWhere(s: Pick<PgbackrestSettings, 'repoNode' | 'repoPath' | 'offsite'>, repo: number): string {
+  return repo === OFFSITE_REPO && s.offsite ? `s3://${s.offsite.bucket}${s.offsite.path}` : `${s.repoNode}:${s.repoPath}`
 }
 
 /** Where a member's PostgreSQL keeps its data and listens, as the server itself reports it. */
@@ -51,7 +73,21 @@ export function pgbackrestSettings(loaded: LoadedInventory): PgbackrestSettings 
       hint: 'Name the repository (repoNode, repoPath) and its key (cipherPass) under databases.patroni.pgbackrest; see docs/BACKUPS.md.',
     })
   const repo = loaded.inventory.nodes.find((n) => n.name === section.repoNode)!
+  const offsite = loaded.inventory.backups.offsite
   return {
+    ...(offsite
+      ? {
+          offsite: {
+            endpoint: offsite.s3.endpoint,
+            port: offsite.s3.port,
+            bucket: offsite.s3.bucket,
+            region: offsite.s3.region,
+            path: offsite.pgbackrestPath,
+            caFile: offsite.s3.caFile,
+            retentionFull: offsite.pgbackrestRetentionFull,
+          },
+        }
+      : {}),
     stanza: section.stanza ?? topology.scope,
     repoNode: section.repoNode,
     repoAddress: repo.address,
@@ -68,8 +104,19 @@ export function pgbackrestSettings(loaded: LoadedInventory): PgbackrestSettings 
   }
 }
 
-/** The marker that stands for the key in plans and tests; the real file gets the secret on stdin. */
-const CIPHER_PASS_PLACEHOLDER = '<cipherPass>'
+/** The secrets a config holds; plans and tests show markers in their place, the real files get them on stdin. */
+export interface PgbackrestSecrets {
+  cipherPass: string
+  s3Key: string
+  s3Secret: string
+  offsiteCipherPass: string
+}
+const SECRET_PLACEHOLDERS: PgbackrestSecrets = {
+  cipherPass: '<cipherPass>',
+  s3Key: '<s3 accessKeyId>',
+  s3Secret: '<s3 secretAccessKey>',
+  offsiteCipherPass: '<offsite encryptionKey>',
+}
 
 function memberLines(index: number, m: MemberLayout, s: PgbackrestSettings, remote: boolean): string[] {
   const pg = `pg${index}`
@@ -86,17 +133,43 @@ function globalLines(s: PgbackrestSettings, node: string): string[] {
 }
 
 /**
- * The repository node's config: the repository (path, key, retention) and every member, its own
- * member first (archive-push and restore use pg1 as the local server), the others over SSH.
+ * repo2 in S3 (path-style, TLS verified), always encrypted: every node that pushes WAL there encrypts
+ * it itself, so every node's config holds the offsite key and the S3 key pair.
  */
-function renderRepoConfig(s: PgbackrestSettings, members: readonly MemberLayout[], cipherPass: string = CIPHER_PASS_PLACEHOLDER): string {
+function offsiteLines(s: PgbackrestSettings, secrets: PgbackrestSecrets): string[] {
+  const o = s.offsite
+  if (!o) return []
+  const r = `repo${OFFSITE_REPO}`
+  return [
+    `${r}-type=s3`,
+    `${r}-path=${o.path}`,
+    `${r}-s3-bucket=${o.bucket}`,
+    `${r}-s3-endpoint=${o.endpoint}`,
+    `${r}-s3-region=${o.region}`,
+    `${r}-s3-uri-style=path`,
+    `${r}-storage-port=${o.port}`,
+    ...(o.caFile ? [`${r}-storage-ca-file=${o.caFile}`] : []),
+    `${r}-s3-key=${secrets.s3Key}`,
+    `${r}-s3-key-secret=${secrets.s3Secret}`,
+    `${r}-cipher-type=aes-256-cbc`,
+    `${r}-cipher-pass=${secrets.offsiteCipherPass}`,
+    `${r}-retention-full=${o.retentionFull}`,
+  ]
+}
+
+/**
+ * The repository node's config: the repository (path, key, retention), the offsite one, and every
+ * member, its own member first (archive-push and restore use pg1 as the local server), the others over SSH.
+ */
+function renderRepoConfig(s: PgbackrestSettings, members: readonly MemberLayout[], secrets: PgbackrestSecrets): string {
   const ordered = [...members].sort((a, b) => Number(b.node === s.repoNode) - Number(a.node === s.repoNode))
   return [
     `# Written by ctl (pgbackrest-setup): the repository of stanza ${s.stanza}. Mode 0600: it holds the repository key.`,
     '[global]',
     `repo1-path=${s.repoPath}`,
-    ...(s.encrypted ? ['repo1-cipher-type=aes-256-cbc', `repo1-cipher-pass=${cipherPass}`] : []),
+    ...(s.encrypted ? ['repo1-cipher-type=aes-256-cbc', `repo1-cipher-pass=${secrets.cipherPass}`] : []),
     `repo1-retention-full=${s.retentionFull}`,
+    ...offsiteLines(s, secrets),
     'start-fast=y',
     ...globalLines(s, s.repoNode),
     '',
@@ -106,14 +179,18 @@ function renderRepoConfig(s: PgbackrestSettings, members: readonly MemberLayout[
   ].join('\n')
 }
 
-/** A member node's config: its own server, and the repository host it pushes WAL to (no key: it never reads the repository's contents itself). */
-function renderMemberConfig(s: PgbackrestSettings, member: MemberLayout): string {
+/**
+ * A member node's config: its own server, the repository host it pushes WAL to (without that
+ * repository's key: the repository host encrypts), and the offsite repository (with its key).
+ */
+function renderMemberConfig(s: PgbackrestSettings, member: MemberLayout, secrets: PgbackrestSecrets): string {
   return [
     `# Written by ctl (pgbackrest-setup): ${member.member}'s side of stanza ${s.stanza}.`,
     '[global]',
     `repo1-host=${s.repoAddress}`,
     `repo1-host-user=${s.osUser}`,
     `repo1-host-config=${s.configPath(s.repoNode)}`,
+    ...offsiteLines(s, secrets),
     ...globalLines(s, member.node),
     '',
     `[${s.stanza}]`,
@@ -123,9 +200,14 @@ function renderMemberConfig(s: PgbackrestSettings, member: MemberLayout): string
 }
 
 /** The config each node gets: the repository node's (which is also a member's, when it holds one), then each other member's. */
-export function renderNodeConfigs(s: PgbackrestSettings, members: readonly MemberLayout[], cipherPass?: string): {node: string; text: string}[] {
+export function renderNodeConfigs(
+  s: PgbackrestSettings,
+  members: readonly MemberLayout[],
+  secrets: Partial<PgbackrestSecrets> = {},
+): {node: string; text: string}[] {
+  const all = {...SECRET_PLACEHOLDERS, ...secrets}
   const others = members.filter((m) => m.node !== s.repoNode)
-  return [{node: s.repoNode, text: renderRepoConfig(s, members, cipherPass)}, ...others.map((m) => ({node: m.node, text: renderMemberConfig(s, m)}))]
+  return [{node: s.repoNode, text: renderRepoConfig(s, members, all)}, ...others.map((m) => ({node: m.node, text: renderMemberConfig(s, m, all)}))]
 }
 
 /**

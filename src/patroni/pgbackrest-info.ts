@@ -18,6 +18,8 @@ export interface PgbackrestBackup {
   /** The label of the backup this one depends on (diff/incr). */
   prior?: string
   error: boolean
+  /** The repository holding it: 1 on the repository node, 2 offsite (pgBackRest's repo-key). */
+  repo: number
 }
 
 export interface PgbackrestInfo {
@@ -25,6 +27,8 @@ export interface PgbackrestInfo {
   /** pgBackRest's own status: code 0 ok, 1 missing stanza path, 2 no valid backups, ... */
   status: {code: number; message: string}
   cipher: string
+  /** Each repository's cipher (`none` when it is not encrypted), by its number. */
+  repoCiphers: Record<number, string>
   pgVersion?: string
   backups: PgbackrestBackup[]
   archive?: {min?: string; max?: string}
@@ -58,6 +62,7 @@ export function parsePgbackrestInfo(json: unknown, stanza: string): PgbackrestIn
       walStop: str(b.archive?.stop),
       prior: str(b.prior),
       error: b.error === true,
+      repo: Number.isInteger(b.database?.['repo-key']) ? Number(b.database['repo-key']) : 1,
     }))
   const db = Array.isArray(entry.db) ? entry.db.at(-1) : undefined
   const archive = Array.isArray(entry.archive) ? entry.archive.at(-1) : undefined
@@ -65,6 +70,11 @@ export function parsePgbackrestInfo(json: unknown, stanza: string): PgbackrestIn
     stanza,
     status: {code: num(entry.status?.code), message: String(entry.status?.message ?? '')},
     cipher: String(entry.cipher ?? 'none'),
+    repoCiphers: Object.fromEntries(
+      (Array.isArray(entry.repo) ? entry.repo : [])
+        .filter((r: Record<string, any>) => Number.isInteger(r?.key))
+        .map((r: Record<string, any>) => [Number(r.key), String(r.cipher ?? 'none')]),
+    ),
     pgVersion: /^\d+(\.\d+)?$/.test(String(db?.version ?? '')) ? String(db.version) : undefined,
     backups,
     archive: archive ? {min: str(archive.min), max: str(archive.max)} : undefined,

@@ -72,6 +72,7 @@ function restoreAndStartLines(
   target: RecoveryTarget,
   fail: (stage: 'restore' | 'start' | 'recovery') => string,
   recoveryTimeoutSeconds = 3600,
+  repo?: number,
 ): string[] {
   const data = `${x.dir}/data`
   const pgCtl = `${binDir(x.pgVersion)}/pg_ctl`
@@ -81,8 +82,10 @@ function restoreAndStartLines(
     s.repoNode,
     `--pg1-path=${data}`,
     '--reset-pg1-host',
-    // The repository is local to this node: a failed read is not a network blip worth retrying (2 x 15 s).
-    '--job-retry=0',
+    // Without --repo pgBackRest takes the first repository holding the backup set.
+    ...(repo === undefined ? [] : [`--repo=${repo}`]),
+    // The local repository: a failed read is not a network blip worth retrying (2 x 15 s); S3 keeps pgBackRest's retries.
+    ...(repo === undefined || repo === 1 ? ['--job-retry=0'] : []),
     ...recoveryArgs(target),
     '--archive-mode=off',
     `--set=${backupLabel}`,
@@ -99,7 +102,7 @@ function restoreAndStartLines(
 }
 
 /** The restore (pgBackRest), then the server started and waited for until recovery has ended (promoted at the target, or at the end of the archived WAL for 'latest'). */
-export function pitrRestoreCommand(s: PgbackrestSettings, x: ScratchServer, backupLabel: string, target: RecoveryTarget): RemoteCommand {
+export function pitrRestoreCommand(s: PgbackrestSettings, x: ScratchServer, backupLabel: string, target: RecoveryTarget, repo?: number): RemoteCommand {
   const dir = quote(x.dir)
   const pgCtl = `${binDir(x.pgVersion)}/pg_ctl`
   const exitCode = {restore: PITR_EXIT.restore, start: PITR_EXIT.start, recovery: PITR_EXIT.recovery}
@@ -108,7 +111,7 @@ export function pitrRestoreCommand(s: PgbackrestSettings, x: ScratchServer, back
       `[ -x ${quote(pgCtl)} ] || { echo ${quote(`no PostgreSQL ${x.pgVersion} server on this node (${pgCtl})`)} >&2; exit ${PITR_EXIT.noServer}; }`,
       `[ ! -e ${dir} ] || { echo ${quote(`${x.dir} exists already`)} >&2; exit ${PITR_EXIT.exists}; }`,
       `install -d -m 700 -o ${quote(s.osUser)} -g ${quote(s.osUser)} ${dir}`,
-      ...restoreAndStartLines(s, x, backupLabel, target, (stage) => `exit ${exitCode[stage]}`),
+      ...restoreAndStartLines(s, x, backupLabel, target, (stage) => `exit ${exitCode[stage]}`, 3600, repo),
       `grep -E 'recovery stopping|last completed transaction|selected new timeline' ${quote(`${x.dir}/server.log`)} | tail -n 3`,
     ].join('\n'),
   }
@@ -141,6 +144,8 @@ export interface PgbackrestDrillSource {
   pgVersion: string
   scratchDir: string
   scratchPort: number
+  /** The repository holding the backup (1 local, 2 offsite). */
+  repo?: number
 }
 
 /**
@@ -157,7 +162,7 @@ export function pgbackrestDrillCommand(b: PgbackrestDrillSource, stamp: string):
   const fail = (stage: string) =>
     `printf '${stage}\\tfail\\t%s\\n' "$(tail -n 3 ${quote(`${x.dir}/restore.log`)} ${quote(`${x.dir}/server.log`)} 2> /dev/null | tr '\\n\\t' '  ')"; exit 0`
   const stageOf = {restore: 'integrity', start: 'start', recovery: 'start'} as const
-  const restored = restoreAndStartLines(s, x, b.label, 'immediate', (stage) => fail(stageOf[stage]))
+  const restored = restoreAndStartLines(s, x, b.label, 'immediate', (stage) => fail(stageOf[stage]), 3600, b.repo)
   return {
     script: [
       `[ -x ${quote(pgCtl)} ] || { printf 'start\\tfail\\tno PostgreSQL %s server on this node\\n' ${quote(x.pgVersion)}; exit 0; }`,

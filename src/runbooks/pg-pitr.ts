@@ -3,7 +3,7 @@ import {backupStamp} from '../galera/backup.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
-import {pgbackrestSettings} from '../patroni/pgbackrest-config.js'
+import {LOCAL_REPO, OFFSITE_REPO, pgbackrestSettings} from '../patroni/pgbackrest-config.js'
 import {chooseRestoreBackup, type PgbackrestBackup} from '../patroni/pgbackrest-info.js'
 import {
   copyFromScratchCommand,
@@ -32,6 +32,8 @@ export interface PgPitrOptions {
   db?: string
   /** ... into this NEW database on the cluster (never an existing one). */
   into?: string
+  /** Restore only from this repository (default: any; a backup from the offsite one after losing the repository node). */
+  repo?: 'local' | 'offsite'
 }
 
 export interface PgPitrState {
@@ -39,6 +41,8 @@ export interface PgPitrState {
   requested: string
   target: string
   stamp: string
+  /** Only backups of this repository (1 local, 2 offsite) are candidates. */
+  repo?: number
   backup?: PgbackrestBackup
   pgVersion?: string
   /** The WAL segment switched and archived before the restore, or why none was. */
@@ -99,11 +103,24 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
   needs: 'databases.patroni.pgbackrest with WAL archiving (pgbackrest-setup) and a backup (pgbackrest-backup); the PostgreSQL server package on repoNode',
 
   setup({loaded, options}) {
-    pgbackrestSettings(loaded)
+    const s = pgbackrestSettings(loaded)
     const at = requireRestoreTime(options.at, {latest: true})
     const into = options.into === undefined ? undefined : checkDatabaseName(options.into, '--into')
     const source = checkDatabaseName(options.db ?? patroniTopology(loaded).database, '--db')
-    return {requested: options.at, target: at === 'latest' ? 'latest' : at.toISOString(), stamp: backupStamp(), ...(into ? {copy: {source, into}} : {})}
+    if (options.repo === 'offsite' && !s.offsite)
+      throw new CtlError(`${loaded.file} has no backups.offsite: there is no offsite repository to restore from`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'pgbackrest.no-offsite',
+        hint: 'Leave out --repo, or describe the S3 storage under backups.offsite (docs/BACKUPS.md).',
+      })
+    const repo = options.repo === undefined ? undefined : options.repo === 'offsite' ? OFFSITE_REPO : LOCAL_REPO
+    return {
+      requested: options.at,
+      target: at === 'latest' ? 'latest' : at.toISOString(),
+      stamp: backupStamp(),
+      ...(repo ? {repo} : {}),
+      ...(into ? {copy: {source, into}} : {}),
+    }
   },
 
   steps: [
@@ -116,7 +133,8 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
       plan: (state, loaded) => repoCommandPlan(loaded, `Backups able to reach ${state.target}`, '--output=json', 'info'),
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
-        const info = await readRepositoryInfo(ctx, s)
+        const all = await readRepositoryInfo(ctx, s)
+        const info = all && ctx.state.repo ? {...all, backups: all.backups.filter((b) => b.repo === ctx.state.repo)} : all
         if (info) ctx.report(table(BACKUP_HEADER, backupRows(info.backups)))
         const choice = chooseRestoreBackup(info, ctx.state.target === 'latest' ? 'latest' : new Date(ctx.state.target), new Date())
         if (!choice.ok)
@@ -181,14 +199,16 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
         if (!state.scratch || !state.backup) return {summary: 'Needs the backup first', commands: []}
         return {
           summary: `Restore ${state.backup.label} into ${s.repoNode}:${state.scratch.dir}, recover to ${state.target}`,
-          commands: [{node: s.repoNode, command: renderCommand(pitrRestoreCommand(s, state.scratch, state.backup.label, state.target))}],
+          commands: [{node: s.repoNode, command: renderCommand(pitrRestoreCommand(s, state.scratch, state.backup.label, state.target, state.backup.repo))}],
         }
       },
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
         const x = ctx.state.scratch!
         ctx.progress(`restoring ${ctx.state.backup!.label} into ${x.dir}`)
-        const r = await ctx.run(s.repoNode, pitrRestoreCommand(s, x, ctx.state.backup!.label, ctx.state.target), {timeoutMs: RESTORE_TIMEOUT_MS})
+        const r = await ctx.run(s.repoNode, pitrRestoreCommand(s, x, ctx.state.backup!.label, ctx.state.target, ctx.state.backup!.repo), {
+          timeoutMs: RESTORE_TIMEOUT_MS,
+        })
         if (r.code !== 0) {
           // Nothing half-restored stays behind (unless the directory was someone else's).
           if (r.code !== PITR_EXIT.exists) await ctx.run(s.repoNode, scratchCleanupCommand(s, x))

@@ -2,7 +2,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
 import {formatBytes, type ClusterFacts} from '../patroni/facts.js'
-import {pgbackrestCommand, pgbackrestSettings} from '../patroni/pgbackrest-config.js'
+import {LOCAL_REPO, OFFSITE_REPO, pgbackrestCommand, pgbackrestSettings, repoWhere, type PgbackrestSettings} from '../patroni/pgbackrest-config.js'
 import {parseVerifyOutput, type PgbackrestBackup} from '../patroni/pgbackrest-info.js'
 import {factCommands} from './patroni-switchover.js'
 import {patroniAccess, readFactsAndBackupSource} from './patroni-common.js'
@@ -14,10 +14,13 @@ type PgbackrestBackupType = 'full' | 'diff' | 'incr'
 
 export interface PgbackrestBackupOptions {
   type?: PgbackrestBackupType
+  repo?: 'local' | 'offsite'
 }
 
 export interface PgbackrestBackupState {
   type: PgbackrestBackupType
+  /** pgBackRest's repository number: 1 local, 2 offsite. */
+  repo: number
   facts?: ClusterFacts
   /** Back up from a standby (the leader only serves the start/stop calls and WAL). */
   fromStandby?: boolean
@@ -28,6 +31,11 @@ export interface PgbackrestBackupState {
 }
 
 const BACKUP_TIMEOUT_MS = 12 * 60 * 60 * 1000
+
+function backupCommand(s: PgbackrestSettings, state: PgbackrestBackupState): string[] {
+  const source = state.fromStandby === false ? '--no-backup-standby' : '--backup-standby'
+  return pgbackrestCommand(s, s.repoNode, `--repo=${state.repo}`, `--type=${state.type}`, source, 'backup')
+}
 
 /** The backups pgBackRest lists, newest first, as a table. */
 export function backupRows(backups: readonly PgbackrestBackup[]): string[][] {
@@ -51,11 +59,17 @@ export const pgbackrestBackup: Runbook<PgbackrestBackupState, PgbackrestBackupOp
   needs: 'databases.patroni.pgbackrest, set up by pgbackrest-setup',
 
   setup({loaded, options}) {
-    pgbackrestSettings(loaded)
+    const s = pgbackrestSettings(loaded)
     const type = options.type ?? 'full'
     if (!['full', 'diff', 'incr'].includes(type))
       throw new CtlError(`--type must be full, diff or incr, not "${type}"`, {exitCode: ExitCode.cannotRun, code: 'pgbackrest.bad-type'})
-    return {type}
+    if (options.repo === 'offsite' && !s.offsite)
+      throw new CtlError(`${loaded.file} has no backups.offsite: there is no offsite repository to back up into`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'pgbackrest.no-offsite',
+        hint: 'Describe the S3 storage under backups.offsite (docs/BACKUPS.md), run ctl runbook pgbackrest-setup <env>, then back up with --repo offsite.',
+      })
+    return {type, repo: options.repo === 'offsite' ? OFFSITE_REPO : LOCAL_REPO}
   },
 
   steps: [
@@ -79,9 +93,10 @@ export const pgbackrestBackup: Runbook<PgbackrestBackupState, PgbackrestBackupOp
             code: 'pgbackrest.no-stanza',
             hint: 'Set it up first: ctl runbook pgbackrest-setup <env>.',
           })
-        ctx.state.before = info.backups.map((b) => b.label)
-        if (ctx.state.type !== 'full' && info.backups.length === 0) ctx.report([`No backup yet: pgBackRest takes a full backup instead of ${ctx.state.type}.`])
-        ctx.report([`Source: ${ctx.state.why}; ${info.backups.length} backup(s) in ${s.repoNode}:${s.repoPath}`])
+        const inRepo = info.backups.filter((b) => b.repo === ctx.state.repo)
+        ctx.state.before = inRepo.map((b) => b.label)
+        if (ctx.state.type !== 'full' && inRepo.length === 0) ctx.report([`No backup yet: pgBackRest takes a full backup instead of ${ctx.state.type}.`])
+        ctx.report([`Source: ${ctx.state.why}; ${inRepo.length} backup(s) in ${repoWhere(s, ctx.state.repo)}`])
       },
     },
     {
@@ -92,25 +107,14 @@ export const pgbackrestBackup: Runbook<PgbackrestBackupState, PgbackrestBackupOp
       plan(state, loaded) {
         const s = pgbackrestSettings(loaded)
         return {
-          summary: `${state.type} backup of stanza ${s.stanza} into ${s.repoNode}:${s.repoPath}${state.why ? ` from ${state.why}` : ''}`,
-          commands: [
-            {
-              node: s.repoNode,
-              command: renderCommand(
-                pgbackrestCommand(s, s.repoNode, `--type=${state.type}`, state.fromStandby === false ? '--no-backup-standby' : '--backup-standby', 'backup'),
-              ),
-            },
-          ],
+          summary: `${state.type} backup of stanza ${s.stanza} into ${repoWhere(s, state.repo)}${state.why ? ` from ${state.why}` : ''}`,
+          commands: [{node: s.repoNode, command: renderCommand(backupCommand(s, state))}],
         }
       },
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
-        ctx.progress(`${ctx.state.type} backup running on ${s.repoNode}`)
-        const r = await ctx.run(
-          s.repoNode,
-          pgbackrestCommand(s, s.repoNode, `--type=${ctx.state.type}`, ctx.state.fromStandby ? '--backup-standby' : '--no-backup-standby', 'backup'),
-          {timeoutMs: BACKUP_TIMEOUT_MS},
-        )
+        ctx.progress(`${ctx.state.type} backup running on ${s.repoNode} into ${repoWhere(s, ctx.state.repo)}`)
+        const r = await ctx.run(s.repoNode, backupCommand(s, ctx.state), {timeoutMs: BACKUP_TIMEOUT_MS})
         if (r.code !== 0)
           throw new CtlError(`pgbackrest backup failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
             host: s.repoNode,
@@ -118,10 +122,11 @@ export const pgbackrestBackup: Runbook<PgbackrestBackupState, PgbackrestBackupOp
             hint: `Look at ${s.logPath(s.repoNode)} on ${s.repoNode}; run ctl runbook pgbackrest-setup <env> if archiving was never checked.`,
           })
         const info = await readRepositoryInfo(ctx, s)
-        const made = info?.backups.filter((b) => !ctx.state.before?.includes(b.label)).at(-1)
+        const inRepo = info?.backups.filter((b) => b.repo === ctx.state.repo) ?? []
+        const made = inRepo.filter((b) => !ctx.state.before?.includes(b.label)).at(-1)
         if (!made) throw new CtlError('pgbackrest backup ended but the repository lists no new backup', {host: s.repoNode, code: 'pgbackrest.backup-failed'})
         ctx.state.backup = made
-        ctx.report(table(BACKUP_HEADER, backupRows(info!.backups)))
+        ctx.report(table(BACKUP_HEADER, backupRows(inRepo)))
       },
     },
     {
@@ -129,10 +134,20 @@ export const pgbackrestBackup: Runbook<PgbackrestBackupState, PgbackrestBackupOp
       title: 'Verify the repository (pgbackrest verify)',
       risk: 'read',
       description: "Every backup file's and WAL segment's checksum in the repository; a damaged or tampered file fails here.",
-      plan: (_state, loaded) => repoCommandPlan(loaded, 'Checksums of the repository', '--output=text', '--verbose', 'verify'),
+      plan: (state, loaded) =>
+        repoCommandPlan(
+          loaded,
+          `Checksums of ${repoWhere(pgbackrestSettings(loaded), state.repo)}`,
+          `--repo=${state.repo}`,
+          '--output=text',
+          '--verbose',
+          'verify',
+        ),
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
-        const r = await ctx.run(s.repoNode, pgbackrestCommand(s, s.repoNode, '--output=text', '--verbose', 'verify'), {timeoutMs: BACKUP_TIMEOUT_MS})
+        const r = await ctx.run(s.repoNode, pgbackrestCommand(s, s.repoNode, `--repo=${ctx.state.repo}`, '--output=text', '--verbose', 'verify'), {
+          timeoutMs: BACKUP_TIMEOUT_MS,
+        })
         const verdict = parseVerifyOutput(r.stdout)
         ctx.state.verified = verdict
         if (r.code !== 0 || !verdict.ok)
@@ -147,6 +162,6 @@ export const pgbackrestBackup: Runbook<PgbackrestBackupState, PgbackrestBackupOp
   ],
 
   summarize(state) {
-    return {type: state.type, source: state.why, backup: state.backup, verified: state.verified}
+    return {type: state.type, repo: state.repo, source: state.why, backup: state.backup, verified: state.verified}
   },
 }

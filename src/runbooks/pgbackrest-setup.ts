@@ -2,6 +2,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
+import type {LoadedInventory} from '../inventory/load.js'
 import {resolveSecret} from '../inventory/secrets.js'
 import type {PatroniAccess} from '../patroni/actions.js'
 import {memberTarget, type ClusterFacts} from '../patroni/facts.js'
@@ -10,8 +11,12 @@ import {
   archivingParameters,
   pgbackrestCommand,
   pgbackrestSettings,
+  OFFSITE_REPO,
   renderNodeConfigs,
+  repoWhere,
   writeConfigCommand,
+  type PgbackrestSecrets,
+  type PgbackrestSettings,
   type MemberLayout,
 } from '../patroni/pgbackrest-config.js'
 import {buildRestRequest} from '../patroni/rest.js'
@@ -31,6 +36,34 @@ export interface PgbackrestSetupState {
   restarts?: string[]
   restarted?: string[]
   stanzaExisted?: boolean
+}
+
+/** The keys the configs hold, read from the inventory's secret references (never in argv: the configs go on stdin). */
+function pgbackrestSecrets(loaded: LoadedInventory): Partial<PgbackrestSecrets> {
+  const section = loaded.inventory.databases.patroni!.pgbackrest!
+  const offsite = loaded.inventory.backups.offsite
+  return {
+    ...(section.cipherPass ? {cipherPass: resolveSecret(loaded, section.cipherPass)} : {}),
+    ...(offsite
+      ? {
+          s3Key: resolveSecret(loaded, offsite.s3.accessKeyId),
+          s3Secret: resolveSecret(loaded, offsite.s3.secretAccessKey),
+          offsiteCipherPass: resolveSecret(loaded, offsite.encryptionKey),
+        }
+      : {}),
+  }
+}
+
+/**
+ * Where `pgbackrest check` runs: the repository node and every member; with an offsite repository,
+ * which members reach directly, a standby's check fails ("primary database not found"), so only the
+ * leader's node of the members.
+ */
+function checkNodes(s: PgbackrestSettings, state: PgbackrestSetupState): string[] {
+  const layouts = state.layouts ?? []
+  const leaderNode = layouts.find((l) => l.member === state.facts?.leader)?.node
+  const members = s.offsite ? layouts.filter((l) => l.node === leaderNode) : layouts
+  return [...new Set([s.repoNode, ...members.map((l) => l.node)])]
 }
 
 /** How long members get to load a configuration change from the DCS. */
@@ -132,18 +165,16 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
         const commands: PlannedCommand[] = renderNodeConfigs(s, state.layouts).map(({node}) => ({
           node,
           command: renderCommand(writeConfigCommand(s, node)),
-          note: `${s.configPath(node)} on stdin${node === s.repoNode && s.encrypted ? ' (with the repository key)' : ''}`,
+          note: `${s.configPath(node)} on stdin${node === s.repoNode && s.encrypted ? ' (with the repository key)' : ''}${s.offsite ? ' (with the offsite S3 keys and encryption key)' : ''}`,
         }))
         return {
-          summary: `Configs on ${commands.map((c) => c.node).join(', ')}; repository ${s.repoNode}:${s.repoPath}${s.encrypted ? ', encrypted' : ', NOT encrypted'}`,
+          summary: `Configs on ${commands.map((c) => c.node).join(', ')}; repository ${s.repoNode}:${s.repoPath}${s.encrypted ? ', encrypted' : ', NOT encrypted'}${s.offsite ? `; offsite repository ${repoWhere(s, OFFSITE_REPO)} (encrypted)` : ''}`,
           commands,
         }
       },
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
-        const ref = ctx.loaded.inventory.databases.patroni!.pgbackrest!.cipherPass
-        const cipherPass = ref ? resolveSecret(ctx.loaded, ref) : undefined
-        for (const {node, text} of renderNodeConfigs(s, ctx.state.layouts!, cipherPass)) {
+        for (const {node, text} of renderNodeConfigs(s, ctx.state.layouts!, pgbackrestSecrets(ctx.loaded))) {
           const r = await ctx.run(node, writeConfigCommand(s, node), {stdin: text})
           if (r.code !== 0)
             throw new CtlError(`Could not write ${s.configPath(node)} on ${node}: ${lastLines(r, 3, ' ')}`, {
@@ -170,8 +201,10 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
             host: s.repoNode,
             code: 'pgbackrest.stanza-failed',
             hint: /decrypt|cipher/i.test(r.stderr)
-              ? 'The repository was made with another key: cipherPass must stay the same for the life of a repository.'
-              : 'SSH as the PostgreSQL user from the repository node to each member must work without a question (docs/BACKUPS.md).',
+              ? 'The repository was made with another key: cipherPass (offsite: encryptionKey) must stay the same for the life of a repository.'
+              : /CA cert|certificate|TLS|S3|HTTP|repo2/i.test(r.stderr)
+                ? `The offsite S3 storage (${repoWhere(s, OFFSITE_REPO)}) refused or could not be reached: check backups.offsite (endpoint, port, caFile readable by ${s.osUser}, keys).`
+                : 'SSH as the PostgreSQL user from the repository node to each member must work without a question (docs/BACKUPS.md).',
           })
         ctx.report([ctx.state.stanzaExisted ? `Stanza ${s.stanza} exists already.` : `Stanza ${s.stanza} created.`])
       },
@@ -268,7 +301,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
         'pgbackrest check on the repository node (switches a WAL segment on the primary and waits for it in the repository), then on each other member (its config, and SSH to the repository).',
       plan(state, loaded) {
         const s = pgbackrestSettings(loaded)
-        const nodes = [...new Set([s.repoNode, ...(state.layouts ?? []).map((l) => l.node)])]
+        const nodes = checkNodes(s, state)
         return {
           summary: `pgbackrest check on ${nodes.join(', ')}`,
           commands: nodes.map((node) => ({node, command: renderCommand(pgbackrestCommand(s, node, 'check'))})),
@@ -276,7 +309,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
       },
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
-        const nodes = [...new Set([s.repoNode, ...ctx.state.layouts!.map((l) => l.node)])]
+        const nodes = checkNodes(s, ctx.state)
         for (const node of nodes) {
           const r = await ctx.run(node, pgbackrestCommand(s, node, 'check'), {timeoutMs: 300_000})
           if (r.code !== 0)
@@ -287,7 +320,15 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
             })
           ctx.progress(`${node}: check passed`)
         }
-        ctx.report([`pgbackrest check passed on ${nodes.join(', ')}`])
+        const skipped = (ctx.state.layouts ?? []).map((l) => l.node).filter((n) => !nodes.includes(n))
+        ctx.report([
+          `pgbackrest check passed on ${nodes.join(', ')}`,
+          ...(skipped.length > 0
+            ? [
+                `Not checked on the replicas' nodes ${skipped.join(', ')}: with a repository of their own (offsite) pgBackRest checks only through the primary; their configs are the leader's but for their own server.`,
+              ]
+            : []),
+        ])
       },
     },
   ],

@@ -6,6 +6,14 @@ import type {RunbookRunResult} from '../../runbooks/types.js'
 export const AT_DESCRIPTION =
   'The point in time: "2026-12-01 10:42:00" (local time here) or with a zone (2026-12-01T10:42:00Z); transactions committed after it are not restored. "latest": everything archived.'
 
+/** --repo of a point-in-time restore (pg-pitr, pg-restore --at). */
+export const pitrRepoFlag = (dependsOn?: string[]) =>
+  Flags.string({
+    ...(dependsOn ? {dependsOn} : {}),
+    description:
+      'Restore only from this repository: local (the repository node) or offsite (backups.offsite, e.g. after losing the repository node). Default: whichever holds the chosen backup.',
+    options: ['local', 'offsite'],
+  })
 export const INTO_DESCRIPTION = 'Copy --db of the restored server into this NEW database on the cluster (refused when it exists), rows compared.'
 
 export default class PgPitr extends RunbookCommand {
@@ -24,10 +32,11 @@ export default class PgPitr extends RunbookCommand {
     at: Flags.string({description: AT_DESCRIPTION}),
     db: Flags.string({description: 'With --into: the database of the restored server to copy (default: databases.patroni.database).'}),
     into: Flags.string({description: INTO_DESCRIPTION}),
+    repo: pitrRepoFlag(),
   }
 
   async run(): Promise<RunbookRunResult> {
     const {args, flags} = await this.parse(PgPitr)
-    return this.execute(pgPitr, args.env, flags, {at: flags.at ?? '', db: flags.db, into: flags.into})
+    return this.execute(pgPitr, args.env, flags, {at: flags.at ?? '', db: flags.db, into: flags.into, repo: flags.repo as 'local' | 'offsite' | undefined})
   }
 }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {RunbookCommand, runbookArgs, runbookDescription, runbookExamples, runbookFlags} from '../../runbooks/command.js'
 import {pgRestore} from '../../runbooks/pg-restore.js'
 import {pgPitr} from '../../runbooks/pg-pitr.js'
-import {AT_DESCRIPTION, INTO_DESCRIPTION} from './pg-pitr.js'
+import {AT_DESCRIPTION, INTO_DESCRIPTION, pitrRepoFlag} from './pg-pitr.js'
 import type {RunbookRunResult} from '../../runbooks/types.js'
 
 export default class PgRestore extends RunbookCommand {
@@ -35,11 +35,13 @@ export default class PgRestore extends RunbookCommand {
       exclusive: ['from', 'replace'],
     }),
     into: Flags.string({description: INTO_DESCRIPTION, dependsOn: ['at']}),
+    repo: pitrRepoFlag(['at']),
   }
 
   async run(): Promise<RunbookRunResult> {
     const {args, flags} = await this.parse(PgRestore)
-    if (flags.at !== undefined) return this.execute(pgPitr, args.env, flags, {at: flags.at, db: flags.db, into: flags.into})
+    if (flags.at !== undefined)
+      return this.execute(pgPitr, args.env, flags, {at: flags.at, db: flags.db, into: flags.into, repo: flags.repo as 'local' | 'offsite' | undefined})
     return this.execute(pgRestore, args.env, flags, {from: flags.from ?? '', db: flags.db, replace: flags.replace})
   }
 }

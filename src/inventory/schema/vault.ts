@@ -1,5 +1,5 @@
 import {z} from './zod.js'
-import {identifier, localPath, perNodePath, port, remotePath, secretRef} from './common.js'
+import {hostAddress, identifier, localPath, perNodePath, port, remotePath, secretRef} from './common.js'
 
 /** A Vault Raft cluster (seed 002's docker-stack-vault.yml). */
 export const vault = z.strictObject({
@@ -30,7 +30,37 @@ export const vault = z.strictObject({
   token: secretRef.optional(),
 })
 
+/**
+ * Where backups go off the cluster's hosts: S3-compatible storage (the seeds' MinIO). pgBackRest keeps
+ * a second repository there (repo2, WAL archived to both) and restic ships mariabackup backups there;
+ * both encrypt with encryptionKey before anything leaves the host.
+ */
+const offsite = z.strictObject({
+  s3: z.strictObject({
+    /** Host name or IP address of the S3 endpoint (path-style requests: bucket in the path). */
+    endpoint: hostAddress,
+    port: port.default(443),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (lowercase letters, digits, "." and "-", 3-63 characters)'),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'a region such as us-east-1')
+      .default('us-east-1'),
+    accessKeyId: secretRef,
+    secretAccessKey: secretRef,
+    /** CA bundle on the nodes that verifies the endpoint's certificate (TLS is always verified). */
+    caFile: remotePath.optional(),
+  }),
+  /** The key every offsite copy is encrypted with (pgBackRest aes-256-cbc, restic's repository password). Losing it loses the backups. */
+  encryptionKey: secretRef,
+  /** Key prefixes in the bucket. */
+  pgbackrestPath: remotePath.default('/pgbackrest'),
+  resticPath: remotePath.default('/restic'),
+  /** Full backups pgBackRest keeps offsite. */
+  pgbackrestRetentionFull: z.number().int().positive().default(4),
+})
+
 export const backups = z.strictObject({
+  offsite: offsite.optional(),
   /** Recovery point objective: the newest backup must be younger than this. */
   rpoHours: z.number().positive().default(24),
   /** Restore points `ctl backup prune` keeps per database (seed 003: PostgreSQL 30 days of daily backups). At least one. */

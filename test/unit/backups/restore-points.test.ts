@@ -146,7 +146,8 @@ describe('restore points of a pgBackRest repository', () => {
         sizeBytes: 300,
         complete: true,
         encrypted: true,
-        pgbackrest: {...repo.pgbackrest, label: '20261201-000000F', pgVersion: '15'},
+        offsite: false,
+        pgbackrest: {...repo.pgbackrest, label: '20261201-000000F', pgVersion: '15', repo: 1},
       },
       expect.objectContaining({path: '/srv/pgbackrest/backup/pg/20261202-000000F', complete: false, problem: 'pgBackRest marks this backup as failed'}),
     ])
@@ -159,6 +160,27 @@ describe('restore points of a pgBackRest repository', () => {
     expect(point!.lastDrill).toEqual({verifiedAt: '2026-12-03T00:00:00.000Z', outcome: 'passed', problems: []})
     expect(drillRecordPath(point!)).toBe('/srv/pgbackrest/ctl-drills/20261201-000000F.verify.json')
     expect(renderCommand(listRestorePointsCommand([repo]))).toContain('for f in /srv/pgbackrest/ctl-drills/*.verify.json; do')
+  })
+
+  it('lists an offsite (repo2) backup under its S3 address, its own series and encryption, with its drill record kept apart', () => {
+    const offsiteRepo: BackupLocation = {...repo, pgbackrest: {...repo.pgbackrest!, offsite: 's3://bk/pgbackrest'}}
+    const drill = Buffer.from(JSON.stringify({verifiedAt: '2026-12-03T00:00:00.000Z', outcome: 'failed', problems: ['x']})).toString('base64')
+    const local = {...backup('20261201-000000F', 1_796_000_000), database: {id: 1, 'repo-key': 1}}
+    const far = {...backup('20261201-000000F', 1_796_000_000), database: {id: 1, 'repo-key': 2}}
+    const repos = {
+      repo: [
+        {key: 1, cipher: 'none'},
+        {key: 2, cipher: 'aes-256-cbc'},
+      ],
+      cipher: 'mixed',
+    }
+    const out = `pgbackrest\tpgbackrest\t${info([local, far], repos)}\npgdrill\tpgbackrest\trepo2-20261201-000000F\t${drill}\n`
+    const [a, b] = parseRestorePoints('backup1', out, [offsiteRepo]).points
+    expect(a).toMatchObject({series: 'pgbackrest/pg', offsite: false, encrypted: false, path: '/srv/pgbackrest/backup/pg/20261201-000000F'})
+    expect(a!.lastDrill).toBeUndefined()
+    expect(b).toMatchObject({series: 'pgbackrest/pg@offsite', offsite: true, encrypted: true, path: 's3://bk/pgbackrest/backup/pg/20261201-000000F'})
+    expect(b!.lastDrill?.outcome).toBe('failed')
+    expect(drillRecordPath(b!)).toBe('/srv/pgbackrest/ctl-drills/repo2-20261201-000000F.verify.json')
   })
 
   it('takes a stanza that does not exist yet as a missing directory, and a failing pgbackrest as an error naming the node', () => {

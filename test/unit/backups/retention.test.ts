@@ -8,6 +8,7 @@ function point(series: string, day: number, extra: Partial<RestorePoint> = {}): 
   return {
     database,
     series,
+    offsite: false,
     path: `/b/${series.replace('/', '-')}-${day}`,
     dir: '/b',
     nodes: ['h3'],

@@ -40,7 +40,7 @@ describe('pgBackRest settings from the inventory', () => {
 })
 
 describe('pgBackRest configs', () => {
-  const configs = renderNodeConfigs(s, members, 'k3y')
+  const configs = renderNodeConfigs(s, members, {cipherPass: 'k3y', s3Key: 'AK1D', s3Secret: 's3cr3t', offsiteCipherPass: '0ffs1te'})
 
   it('gives the repository node the repository, the key and every member, its own member first and local', () => {
     const repo = configs[0]!
@@ -67,16 +67,48 @@ describe('pgBackRest configs', () => {
     )
   })
 
-  it('gives each other member its own server and the repository host, never the key', () => {
+  it("gives each other member its own server, the repository host (never that repository's key) and the offsite repository it pushes WAL to", () => {
     const h1 = configs.find((c) => c.node === 'h1')!.text
     expect(h1).toContain('repo1-host=198.18.0.13\nrepo1-host-user=postgres\nrepo1-host-config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf')
     expect(h1).toContain('pg1-path=/var/lib/ctl-lab/h1/patroni/data')
-    expect(h1).not.toMatch(/cipher|k3y|pg2-/)
+    expect(h1).not.toMatch(/repo1-cipher|k3y|pg2-/)
+    expect(h1).toContain('repo2-cipher-pass=0ffs1te')
     expect(configs.map((c) => c.node)).toEqual(['h3', 'h1', 'h2'])
   })
 
+  it('puts the offsite repository (repo2) in S3 on every node: path-style, TLS verified with the CA, always encrypted, its own retention', () => {
+    for (const {text} of configs) {
+      const lines = text.split('\n')
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          'repo2-type=s3',
+          'repo2-path=/pgbackrest',
+          'repo2-s3-bucket=ctl-backups',
+          'repo2-s3-endpoint=198.18.0.1',
+          'repo2-s3-uri-style=path',
+          'repo2-storage-port=9000',
+          'repo2-storage-ca-file=/var/lib/ctl-lab/offsite/ca.crt',
+          'repo2-s3-key=AK1D',
+          'repo2-s3-key-secret=s3cr3t',
+          'repo2-cipher-type=aes-256-cbc',
+          'repo2-cipher-pass=0ffs1te',
+          'repo2-retention-full=2',
+        ]),
+      )
+      expect(lines.some((l) => l.startsWith('repo2-storage-verify-tls'))).toBe(false)
+    }
+  })
+
+  it('has no repo2 without backups.offsite', () => {
+    const bare = pgbackrestSettings({...loaded, inventory: {...loaded.inventory, backups: {...loaded.inventory.backups, offsite: undefined}}})
+    expect(renderNodeConfigs(bare, members).every((c) => !c.text.includes('repo2'))).toBe(true)
+  })
+
   it('shows a placeholder, not the key, when rendered for a plan', () => {
-    expect(renderNodeConfigs(s, members)[0]!.text).toContain('repo1-cipher-pass=<cipherPass>')
+    const plan = renderNodeConfigs(s, members)[0]!.text
+    expect(plan).toContain('repo1-cipher-pass=<cipherPass>')
+    expect(plan).toContain('repo2-s3-key-secret=<s3 secretAccessKey>')
+    expect(plan).toContain('repo2-cipher-pass=<offsite encryptionKey>')
   })
 
   it('writes a config from stdin, owner-only, replaced in one rename; makes the repository directory on its node only', () => {

@@ -104,13 +104,27 @@ export function caCertCommand(p: Pick<RegistryPaths, 'caKey' | 'caCert'>): strin
 
 /** The registry's server certificate, signed by the lab CA, for its IP address (Go wants the SAN). */
 export function serverCertCommand(p: Pick<RegistryPaths, 'caKey' | 'caCert' | 'serverKey' | 'serverCert'>, ip: string): string[] {
+  return labServerCertCommand(p, {key: p.serverKey, cert: p.serverCert}, ip, [`IP:${ip}`])
+}
+
+/** A lab server's certificate for `ip`, signed by the lab CA, with these subjectAltName entries. */
+export function labServerCertCommand(
+  ca: Pick<RegistryPaths, 'caKey' | 'caCert'>,
+  out: {key: string; cert: string},
+  ip: string,
+  altNames: readonly string[],
+): string[] {
   return opensslCertificate({
-    key: p.serverKey,
-    cert: p.serverCert,
+    ...out,
     days: 825,
     subject: `/CN=${ip}`,
-    signer: p,
-    extensions: [`subjectAltName=IP:${ip}`, 'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth'],
+    signer: ca,
+    extensions: [
+      `subjectAltName=${altNames.join(',')}`,
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth',
+    ],
   })
 }
 
