@@ -1,5 +1,6 @@
 import {quote, type RemoteCommand} from '../lib/shell.js'
 import {pgbackrestDrillDir, pgbackrestDrillName, type RestorePoint} from './restore-points.js'
+import {resticDrillRecordPath} from './restic-points.js'
 
 /**
  * Restore drills (`ctl backup verify`): one script per restore point that checks its integrity,
@@ -9,7 +10,8 @@ import {pgbackrestDrillDir, pgbackrestDrillName, type RestorePoint} from './rest
  */
 
 /** Where a drill leaves its record: next to the backup, so the listing sees it and prune removes it with it. */
-export function drillRecordPath(point: Pick<RestorePoint, 'path' | 'pgbackrest'>): string {
+export function drillRecordPath(point: Pick<RestorePoint, 'path' | 'pgbackrest' | 'restic'>): string {
+  if (point.restic) return resticDrillRecordPath(point.restic)
   if (point.pgbackrest) return `${pgbackrestDrillDir(point.pgbackrest.repoPath)}/${pgbackrestDrillName(point.pgbackrest)}.verify.json`
   return `${point.path}.verify.json`
 }
@@ -34,8 +36,9 @@ export const MARIADB_ROWS_FILE = 'ctl-rows.tsv'
  * copy started by a bare mariadbd (no config file, no Galera, no network, no grant tables), every
  * base table counted. `integrity: false` is the count mariadb-backup takes before the manifest exists.
  */
-export function mariadbDrillCommand(backupDir: string, options: {integrity?: boolean} = {}): RemoteCommand {
-  const src = quote(backupDir)
+export function mariadbDrillCommand(backupDir: string, options: {integrity?: boolean; dirWord?: string} = {}): RemoteCommand {
+  // dirWord: the directory as a shell word built by the caller (e.g. under a directory only known at run time).
+  const src = options.dirWord ?? quote(backupDir)
   const integrity =
     options.integrity === false
       ? []

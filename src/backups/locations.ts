@@ -1,5 +1,6 @@
 import type {Inventory} from '../inventory/schema/index.js'
 import {nodePath} from '../inventory/schema/common.js'
+import {mariadbResticRepo, type ResticRepo} from './restic.js'
 
 /** Where one database's backups are kept: the directory the backup runbooks write, on these nodes. */
 export interface BackupLocation {
@@ -11,6 +12,8 @@ export interface BackupLocation {
   runbook: string
   /** pgBackRest: how to ask the repository node (its config, the stanza, the user it runs as), and where its drills restore to. */
   pgbackrest?: PgbackrestRepoAccess
+  /** Offsite mariabackup backups: the restic repository (reached from the backup node) and where drill records are kept on that node. */
+  restic?: {repo: ResticRepo; drillDir: string}
 }
 
 export interface PgbackrestRepoAccess {
@@ -33,6 +36,15 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
       dir: galera.backupDir,
       nodes: galera.backupNode ? [galera.backupNode] : galera.members.map((m) => m.node),
       runbook: 'mariadb-backup',
+    })
+  const restic = mariadbResticRepo(inventory)
+  if (galera && restic)
+    out.push({
+      database: 'mariadb',
+      dir: restic.where,
+      nodes: [galera.backupNode ?? galera.members[0]!.node],
+      runbook: 'mariadb-backup',
+      restic: {repo: restic, drillDir: `${galera.backupDir}/ctl-offsite-drills`},
     })
   if (patroni)
     out.push({

@@ -4,6 +4,7 @@ import {CtlError} from '../lib/errors.js'
 import {pgbackrestCommand} from '../patroni/pgbackrest-config.js'
 import {parsePgbackrestInfo} from '../patroni/pgbackrest-info.js'
 import type {BackupLocation, PgbackrestRepoAccess} from './locations.js'
+import type {ResticRepo} from './restic.js'
 
 /**
  * The restore points in the backup directories the runbooks write: one listing command per node
@@ -36,6 +37,8 @@ export interface RestorePoint {
   pgbackrest?: PgbackrestRepoAccess & {label: string; pgVersion: string; repo: number}
   /** Where it is kept: on the cluster's nodes, or off them (S3). */
   offsite: boolean
+  /** restic: the snapshot holding the backup and the backup directory's path as it was on the node. */
+  restic?: {snapshot: string; originalPath: string; repo: ResticRepo; drillDir: string}
   /** The last restore drill (`ctl backup verify`), from its record next to the backup. */
   lastDrill?: {verifiedAt: string; outcome: 'passed' | 'failed'; problems: string[]}
 }
@@ -50,15 +53,18 @@ const DRILL = `v=-; [ -f "$p.verify.json" ] && v=$(base64 -w0 < "$p.verify.json"
  * the path (last: it may hold spaces). `nodir` when the directory does not exist.
  */
 export function listRestorePointsCommand(locations: readonly BackupLocation[]): RemoteCommand {
-  const parts = locations.map((l) => {
-    if (l.pgbackrest) return pgbackrestListing(l.pgbackrest)
-    const d = quote(l.dir)
-    const entries =
-      l.database === 'mariadb'
-        ? `for p in ${d}/*; do [ -d "$p" ] || continue; c=-; [ -f "$p/${MARIADB_MANIFEST}" ] && c=$(sha256sum < "$p/${MARIADB_MANIFEST}" | cut -c1-64); ${DRILL}; printf 'point\\tmariadb\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(du -sb "$p" | cut -f1)" "$c" "$v" "$p"; done`
-        : `for p in ${d}/*.dump; do [ -f "$p" ] || continue; r=-; [ -f "$p.json" ] && r=$(base64 -w0 < "$p.json"); ${DRILL}; printf 'point\\tpostgres\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(stat -c %s "$p")" "$r" "$v" "$p"; done`
-    return `if [ -d ${d} ]; then ${entries}; else printf 'nodir\\t${l.database}\\t%s\\n' ${d}; fi`
-  })
+  // Offsite (restic) locations are listed on their own, with the keys on stdin (src/backups/restic-points.ts).
+  const parts = locations
+    .filter((l) => !l.restic)
+    .map((l) => {
+      if (l.pgbackrest) return pgbackrestListing(l.pgbackrest)
+      const d = quote(l.dir)
+      const entries =
+        l.database === 'mariadb'
+          ? `for p in ${d}/*; do [ -d "$p" ] || continue; c=-; [ -f "$p/${MARIADB_MANIFEST}" ] && c=$(sha256sum < "$p/${MARIADB_MANIFEST}" | cut -c1-64); ${DRILL}; printf 'point\\tmariadb\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(du -sb "$p" | cut -f1)" "$c" "$v" "$p"; done`
+          : `for p in ${d}/*.dump; do [ -f "$p" ] || continue; r=-; [ -f "$p.json" ] && r=$(base64 -w0 < "$p.json"); ${DRILL}; printf 'point\\tpostgres\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(stat -c %s "$p")" "$r" "$v" "$p"; done`
+      return `if [ -d ${d} ]; then ${entries}; else printf 'nodir\\t${l.database}\\t%s\\n' ${d}; fi`
+    })
   return {script: parts.join('; ')}
 }
 
@@ -136,7 +142,7 @@ function decodeJson<T>(base64: string): Partial<T> | undefined {
   }
 }
 
-function decodeDrill(base64: string): RestorePoint['lastDrill'] {
+export function decodeDrill(base64: string): RestorePoint['lastDrill'] {
   const drill = decodeJson<NonNullable<RestorePoint['lastDrill']>>(base64)
   if (!drill || typeof drill.verifiedAt !== 'string' || (drill.outcome !== 'passed' && drill.outcome !== 'failed')) return undefined
   return {verifiedAt: drill.verifiedAt, outcome: drill.outcome, problems: Array.isArray(drill.problems) ? drill.problems.map(String) : []}
@@ -153,7 +159,7 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
   const listing: NodeListing = {points: [], missingDirs: []}
   for (const line of stdout.split('\n')) {
     const [tag, database, ...rest] = line.split('\t')
-    const location = locations.find((l) => l.database === database)
+    const location = locations.find((l) => l.database === database && !l.restic)
     if (!location) continue
     if (tag === 'nodir') {
       listing.missingDirs.push(location.dir)

@@ -50,6 +50,7 @@ export function planRetention(points: readonly RestorePoint[], keepFor: (point: 
 export function removeRestorePointCommand(point: RestorePoint): RemoteCommand {
   // pgBackRest's files are pgBackRest's: it expires them itself (retentionFull).
   if (point.database === 'pgbackrest') throw new Error(`${point.path} is in a pgBackRest repository: not removed by ctl`)
+  if (point.restic) throw new Error(`${point.path} is a restic snapshot offsite: not removed as a file`)
   if (posix.dirname(point.path) !== point.dir || posix.basename(point.path).startsWith('.'))
     throw new Error(`${point.path} is not an entry of ${point.dir}: not removed`)
   if (point.database === 'mariadb')

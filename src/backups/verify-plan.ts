@@ -3,6 +3,7 @@ import {backupStamp} from '../galera/backup.js'
 import {pgbackrestDrillCommand} from '../patroni/pitr.js'
 import {renderCommand} from '../lib/shell.js'
 import {drillRecordPath, mariadbDrillCommand, postgresDrillCommand} from './drill.js'
+import {resticDrillCommand} from './restic-points.js'
 import type {RestorePoint} from './restore-points.js'
 
 /** One restore drill to run: the restore point, the node that holds it (and runs the scratch server). */
@@ -46,11 +47,13 @@ export function chooseDrillTargets(points: readonly RestorePoint[], options: {pa
     chosen = [...newest.values()].sort((a, b) => a.series.localeCompare(b.series))
   }
   return chosen.map((point) => {
-    const command = point.pgbackrest
-      ? pgbackrestDrillCommand({...point.pgbackrest, node: point.nodes[0]!}, options.stamp ?? backupStamp())
-      : point.database === 'mariadb'
-        ? mariadbDrillCommand(point.path)
-        : postgresDrillCommand(point.path, point.checksum ?? '')
+    const command = point.restic
+      ? resticDrillCommand(point.restic)
+      : point.pgbackrest
+        ? pgbackrestDrillCommand({...point.pgbackrest, node: point.nodes[0]!}, options.stamp ?? backupStamp())
+        : point.database === 'mariadb'
+          ? mariadbDrillCommand(point.path)
+          : postgresDrillCommand(point.path, point.checksum ?? '')
     return {point, node: point.nodes[0]!, command: renderCommand(command), recordPath: drillRecordPath(point)}
   })
 }

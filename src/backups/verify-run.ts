@@ -31,15 +31,19 @@ async function recordedCounts(runner: RemoteRunner, node: InventoryNode, target:
   }
 }
 
-/** Runs one drill on the node that holds the backup, judges it and records the result next to the backup. */
-export async function runDrill(runner: RemoteRunner, inventory: Inventory, target: DrillTarget): Promise<DrillResult> {
+/** Runs one drill on the node that holds the backup (an offsite one gets the keys on stdin), judges it and records the result next to the backup. */
+export async function runDrill(runner: RemoteRunner, inventory: Inventory, target: DrillTarget, stdin?: string): Promise<DrillResult> {
   const node = inventory.nodes.find((n) => n.name === target.node) as InventoryNode
   const started = Date.now()
   const meta = () => ({path: target.point.path, node: target.node, verifiedAt: new Date().toISOString(), durationMs: Date.now() - started})
   let record: DrillRecord
   try {
     const recorded = await recordedCounts(runner, node, target)
-    const ran = await runner.run(node, {script: target.command}, {step: `restore drill of ${target.point.path}`, timeoutMs: DRILL_TIMEOUT_MS})
+    const ran = await runner.run(
+      node,
+      {script: target.command},
+      {step: `restore drill of ${target.point.path}`, timeoutMs: DRILL_TIMEOUT_MS, ...(stdin ? {stdin} : {})},
+    )
     const output = parseDrillOutput(ran.stdout)
     if (ran.code !== 0 && !output.failed) output.failed = {stage: 'scratch', message: `exit ${ran.code}: ${lastLines(ran.stderr, 2, ' ')}`}
     record = judgeDrill(output, recorded, meta())

@@ -16,6 +16,8 @@ import {judgeDrill, MARIADB_ROWS_FILE, mariadbDrillCommand, parseDrillOutput, ro
 import {writeRecordCommand} from '../patroni/dump.js'
 import type {Runbook, StepContext} from './types.js'
 import {lastLines} from '../lib/output.js'
+import {posix} from 'node:path'
+import {mariadbResticRepo, parseShipSummary, resticSecretsStdin, resticShipCommand} from '../backups/restic.js'
 
 export interface MariadbBackupOptions {
   /** The member to back up (default: the inventory's backup node, else the first member). */
@@ -31,6 +33,8 @@ export interface MariadbBackupState {
   record?: BackupRecord
   /** Rows per table of the prepared backup, as a scratch server started on a copy of it counted them. */
   rowCounts?: Record<string, number>
+  /** The restic snapshot of the backup in the offsite storage (backups.offsite), and where that is. */
+  offsite?: {snapshot: string; where: string}
 }
 
 type Ctx = StepContext<MariadbBackupState>
@@ -184,6 +188,43 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
         ])
       },
     },
+    {
+      id: 'offsite',
+      title: 'Ship the backup offsite, encrypted (restic)',
+      risk: 'change',
+      description:
+        'With backups.offsite: restic on the node encrypts the backup (repository key: backups.offsite.encryptionKey) and sends it to the S3 storage; the keys reach restic on stdin. Made on first use (restic init).',
+      plan(state, loaded) {
+        const repo = mariadbResticRepo(loaded.inventory)
+        if (!repo) return {summary: 'No backups.offsite', commands: [], skip: 'the inventory names no offsite storage: the backup stays on the node only'}
+        const shipped = {name: posix.basename(state.target), checksum: state.record?.checksum ?? '<checksum>', sizeBytes: state.record?.sizeBytes ?? 0}
+        return {
+          summary: `Encrypt and send ${state.target} to ${repo.where}`,
+          commands: [{node: state.node, command: renderCommand(resticShipCommand(repo, state.target, shipped)), note: 'S3 keys and repository key on stdin'}],
+        }
+      },
+      async act(ctx) {
+        const repo = mariadbResticRepo(ctx.loaded.inventory)!
+        const record = ctx.state.record!
+        const shipped = {name: posix.basename(ctx.state.target), checksum: record.checksum, sizeBytes: record.sizeBytes}
+        ctx.progress(`restic: ${ctx.state.target} to ${repo.where}`)
+        const r = await ctx.run(ctx.state.node, resticShipCommand(repo, ctx.state.target, shipped), {
+          stdin: resticSecretsStdin(ctx.loaded),
+          timeoutMs: 12 * 3600_000,
+        })
+        const snapshot = r.code === 0 ? parseShipSummary(r.stdout) : undefined
+        if (!snapshot)
+          throw new CtlError(`Shipping the backup to ${repo.where} failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
+            host: ctx.state.node,
+            code: 'mariadb.offsite-failed',
+            hint: /wrong password|no key found/.test(r.stderr)
+              ? 'The offsite repository was made with another key: backups.offsite.encryptionKey must stay the same for its life.'
+              : `The backup itself is complete in ${ctx.state.target}. Check backups.offsite (endpoint, caFile, keys) and that restic is installed on ${ctx.state.node}, then --resume.`,
+          })
+        ctx.state.offsite = {snapshot, where: repo.where}
+        ctx.report([`Offsite: restic snapshot ${snapshot} in ${repo.where} (encrypted)`])
+      },
+    },
   ],
 
   summarize: (state) => ({
@@ -193,5 +234,6 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
     checksum: state.record?.checksum,
     position: state.position,
     rowCounts: state.rowCounts,
+    offsite: state.offsite,
   }),
 }

@@ -32,7 +32,7 @@ A mariabackup backup is complete when ctl wrote its manifest (the checksum shown
     const loaded = this.loadEnv(args.env)
     const locations = selectBackupLocations(loaded.inventory, flags.database)
     this.auditContext = {...this.auditContext, hosts: [...new Set(locations.flatMap((l) => l.nodes))]}
-    const gathered = await gatherRestorePoints(this.sshPool(loaded), loaded.inventory, locations)
+    const gathered = await gatherRestorePoints(this.sshPool(loaded), loaded, locations)
     if (!this.jsonEnabled()) {
       if (gathered.points.length > 0) for (const line of restorePointTable(gathered.points)) this.log(line)
       else this.log('No restore point found.')

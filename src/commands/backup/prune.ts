@@ -39,10 +39,11 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
     const {args, flags} = await this.parse(BackupPrune)
     const loaded = this.loadEnv(args.env)
     // pgBackRest expires its own backups (databases.patroni.pgbackrest.retentionFull) and the WAL they need.
-    const locations = selectBackupLocations(loaded.inventory, flags.database).filter((l) => l.database !== 'pgbackrest')
+    // Offsite (restic) copies are kept by their own retention, not removed here as files.
+    const locations = selectBackupLocations(loaded.inventory, flags.database).filter((l) => l.database !== 'pgbackrest' && !l.restic)
     this.auditContext = {...this.auditContext, hosts: [...new Set(locations.flatMap((l) => l.nodes))]}
     const pool = this.sshPool(loaded)
-    const gathered = await gatherRestorePoints(pool, loaded.inventory, locations)
+    const gathered = await gatherRestorePoints(pool, loaded, locations)
     const [unlisted] = gathered.unlisted
     if (unlisted)
       throw new CtlError(

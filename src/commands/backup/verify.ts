@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {gatherRestorePoints} from '../../backups/gather.js'
+import {resticSecretsStdin} from '../../backups/restic.js'
 import {drillTable} from '../../backups/render.js'
 import {selectBackupLocations} from '../../backups/select.js'
 import {chooseDrillTargets} from '../../backups/verify-plan.js'
@@ -43,8 +44,16 @@ The scratch copy needs as much free space in /var/tmp as the backup. Exit 1 when
     const locations = selectBackupLocations(loaded.inventory, flags.database)
     this.auditContext = {...this.auditContext, hosts: [...new Set(locations.flatMap((l) => l.nodes))]}
     const pool = this.sshPool(loaded)
-    const gathered = await gatherRestorePoints(pool, loaded.inventory, locations)
+    const gathered = await gatherRestorePoints(pool, loaded, locations)
     for (const p of gathered.unlisted) this.warn(`${p.node}: not listed, its backups are not drilled: ${p.error}`)
+    const unreadable = gathered.unlisted[0]
+    if (flags.path !== undefined && unreadable && !gathered.points.some((p) => p.path === flags.path))
+      throw new CtlError(`${flags.path} is not among the restore points that could be listed: ${unreadable.node}: ${unreadable.error}`, {
+        host: unreadable.node,
+        exitCode: ExitCode.cannotRun,
+        code: 'backup.unlisted',
+        hint: unreadable.hint,
+      })
     const targets = chooseDrillTargets(gathered.points, {path: flags.path, env: loaded.env})
     if (targets.length === 0)
       throw new CtlError('No complete backup to drill', {
@@ -71,7 +80,7 @@ The scratch copy needs as much free space in /var/tmp as the backup. Exit 1 when
     const results: DrillResult[] = []
     for (const target of targets) {
       const label = `${target.point.series}: restore drill of ${target.node}:${target.point.path}`
-      results.push(await withSpinner(label, async () => runDrill(pool, loaded.inventory, target)))
+      results.push(await withSpinner(label, async () => runDrill(pool, loaded.inventory, target, target.point.restic ? resticSecretsStdin(loaded) : undefined)))
     }
     if (!this.jsonEnabled()) {
       for (const line of drillTable(results)) this.log(line)

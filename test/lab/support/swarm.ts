@@ -48,6 +48,16 @@ export function labInventoryCopy(edit: (inventory: any) => void = () => undefine
   const labDir = join(projectRoot, '.lab')
   inventory.ssh.key = join(labDir, 'id_ed25519')
   inventory.ssh.knownHosts = join(labDir, inventory.ssh.knownHosts.split('/').pop())
+  // Secret references relative to inventories/ would point nowhere from the copy's directory.
+  const absolute = (value: unknown): unknown =>
+    typeof value === 'string' && value.startsWith('file:../')
+      ? `file:${join(projectRoot, value.slice('file:../'.length))}`
+      : Array.isArray(value)
+        ? value.map(absolute)
+        : value && typeof value === 'object'
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, absolute(v)]))
+          : value
+  Object.assign(inventory, absolute(inventory))
   edit(inventory)
   const file = join(mkdtempSync(join(tmpdir(), 'ctl-swarm-')), options.name ?? 'lab.yml')
   writeFileSync(file, stringifyYaml(inventory))

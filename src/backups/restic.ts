@@ -1,0 +1,133 @@
+import {posix} from 'node:path'
+import type {LoadedInventory} from '../inventory/load.js'
+import type {Inventory} from '../inventory/schema/index.js'
+import {resolveSecret} from '../inventory/secrets.js'
+import {quote, type RemoteCommand} from '../lib/shell.js'
+
+/**
+ * restic ships mariabackup backups to the offsite S3 storage, encrypted on the backup node before
+ * they leave it (restic's repository key is backups.offsite.encryptionKey). The S3 key pair and the
+ * repository password reach the node on stdin, three lines read into the environment restic reads
+ * (never argv, never a file). Commands and their parsers here; pure.
+ */
+
+export interface ResticRepo {
+  /** `s3:https://<endpoint>:<port>/<bucket><path>/mariadb`, restic's name for it. */
+  url: string
+  /** The same, for people: `s3://bucket/path`. */
+  where: string
+  caFile?: string
+}
+
+/** The tag every ctl mariabackup snapshot carries (restic lists only those). */
+const MARIADB_TAG = 'ctl-mariadb'
+
+export function mariadbResticRepo(inventory: Pick<Inventory, 'backups'>): ResticRepo | undefined {
+  const offsite = inventory.backups.offsite
+  if (!offsite) return undefined
+  const {endpoint, port, bucket, caFile} = offsite.s3
+  const path = `${offsite.resticPath.replace(/\/+$/, '')}/mariadb`
+  return {url: `s3:https://${endpoint}:${port}/${bucket}${path}`, where: `s3://${bucket}${path}`, ...(caFile ? {caFile} : {})}
+}
+
+/** What the node reads first on stdin: the S3 key pair and the repository password, one per line. */
+export function resticSecretsStdin(loaded: Pick<LoadedInventory, 'file' | 'inventory'>): string {
+  const offsite = loaded.inventory.backups.offsite!
+  return [
+    resolveSecret(loaded, offsite.s3.accessKeyId),
+    resolveSecret(loaded, offsite.s3.secretAccessKey),
+    resolveSecret(loaded, offsite.encryptionKey),
+    '',
+  ].join('\n')
+}
+
+/** Script lines that read the secrets from stdin into restic's environment (and nothing else). */
+export function resticEnvLines(repo: ResticRepo): string[] {
+  return [
+    'IFS= read -r AWS_ACCESS_KEY_ID && IFS= read -r AWS_SECRET_ACCESS_KEY && IFS= read -r RESTIC_PASSWORD || { echo "restic: the S3 keys and the repository key were not given on stdin" >&2; exit 2; }',
+    `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RESTIC_PASSWORD RESTIC_REPOSITORY=${quote(repo.url)}`,
+    `rst() { restic ${repo.caFile ? `--cacert ${quote(repo.caFile)} ` : ''}"$@"; }`,
+  ]
+}
+
+/** What a shipped backup carries as tags: its directory's name, manifest checksum and size (restic 0.14's snapshots list no sizes). */
+export interface ShippedBackup {
+  name: string
+  checksum: string
+  sizeBytes: number
+}
+
+/**
+ * Ships one backup directory: makes the repository on first use (restic init), then `restic backup`
+ * of the directory by its absolute path, tagged. Prints restic's JSON summary (snapshot_id).
+ */
+export function resticShipCommand(repo: ResticRepo, dir: string, backup: ShippedBackup): RemoteCommand {
+  const tags = [MARIADB_TAG, `name=${backup.name}`, `sha256=${backup.checksum}`, `size=${backup.sizeBytes}`]
+  return {
+    script: [
+      ...resticEnvLines(repo),
+      'rst cat config > /dev/null 2>&1 || rst init > /dev/null || exit 3',
+      `rst backup --json --quiet ${tags.map((t) => `--tag ${quote(t)}`).join(' ')} ${quote(dir)}`,
+    ].join('\n'),
+  }
+}
+
+/** The snapshot id in `restic backup --json`'s summary line (restic 0.14 prints the short id). */
+export function parseShipSummary(stdout: string): string | undefined {
+  for (const line of stdout.split('\n').reverse()) {
+    try {
+      const value = JSON.parse(line) as {message_type?: string; snapshot_id?: string}
+      if (value.message_type === 'summary' && typeof value.snapshot_id === 'string' && /^[0-9a-f]{8,64}$/.test(value.snapshot_id)) return value.snapshot_id
+    } catch {
+      // not JSON: skip
+    }
+  }
+  return undefined
+}
+
+/** The repository's ctl snapshots as JSON (an absent repository prints `[]`: nothing shipped yet). */
+export function resticSnapshotsScript(repo: ResticRepo): string {
+  return [
+    ...resticEnvLines(repo),
+    // No repository yet is no snapshot yet; a wrong key or an unreachable store is an error.
+    `if err=$(rst cat config 2>&1 > /dev/null); then rst snapshots --no-lock --json --tag ${MARIADB_TAG}; elif printf %s "$err" | grep -q 'Is there a repository'; then echo '[]'; else printf 'restic: %s\\n' "$(printf %s "$err" | grep -v '^s3:' | tail -n 1)" >&2; exit 4; fi`,
+  ].join('\n')
+}
+
+export interface ResticSnapshot {
+  id: string
+  time: string
+  /** The backup directory as it was on the node. */
+  path: string
+  name: string
+  checksum?: string
+  sizeBytes: number
+}
+
+/** `restic snapshots --json`: only snapshots of one absolute directory, tagged by ctl. */
+export function parseResticSnapshots(json: unknown): ResticSnapshot[] {
+  if (!Array.isArray(json)) return []
+  const out: ResticSnapshot[] = []
+  for (const s of json as Record<string, unknown>[]) {
+    const tags = Array.isArray(s.tags) ? s.tags.map(String) : []
+    const tag = (key: string) => tags.find((t) => t.startsWith(`${key}=`))?.slice(key.length + 1)
+    const paths = Array.isArray(s.paths) ? s.paths.map(String) : []
+    const id = String(s.id ?? '')
+    if (!/^[0-9a-f]{64}$/.test(id) || paths.length !== 1 || !posix.isAbsolute(paths[0]!) || !tags.includes(MARIADB_TAG)) continue
+    const checksum = tag('sha256')
+    out.push({
+      id,
+      time: new Date(String(s.time)).toISOString(),
+      path: paths[0]!,
+      name: tag('name') ?? posix.basename(paths[0]!),
+      ...(checksum && /^[0-9a-f]{64}$/.test(checksum) ? {checksum} : {}),
+      sizeBytes: /^\d+$/.test(tag('size') ?? '') ? Number(tag('size')) : 0,
+    })
+  }
+  return out
+}
+
+/** A snapshot's address for people and for `--path`: `s3://bucket/path#<short id>`. */
+export function snapshotAddress(repo: ResticRepo, snapshotId: string): string {
+  return `${repo.where}#${snapshotId.slice(0, 8)}`
+}

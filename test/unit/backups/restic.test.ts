@@ -1,0 +1,83 @@
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {loadInventory} from '../../../src/inventory/load.js'
+import {renderCommand} from '../../../src/lib/shell.js'
+import {backupLocations} from '../../../src/backups/locations.js'
+import {mariadbResticRepo, parseResticSnapshots, parseShipSummary, resticShipCommand} from '../../../src/backups/restic.js'
+import {listResticPointsCommand, parseResticPoints, resticDrillCommand, resticDrillRecordPath} from '../../../src/backups/restic-points.js'
+
+const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
+const repo = mariadbResticRepo(loaded.inventory)!
+const id = 'd2dbfe2d' + 'a'.repeat(56)
+const snapshot = (extra: object = {}) => ({
+  id,
+  short_id: id.slice(0, 8),
+  time: '2026-12-06T20:52:52.123456789Z',
+  paths: ['/var/lib/ctl-lab/h3/galera-backups/20261206T205247'],
+  tags: ['ctl-mariadb', 'name=20261206T205247', `sha256=${'c'.repeat(64)}`, 'size=17833733'],
+  ...extra,
+})
+
+describe('restic for offsite mariabackup backups', () => {
+  it('names the S3 repository from backups.offsite, and none without it', () => {
+    expect(repo).toEqual({
+      url: 's3:https://198.18.0.1:9000/ctl-backups/restic/mariadb',
+      where: 's3://ctl-backups/restic/mariadb',
+      caFile: '/var/lib/ctl-lab/offsite/ca.crt',
+    })
+    expect(mariadbResticRepo({backups: {...loaded.inventory.backups, offsite: undefined}})).toBeUndefined()
+  })
+
+  it('ships with the keys read from stdin, never in the command, the backup tagged with its checksum and size', () => {
+    const text = renderCommand(resticShipCommand(repo, '/b/20261206T205247', {name: '20261206T205247', checksum: 'c'.repeat(64), sizeBytes: 42}))
+    expect(text).toContain('IFS= read -r AWS_ACCESS_KEY_ID && IFS= read -r AWS_SECRET_ACCESS_KEY && IFS= read -r RESTIC_PASSWORD')
+    expect(text).toContain('--tag ctl-mariadb --tag name=20261206T205247 --tag sha256=')
+    expect(text).toContain('--tag size=42 /b/20261206T205247')
+    expect(text).toContain('--cacert /var/lib/ctl-lab/offsite/ca.crt')
+    expect(text).not.toMatch(/offsite-(access|secret|encryption)/)
+  })
+
+  it('reads the snapshot id from the summary line (restic 0.14 prints the short one)', () => {
+    expect(parseShipSummary('{"message_type":"status"}\n{"message_type":"summary","snapshot_id":"108cc3cd"}\n')).toBe('108cc3cd')
+    expect(parseShipSummary('{"message_type":"summary","snapshot_id":"../x"}')).toBeUndefined()
+  })
+
+  it('takes only ctl-tagged snapshots of one absolute directory, with the tags it wrote', () => {
+    const snaps = parseResticSnapshots([snapshot(), snapshot({tags: ['other']}), snapshot({paths: ['a', 'b']}), snapshot({id: 'nothex'})])
+    expect(snaps).toEqual([
+      {
+        id,
+        time: '2026-12-06T20:52:52.123Z',
+        path: '/var/lib/ctl-lab/h3/galera-backups/20261206T205247',
+        name: '20261206T205247',
+        checksum: 'c'.repeat(64),
+        sizeBytes: 17833733,
+      },
+    ])
+  })
+
+  it('lists the offsite backups as encrypted, offsite restore points of their own series, with their drill records', () => {
+    const location = backupLocations(loaded.inventory).find((l) => l.restic)!
+    expect(location).toMatchObject({database: 'mariadb', dir: 's3://ctl-backups/restic/mariadb', nodes: ['h3']})
+    const restic = location.restic!
+    expect(renderCommand(listResticPointsCommand({...location, restic}))).toContain('/var/lib/ctl-lab/h3/galera-backups/ctl-offsite-drills/*.verify.json')
+    const drill = Buffer.from(JSON.stringify({verifiedAt: '2026-12-07T00:00:00.000Z', outcome: 'passed', problems: []})).toString('base64')
+    const out = `snapshots\t${Buffer.from(JSON.stringify([snapshot()])).toString('base64')}\ndrill\td2dbfe2d\t${drill}\n`
+    const [point] = parseResticPoints('h3', out, {...location, restic})
+    expect(point).toMatchObject({
+      database: 'mariadb',
+      series: 'mariadb@offsite',
+      path: 's3://ctl-backups/restic/mariadb#d2dbfe2d',
+      complete: true,
+      encrypted: true,
+      offsite: true,
+      sizeBytes: 17833733,
+      lastDrill: {outcome: 'passed'},
+    })
+    expect(resticDrillRecordPath(point!.restic!)).toBe('/var/lib/ctl-lab/h3/galera-backups/ctl-offsite-drills/d2dbfe2d.verify.json')
+    const script = renderCommand(resticDrillCommand(point!.restic!))
+    expect(script).toContain(`rst restore --no-lock --quiet --target "$r" ${id}`)
+    // The mariabackup drill runs on the restored copy of the original directory.
+    expect(script).toContain(`cd "$r"/var/lib/ctl-lab/h3/galera-backups/20261206T205247 && sha256sum --quiet --strict -c ctl-manifest.sha256`)
+  })
+})
