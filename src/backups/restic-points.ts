@@ -86,3 +86,12 @@ ${drill.script}
     ].join('\n'),
   }
 }
+
+/** Forgets one snapshot and prunes the data only it held (restic checks the snapshot still exists), then drops its drill record. */
+export function resticForgetCommand(restic: NonNullable<RestorePoint['restic']>): RemoteCommand {
+  return {
+    script: [...resticEnvLines(restic.repo), `rst forget --prune --quiet ${quote(restic.snapshot)}`, `rm -f ${quote(resticDrillRecordPath(restic))}`].join(
+      '\n',
+    ),
+  }
+}

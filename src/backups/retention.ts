@@ -1,6 +1,7 @@
 import {posix} from 'node:path'
 import {shellCommand, type RemoteCommand} from '../lib/shell.js'
 import {drillRecordPath} from './drill.js'
+import {resticForgetCommand} from './restic-points.js'
 import type {RestorePoint} from './restore-points.js'
 
 /** What `ctl backup prune` keeps and removes in one series (a database's restore points). */
@@ -45,12 +46,13 @@ export function planRetention(points: readonly RestorePoint[], keepFor: (point: 
 
 /**
  * Removes one restore point, only if it is still the complete backup that was listed: a directory
- * with ctl's manifest (mariabackup) or a dump with its record (pg_dump), directly in its location.
+ * with ctl's manifest (mariabackup) or a dump with its record (pg_dump), directly in its location;
+ * an offsite copy is a restic snapshot, forgotten and pruned (the keys on stdin).
  */
 export function removeRestorePointCommand(point: RestorePoint): RemoteCommand {
   // pgBackRest's files are pgBackRest's: it expires them itself (retentionFull).
   if (point.database === 'pgbackrest') throw new Error(`${point.path} is in a pgBackRest repository: not removed by ctl`)
-  if (point.restic) throw new Error(`${point.path} is a restic snapshot offsite: not removed as a file`)
+  if (point.restic) return resticForgetCommand(point.restic)
   if (posix.dirname(point.path) !== point.dir || posix.basename(point.path).startsWith('.'))
     throw new Error(`${point.path} is not an entry of ${point.dir}: not removed`)
   if (point.database === 'mariadb')

@@ -1,9 +1,11 @@
 import {execa} from 'execa'
-import {existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, renameSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 import {inventoryVariant, prepareTable, sql, writeRows} from './support/galera.js'
+import {labInventoryCopy} from './support/swarm.js'
+import {expectDrillIntegrityFails, withFlippedByte} from './support/tamper.js'
 
 // mariabackup backups shipped offsite with restic (the lab's S3 storage): encrypted before they leave
 // the backup node, listed with the local ones, drilled from S3 alone after the local copy is gone;
@@ -85,20 +87,29 @@ describe('mariabackup offsite with restic (S3)', () => {
     expect(run.stdout + run.stderr).not.toContain('not-the-key')
   })
 
+  it('applies retention to the offsite copies: the newest ones and the last drilled one stay, the rest are forgotten in the repository', async () => {
+    const run1 = await runCtl(['runbook', 'mariadb-backup', 'lab', '--yes', '--json'])
+    expect(run1.exitCode, run1.stderr).toBe(0)
+    const inventory = labInventoryCopy((inv) => {
+      inv.backups.keep = {mariadb: 1, postgres: 30}
+    })
+    const prune = await runCtl(['backup', 'prune', inventory, '--database', 'mariadb', '--yes', '--json'])
+    const result = json(prune)
+    expect(prune.exitCode, JSON.stringify(result)).toBe(0)
+    const plan = result.series.find((s: {series: string}) => s.series === 'mariadb@offsite')
+    // keep 1: the newest, and the one the drill passed (an older one) as well.
+    expect(plan.kept).toEqual(expect.arrayContaining([backup.address]))
+    expect(plan.kept.length).toBe(2)
+    const after = json(await runCtl(['backup', 'list', 'lab', '--database', 'mariadb', '--json'])).restorePoints
+    const offsite = after.filter((p: {series: string}) => p.series === 'mariadb@offsite').map((p: {path: string}) => p.path)
+    expect(offsite.sort()).toEqual([...plan.kept].sort())
+    for (const gone of plan.remove) expect(offsite).not.toContain(gone)
+  })
+
   it('catches a tampered object in the repository: the drill fails its integrity stage', async () => {
     const packs = objects('data').sort((a, b) => statSync(b).size - statSync(a).size)
     const file = packs[0]!
-    const original = readFileSync(file)
-    const damaged = Buffer.from(original)
-    damaged[Math.floor(damaged.length / 2)] ^= 0xff
-    writeFileSync(file, damaged)
-    try {
-      const drill = await runCtl(['backup', 'verify', 'lab', '--path', backup.address, '--json'])
-      expect(drill.exitCode).toBe(1)
-      expect(json(drill).results[0].record.problems.join(' ')).toMatch(/^integrity failed/)
-    } finally {
-      writeFileSync(file, original)
-    }
+    await withFlippedByte(file, () => expectDrillIntegrityFails(backup.address))
     expect(readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-offsite-'))).toEqual([])
   })
 })

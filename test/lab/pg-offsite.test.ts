@@ -1,8 +1,9 @@
 import {execa} from 'execa'
-import {existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, renameSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
+import {expectDrillIntegrityFails, withFlippedByte} from './support/tamper.js'
 import {control, ensureHealthy, member, members, psql, waitFor, WRITE_ENDPOINT} from './support/patroni.js'
 
 // pgBackRest's offsite repository (repo2 in the lab's S3 storage): a backup goes there encrypted, WAL is
@@ -19,6 +20,7 @@ const write = (from: number, to: number) =>
 
 describe('pgBackRest offsite repository (S3): restore with the cluster and the local repository gone', () => {
   const removals: string[] = []
+  let stopOrder: string[] = []
 
   beforeAll(async () => {
     const leader = member(await ensureHealthy()).address
@@ -30,7 +32,8 @@ describe('pgBackRest offsite repository (S3): restore with the cluster and the l
   afterAll(async () => {
     for (const command of removals) await execa('sh', ['-c', command], {reject: false})
     if (existsSync(LOST)) renameSync(LOST, REPO)
-    for (const m of members) await control(m.name, 'start')
+    // The leader (stopped last) first: it leads again, on its timeline.
+    for (const name of [...stopOrder].reverse()) await control(name, 'start')
     const leader = member(await ensureHealthy()).address
     await psql(leader, `drop database if exists ${DB} with (force)`)
   }, 300_000)
@@ -68,17 +71,7 @@ describe('pgBackRest offsite repository (S3): restore with the cluster and the l
       base,
       readdirSync(base).find((f) => f.endsWith('._S3rver_object') && statSync(join(base, f)).size > 4096)!,
     )
-    const original = readFileSync(file)
-    const damaged = Buffer.from(original)
-    damaged[Math.floor(damaged.length / 2)] ^= 0xff
-    writeFileSync(file, damaged)
-    try {
-      const drill = await runCtl(['backup', 'verify', 'lab', '--path', newest.path, '--json'])
-      expect(drill.exitCode).toBe(1)
-      expect(json(drill).results[0].record.problems.join(' ')).toMatch(/^integrity failed/)
-    } finally {
-      writeFileSync(file, original)
-    }
+    await withFlippedByte(file, () => expectDrillIntegrityFails(newest.path))
     const again = await runCtl(['backup', 'verify', 'lab', '--path', newest.path, '--json'])
     expect(again.exitCode, again.stdout).toBe(0)
     expect(json(again).results[0].record.tables).toBeGreaterThan(0)
@@ -86,12 +79,16 @@ describe('pgBackRest offsite repository (S3): restore with the cluster and the l
 
   it('after the whole cluster stops and the repository node loses its repository, restores every archived row from S3 alone', async () => {
     await write(101, 150)
-    const leader = member(await ensureHealthy()).address
+    const leaderName = await ensureHealthy()
+    const leader = member(leaderName).address
     const segment = await psql(leader, 'select pg_walfile_name(pg_switch_wal())')
     await waitFor('the last segment archived', async () =>
       (await psql(leader, "select coalesce(last_archived_wal, '') from pg_stat_archiver")) >= segment ? true : undefined,
     )
-    for (const m of members) await control(m.name, 'stop')
+    // Replicas first, the leader last: no replica is promoted on the way down (a promotion here would
+    // fork a timeline the leader, started first again, forks a second time, and archiving would refuse it).
+    stopOrder = [...members.map((m) => m.name).filter((n) => n !== leaderName), leaderName]
+    for (const name of stopOrder) await control(name, 'stop')
     renameSync(REPO, LOST)
     const run = await runCtl(['runbook', 'pg-pitr', 'lab', '--at', 'latest', '--repo', 'offsite', '--yes', '--json'])
     const result = json(run)

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {gatherRestorePoints} from '../../backups/gather.js'
+import {resticSecretsStdin} from '../../backups/restic.js'
 import {restorePointTable} from '../../backups/render.js'
 import {planRetention, removeRestorePointCommand, type RetentionPlan} from '../../backups/retention.js'
 import {selectBackupLocations} from '../../backups/select.js'
@@ -26,7 +27,7 @@ export interface BackupPruneResult {
 
 export default class BackupPrune extends CtlCommand {
   static override summary = "Apply the inventory's retention (backups.keep): remove the oldest backups beyond it."
-  static override description = `Lists every restore point (as ctl backup list does), keeps the newest backups.keep.<database> complete ones of each series (MariaDB; each PostgreSQL database on its own) and removes the older ones, oldest first, after showing the plan and asking.
+  static override description = `Lists every restore point (as ctl backup list does), keeps the newest backups.keep.<database> complete ones of each series (MariaDB, its offsite restic copies as a series of their own, forgotten and pruned in the repository; each PostgreSQL database on its own) and removes the older ones, oldest first, after showing the plan and asking.
 Never removes the newest complete backup (keep is at least 1), a backup ctl did not finish (no manifest or record) or one that does not match its record: those are shown and left for a person. Refuses when a node holding backups cannot be listed.`
   static override examples = ['<%= config.bin %> backup prune lab --dry-run', '<%= config.bin %> backup prune prod --database postgres --yes --json']
   static override args = {env: envArg}
@@ -39,8 +40,7 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
     const {args, flags} = await this.parse(BackupPrune)
     const loaded = this.loadEnv(args.env)
     // pgBackRest expires its own backups (databases.patroni.pgbackrest.retentionFull) and the WAL they need.
-    // Offsite (restic) copies are kept by their own retention, not removed here as files.
-    const locations = selectBackupLocations(loaded.inventory, flags.database).filter((l) => l.database !== 'pgbackrest' && !l.restic)
+    const locations = selectBackupLocations(loaded.inventory, flags.database).filter((l) => l.database !== 'pgbackrest')
     this.auditContext = {...this.auditContext, hosts: [...new Set(locations.flatMap((l) => l.nodes))]}
     const pool = this.sshPool(loaded)
     const gathered = await gatherRestorePoints(pool, loaded, locations)
@@ -81,7 +81,12 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
     for (const point of pending) {
       const node = loaded.inventory.nodes.find((n) => n.name === point.nodes[0]) as InventoryNode
       try {
-        await pool.run(node, removeRestorePointCommand(point), {check: true, step: `remove ${point.path}`, timeoutMs: 600_000})
+        await pool.run(node, removeRestorePointCommand(point), {
+          check: true,
+          step: `remove ${point.path}`,
+          timeoutMs: 3600_000,
+          ...(point.restic ? {stdin: resticSecretsStdin(loaded)} : {}),
+        })
       } catch (error) {
         const failure = toCtlError(error, {host: node.name})
         this.auditContext.detail = {removed}

@@ -4,7 +4,7 @@ import {request} from 'node:https'
 import {join} from 'node:path'
 import {CtlError} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
-import {isAlive, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
+import {isAlive, processCommandLine, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
 import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
 import {DEFAULT_LAB_INSTANCE, type LabBreakScenario, type LabComponent, type LabContext, type LabInstance, type LabStatusRow} from '../types.js'
@@ -91,6 +91,9 @@ function serverArgv(ctx: LabContext, p: OffsitePaths): string[] {
   const localNode = join(ctx.projectRoot, 'node_modules/.bin/node')
   return [
     existsSync(localNode) ? localNode : process.execPath,
+    // s3rver makes ListObjects continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider:
+    // without it every listing of more than 1000 keys fails (pgBackRest's expire lists that many).
+    '--openssl-legacy-provider',
     join(ctx.projectRoot, 'packages/lab/dist/s3-double/main.js'),
     ...['--listen', p.address, '--directory', p.storage, '--cert', p.serverCert, '--key', p.serverKey],
     ...['--access-key-file', files.accessKey, '--secret-key-file', files.secretKey, '--bucket', OFFSITE_BUCKET],
@@ -132,8 +135,14 @@ export const offsiteComponent: LabComponent = {
     const registry = registryPaths(ctx.instance)
     const newCert = await ensureServerCertificate(p, registry)
     writeIfChanged(p.caCert, readFileSync(registry.caCert, 'utf8'), 0o644)
-    if (newCert && serverPid(p) !== undefined) {
-      ctx.log('offsite: restarting (new certificate)')
+    const running = serverPid(p)
+    const changed = newCert
+      ? 'new certificate'
+      : running !== undefined && processCommandLine(running) !== serverArgv(ctx, p).join(' ')
+        ? 'new arguments'
+        : undefined
+    if (running !== undefined && changed) {
+      ctx.log(`offsite: restarting (${changed})`)
       await stopServer(p)
     }
     if (serverPid(p) === undefined || !(await answers(p))) {

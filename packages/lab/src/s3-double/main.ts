@@ -79,6 +79,11 @@ middleware.unshift(async (ctx, next) => {
   await next()
 })
 const {address, port} = await server.run()
+// Node closes idle keep-alive connections after 5 s; pgBackRest and restic keep theirs longer and would
+// meet a closed socket (MinIO, like S3, keeps them far longer).
+const httpServer = (server as unknown as {httpServer: {keepAliveTimeout: number; headersTimeout: number}}).httpServer
+httpServer.keepAliveTimeout = 120_000
+httpServer.headersTimeout = 125_000
 process.stdout.write(`${new Date().toISOString()} s3 double listening on https://${address}:${port} (${values.directory})\n`)
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
