@@ -11,7 +11,7 @@ import {expectDrillIntegrityFails, withFlippedByte} from './support/tamper.js'
 // the backup node, listed with the local ones, drilled from S3 alone after the local copy is gone;
 // a wrong key and a tampered object are both caught.
 
-const RESTIC_OBJECTS = '/var/lib/ctl-lab-offsite/s3/ctl-backups/restic/mariadb'
+const RESTIC_OBJECTS = join(import.meta.dirname, '..', '..', '.lab', 'offsite-s3', 'ctl-backups', 'restic', 'mariadb')
 const LAB_DIR = join(import.meta.dirname, '..', '..', '.lab')
 const token = `offsite-token-${Date.now()}`
 

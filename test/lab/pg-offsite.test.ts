@@ -13,7 +13,7 @@ import {control, ensureHealthy, member, members, psql, waitFor, WRITE_ENDPOINT} 
 const DB = 'ctl_lab_offsite'
 const REPO = '/var/lib/ctl-lab/h3/pgbackrest/repo'
 const LOST = `${REPO}.lost-by-test`
-const OFFSITE_OBJECTS = '/var/lib/ctl-lab-offsite/s3/ctl-backups/pgbackrest'
+const OFFSITE_OBJECTS = join(import.meta.dirname, '..', '..', '.lab', 'offsite-s3', 'ctl-backups', 'pgbackrest')
 
 const write = (from: number, to: number) =>
   psql(WRITE_ENDPOINT.host, `insert into rows_kept select generate_series(${from}, ${to})`, {db: DB, port: WRITE_ENDPOINT.port})

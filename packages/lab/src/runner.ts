@@ -15,7 +15,7 @@ import {deleteLink, killAll, linksMatching, removeDir, unmountUnder} from './tea
 import type {LabComponent, LabContext, LabHost, LabInstance, LabStatusRow} from './types.js'
 
 /** The checkout the lab runs from (packages/lab/dist/runner.js → ../../..): where inventories/ and .lab/ live. */
-const PROJECT_ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
+export const PROJECT_ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
 
 interface ComponentOutcome {
   component: string

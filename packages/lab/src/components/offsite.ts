@@ -13,22 +13,25 @@ import {labServerCertCommand, registryPaths} from './registry-files.js'
 /**
  * Offsite backup storage for the lab: an S3 API (the seeds' MinIO) on <bridge address>:9000 over TLS
  * from the lab CA, served by s3rver (packages/lab/src/s3-double). Its objects live outside the lab's
- * state directory, so `lab down` and a fresh `lab up` find them again, as a real offsite store would
- * after the cluster's hosts are lost; `lab down --purge-offsite` removes them too.
+ * state directory (in `.lab/`, with the keys), so `lab down` and a fresh `lab up` find them again, as a
+ * real offsite store would after the cluster's hosts are lost; `lab down --purge-offsite` removes them too.
  */
 
 const S3_PORT = 9000
 const OFFSITE_BUCKET = 'ctl-backups'
 const READY_TIMEOUT_MS = 15_000
 
-export function offsitePaths(instance: LabInstance = DEFAULT_LAB_INSTANCE) {
+export function offsitePaths(projectRoot: string, instance: LabInstance = DEFAULT_LAB_INSTANCE) {
   const dir = `${instance.stateDir}/offsite`
   return {
     dir,
     host: instance.bridgeAddress,
     address: `${instance.bridgeAddress}:${S3_PORT}`,
-    /** The objects: beside the lab's state directory, never in it. */
-    storage: `${instance.stateDir}-offsite/s3`,
+    /**
+     * The objects: never in the lab's state directory, but beside the keys that encrypt them
+     * (`.lab/`, kept by `lab down`), so another checkout's lab never meets backups it cannot read.
+     */
+    storage: `${labFilesDir(projectRoot)}/offsite-s3${instance.id === 0 ? '' : `-${instance.inventoryName}`}`,
     /** The lab CA, where hosts (which share this filesystem) and ctl's inventory read it. */
     caCert: `${dir}/ca.crt`,
     serverKey: `${dir}/server.key`,
@@ -117,7 +120,7 @@ const offsiteDown: LabBreakScenario = {
   name: 'offsite-down',
   summary: 'Stop the lab S3 storage: offsite backups and WAL pushes to it fail until `ctl lab up`',
   async run(ctx) {
-    const p = offsitePaths(ctx.instance)
+    const p = offsitePaths(ctx.projectRoot, ctx.instance)
     const pid = await stopServer(p)
     return pid === undefined ? `S3 double on ${p.address} was not running` : `S3 double on ${p.address} stopped (pid ${pid}); \`ctl lab up\` starts it again`
   },
@@ -128,7 +131,7 @@ export const offsiteComponent: LabComponent = {
   packages: ['openssl'],
 
   async up(ctx) {
-    const p = offsitePaths(ctx.instance)
+    const p = offsitePaths(ctx.projectRoot, ctx.instance)
     const files = offsiteLabFiles(ctx.projectRoot)
     for (const file of Object.values(files)) ensureLabPassword(file)
     // The registry component made the lab CA; its copy here is what hosts and inventories name.
@@ -152,14 +155,14 @@ export const offsiteComponent: LabComponent = {
   },
 
   async down(ctx) {
-    const p = offsitePaths(ctx.instance)
+    const p = offsitePaths(ctx.projectRoot, ctx.instance)
     const pid = await stopServer(p)
     if (pid !== undefined) ctx.log(`offsite: stopped pid ${pid}; objects kept in ${p.storage}`)
     rmSync(p.dir, {recursive: true, force: true})
   },
 
   async status(ctx): Promise<LabStatusRow[]> {
-    const p = offsitePaths(ctx.instance)
+    const p = offsitePaths(ctx.projectRoot, ctx.instance)
     const pid = serverPid(p)
     if (pid === undefined) return [{component: 'offsite', ok: false, detail: `not running (see ${p.log})`}]
     if (!(await answers(p))) return [{component: 'offsite', ok: false, detail: `pid ${pid} runs but https://${p.address}/ does not answer`}]

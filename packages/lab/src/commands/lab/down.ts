@@ -6,12 +6,12 @@ import {offsitePaths} from '../../components/offsite.js'
 import {labInstance} from '../../instance.js'
 import {requireLabPlatform} from '../../platform.js'
 import {findLeftovers, leftoversCount, type LabLeftovers} from '../../leftovers.js'
-import {downLab, type LabDownResult} from '../../runner.js'
+import {downLab, PROJECT_ROOT, type LabDownResult} from '../../runner.js'
 
 export default class LabDown extends CtlCommand {
   static override summary = 'Remove the lab: stop every component, then delete its namespaces, links, mounts and directories.'
   static override description =
-    'Only things carrying the lab prefix are touched (namespaces ctl-lab-h<i>, bridge ctllab0 and its veths, /var/lib/ctl-lab, /run/ctl-lab). The lab key pair in .lab/ is kept, and so are the objects of the offsite S3 storage (/var/lib/ctl-lab-offsite: they outlive the cluster, as offsite backups do) unless --purge-offsite. Afterwards it checks that nothing is left and fails if something is.'
+    'Only things carrying the lab prefix are touched (namespaces ctl-lab-h<i>, bridge ctllab0 and its veths, /var/lib/ctl-lab, /run/ctl-lab). The lab key pair in .lab/ is kept, and so are the objects of the offsite S3 storage (.lab/offsite-s3, beside the keys that encrypt them: they outlive the cluster, as offsite backups do) unless --purge-offsite. Afterwards it checks that nothing is left and fails if something is.'
   static override examples = ['<%= config.bin %> lab down --yes', 'CTL_LAB_INSTANCE=2 <%= config.bin %> lab down --yes', '<%= config.bin %> lab down --dry-run']
   static override flags = {
     ...changeFlags,
@@ -31,12 +31,12 @@ export default class LabDown extends CtlCommand {
     }
     if (leftoversCount(present) > 0) {
       await requireConfirmation({
-        message: `Remove the lab ${instance.prefix} (${present.namespaces.length} host(s), ${instance.stateDir}, ${instance.runDir}${flags['purge-offsite'] ? `, and every offsite backup in ${offsitePaths(instance).storage}` : ''})?`,
+        message: `Remove the lab ${instance.prefix} (${present.namespaces.length} host(s), ${instance.stateDir}, ${instance.runDir}${flags['purge-offsite'] ? `, and every offsite backup in ${offsitePaths(PROJECT_ROOT, instance).storage}` : ''})?`,
         yes: flags.yes,
       })
     }
     const result = await downLab(instance)
-    if (flags['purge-offsite']) rmSync(offsitePaths(instance).storage, {recursive: true, force: true})
+    if (flags['purge-offsite']) rmSync(offsitePaths(PROJECT_ROOT, instance).storage, {recursive: true, force: true})
     const clean = leftoversCount(result.leftovers) === 0
     if (!this.jsonEnabled()) {
       for (const c of result.components) if (!c.ok) this.log(`FAILED ${c.component}: ${c.error}`)
