@@ -74,3 +74,8 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
   }
   return out
 }
+
+/** The locations on the cluster's own nodes (not the offsite copies, which need the offsite keys to list). */
+export function localBackupLocations(inventory: Inventory): BackupLocation[] {
+  return backupLocations(inventory).filter((l) => !l.restic)
+}

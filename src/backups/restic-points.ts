@@ -95,3 +95,27 @@ export function resticForgetCommand(restic: NonNullable<RestorePoint['restic']>)
     ),
   }
 }
+
+/** Exit codes of the fetch script. */
+export const FETCH_EXIT = {exists: 5, restore: 6, integrity: 7} as const
+
+/**
+ * Brings an offsite backup back onto the node as a local restore point: restic restores it into a
+ * private directory inside `backupDir`, ctl's manifest is checked, and only then is it renamed to
+ * `<backupDir>/<its name>` (refused when that exists). mariadb-restore takes it from there.
+ */
+export function resticFetchCommand(restic: NonNullable<RestorePoint['restic']>, backupDir: string, target: string): RemoteCommand {
+  const dir = quote(backupDir)
+  const restored = `"$t"${quote(restic.originalPath)}`
+  return {
+    script: [
+      ...resticEnvLines(restic.repo),
+      `[ ! -e ${quote(target)} ] || { echo ${quote(`${target} exists already`)} >&2; exit ${FETCH_EXIT.exists}; }`,
+      `mkdir -p ${dir} && t=$(mktemp -d ${dir}/.ctl-fetch-XXXXXX) || exit 1`,
+      `trap 'rm -rf "$t"' EXIT`,
+      `rst restore --no-lock --quiet --target "$t" ${quote(restic.snapshot)} >&2 || exit ${FETCH_EXIT.restore}`,
+      `(cd ${restored} && sha256sum --quiet --strict -c ctl-manifest.sha256) >&2 || exit ${FETCH_EXIT.integrity}`,
+      `mv ${restored} ${quote(target)}`,
+    ].join('\n'),
+  }
+}

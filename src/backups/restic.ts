@@ -62,14 +62,24 @@ export interface ShippedBackup {
  * of the directory by its absolute path, tagged. Prints restic's JSON summary (snapshot_id).
  */
 export function resticShipCommand(repo: ResticRepo, dir: string, backup: ShippedBackup): RemoteCommand {
-  const tags = [MARIADB_TAG, `name=${backup.name}`, `sha256=${backup.checksum}`, `size=${backup.sizeBytes}`]
   return {
-    script: [
-      ...resticEnvLines(repo),
-      'rst cat config > /dev/null 2>&1 || rst init > /dev/null || exit 3',
-      `rst backup --json --quiet ${tags.map((t) => `--tag ${quote(t)}`).join(' ')} ${quote(dir)}`,
-    ].join('\n'),
+    script: resticShipLines(repo, {
+      dir: quote(dir),
+      name: quote(backup.name),
+      checksum: quote(backup.checksum),
+      sizeBytes: quote(backup.sizeBytes),
+    }).join('\n'),
   }
+}
+
+/** The ship's lines with each value a shell word (quoted, or a variable set at run time by a scheduled job). */
+export function resticShipLines(repo: ResticRepo, words: {dir: string; name: string; checksum: string; sizeBytes: string}): string[] {
+  const tags = [quote(MARIADB_TAG), `name=${words.name}`, `sha256=${words.checksum}`, `size=${words.sizeBytes}`]
+  return [
+    ...resticEnvLines(repo),
+    'rst cat config > /dev/null 2>&1 || rst init > /dev/null || exit 3',
+    `rst backup --json --quiet ${tags.map((t) => `--tag ${t}`).join(' ')} ${words.dir}`,
+  ]
 }
 
 /** The snapshot id in `restic backup --json`'s summary line (restic 0.14 prints the short id). */

@@ -1,7 +1,12 @@
+import {createHash} from 'node:crypto'
+import {posix} from 'node:path'
 import type {Inventory} from '../inventory/schema/index.js'
 import {nodePath} from '../inventory/schema/common.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {quote, type RemoteCommand} from '../lib/shell.js'
+import {OFFSITE_REPO} from '../patroni/pgbackrest-config.js'
+import {mariadbResticRepo} from './restic.js'
+import {scheduledMariadbPaths, scheduledMariadbScript} from './scheduled-mariadb.js'
 
 /**
  * `ctl backup schedule`: the inventory's backups.schedule as one cron file per backup node
@@ -9,12 +14,25 @@ import {quote, type RemoteCommand} from '../lib/shell.js'
  * write and remove it. Pure.
  */
 
+/** A file the cron jobs need beside the cron file (the scheduled MariaDB backup's script and its secrets). */
+export interface ScheduleSupportFile {
+  path: string
+  text: string
+  mode: '700' | '600'
+  /** Never read back or shown: compared by its sha256 only. */
+  secret: boolean
+}
+
 export interface CronFilePlan {
   node: string
   path: string
   /** The file's content; undefined when the node has no job any more (the file goes). */
   text?: string
   jobs: string[]
+  /** Written before the cron file, removed with it. */
+  support?: ScheduleSupportFile[]
+  /** Support files of jobs no longer scheduled here: removed. */
+  stale?: string[]
 }
 
 export type CronFileAction = 'install' | 'replace' | 'unchanged' | 'remove' | 'absent'
@@ -27,43 +45,86 @@ function cronFileName(env: string): string {
 /** In a cron line, "%" ends the command (the rest becomes stdin): written as "\%". */
 const cronSafe = (text: string) => text.replaceAll('%', '\\%')
 
-/** The cron files the schedule needs: today pgBackRest's jobs, on its repository node; a node whose jobs are gone keeps a plan to remove its file. */
-export function planCronFiles(inventory: Inventory, env: string): CronFilePlan[] {
+type Job = Inventory['backups']['schedule'][number]
+
+/** The SQL password and offsite keys the scheduled MariaDB job reads (resolved by the command; a marker in tests and plans). */
+export interface ScheduleSecrets {
+  mariadb?: string
+}
+
+function pgbackrestLine(inventory: Inventory, job: Job): string {
+  const patroni = inventory.databases.patroni!
+  const repo = patroni.pgbackrest!
+  const onNode = (template: string) => nodePath(template, repo.repoNode)
+  const argv = [
+    'pgbackrest',
+    `--config=${onNode(repo.configPath)}`,
+    `--stanza=${repo.stanza ?? patroni.scope}`,
+    ...(job.repo === 'offsite' ? [`--repo=${OFFSITE_REPO}`] : []),
+    `--type=${job.type}`,
+    patroni.backupFromReplica ? '--backup-standby' : '--no-backup-standby',
+    'backup',
+  ]
+  return `${job.cron} ${repo.osUser} ${cronSafe(`${argv.map(quote).join(' ')} >> ${quote(`${onNode(repo.logPath)}/ctl-schedule.log`)} 2>&1`)}`
+}
+
+/**
+ * The cron files the schedule needs, one per node: pgBackRest's jobs on its repository node (as its
+ * user), MariaDB's on the Galera backup node (as root, through the script beside the cron file). A
+ * node whose jobs are gone keeps a plan to remove its files.
+ */
+export function planCronFiles(inventory: Inventory, env: string, secrets: ScheduleSecrets = {}): CronFilePlan[] {
   const patroni = inventory.databases.patroni
-  const repo = patroni?.pgbackrest
+  const galera = inventory.databases.galera
   const jobs = inventory.backups.schedule
-  if (jobs.length > 0 && !repo)
-    throw new CtlError('backups.schedule has pgbackrest jobs but the inventory has no databases.patroni.pgbackrest', {
+  const need = (job: Job['job'], present: unknown, what: string) => {
+    if (jobs.some((j) => j.job === job) && !present)
+      throw new CtlError(`backups.schedule has ${job} jobs but the inventory has no ${what}`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'schedule.no-repository',
+        hint: 'Describe it (docs/BACKUPS.md) or remove the jobs.',
+      })
+  }
+  need('pgbackrest', patroni?.pgbackrest, 'databases.patroni.pgbackrest')
+  need('mariadb', galera, 'databases.galera')
+  if (jobs.some((j) => j.job === 'pgbackrest' && j.repo === 'offsite') && !inventory.backups.offsite)
+    throw new CtlError('backups.schedule has a pgbackrest job with repo: offsite but the inventory has no backups.offsite', {
       exitCode: ExitCode.cannotRun,
-      code: 'schedule.no-repository',
-      hint: 'Describe the repository (docs/BACKUPS.md) or remove the jobs.',
+      code: 'schedule.no-offsite',
+      hint: 'Describe the S3 storage under backups.offsite (docs/BACKUPS.md) or schedule into the local repository.',
     })
-  if (!patroni || !repo) return []
-  const node = repo.repoNode
-  const onNode = (template: string) => nodePath(template, node)
-  const path = `${onNode(inventory.backups.cronDir)}/${cronFileName(env)}`
-  if (jobs.length === 0) return [{node, path, jobs: []}]
-  const stanza = repo.stanza ?? patroni.scope
-  const log = `${onNode(repo.logPath)}/ctl-schedule.log`
-  const lines = jobs.map((job) => {
-    const argv = [
-      'pgbackrest',
-      `--config=${onNode(repo.configPath)}`,
-      `--stanza=${stanza}`,
-      `--type=${job.type}`,
-      patroni.backupFromReplica ? '--backup-standby' : '--no-backup-standby',
-      'backup',
-    ]
-    return `${job.cron} ${repo.osUser} ${cronSafe(`${argv.map(quote).join(' ')} >> ${quote(log)} 2>&1`)}`
+  const repoNode = patroni?.pgbackrest?.repoNode
+  const mariadbNode = galera ? (galera.backupNode ?? galera.members[0]!.node) : undefined
+  const nodes = [...new Set([repoNode, mariadbNode].filter((n): n is string => n !== undefined))]
+  return nodes.map((node) => {
+    const cronDir = nodePath(inventory.backups.cronDir, node)
+    const path = `${cronDir}/${cronFileName(env)}`
+    const here = jobs.filter((j) => (j.job === 'pgbackrest' ? repoNode : mariadbNode) === node)
+    const mariadbFiles = galera && node === mariadbNode ? scheduledMariadbPaths(cronDir, env, galera.backupDir) : undefined
+    const stale = mariadbFiles && !here.some((j) => j.job === 'mariadb') ? {stale: [mariadbFiles.script, mariadbFiles.secrets]} : {}
+    if (here.length === 0) return {node, path, jobs: [], ...stale}
+    const support: ScheduleSupportFile[] = []
+    const lines = here.map((job) => {
+      if (job.job === 'pgbackrest') return pgbackrestLine(inventory, job)
+      const files = scheduledMariadbPaths(cronDir, env, galera!.backupDir)
+      if (support.length === 0)
+        support.push(
+          {path: files.script, text: scheduledMariadbScript(galera!, node, files, mariadbResticRepo(inventory)), mode: '700', secret: false},
+          {path: files.secrets, text: secrets.mariadb ?? '<SQL password, S3 keys, offsite key>\n', mode: '600', secret: true},
+        )
+      return `${job.cron} root ${cronSafe(`${quote(files.script)} >> ${quote(files.log)} 2>&1`)}`
+    })
+    const text = [
+      `# Written by \`ctl backup schedule ${env}\` from the inventory's backups.schedule: edit the inventory and run it again.`,
+      'SHELL=/bin/sh',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      ...lines,
+      '',
+    ].join('\n')
+    const describe = (j: Job) =>
+      j.job === 'pgbackrest' ? `${j.cron}: pgbackrest ${j.type} backup${j.repo === 'offsite' ? ' (offsite)' : ''}` : `${j.cron}: mariabackup backup`
+    return {node, path, text, jobs: here.map(describe), ...(support.length > 0 ? {support} : {}), ...stale}
   })
-  const text = [
-    `# Written by \`ctl backup schedule ${env}\` from the inventory's backups.schedule: edit the inventory and run it again.`,
-    'SHELL=/bin/sh',
-    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    ...lines,
-    '',
-  ].join('\n')
-  return [{node, path, text, jobs: jobs.map((j) => `${j.cron}: pgbackrest ${j.type} backup`)}]
 }
 
 /** Prints `present` then the file, or `absent`. */
@@ -76,19 +137,55 @@ export function parseCronFile(stdout: string): string | undefined {
   return first === 'present' ? rest.join('\n') : undefined
 }
 
-export function cronFileAction(plan: CronFilePlan, current: string | undefined): CronFileAction {
-  if (plan.text === undefined) return current === undefined ? 'absent' : 'remove'
-  if (current === undefined) return 'install'
-  // Compared without trailing newlines: what comes back over SSH may have lost the last one.
-  return current.trimEnd() === plan.text.trimEnd() ? 'unchanged' : 'replace'
+/** `sha256<TAB>path` or `-<TAB>path` for each file: support files are compared by hash, never read back. */
+export function supportHashesCommand(paths: readonly string[]): RemoteCommand {
+  return {
+    script:
+      paths
+        .map(
+          (p) =>
+            `if [ -f ${quote(p)} ]; then printf '%s\\t%s\\n' "$(sha256sum < ${quote(p)} | cut -c1-64)" ${quote(p)}; else printf -- '-\\t%s\\n' ${quote(p)}; fi`,
+        )
+        .join('; ') || 'true',
+  }
 }
 
-/** Writes the file from stdin (root's, 0644 as cron wants), replaced in one rename; or removes it. */
+export function parseSupportHashes(stdout: string): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>()
+  for (const line of stdout.split('\n')) {
+    const tab = line.indexOf('\t')
+    if (tab > 0) out.set(line.slice(tab + 1), line.slice(0, tab) === '-' ? undefined : line.slice(0, tab))
+  }
+  return out
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/** What to do on the node: the cron file compared by content, its support files by hash; stale ones count as a change. */
+export function cronFileAction(plan: CronFilePlan, current: string | undefined, supportHashes: Map<string, string | undefined> = new Map()): CronFileAction {
+  const staleThere = (plan.stale ?? []).some((p) => supportHashes.get(p) !== undefined)
+  if (plan.text === undefined) return current === undefined && !staleThere ? 'absent' : 'remove'
+  if (current === undefined) return 'install'
+  const supportDiffers = (plan.support ?? []).some((f) => supportHashes.get(f.path) !== sha256(f.text))
+  // Compared without trailing newlines: what comes back over SSH may have lost the last one.
+  return current.trimEnd() === plan.text.trimEnd() && !supportDiffers && !staleThere ? 'unchanged' : 'replace'
+}
+
+/** Writes one support file from stdin (root's, its mode), its directory 0700, replaced in one rename. */
+export function writeSupportFileCommand(file: ScheduleSupportFile): RemoteCommand {
+  const next = quote(`${file.path}.ctl-new`)
+  return {
+    script: `install -d -m 700 ${quote(posix.dirname(file.path))} && umask 077 && cat > ${next} && chmod ${file.mode} ${next} && mv ${next} ${quote(file.path)}`,
+  }
+}
+
+/** Writes the cron file from stdin (root's, 0644 as cron wants), replaced in one rename; or removes it. Stale support files go too. */
 export function applyCronFileCommand(plan: CronFilePlan): RemoteCommand {
   const path = quote(plan.path)
   const next = quote(`${plan.path}.ctl-new`)
-  if (plan.text === undefined) return {script: `rm -f ${path}`}
-  return {script: `umask 022 && cat > ${next} && chmod 644 ${next} && mv ${next} ${path}`}
+  const stale = (plan.stale ?? []).length > 0 ? ` && rm -f ${(plan.stale ?? []).map(quote).join(' ')}` : ''
+  if (plan.text === undefined) return {script: `rm -f ${path}${stale}`}
+  return {script: `umask 022 && cat > ${next} && chmod 644 ${next} && mv ${next} ${path}${stale}`}
 }
 
 /** Whether cron runs on the node (exit 0), so the schedule will fire. */

@@ -2,7 +2,7 @@ import {dockerCli} from '../docker/index.js'
 import type {Inventory, InventoryNode} from '../inventory/schema/index.js'
 import {quote, renderCommand} from '../lib/shell.js'
 import type {RemoteResult, RemoteRunner} from '../ssh/pool.js'
-import {backupLocations, type BackupLocation} from '../backups/locations.js'
+import {localBackupLocations, type BackupLocation} from '../backups/locations.js'
 import {newestBackupScript} from './all/backups.js'
 import {portProbeScript, swarmPortProbes} from './all/swarm-ports.js'
 import {isSwarmNode} from './targets.js'
@@ -67,7 +67,7 @@ export function hostFactParts(node: InventoryNode, inventory: Inventory, wanted:
   const probes = swarmPortProbes(node, inventory.nodes)
   if (wanted.has('ports') && isSwarmNode(node) && probes.length > 0) parts.push({name: 'ports', script: portProbeScript(probes).script, slow: true})
   if (wanted.has('backups'))
-    for (const location of backupLocations(inventory).filter((l) => l.nodes.includes(node.name)))
+    for (const location of localBackupLocations(inventory).filter((l) => l.nodes.includes(node.name)))
       parts.push({name: `backups.${location.database}`, script: newestBackupScript(location).script, slow: true})
   if (wanted.has('clock')) parts.push({name: 'clock.end', ...clock})
   return parts

@@ -164,6 +164,12 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
           return
         }
         const leader = access.leaderTarget(facts.leader)
+        // A cluster that does not archive (e.g. a new one, restored into after losing the old) has nothing to add.
+        if ((await access.query<string>(leader, "select to_json(current_setting('archive_mode'))", 'archive')) === 'off') {
+          ctx.state.archived = 'the cluster does not archive (archive_mode off): restoring from what the repository holds'
+          ctx.report([`${facts.leader} does not archive (archive_mode off): the restore uses what the repository holds.`])
+          return
+        }
         const segment = await access.query<string>(leader, 'select to_json(pg_walfile_name(pg_switch_wal()))', 'archive')
         const deadline = Date.now() + ARCHIVE_WAIT_MS
         for (;;) {

@@ -27,7 +27,13 @@ import {memberLayouts, readRepositoryInfo, repoCommandPlan, restartMember} from 
 import {table} from './render.js'
 import type {PlannedCommand, Runbook} from './types.js'
 
+export interface PgbackrestSetupOptions {
+  configsOnly?: boolean
+}
+
 export interface PgbackrestSetupState {
+  /** Write the configs and stop (a restore from the repositories onto new hosts comes before any stanza for them). */
+  configsOnly?: boolean
   facts?: ClusterFacts
   layouts?: MemberLayout[]
   /** Archiving parameters the DCS does not have yet. */
@@ -81,7 +87,9 @@ async function archiveModeStates(access: PatroniAccess): Promise<{member: string
 
 const ARCHIVE_MODE_SQL = "select json_build_object('on', setting = 'on', 'pending', pending_restart) from pg_settings where name = 'archive_mode'"
 
-export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
+const CONFIGS_ONLY = '--configs-only: the configs are written; the stanza, archiving and the check are left for after the restore'
+
+export const pgbackrestSetup: Runbook<PgbackrestSetupState, PgbackrestSetupOptions> = {
   name: 'pgbackrest-setup',
   summary:
     "Sets up pgBackRest for the Patroni cluster: configs on every member and the repository node, the stanza, WAL archiving in Patroni's configuration, then checks it.",
@@ -93,12 +101,14 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
     'restarts the members that need it for archive_mode: replicas first, the leader last after a question (writes pause',
     'for a few seconds). Ends with `pgbackrest check` on every node (a WAL segment is switched and must reach the',
     'repository). Needs SSH from each member to the repository node and back as the PostgreSQL user (docs/BACKUPS.md).',
+    '--configs-only writes the configs and stops: after losing the cluster, restore from the repositories first',
+    '(pg-restore --at ... --repo offsite --into), since a new cluster cannot share the old one’s stanza.',
   ].join('\n'),
   needs: 'databases.patroni.pgbackrest (repoNode, repoPath, cipherPass, configPath); pgbackrest on every member and the repository node',
 
-  setup({loaded}) {
+  setup({loaded, options}) {
     pgbackrestSettings(loaded)
-    return {}
+    return options.configsOnly ? {configsOnly: true} : {}
   },
 
   steps: [
@@ -191,7 +201,10 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
       title: 'Create the stanza in the repository',
       risk: 'change',
       description: 'pgbackrest stanza-create on the repository node (does nothing when the stanza exists and matches the cluster).',
-      plan: (_state, loaded) => repoCommandPlan(loaded, `Stanza ${pgbackrestSettings(loaded).stanza} in the repository`, 'stanza-create'),
+      plan: (state, loaded) =>
+        state.configsOnly
+          ? {summary: 'Left out', commands: [], skip: CONFIGS_ONLY}
+          : repoCommandPlan(loaded, `Stanza ${pgbackrestSettings(loaded).stanza} in the repository`, 'stanza-create'),
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
         ctx.state.stanzaExisted = (await readRepositoryInfo(ctx, s)) !== undefined
@@ -217,6 +230,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
         'PATCH /config with archive_mode, archive_command and archive_timeout (cluster-wide, in the DCS), then POST /restart on each member with a pending restart: replicas first, then the leader after a question.',
       plan(state, loaded) {
         const s = pgbackrestSettings(loaded)
+        if (state.configsOnly) return {summary: 'Left out', commands: [], skip: CONFIGS_ONLY}
         const changes = state.changes ?? archivingParameters(s)
         const leader = state.facts?.leader
         if (state.changes && Object.keys(state.changes).length === 0 && state.restarts?.length === 0)
@@ -300,6 +314,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState> = {
       description:
         'pgbackrest check on the repository node (switches a WAL segment on the primary and waits for it in the repository), then on each other member (its config, and SSH to the repository).',
       plan(state, loaded) {
+        if (state.configsOnly) return {summary: 'Left out', commands: [], skip: CONFIGS_ONLY}
         const s = pgbackrestSettings(loaded)
         const nodes = checkNodes(s, state)
         return {

@@ -7,9 +7,12 @@ import {labInventoryCopy} from './support/swarm.js'
 
 // ctl backup schedule on the lab: the inventory's schedule becomes a cron file on the backup node
 // (h3, the pgBackRest repository's node), idempotently, and the lab host's real cron runs it: a job
-// every minute makes a new backup appear in the repository. An empty schedule removes the file.
+// every minute makes a new backup appear in the repository, and a MariaDB job a new backup on the
+// backup node and offsite. An empty schedule removes the files.
 
 const CRON_FILE = '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab-cron'
+const JOB_SCRIPT = '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab-cron.sh'
+const JOB_SECRETS = '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab-cron.secrets'
 const inventory = (schedule: object[]) =>
   labInventoryCopy(
     (inv) => {
@@ -22,7 +25,10 @@ const backupLabels = async (): Promise<string[]> =>
   json(await runCtl(['backup', 'list', 'lab', '--database', 'pgbackrest', '--json'])).restorePoints.map((p: {path: string}) => p.path)
 
 describe('ctl backup schedule', () => {
-  const everyMinute = inventory([{job: 'pgbackrest', type: 'incr', cron: '* * * * *'}])
+  const everyMinute = inventory([
+    {job: 'pgbackrest', type: 'incr', cron: '* * * * *'},
+    {job: 'mariadb', cron: '* * * * *'},
+  ])
 
   beforeAll(async () => {
     rmSync(CRON_FILE, {force: true})
@@ -35,12 +41,13 @@ describe('ctl backup schedule', () => {
   afterAll(async () => {
     rmSync(CRON_FILE, {force: true})
     // A scheduled backup still running would hold the stanza's lock for the next test.
-    for (let i = 0; i < 60 && (await execa('pgrep', ['-f', 'pgbackrest.*--type=incr.*backup'], {reject: false})).exitCode === 0; i++) await sleep(1000)
+    for (let i = 0; i < 60 && (await execa('pgrep', ['-f', 'pgbackrest.*--type=incr.*backup|mariadb-backup-lab-cron'], {reject: false})).exitCode === 0; i++)
+      await sleep(1000)
   })
 
   it('shows the plan with --dry-run, refuses without --yes and no terminal, then installs the cron file; a second run changes nothing', async () => {
     const dry = json(await runCtl(['backup', 'schedule', everyMinute, '--dry-run', '--json']))
-    expect(dry.files).toEqual([{node: 'h3', path: CRON_FILE, action: 'install', jobs: ['* * * * *: pgbackrest incr backup']}])
+    expect(dry.files).toEqual([{node: 'h3', path: CRON_FILE, action: 'install', jobs: ['* * * * *: pgbackrest incr backup', '* * * * *: mariabackup backup']}])
     const refused = await runCtl(['backup', 'schedule', everyMinute])
     expect(refused.exitCode).toBe(2)
     expect(existsSync(CRON_FILE)).toBe(false)
@@ -54,6 +61,13 @@ describe('ctl backup schedule', () => {
     )
     // cron ignores a cron.d file that is not root's or is writable by others.
     expect(statSync(CRON_FILE).mode & 0o777).toBe(0o644)
+    // The MariaDB job: its script (0700) run as root, its secrets beside it (0600), never in the cron file or the script.
+    expect(text).toContain(`* * * * * root ${JOB_SCRIPT} >> /var/lib/ctl-lab/h3/galera-backups/ctl-schedule.log 2>&1`)
+    expect(statSync(JOB_SCRIPT).mode & 0o777).toBe(0o700)
+    expect(statSync(JOB_SECRETS).mode & 0o777).toBe(0o600)
+    const password = readFileSync('.lab/galera-password', 'utf8').trim()
+    expect(readFileSync(JOB_SECRETS, 'utf8').split('\n')[0]).toBe(password)
+    for (const file of [CRON_FILE, JOB_SCRIPT]) expect(readFileSync(file, 'utf8')).not.toContain(password)
     const again = json(await runCtl(['backup', 'schedule', everyMinute, '--yes', '--json']))
     expect(again.files[0].action).toBe('unchanged')
     expect(again.changed).toEqual([])
@@ -69,10 +83,31 @@ describe('ctl backup schedule', () => {
     expect(after.filter((p) => !before.includes(p)).some((p) => p.endsWith('I'))).toBe(true)
   }, 200_000)
 
+  it('fires the MariaDB job too: a complete backup appears on the backup node, and its copy offsite', async () => {
+    const list = async () =>
+      json(await runCtl(['backup', 'list', 'lab', '--database', 'mariadb', '--json'])).restorePoints as {
+        series: string
+        path: string
+        complete: boolean
+        checksum?: string
+      }[]
+    const before = (await list()).map((p) => p.path)
+    let fresh: {series: string; path: string; complete: boolean; checksum?: string}[] = []
+    for (let i = 0; i < 30 && !(fresh.some((p) => p.series === 'mariadb') && fresh.some((p) => p.series === 'mariadb@offsite')); i++) {
+      await sleep(5000)
+      fresh = (await list()).filter((p) => !before.includes(p.path))
+    }
+    const local = fresh.find((p) => p.series === 'mariadb')
+    expect(local, readFileSync('/var/lib/ctl-lab/h3/galera-backups/ctl-schedule.log', 'utf8').slice(-2000)).toMatchObject({complete: true})
+    // The same backup, shipped: same manifest checksum.
+    expect(fresh.find((p) => p.series === 'mariadb@offsite')?.checksum).toBe(local!.checksum)
+  }, 200_000)
+
   it('an empty schedule removes the file', async () => {
     const run = await runCtl(['backup', 'schedule', inventory([]), '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
     expect(json(run).files[0].action).toBe('remove')
     expect(existsSync(CRON_FILE)).toBe(false)
+    expect(existsSync(JOB_SCRIPT) || existsSync(JOB_SECRETS)).toBe(false)
   })
 })

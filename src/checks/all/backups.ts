@@ -1,4 +1,4 @@
-import {backupLocations, type BackupLocation} from '../../backups/locations.js'
+import {localBackupLocations, type BackupLocation} from '../../backups/locations.js'
 import type {InventoryNode} from '../../inventory/schema/index.js'
 import {renderCommand} from '../../lib/shell.js'
 import {listRestorePointsCommand, mergeRestorePoints, parseRestorePoints} from '../../backups/restore-points.js'
@@ -84,10 +84,11 @@ export const backupsCheck: CheckDefinition = {
   title: 'Latest complete backup younger than the RPO (and a recent restore drill, when asked)',
   needs: "SSH, GNU coreutils on the backup nodes (read with the ssh check's host facts); databases.*.backupDir, backups.rpoHours, backups.drillMaxAgeDays",
   facts: ['backups'],
-  targets: (inventory): CheckTarget[] => backupLocations(inventory).map((l) => ({name: l.database})),
+  // The offsite copies (restic) are not judged here: listing them needs the offsite keys; `ctl backup list` shows them.
+  targets: (inventory): CheckTarget[] => localBackupLocations(inventory).map((l) => ({name: l.database})),
   skipReason: 'no database with backups in the inventory',
   async run(ctx, target) {
-    const location = backupLocations(ctx.inventory).find((l) => l.database === target.name)!
+    const location = localBackupLocations(ctx.inventory).find((l) => l.database === target.name)!
     const nodes = location.nodes.map((n) => ctx.inventory.nodes.find((x) => x.name === n)).filter((n): n is InventoryNode => Boolean(n))
     const reachable = nodes.filter((n) => ctx.isReachable(n))
     if (reachable.length === 0) throw cannotRun(`none of ${location.nodes.join(', ')} is reachable over SSH`, {hint: 'See the ssh check.'})

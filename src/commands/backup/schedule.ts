@@ -1,12 +1,20 @@
+import {resticSecretsStdin} from '../../backups/restic.js'
+import {scheduledMariadbSecrets} from '../../backups/scheduled-mariadb.js'
 import {
   applyCronFileCommand,
   cronFileAction,
   CRON_RUNNING_COMMAND,
   parseCronFile,
+  parseSupportHashes,
   planCronFiles,
   readCronFileCommand,
+  supportHashesCommand,
+  writeSupportFileCommand,
   type CronFileAction,
+  type ScheduleSecrets,
 } from '../../backups/schedule.js'
+import type {LoadedInventory} from '../../inventory/load.js'
+import {resolveSecret} from '../../inventory/secrets.js'
 import type {InventoryNode} from '../../inventory/schema/index.js'
 import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, toCtlError} from '../../lib/errors.js'
@@ -32,7 +40,7 @@ export interface BackupScheduleResult {
 
 export default class BackupSchedule extends CtlCommand {
   static override summary = "Install the inventory's backup schedule (backups.schedule) as a cron file on the backup node."
-  static override description = `Renders backups.schedule into <backups.cronDir>/ctl-backups-<env> on each backup node (today: pgBackRest backups, on databases.patroni.pgbackrest.repoNode, run as its osUser), compares it with the file there, shows the plan (install, replace, unchanged, remove) and asks before writing. Idempotent: a second run changes nothing. An empty schedule removes the file. Warns when cron does not run on the node (the schedule would never fire).`
+  static override description = `Renders backups.schedule into <backups.cronDir>/ctl-backups-<env> on each backup node (pgBackRest backups on databases.patroni.pgbackrest.repoNode, run as its osUser, into the local or the offsite repository; mariabackup backups on the Galera backup node, through a script and a 0600 secrets file written beside the cron directory, shipped offsite when backups.offsite is set), compares it with the file there, shows the plan (install, replace, unchanged, remove) and asks before writing. Idempotent: a second run changes nothing. An empty schedule removes the file. Warns when cron does not run on the node (the schedule would never fire).`
   static override examples = ['<%= config.bin %> backup schedule prod --dry-run', '<%= config.bin %> backup schedule lab --yes --json']
   static override args = {env: envArg}
   static override flags = changeFlags
@@ -40,7 +48,7 @@ export default class BackupSchedule extends CtlCommand {
   async run(): Promise<BackupScheduleResult> {
     const {args, flags} = await this.parse(BackupSchedule)
     const loaded = this.loadEnv(args.env)
-    const plans = planCronFiles(loaded.inventory, loaded.env)
+    const plans = planCronFiles(loaded.inventory, loaded.env, scheduleSecrets(loaded))
     this.auditContext = {...this.auditContext, hosts: plans.map((p) => p.node)}
     const pool = this.sshPool(loaded)
     const node = (name: string) => loaded.inventory.nodes.find((n) => n.name === name) as InventoryNode
@@ -48,10 +56,12 @@ export default class BackupSchedule extends CtlCommand {
     for (const plan of plans) {
       const current = parseCronFile((await pool.run(node(plan.node), readCronFileCommand(plan.path), {check: true, step: 'read the schedule'})).stdout)
       const cron = await pool.run(node(plan.node), CRON_RUNNING_COMMAND, {step: 'is cron running'})
+      const supportPaths = [...(plan.support ?? []).map((f) => f.path), ...(plan.stale ?? [])]
+      const hashes = parseSupportHashes((await pool.run(node(plan.node), supportHashesCommand(supportPaths), {check: true, step: 'read the job files'})).stdout)
       files.push({
         node: plan.node,
         path: plan.path,
-        action: cronFileAction(plan, current),
+        action: cronFileAction(plan, current, hashes),
         jobs: plan.jobs,
         ...(cron.code !== 0 && plan.text ? {cronStopped: true} : {}),
       })
@@ -68,7 +78,15 @@ export default class BackupSchedule extends CtlCommand {
           this.log(line)
       for (const f of files.filter((x) => x.cronStopped))
         this.warn(`cron is not running on ${f.node}: the schedule will not fire until it does (e.g. systemctl enable --now cron).`)
-      for (const p of pending) if (p.text) this.log(`\n${p.node}:${p.path}:\n${p.text}`)
+      for (const p of pending) {
+        if (p.text) this.log(`\n${p.node}:${p.path}:\n${p.text}`)
+        for (const f of p.text ? (p.support ?? []) : [])
+          this.log(
+            f.secret
+              ? `${p.node}:${f.path} (mode ${f.mode}): the job's secrets, from the inventory's secret references`
+              : `\n${p.node}:${f.path} (mode ${f.mode}):\n${f.text}`,
+          )
+      }
     }
     if (pending.length === 0) {
       this.say('No changes: the schedule on every node is as the inventory says.')
@@ -84,6 +102,9 @@ export default class BackupSchedule extends CtlCommand {
     const changed: string[] = []
     for (const plan of pending) {
       try {
+        // The job's script and secrets first: the cron line that runs them comes last.
+        for (const file of plan.text === undefined ? [] : (plan.support ?? []))
+          await pool.run(node(plan.node), writeSupportFileCommand(file), {stdin: file.text, check: true, step: `write ${file.path}`})
         await pool.run(node(plan.node), applyCronFileCommand(plan), {stdin: plan.text, check: true, step: `write ${plan.path}`})
       } catch (error) {
         throw new CtlError(`Writing ${plan.path} failed: ${toCtlError(error).message}`, {
@@ -101,5 +122,17 @@ export default class BackupSchedule extends CtlCommand {
 
   private say(text: string): void {
     if (!this.jsonEnabled()) this.log(text)
+  }
+}
+
+/** The scheduled MariaDB job's secrets (SQL password, offsite keys), when the schedule has one. */
+function scheduleSecrets(loaded: LoadedInventory): ScheduleSecrets {
+  const galera = loaded.inventory.databases.galera
+  if (!galera || !loaded.inventory.backups.schedule.some((j) => j.job === 'mariadb')) return {}
+  return {
+    mariadb: scheduledMariadbSecrets({
+      ...(galera.password ? {sqlPassword: resolveSecret(loaded, galera.password)} : {}),
+      ...(loaded.inventory.backups.offsite ? {offsite: resticSecretsStdin(loaded)} : {}),
+    }),
   }
 }

@@ -81,9 +81,15 @@ export const backups = z.strictObject({
   schedule: z
     .array(
       z.strictObject({
-        /** pgbackrest: a pgBackRest backup of the Patroni cluster on its repository node. */
-        job: z.enum(['pgbackrest']),
+        /**
+         * pgbackrest: a pgBackRest backup of the Patroni cluster on its repository node; mariadb: a
+         * mariabackup backup on the Galera backup node (shipped offsite with backups.offsite).
+         */
+        job: z.enum(['pgbackrest', 'mariadb']),
+        /** pgbackrest only. */
         type: z.enum(['full', 'diff', 'incr']).default('full'),
+        /** pgbackrest only: into the repository node's repository, or the offsite one (backups.offsite). */
+        repo: z.enum(['local', 'offsite']).default('local'),
         /** Five cron fields (minute hour day month weekday): digits, `*`, `,`, `-` and `/` only. */
         cron: z.string().regex(/^[0-9*,/-]+( [0-9*,/-]+){4}$/, 'five cron fields (minute hour day-of-month month day-of-week) of digits, *, ",", "-" and "/"'),
       }),

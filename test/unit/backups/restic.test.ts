@@ -4,7 +4,14 @@ import {loadInventory} from '../../../src/inventory/load.js'
 import {renderCommand} from '../../../src/lib/shell.js'
 import {backupLocations} from '../../../src/backups/locations.js'
 import {mariadbResticRepo, parseResticSnapshots, parseShipSummary, resticShipCommand} from '../../../src/backups/restic.js'
-import {listResticPointsCommand, parseResticPoints, resticDrillCommand, resticDrillRecordPath} from '../../../src/backups/restic-points.js'
+import {
+  listResticPointsCommand,
+  parseResticPoints,
+  resticDrillCommand,
+  resticDrillRecordPath,
+  resticFetchCommand,
+  resticForgetCommand,
+} from '../../../src/backups/restic-points.js'
 
 const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
 const repo = mariadbResticRepo(loaded.inventory)!
@@ -79,5 +86,22 @@ describe('restic for offsite mariabackup backups', () => {
     expect(script).toContain(`rst restore --no-lock --quiet --target "$r" ${id}`)
     // The mariabackup drill runs on the restored copy of the original directory.
     expect(script).toContain(`cd "$r"/var/lib/ctl-lab/h3/galera-backups/20261206T205247 && sha256sum --quiet --strict -c ctl-manifest.sha256`)
+  })
+
+  it('fetches into a private directory, checks the manifest, and only then renames it; refuses an existing name', () => {
+    const restic = {snapshot: id, originalPath: '/old/galera-backups/20261206T205247', repo, drillDir: '/b/ctl-offsite-drills'}
+    const script = renderCommand(resticFetchCommand(restic, '/b', '/b/20261206T205247'))
+    const lines = script.split('\n')
+    const at = (text: string) => lines.findIndex((l) => l.includes(text))
+    expect(lines[at('exists already')]).toContain('[ ! -e /b/20261206T205247 ]')
+    expect(at('rst restore')).toBeLessThan(at('sha256sum --quiet --strict -c ctl-manifest.sha256'))
+    expect(at('sha256sum')).toBeLessThan(at('mv "$t"/old/galera-backups/20261206T205247 /b/20261206T205247'))
+    expect(script).toContain('t=$(mktemp -d /b/.ctl-fetch-XXXXXX)')
+  })
+
+  it('forgets one snapshot by its id, pruning, and drops its drill record', () => {
+    const script = renderCommand(resticForgetCommand({snapshot: id, originalPath: '/x', repo, drillDir: '/b/ctl-offsite-drills'}))
+    expect(script).toContain(`rst forget --prune --quiet ${id}`)
+    expect(script).toContain('rm -f /b/ctl-offsite-drills/d2dbfe2d.verify.json')
   })
 })

@@ -1,3 +1,5 @@
+import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {applyCronFileCommand, cronFileAction, parseCronFile, planCronFiles} from '../../../src/backups/schedule.js'
@@ -36,10 +38,13 @@ describe('backup schedule', () => {
   it('plans to remove the file when the schedule is empty; knows what to do with what is there', () => {
     const inv = {...loaded.inventory, backups: {...loaded.inventory.backups, schedule: []}}
     const [plan] = planCronFiles(inv, 'lab')
-    expect(plan).toEqual({node: 'h3', path: '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab', jobs: []})
+    const stale = ['/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh', '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.secrets']
+    expect(plan).toEqual({node: 'h3', path: '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab', jobs: [], stale})
     expect(cronFileAction(plan!, 'old')).toBe('remove')
     expect(cronFileAction(plan!, undefined)).toBe('absent')
-    expect(renderCommand(applyCronFileCommand(plan!))).toBe('rm -f /var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab')
+    // A MariaDB job's files left from an earlier schedule go as well.
+    expect(cronFileAction(plan!, undefined, new Map([[stale[0]!, 'a'.repeat(64)]]))).toBe('remove')
+    expect(renderCommand(applyCronFileCommand(plan!))).toBe(`rm -f /var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab && rm -f ${stale.join(' ')}`)
     const [full] = planCronFiles(loaded.inventory, 'lab')
     expect(cronFileAction(full!, undefined)).toBe('install')
     expect(cronFileAction(full!, full!.text)).toBe('unchanged')
@@ -47,6 +52,51 @@ describe('backup schedule', () => {
     expect(cronFileAction(full!, 'other')).toBe('replace')
     expect(parseCronFile('present\na\nb')).toBe('a\nb')
     expect(parseCronFile('absent\n')).toBeUndefined()
+  })
+
+  it('schedules a MariaDB backup on the Galera backup node through its script, the secrets in a 0600 file compared by hash only', () => {
+    const inv = structuredClone(loaded.inventory)
+    inv.backups.schedule = [{job: 'mariadb', type: 'full', repo: 'local', cron: '15 2 * * *'}]
+    const [plan] = planCronFiles(inv, 'lab', {mariadb: 'pw\nAK\nSK\nkey\n'})
+    expect(plan!.jobs).toEqual(['15 2 * * *: mariabackup backup'])
+    expect(plan!.text).toContain(
+      '15 2 * * * root /var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh >> /var/lib/ctl-lab/h3/galera-backups/ctl-schedule.log 2>&1',
+    )
+    const [script, secrets] = plan!.support!
+    expect(script).toMatchObject({path: '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh', mode: '700', secret: false})
+    expect(secrets).toMatchObject({
+      path: '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.secrets',
+      mode: '600',
+      secret: true,
+      text: 'pw\nAK\nSK\nkey\n',
+    })
+    // The script never holds a secret: it reads them from the secrets file, the password on mariabackup's stdin.
+    expect(script!.text).not.toMatch(/\bpw\b|AK|SK/)
+    const lines = script!.text.split('\n')
+    const at = (text: string) => lines.findIndex((l) => l.includes(text))
+    expect(at('flock -n 9')).toBeGreaterThan(0)
+    expect(at('mariabackup --defaults-file=/var/lib/ctl-lab/h3/galera/my.cnf --backup --galera-info')).toBeLessThan(at('mariabackup --prepare'))
+    expect(at('mariabackup --prepare')).toBeLessThan(at('ctl-rows.tsv'))
+    expect(at('ctl-rows.tsv')).toBeLessThan(at('mv /var/lib/ctl-lab/h3/galera-backups/.ctl-scheduled "$target"'))
+    expect(at('mv /var/lib/ctl-lab/h3/galera-backups/.ctl-scheduled')).toBeLessThan(at('rst backup --json'))
+    expect(script!.text).toContain(`sed -n '2,4p' "$secrets" | sh -c 'IFS= read -r AWS_ACCESS_KEY_ID`)
+    // sh reads it (syntax only: nothing runs).
+    expect(() => execFileSync('sh', ['-n'], {input: script!.text})).not.toThrow()
+    // Same inventory, same secrets: unchanged; another password: the secrets file is replaced.
+    const hash = (text: string) => createHash('sha256').update(text).digest('hex')
+    const there = new Map([
+      [script!.path, hash(script!.text)],
+      [secrets!.path, hash(secrets!.text)],
+    ])
+    expect(cronFileAction(plan!, plan!.text, there)).toBe('unchanged')
+    expect(cronFileAction(plan!, plan!.text, new Map([...there, [secrets!.path, hash('old\n')]]))).toBe('replace')
+  })
+
+  it('refuses an offsite pgBackRest job without backups.offsite, and passes --repo=2 with one', () => {
+    const inv = structuredClone(loaded.inventory)
+    inv.backups.schedule = [{job: 'pgbackrest', type: 'full', repo: 'offsite', cron: '0 3 * * 0'}]
+    expect(planCronFiles(inv, 'lab')[0]!.text).toContain('--stanza=ctl-lab --repo=2 --type=full --backup-standby backup')
+    expect(() => planCronFiles({...inv, backups: {...inv.backups, offsite: undefined}}, 'lab')).toThrow(/no backups.offsite/)
   })
 
   it('refuses cron fields that are not cron fields (they end up in a file cron runs through sh)', () => {

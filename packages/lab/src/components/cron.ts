@@ -1,6 +1,7 @@
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {posix} from 'node:path'
 import {forEachLimited} from 'ctl/lib/limit.js'
-import {asHostDaemonWithBinds, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
+import {asHostDaemonWithBinds, processCommandLine, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
 import {isDefaultLab, type LabComponent, type LabContext, type LabHost} from '../types.js'
 
 /**
@@ -8,12 +9,25 @@ import {isDefaultLab, type LabComponent, type LabContext, type LabHost} from '..
  * `ctl backup schedule` installs a real schedule that really fires. Each host's cron runs in a mount
  * namespace of its own where /etc/cron.d is the host's directory (inventories/lab.yml:
  * backups.cronDir), /etc/crontab an empty file (not this machine's hourly jobs) and /run its own
- * (cron's pid file), so the hosts' schedules never mix although they share one filesystem.
+ * (cron's pid file) but for the lab's run directory (the databases' sockets, which scheduled jobs
+ * use), so the hosts' schedules never mix although they share one filesystem.
  */
 
 function cronLabPaths(host: LabHost) {
   const dir = `${host.stateDir}/cron`
-  return {dir, cronD: `${dir}/cron.d`, crontab: `${dir}/crontab`, log: `${dir}/cron.log`, run: `${host.runDir}/cron`, pidFile: `${host.runDir}/cron/crond.pid`}
+  const labRun = posix.dirname(host.runDir)
+  return {
+    dir,
+    cronD: `${dir}/cron.d`,
+    crontab: `${dir}/crontab`,
+    log: `${dir}/cron.log`,
+    run: `${host.runDir}/cron`,
+    pidFile: `${host.runDir}/cron/crond.pid`,
+    /** The lab's run directory (database sockets), held here while /run is replaced, then bound back at its path. */
+    labRun,
+    labRunHeld: `${dir}/lab-run`,
+    labRunMountPoint: `${host.runDir}/cron/${posix.basename(labRun)}`,
+  }
 }
 
 /** `cron -f` in the host's network namespace, with its own /etc/cron.d, /etc/crontab and /run. */
@@ -24,7 +38,10 @@ function cronCommand(host: LabHost): string[] {
     [
       [p.cronD, '/etc/cron.d'],
       [p.crontab, '/etc/crontab'],
+      // A job must still reach the host's daemons' sockets under the lab's run directory (/run/ctl-lab/...).
+      [p.labRun, p.labRunHeld],
       [p.run, '/run'],
+      [p.labRunHeld, p.labRun],
     ],
     ['cron', '-f'],
   )
@@ -36,9 +53,12 @@ async function up(ctx: LabContext): Promise<void> {
   if (!isDefaultLab(ctx)) return
   await forEachLimited(ctx.hosts, 8, async (host) => {
     const p = cronLabPaths(host)
-    for (const dir of [p.dir, p.cronD, p.run]) mkdirSync(dir, {recursive: true, mode: 0o755})
+    for (const dir of [p.dir, p.cronD, p.run, p.labRunHeld, p.labRunMountPoint]) mkdirSync(dir, {recursive: true, mode: 0o755})
     writeFileSync(p.crontab, '# The lab host has no system crontab of its own; ctl writes to cron.d.\n', {mode: 0o644})
-    if (running(host) !== undefined) return
+    const pid = running(host)
+    // A cron started with other mounts (an older lab) is started again.
+    if (pid !== undefined && processCommandLine(pid) === cronCommand(host).join(' ')) return
+    if (pid !== undefined) await stopProcess(pid, 5000)
     startDetached(cronCommand(host), p.log)
     if (!(await waitFor(() => running(host) !== undefined, 10_000, 100))) throw new Error(`cron did not start on ${host.name}; see ${p.log}`)
     ctx.log(`${host.name}: cron started`)

@@ -13,8 +13,8 @@ import {labServerCertCommand, registryPaths} from './registry-files.js'
 /**
  * Offsite backup storage for the lab: an S3 API (the seeds' MinIO) on <bridge address>:9000 over TLS
  * from the lab CA, served by s3rver (packages/lab/src/s3-double). Its objects live outside the lab's
- * state directory (in `.lab/`, with the keys), so `lab down` and a fresh `lab up` find them again, as a
- * real offsite store would after the cluster's hosts are lost; `lab down --purge-offsite` removes them too.
+ * state directory (in `.lab/`, with the keys), so `lab down --keep-offsite` and a fresh `lab up` find them
+ * again, as a real offsite store would after the cluster's hosts are lost (plain `lab down` removes them).
  */
 
 const S3_PORT = 9000

@@ -11,11 +11,15 @@ import {downLab, PROJECT_ROOT, type LabDownResult} from '../../runner.js'
 export default class LabDown extends CtlCommand {
   static override summary = 'Remove the lab: stop every component, then delete its namespaces, links, mounts and directories.'
   static override description =
-    'Only things carrying the lab prefix are touched (namespaces ctl-lab-h<i>, bridge ctllab0 and its veths, /var/lib/ctl-lab, /run/ctl-lab). The lab key pair in .lab/ is kept, and so are the objects of the offsite S3 storage (.lab/offsite-s3, beside the keys that encrypt them: they outlive the cluster, as offsite backups do) unless --purge-offsite. Afterwards it checks that nothing is left and fails if something is.'
+    'Only things carrying the lab prefix are touched (namespaces ctl-lab-h<i>, bridge ctllab0 and its veths, /var/lib/ctl-lab, /run/ctl-lab). The lab key pair in .lab/ is kept; the offsite S3 storage (.lab/offsite-s3) too with --keep-offsite, to rehearse a restore after losing the whole cluster (bench/offsite-recovery.sh). Afterwards it checks that nothing is left and fails if something is.'
   static override examples = ['<%= config.bin %> lab down --yes', 'CTL_LAB_INSTANCE=2 <%= config.bin %> lab down --yes', '<%= config.bin %> lab down --dry-run']
   static override flags = {
     ...changeFlags,
-    'purge-offsite': Flags.boolean({description: 'Also delete the offsite S3 storage (every offsite backup of this lab).', default: false}),
+    'keep-offsite': Flags.boolean({
+      description:
+        'Keep the offsite S3 storage (.lab/offsite-s3): the next `lab up` finds the backups, as after losing a cluster. Without it, they go too (a new cluster cannot share the old one’s pgBackRest stanza).',
+      default: false,
+    }),
   }
 
   async run(): Promise<LabDownResult | {instance: string; dryRun: true; present: LabLeftovers}> {
@@ -31,12 +35,12 @@ export default class LabDown extends CtlCommand {
     }
     if (leftoversCount(present) > 0) {
       await requireConfirmation({
-        message: `Remove the lab ${instance.prefix} (${present.namespaces.length} host(s), ${instance.stateDir}, ${instance.runDir}${flags['purge-offsite'] ? `, and every offsite backup in ${offsitePaths(PROJECT_ROOT, instance).storage}` : ''})?`,
+        message: `Remove the lab ${instance.prefix} (${present.namespaces.length} host(s), ${instance.stateDir}, ${instance.runDir}${flags['keep-offsite'] ? '' : `, and every offsite backup in ${offsitePaths(PROJECT_ROOT, instance).storage}`})?`,
         yes: flags.yes,
       })
     }
     const result = await downLab(instance)
-    if (flags['purge-offsite']) rmSync(offsitePaths(PROJECT_ROOT, instance).storage, {recursive: true, force: true})
+    if (!flags['keep-offsite']) rmSync(offsitePaths(PROJECT_ROOT, instance).storage, {recursive: true, force: true})
     const clean = leftoversCount(result.leftovers) === 0
     if (!this.jsonEnabled()) {
       for (const c of result.components) if (!c.ok) this.log(`FAILED ${c.component}: ${c.error}`)
