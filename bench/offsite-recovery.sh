@@ -27,7 +27,7 @@ echo "== rows into both clusters ($rows each)"
 pg -c 'drop database if exists ctl_dr with (force)' -c 'create database ctl_dr'
 pg -d ctl_dr -c "create table kept (id int primary key, v text not null); insert into kept select g, md5(g::text) from generate_series(1, $rows) g"
 maria "DROP DATABASE IF EXISTS ctl_dr; CREATE DATABASE ctl_dr; CREATE TABLE ctl_dr.kept (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB;"
-maria "INSERT INTO ctl_dr.kept SELECT seq, MD5(seq) FROM seq_1_to_$rows;"
+maria "USE ctl_dr; INSERT INTO kept SELECT seq, MD5(seq) FROM seq_1_to_$rows;"
 pg_digest() { pg -d ctl_dr -c "select count(*) || ':' || md5(string_agg(id || v, ',' order by id)) from kept"; }
 maria_digest() { maria "SET SESSION group_concat_max_len = 1073741824; SET SESSION wsrep_sync_wait = 1; SELECT CONCAT(COUNT(*), ':', MD5(GROUP_CONCAT(CONCAT(id, v) ORDER BY id SEPARATOR ','))) FROM ctl_dr.kept;"; }
 last_archived() { pg -c "select coalesce(last_archived_wal, '') from pg_stat_archiver"; }

@@ -34,7 +34,7 @@ export interface RestorePoint {
   /** Something about it that does not add up, e.g. a size other than the recorded one. */
   problem?: string
   /** pgBackRest: the backup's label, server version and repository (1 local, 2 offsite), and how to reach the repository (for drills). */
-  pgbackrest?: PgbackrestRepoAccess & {label: string; pgVersion: string; repo: number}
+  pgbackrest?: PgbackrestRepoAccess & {label: string; pgVersion: string; repo: number; stoppedAt: string}
   /** Where it is kept: on the cluster's nodes, or off them (S3). */
   offsite: boolean
   /** restic: the snapshot holding the backup and the backup directory's path as it was on the node. */
@@ -103,7 +103,7 @@ function pgbackrestPoints(node: string, base64: string, location: BackupLocation
     const repoDir = offsite ? `${location.pgbackrest!.offsite ?? `repo${b.repo}:`}/backup/${stanza}` : location.dir
     const cipher = info.repoCiphers[b.repo] ?? info.cipher
     listing.points.push({
-      pgbackrest: {...location.pgbackrest!, label: b.label, pgVersion: info.pgVersion ?? '15', repo: b.repo},
+      pgbackrest: {...location.pgbackrest!, label: b.label, pgVersion: info.pgVersion ?? '15', repo: b.repo, stoppedAt: b.stoppedAt},
       database: 'pgbackrest',
       series: offsite ? `pgbackrest/${stanza}@offsite` : `pgbackrest/${stanza}`,
       path: `${repoDir}/${b.label}`,

@@ -19,9 +19,13 @@ export interface DrillTarget {
  * What `ctl backup verify` drills: the restore point `--path` names, else the newest complete one of
  * every series. An unfinished or damaged backup is refused: its record is what a drill checks against.
  */
-export function chooseDrillTargets(points: readonly RestorePoint[], options: {path?: string; env: string; stamp?: string}): DrillTarget[] {
+export function chooseDrillTargets(
+  points: readonly RestorePoint[],
+  options: {path?: string; env: string; stamp?: string; at?: Date; now?: Date},
+): DrillTarget[] {
   const usable = (p: RestorePoint) => p.complete && !p.problem
   let chosen: RestorePoint[]
+  if (options.at !== undefined) return pointInTimeTargets(points.filter(usable), options.at, options)
   if (options.path !== undefined) {
     const named = points.filter((p) => p.path === options.path)
     if (named.length === 0)
@@ -56,4 +60,33 @@ export function chooseDrillTargets(points: readonly RestorePoint[], options: {pa
           : postgresDrillCommand(point.path, point.checksum ?? '')
     return {point, node: point.nodes[0]!, command: renderCommand(command), recordPath: drillRecordPath(point)}
   })
+}
+
+/**
+ * `--at`: per pgBackRest series (local, offsite), the newest good backup that had finished by then,
+ * restored and recovered to that time (WAL replayed up to it) instead of to its own consistent point.
+ */
+function pointInTimeTargets(points: readonly RestorePoint[], at: Date, options: {env: string; stamp?: string; now?: Date}): DrillTarget[] {
+  const target = at.toISOString()
+  if (at.getTime() > (options.now ?? new Date()).getTime())
+    throw new CtlError(`--at ${target} is in the future`, {exitCode: ExitCode.cannotRun, code: 'backup.future-target', hint: 'Give a time in the past.'})
+  const newest = new Map<string, RestorePoint>()
+  for (const p of points
+    .filter((x) => x.pgbackrest && x.pgbackrest.stoppedAt <= target)
+    .sort((a, b) => b.pgbackrest!.stoppedAt.localeCompare(a.pgbackrest!.stoppedAt)))
+    if (!newest.has(p.series)) newest.set(p.series, p)
+  if (newest.size === 0)
+    throw new CtlError(`No pgBackRest backup had finished by ${target}: no drill reaches that time`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'backup.target-too-old',
+      hint: `ctl backup list ${options.env} --database pgbackrest shows the backups and when they were taken (--at needs WAL archiving: pgBackRest only).`,
+    })
+  return [...newest.values()]
+    .sort((a, b) => a.series.localeCompare(b.series))
+    .map((point) => ({
+      point,
+      node: point.nodes[0]!,
+      command: renderCommand(pgbackrestDrillCommand({...point.pgbackrest!, node: point.nodes[0]!}, options.stamp ?? backupStamp(), target)),
+      recordPath: drillRecordPath(point),
+    }))
 }

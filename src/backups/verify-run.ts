@@ -12,6 +12,8 @@ import type {DrillTarget} from './verify-plan.js'
 export interface DrillResult {
   target: {path: string; node: string; series: string}
   record: DrillRecord
+  /** The rows of every table the scratch server counted (`db.schema.table` for PostgreSQL, `db.table` for MariaDB). */
+  rowCounts: Record<string, number>
   /** Why the record could not be written (the drill's verdict still stands). */
   recordNotSaved?: string
 }
@@ -37,6 +39,7 @@ export async function runDrill(runner: RemoteRunner, inventory: Inventory, targe
   const started = Date.now()
   const meta = () => ({path: target.point.path, node: target.node, verifiedAt: new Date().toISOString(), durationMs: Date.now() - started})
   let record: DrillRecord
+  let rowCounts: Record<string, number> = {}
   try {
     const recorded = await recordedCounts(runner, node, target)
     const ran = await runner.run(
@@ -47,6 +50,7 @@ export async function runDrill(runner: RemoteRunner, inventory: Inventory, targe
     const output = parseDrillOutput(ran.stdout)
     if (ran.code !== 0 && !output.failed) output.failed = {stage: 'scratch', message: `exit ${ran.code}: ${lastLines(ran.stderr, 2, ' ')}`}
     record = judgeDrill(output, recorded, meta())
+    rowCounts = output.rows
   } catch (error) {
     record = judgeDrill(
       {integrity: false, started: false, rows: {}, unreadable: [], finished: false, failed: {stage: 'scratch', message: toCtlError(error).message}},
@@ -54,7 +58,7 @@ export async function runDrill(runner: RemoteRunner, inventory: Inventory, targe
       meta(),
     )
   }
-  const result: DrillResult = {target: {path: target.point.path, node: target.node, series: target.point.series}, record}
+  const result: DrillResult = {target: {path: target.point.path, node: target.node, series: target.point.series}, record, rowCounts}
   try {
     // pgBackRest's drill records live in a directory of their own beside the repository (made on first use).
     const written = await runner.run(

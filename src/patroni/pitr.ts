@@ -154,7 +154,7 @@ export interface PgbackrestDrillSource {
  * into a scratch directory, started on a socket only (never archiving), every table counted, the
  * server stopped and the directory removed however the drill ends. Tagged lines, as the other drills.
  */
-export function pgbackrestDrillCommand(b: PgbackrestDrillSource, stamp: string): RemoteCommand {
+export function pgbackrestDrillCommand(b: PgbackrestDrillSource, stamp: string, target: RecoveryTarget = 'immediate'): RemoteCommand {
   const s: RepoAccess = {osUser: b.osUser, stanza: b.stanza, repoNode: b.node, configPath: () => b.config}
   const x: ScratchServer = {node: b.node, dir: `${b.scratchDir}/ctl-drill-${b.stanza}-${stamp}`, port: b.scratchPort, pgVersion: b.pgVersion}
   const dir = quote(x.dir)
@@ -162,7 +162,7 @@ export function pgbackrestDrillCommand(b: PgbackrestDrillSource, stamp: string):
   const fail = (stage: string) =>
     `printf '${stage}\\tfail\\t%s\\n' "$(tail -n 3 ${quote(`${x.dir}/restore.log`)} ${quote(`${x.dir}/server.log`)} 2> /dev/null | tr '\\n\\t' '  ')"; exit 0`
   const stageOf = {restore: 'integrity', start: 'start', recovery: 'start'} as const
-  const restored = restoreAndStartLines(s, x, b.label, 'immediate', (stage) => fail(stageOf[stage]), 3600, b.repo)
+  const restored = restoreAndStartLines(s, x, b.label, target, (stage) => fail(stageOf[stage]), 3600, b.repo)
   return {
     script: [
       `[ -x ${quote(pgCtl)} ] || { printf 'start\\tfail\\tno PostgreSQL %s server on this node\\n' ${quote(x.pgVersion)}; exit 0; }`,

@@ -179,6 +179,13 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     expect(await scratchPsql(scratch.dir, scratch.port, "select count(*) || ' ' || min(id) || ' ' || max(id) from writes")).toBe(`${before.id} 1 ${before.id}`)
     // The scratch server never archives into the production repository.
     expect(await scratchPsql(scratch.dir, scratch.port, "select current_setting('archive_mode')")).toBe('off')
+    // The same time as a restore drill (backup verify --at): the same rows, counted, nothing left behind.
+    const drill = await runCtl(['backup', 'verify', 'lab', '--component', 'pgbackrest', '--at', target, '--json'])
+    const drilled = json(drill)
+    expect(drill.exitCode, JSON.stringify(drilled)).toBe(0)
+    const local = drilled.results.find((r: {target: {series: string}}) => r.target.series === 'pgbackrest/ctl-lab')
+    expect(local.rowCounts[`${DB}.public.writes`]).toBe(before.id)
+    expect(drilled.drills[0].at).toBe(new Date(target).toISOString())
   })
 
   it('copies the restored database into a NEW database on the cluster, rows compared; an existing one is refused, untouched', async () => {

@@ -8,12 +8,13 @@ import {runDrill, type DrillResult} from '../../backups/verify-run.js'
 import {CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode} from '../../lib/errors.js'
 import {withSpinner} from '../../lib/progress.js'
+import {requireRestoreTime} from '../../runbooks/pitr-common.js'
 
 export interface BackupVerifyResult {
   env: string
   dryRun: boolean
   /** The drills planned (--dry-run) or run. */
-  drills: {series: string; node: string; path: string; command?: string}[]
+  drills: {series: string; node: string; path: string; at?: string; command?: string}[]
   results: DrillResult[]
   outcome: 'passed' | 'failed' | 'dry-run'
 }
@@ -27,12 +28,19 @@ The scratch copy needs as much free space in /var/tmp as the backup. Exit 1 when
     '<%= config.bin %> backup verify lab',
     '<%= config.bin %> backup verify prod --database postgres --json',
     '<%= config.bin %> backup verify prod --path /var/backups/mariadb/20261201T101500 --dry-run',
+    '<%= config.bin %> backup verify prod --component pgbackrest --at "2026-12-01 10:42:00"',
   ]
   static override args = {env: envArg}
   static override flags = {
     database: Flags.string({
       description: 'Only this database (pgbackrest: the newest backup in the pgBackRest repository)',
       options: ['mariadb', 'postgres', 'pgbackrest'],
+      aliases: ['component'],
+    }),
+    at: Flags.string({
+      description:
+        'Drill a point in time: the newest pgBackRest backup finished by then, recovered to that time (WAL replayed up to it), every table counted. pgBackRest only.',
+      exclusive: ['path'],
     }),
     path: Flags.string({description: 'Drill this restore point (a path ctl backup list shows)'}),
     'dry-run': Flags.boolean({description: 'Show which backups would be drilled where, and the drill script; run nothing.', default: false}),
@@ -41,7 +49,14 @@ The scratch copy needs as much free space in /var/tmp as the backup. Exit 1 when
   async run(): Promise<BackupVerifyResult> {
     const {args, flags} = await this.parse(BackupVerify)
     const loaded = this.loadEnv(args.env)
-    const locations = selectBackupLocations(loaded.inventory, flags.database)
+    if (flags.at !== undefined && flags.database !== undefined && flags.database !== 'pgbackrest')
+      throw new CtlError(`--at drills need archived WAL: pgbackrest only, not ${flags.database}`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'backup.at-unsupported',
+        hint: `For MariaDB, restore to a time with ctl runbook mariadb-restore ${args.env} --at TIME (a scratch server too).`,
+      })
+    const at = flags.at === undefined ? undefined : (requireRestoreTime(flags.at, {latest: false}) as Date)
+    const locations = selectBackupLocations(loaded.inventory, flags.at === undefined ? flags.database : 'pgbackrest')
     this.auditContext = {...this.auditContext, hosts: [...new Set(locations.flatMap((l) => l.nodes))]}
     const pool = this.sshPool(loaded)
     const gathered = await gatherRestorePoints(pool, loaded, locations)
@@ -54,14 +69,14 @@ The scratch copy needs as much free space in /var/tmp as the backup. Exit 1 when
         code: 'backup.unlisted',
         hint: unreadable.hint,
       })
-    const targets = chooseDrillTargets(gathered.points, {path: flags.path, env: loaded.env})
+    const targets = chooseDrillTargets(gathered.points, {path: flags.path, env: loaded.env, ...(at ? {at} : {})})
     if (targets.length === 0)
       throw new CtlError('No complete backup to drill', {
         exitCode: ExitCode.cannotRun,
         code: 'backup.none',
         hint: `Take one first (ctl runbook mariadb-backup ${loaded.env}, ctl runbook pg-backup ${loaded.env}); ctl backup list ${loaded.env} shows what there is.`,
       })
-    const drills = targets.map((t) => ({series: t.point.series, node: t.node, path: t.point.path}))
+    const drills = targets.map((t) => ({series: t.point.series, node: t.node, path: t.point.path, ...(at ? {at: at.toISOString()} : {})}))
     if (flags['dry-run']) {
       if (!this.jsonEnabled()) {
         for (const t of targets)

@@ -147,7 +147,7 @@ describe('restore points of a pgBackRest repository', () => {
         complete: true,
         encrypted: true,
         offsite: false,
-        pgbackrest: {...repo.pgbackrest, label: '20261201-000000F', pgVersion: '15', repo: 1},
+        pgbackrest: {...repo.pgbackrest, label: '20261201-000000F', pgVersion: '15', repo: 1, stoppedAt: new Date(1_796_000_000 * 1000).toISOString()},
       },
       expect.objectContaining({path: '/srv/pgbackrest/backup/pg/20261202-000000F', complete: false, problem: 'pgBackRest marks this backup as failed'}),
     ])

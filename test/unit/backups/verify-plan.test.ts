@@ -43,4 +43,41 @@ describe('which backups a restore drill takes', () => {
     expect(() => chooseDrillTargets(points, {env: 'prod', path: '/b/nope'})).toThrow(/No restore point at \/b\/nope/)
     expect(() => chooseDrillTargets(points, {env: 'prod', path: '/b/mariadb-2'})).toThrow(/not a complete backup/)
   })
+
+  it('--at: per pgBackRest series the newest good backup finished by then, recovered to that time; refused before the first or in the future', () => {
+    const pg = (series: string, day: number, repo: number, extra: Partial<RestorePoint> = {}) =>
+      point(series, day, {
+        database: 'pgbackrest',
+        pgbackrest: {
+          config: '/etc/pgbackrest.conf',
+          stanza: 's',
+          osUser: 'postgres',
+          repoPath: '/r',
+          scratchDir: '/var/tmp',
+          scratchPort: 55432,
+          label: `2026120${day}-000000F`,
+          pgVersion: '15',
+          repo,
+          stoppedAt: `2026-12-${String(day).padStart(2, '0')}T01:00:00.000Z`,
+        },
+        ...extra,
+      })
+    const points = [
+      pg('pgbackrest/s', 1, 1),
+      pg('pgbackrest/s', 3, 1),
+      pg('pgbackrest/s@offsite', 2, 2),
+      pg('pgbackrest/s', 2, 1, {problem: 'x'}),
+      point('mariadb', 2),
+    ]
+    const now = new Date('2026-12-10T00:00:00Z')
+    const targets = chooseDrillTargets(points, {env: 'prod', at: new Date('2026-12-02T12:00:00Z'), now, stamp: 'T'})
+    expect(targets.map((t) => [t.point.series, t.point.pgbackrest!.label])).toEqual([
+      ['pgbackrest/s', '20261201-000000F'],
+      ['pgbackrest/s@offsite', '20261202-000000F'],
+    ])
+    expect(targets[0]!.command).toContain("--type=time '--target=2026-12-02 12:00:00.000+00' --target-action=promote")
+    expect(targets[1]!.command).toContain('--repo=2')
+    expect(() => chooseDrillTargets(points, {env: 'prod', at: new Date('2026-11-30T00:00:00Z'), now})).toThrow(/No pgBackRest backup had finished/)
+    expect(() => chooseDrillTargets(points, {env: 'prod', at: new Date('2026-12-11T00:00:00Z'), now})).toThrow(/in the future/)
+  })
 })
