@@ -213,19 +213,44 @@ export function renderNodeConfigs(
 /**
  * PostgreSQL's archiving through pgBackRest, set cluster-wide in Patroni's DCS. No --config: each
  * node's pgBackRest reads its own (the default path, or PGBACKREST_CONFIG in PostgreSQL's environment).
+ * restore_command (a recovery setting: Patroni's recovery_conf) lets a standby read the archive, and a
+ * promotion see the timelines already there: without it a member promoted after another one's
+ * promotion forks the same timeline again, and archiving refuses its segments for good.
  */
 export function archivingParameters(s: PgbackrestSettings): Record<string, string> {
   return {
     archive_mode: 'on',
     archive_command: `pgbackrest --stanza=${s.stanza} archive-push "%p"`,
     archive_timeout: String(s.archiveTimeoutSeconds),
+    restore_command: `pgbackrest --stanza=${s.stanza} archive-get %f "%p"`,
   }
 }
 
-/** The parameters whose value in the DCS differs from what archiving needs (Patroni may report numbers as numbers). */
-export function archivingChanges(s: PgbackrestSettings, current: Record<string, unknown> | undefined): Record<string, string> {
+/** Patroni keeps recovery settings apart from the server's parameters. */
+const RECOVERY_SETTINGS = new Set(['restore_command'])
+
+/** The settings whose value in the DCS differs from what archiving needs (Patroni may report numbers as numbers). */
+export function archivingChanges(
+  s: PgbackrestSettings,
+  current: Record<string, unknown> | undefined,
+  recoveryConf: Record<string, unknown> | undefined = {},
+): Record<string, string> {
   const want = archivingParameters(s)
-  return Object.fromEntries(Object.entries(want).filter(([k, v]) => String(current?.[k] ?? '') !== v))
+  const have = (k: string) => (RECOVERY_SETTINGS.has(k) ? recoveryConf?.[k] : current?.[k])
+  return Object.fromEntries(Object.entries(want).filter(([k, v]) => String(have(k) ?? '') !== v))
+}
+
+/** The PATCH /config body for those changes: recovery settings under recovery_conf, the rest under parameters. */
+export function archivingConfigPatch(changes: Record<string, string>): {postgresql: Record<string, Record<string, string>>} {
+  const pick = (recovery: boolean) => Object.fromEntries(Object.entries(changes).filter(([k]) => RECOVERY_SETTINGS.has(k) === recovery))
+  const parameters = pick(false)
+  const recovery = pick(true)
+  return {
+    postgresql: {
+      ...(Object.keys(parameters).length > 0 ? {parameters} : {}),
+      ...(Object.keys(recovery).length > 0 ? {recovery_conf: recovery} : {}),
+    },
+  }
 }
 
 /** pgBackRest as the PostgreSQL user, with the node's config and the stanza. */

@@ -8,6 +8,7 @@ import type {PatroniAccess} from '../patroni/actions.js'
 import {memberTarget, type ClusterFacts} from '../patroni/facts.js'
 import {
   archivingChanges,
+  archivingConfigPatch,
   archivingParameters,
   pgbackrestCommand,
   pgbackrestSettings,
@@ -144,11 +145,9 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState, PgbackrestSetupOptio
         }
         ctx.state.layouts = await memberLayouts(access, facts, 'facts')
         const config = await access.request(facts.leader, {method: 'GET', path: '/config'})
-        const parameters = ((config.json as {postgresql?: {parameters?: Record<string, unknown>}} | undefined)?.postgresql?.parameters ?? {}) as Record<
-          string,
-          unknown
-        >
-        ctx.state.changes = archivingChanges(s, parameters)
+        const postgresql = (config.json as {postgresql?: {parameters?: Record<string, unknown>; recovery_conf?: Record<string, unknown>}} | undefined)
+          ?.postgresql
+        ctx.state.changes = archivingChanges(s, postgresql?.parameters ?? {}, postgresql?.recovery_conf ?? {})
         ctx.state.restarts = (await archiveModeStates(access)).filter((m) => !m.on).map((m) => m.member)
         ctx.report([
           ...table(
@@ -227,14 +226,18 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState, PgbackrestSetupOptio
       title: "Turn on WAL archiving in Patroni's configuration",
       risk: 'change',
       description:
-        'PATCH /config with archive_mode, archive_command and archive_timeout (cluster-wide, in the DCS), then POST /restart on each member with a pending restart: replicas first, then the leader after a question.',
+        'PATCH /config with archive_mode, archive_command, archive_timeout and restore_command (recovery_conf: standbys read the archive, a promotion sees its timelines) cluster-wide in the DCS, then POST /restart on each member with a pending restart: replicas first, then the leader after a question.',
       plan(state, loaded) {
         const s = pgbackrestSettings(loaded)
         if (state.configsOnly) return {summary: 'Left out', commands: [], skip: CONFIGS_ONLY}
         const changes = state.changes ?? archivingParameters(s)
         const leader = state.facts?.leader
         if (state.changes && Object.keys(state.changes).length === 0 && state.restarts?.length === 0)
-          return {summary: 'Archiving is on already', commands: [], skip: 'archive_mode, archive_command and archive_timeout are set and no restart is pending'}
+          return {
+            summary: 'Archiving is on already',
+            commands: [],
+            skip: 'archive_mode, archive_command, archive_timeout and restore_command are set and no restart is pending',
+          }
         return {
           summary: `Set ${Object.keys(changes).join(', ') || 'nothing'} in the DCS, then restart the members that need it (replicas first, ${leader ?? 'the leader'} last, after a question)`,
           commands: leader
@@ -242,7 +245,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState, PgbackrestSetupOptio
                 {
                   node: memberNamed(patroniTopology(loaded), leader).node,
                   command: renderCommand(buildRestRequest(memberNamed(patroniTopology(loaded), leader), {method: 'PATCH', path: '/config', body: {}})),
-                  note: `body on stdin: ${JSON.stringify({postgresql: {parameters: changes}})}`,
+                  note: `body on stdin: ${JSON.stringify(archivingConfigPatch(changes))}`,
                 },
               ]
             : [],
@@ -252,7 +255,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState, PgbackrestSetupOptio
         const access = patroniAccess(ctx)
         const leader = ctx.state.facts!.leader!
         if (Object.keys(ctx.state.changes ?? {}).length > 0) {
-          const reply = await access.request(leader, {method: 'PATCH', path: '/config', body: {postgresql: {parameters: ctx.state.changes}}})
+          const reply = await access.request(leader, {method: 'PATCH', path: '/config', body: archivingConfigPatch(ctx.state.changes!)})
           if (reply.status !== 200)
             throw new CtlError(`Patroni refused the configuration change: ${reply.text || reply.transportError}`, {
               host: access.member(leader).node,

@@ -3,7 +3,7 @@ import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
-import {ensureHealthy, member, psql, WRITE_ENDPOINT} from './support/patroni.js'
+import {ensureHealthy, member, members, psql, waitFor, WRITE_ENDPOINT} from './support/patroni.js'
 
 // pgBackRest on the lab's Patroni cluster: archiving set up through Patroni, a backup from a replica
 // into the encrypted repository on h3, and a restore to a time between two writes that holds exactly
@@ -68,10 +68,16 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     const result = json(first)
     expect(first.exitCode, JSON.stringify(result.error)).toBe(0)
     expect(result.steps.find((s: {id: string}) => s.id === 'check').status).toBe('done')
-    const leader = member(await ensureHealthy()).address
+    const leaderName = await ensureHealthy()
+    const leader = member(leaderName).address
     expect(await psql(leader, "select current_setting('archive_mode') || ' ' || current_setting('archive_command')")).toBe(
       'on pgbackrest --stanza=ctl-lab archive-push "%p"',
     )
+    // Standbys read the archive (and a promotion sees the timelines in it): restore_command through Patroni's recovery_conf.
+    for (const m of members.filter((x) => x.name !== leaderName))
+      await waitFor(`restore_command on ${m.name}`, async () =>
+        (await psql(m.address, "select current_setting('restore_command')")) === 'pgbackrest --stanza=ctl-lab archive-get %f "%p"' ? true : undefined,
+      )
     // The repository key is in the repository node's config only (0600), never in a member's.
     const key = readFileSync('.lab/pgbackrest-cipher.password', 'utf8').trim()
     expect(readFileSync('/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf', 'utf8')).toContain(`repo1-cipher-pass=${key}`)

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {loadInventory} from '../../../src/inventory/load.js'
 import {
   archivingChanges,
+  archivingConfigPatch,
   pgbackrestCommand,
   pgbackrestSettings,
   renderNodeConfigs,
@@ -129,14 +130,32 @@ describe('pgBackRest configs', () => {
 
 describe('archiving through Patroni', () => {
   it('wants archive_mode, a pgbackrest archive_command without --config, and archive_timeout', () => {
-    expect(archivingChanges(s, {})).toEqual({archive_mode: 'on', archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"', archive_timeout: '10'})
+    expect(archivingChanges(s, {})).toEqual({
+      archive_mode: 'on',
+      archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"',
+      archive_timeout: '10',
+      restore_command: 'pgbackrest --stanza=ctl-lab archive-get %f "%p"',
+    })
   })
 
-  it('changes only what differs (Patroni may report numbers as numbers)', () => {
-    expect(archivingChanges(s, {archive_mode: 'on', archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"', archive_timeout: 10})).toEqual({})
-    expect(archivingChanges(s, {archive_mode: 'on', archive_command: '/bin/true', archive_timeout: 10})).toEqual({
+  it('changes only what differs (Patroni may report numbers as numbers); restore_command is read from and written to recovery_conf', () => {
+    const restore = {restore_command: 'pgbackrest --stanza=ctl-lab archive-get %f "%p"'}
+    expect(archivingChanges(s, {archive_mode: 'on', archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"', archive_timeout: 10}, restore)).toEqual(
+      {},
+    )
+    expect(archivingChanges(s, {archive_mode: 'on', archive_command: '/bin/true', archive_timeout: 10}, restore)).toEqual({
       archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"',
     })
+    // In parameters it does not count: Patroni takes recovery settings from recovery_conf.
+    const inParameters = archivingChanges(s, {
+      archive_mode: 'on',
+      archive_command: 'pgbackrest --stanza=ctl-lab archive-push "%p"',
+      archive_timeout: 10,
+      ...restore,
+    })
+    expect(inParameters).toEqual(restore)
+    expect(archivingConfigPatch({archive_mode: 'on', ...restore})).toEqual({postgresql: {parameters: {archive_mode: 'on'}, recovery_conf: restore}})
+    expect(archivingConfigPatch(restore)).toEqual({postgresql: {recovery_conf: restore}})
   })
 
   it('runs pgbackrest as the PostgreSQL user with the node’s config', () => {
