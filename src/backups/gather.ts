@@ -4,7 +4,7 @@ import {CtlError, toCtlError} from '../lib/errors.js'
 import {mapLimit} from '../lib/limit.js'
 import type {RemoteRunner} from '../ssh/pool.js'
 import type {BackupLocation} from './locations.js'
-import {resticSecretsStdin} from './restic.js'
+import {isWrongResticKey, resticSecretsStdin} from './restic.js'
 import {listResticPointsCommand, parseResticPoints} from './restic-points.js'
 import {listRestorePointsCommand, mergeRestorePoints, parseRestorePoints, type RestorePoint} from './restore-points.js'
 
@@ -59,7 +59,7 @@ export async function gatherRestorePoints(
         timeoutMs: 120_000,
       })
       if (result.code !== 0) {
-        const wrongKey = /wrong password|no key found/.test(result.stderr)
+        const wrongKey = isWrongResticKey(result.stderr)
         throw new CtlError(
           `Listing ${location.dir} failed (exit ${result.code}): ${wrongKey ? 'backups.offsite.encryptionKey is not the key this repository was made with' : result.stderr.trim().split('\n').slice(-2).join(' ')}`,
           {

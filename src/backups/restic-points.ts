@@ -1,7 +1,7 @@
 import {quote, type RemoteCommand} from '../lib/shell.js'
 import {mariadbDrillCommand} from './drill.js'
 import type {BackupLocation} from './locations.js'
-import {decodeDrill, type RestorePoint} from './restore-points.js'
+import {decodeDrill, drillRecordsLoop, type RestorePoint} from './restore-points.js'
 import {parseResticSnapshots, resticEnvLines, resticSnapshotsScript, snapshotAddress} from './restic.js'
 
 /**
@@ -14,12 +14,11 @@ type ResticLocation = BackupLocation & {restic: NonNullable<BackupLocation['rest
 
 /** `snapshots<TAB><base64 JSON>`, then `drill<TAB><short id><TAB><base64 record>` per drill record. */
 export function listResticPointsCommand(location: ResticLocation): RemoteCommand {
-  const drills = quote(location.restic.drillDir)
   return {
     script: [
       `out=$( (${resticSnapshotsScript(location.restic.repo)}) ) || exit $?`,
       `printf 'snapshots\\t%s\\n' "$(printf %s "$out" | base64 -w0)"`,
-      `for f in ${drills}/*.verify.json; do [ -f "$f" ] || continue; printf 'drill\\t%s\\t%s\\n' "$(basename "$f" .verify.json)" "$(base64 -w0 < "$f")"; done`,
+      drillRecordsLoop(location.restic.drillDir, 'drill'),
     ].join('\n'),
   }
 }

@@ -50,6 +50,11 @@ export function resticEnvLines(repo: ResticRepo): string[] {
   ]
 }
 
+/** restic's answer to a repository password that is not the repository's key. */
+export function isWrongResticKey(stderr: string): boolean {
+  return /wrong password|no key found/.test(stderr)
+}
+
 /** What a shipped backup carries as tags: its directory's name, manifest checksum and size (restic 0.14's snapshots list no sizes). */
 export interface ShippedBackup {
   name: string

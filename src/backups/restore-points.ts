@@ -76,8 +76,13 @@ function pgbackrestListing(repo: PgbackrestRepoAccess): string {
   const info = pgbackrestCommand({osUser: repo.osUser, stanza: repo.stanza, configPath: () => repo.config}, '', '--output=json', 'info')
     .map(quote)
     .join(' ')
-  const drills = `for f in ${quote(pgbackrestDrillDir(repo.repoPath))}/*.verify.json; do [ -f "$f" ] || continue; printf 'pgdrill\\tpgbackrest\\t%s\\t%s\\n' "$(basename "$f" .verify.json)" "$(base64 -w0 < "$f")"; done`
+  const drills = drillRecordsLoop(pgbackrestDrillDir(repo.repoPath), 'pgdrill\\tpgbackrest')
   return `if r=$(${info} 2>&1); then printf 'pgbackrest\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | base64 -w0)"; ${drills}; else printf 'pgbackrest-error\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | tail -n 2 | tr '\\t\\n' '  ')"; fi`
+}
+
+/** Prints `<tags><TAB><name><TAB><base64 record>` for each drill record (`<name>.verify.json`) in `dir`. */
+export function drillRecordsLoop(dir: string, tags: string): string {
+  return `for f in ${quote(dir)}/*.verify.json; do [ -f "$f" ] || continue; printf '${tags}\\t%s\\t%s\\n' "$(basename "$f" .verify.json)" "$(base64 -w0 < "$f")"; done`
 }
 
 /** Where `ctl backup verify` keeps its drill records of a pgBackRest repository (beside pgBackRest's own directories, never in them). */

@@ -1,6 +1,6 @@
 import {backupCommand, prepareCommand, recordCommand} from '../galera/backup.js'
 import type {GaleraCluster} from '../inventory/schema/databases.js'
-import {quote, type RemoteCommand} from '../lib/shell.js'
+import {quote, shellCommand, type RemoteCommand} from '../lib/shell.js'
 import {MARIADB_ROWS_FILE, mariadbDrillCommand} from './drill.js'
 import {resticShipLines, type ResticRepo} from './restic.js'
 
@@ -22,7 +22,7 @@ export function scheduledMariadbPaths(cronDir: string, env: string, backupDir: s
 }
 
 /** `sh -c '<script>'`, the script's lines kept as written (they are quoted already). */
-const inShell = (command: RemoteCommand): string => `sh -c ${quote('script' in command ? command.script : command.join(' '))}`
+const inShell = (command: RemoteCommand): string => `sh -c ${quote('script' in command ? command.script : shellCommand(command))}`
 
 export function scheduledMariadbScript(
   cluster: GaleraCluster,
@@ -47,7 +47,7 @@ export function scheduledMariadbScript(
     `rm -rf ${w} ${quote(`${work}.count`)}`,
     'stamp=$(date -u +%Y%m%dT%H%M%S)',
     `target=${quote(cluster.backupDir)}/"$stamp"`,
-    `echo "$(date -u +%FT%TZ) backup of ${node} into $target"`,
+    `echo "$(date -u +%FT%TZ) backup of" ${quote(node)} "into $target"`,
     `sed -n 1p "$secrets" | ${inShell(backupCommand(member, cluster.user, work, withPassword))}`,
     inShell(prepareCommand(work)),
     // The row counts of a scratch copy, for restore drills (as the runbook's count-rows step).
@@ -63,7 +63,7 @@ export function scheduledMariadbScript(
           'checksum=$(sha256sum < "$target/ctl-manifest.sha256" | cut -c1-64)',
           'size=$(du -sb "$target" | cut -f1)',
           `sed -n '2,4p' "$secrets" | sh -c ${quote(resticShipLines(offsite, {dir: '"$1"', name: '"$2"', checksum: '"$3"', sizeBytes: '"$4"'}).join('\n'))} ship "$target" "$stamp" "$checksum" "$size"`,
-          `echo "$(date -u +%FT%TZ) shipped to ${offsite.where}"`,
+          `echo "$(date -u +%FT%TZ) shipped to" ${quote(offsite.where)}`,
         ]
       : []),
     '',

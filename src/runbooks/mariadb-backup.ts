@@ -17,7 +17,7 @@ import {writeRecordCommand} from '../patroni/dump.js'
 import type {Runbook, StepContext} from './types.js'
 import {lastLines} from '../lib/output.js'
 import {posix} from 'node:path'
-import {mariadbResticRepo, parseShipSummary, resticSecretsStdin, resticShipCommand} from '../backups/restic.js'
+import {isWrongResticKey, mariadbResticRepo, parseShipSummary, resticSecretsStdin, resticShipCommand} from '../backups/restic.js'
 
 export interface MariadbBackupOptions {
   /** The member to back up (default: the inventory's backup node, else the first member). */
@@ -217,7 +217,7 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
           throw new CtlError(`Shipping the backup to ${repo.where} failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
             host: ctx.state.node,
             code: 'mariadb.offsite-failed',
-            hint: /wrong password|no key found/.test(r.stderr)
+            hint: isWrongResticKey(r.stderr)
               ? 'The offsite repository was made with another key: backups.offsite.encryptionKey must stay the same for its life.'
               : `The backup itself is complete in ${ctx.state.target}. Check backups.offsite (endpoint, caFile, keys) and that restic is installed on ${ctx.state.node}, then --resume.`,
           })
