@@ -40,6 +40,7 @@ describe('lab patroni', () => {
     const up = await runCtl(['lab', 'up', '--only', 'patroni', '--json'], {timeoutMs: 300_000})
     expect(up.exitCode, up.stdout).toBe(0)
     expect(await waitFor('the old leader streaming', async () => ((await streamingFrom(newLeader)).includes(leader) ? true : undefined))).toBe(true)
+    // lab up waits until it serves reads: a standby streams before it is consistent.
     expect(await psql(old.address, 'select pg_is_in_recovery()')).toBe('t')
   })
 })

@@ -8,7 +8,7 @@ import {inNetns, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
 import {ensureLabPassword} from '../lab-files.js'
 import {DEFAULT_LAB_INSTANCE, isDefaultLab, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
-import {gatherClusterFacts, type ClusterFacts} from 'ctl/patroni/facts.js'
+import {gatherClusterFacts, isRunningState, type ClusterFacts} from 'ctl/patroni/facts.js'
 import {restCall} from 'ctl/patroni/rest.js'
 import type {PatroniTopology, RunOn} from 'ctl/patroni/topology.js'
 import {
@@ -150,9 +150,12 @@ async function etcdHealthy(host: LabHost): Promise<boolean> {
   return r.code === 0 && /"health":\s*"true"/.test(r.stdout)
 }
 
-/** One leader and every other member streaming in the leader's pg_stat_replication. */
+/**
+ * One leader and every other member streaming in the leader's pg_stat_replication and running: a
+ * standby streams before it reaches a consistent state, and until then it refuses connections.
+ */
 function clusterReady(facts: ClusterFacts): boolean {
-  return facts.leaderHealthy && facts.members.every((m) => m.name === facts.leader || m.streaming)
+  return facts.leaderHealthy && facts.members.every((m) => m.name === facts.leader || (m.streaming && isRunningState(m.state)))
 }
 
 async function labClusterFacts(ctx: Pick<LabContext, 'hosts' | 'projectRoot'>): Promise<ClusterFacts> {
