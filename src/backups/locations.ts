@@ -1,3 +1,4 @@
+import {galeraBackupNode} from '../galera/cluster.js'
 import type {Inventory} from '../inventory/schema/index.js'
 import {nodePath} from '../inventory/schema/common.js'
 import {mariadbResticRepo, type ResticRepo} from './restic.js'
@@ -34,7 +35,7 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
     out.push({
       database: 'mariadb',
       dir: galera.backupDir,
-      nodes: galera.backupNode ? [galera.backupNode] : galera.members.map((m) => m.node),
+      nodes: galera.backupNode || galera.backupReplica ? [galeraBackupNode(galera)] : galera.members.map((m) => m.node),
       runbook: 'mariadb-backup',
     })
   const restic = mariadbResticRepo(inventory)
@@ -42,7 +43,7 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
     out.push({
       database: 'mariadb',
       dir: restic.where,
-      nodes: [galera.backupNode ?? galera.members[0]!.node],
+      nodes: [galeraBackupNode(galera)],
       runbook: 'mariadb-backup',
       restic: {repo: restic, drillDir: `${galera.backupDir}/ctl-offsite-drills`},
     })

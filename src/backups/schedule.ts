@@ -1,3 +1,4 @@
+import {galeraBackupNode} from '../galera/cluster.js'
 import {createHash} from 'node:crypto'
 import {posix} from 'node:path'
 import type {Inventory} from '../inventory/schema/index.js'
@@ -94,7 +95,7 @@ export function planCronFiles(inventory: Inventory, env: string, secrets: Schedu
       hint: 'Describe the S3 storage under backups.offsite (docs/BACKUPS.md) or schedule into the local repository.',
     })
   const repoNode = patroni?.pgbackrest?.repoNode
-  const mariadbNode = galera ? (galera.backupNode ?? galera.members[0]!.node) : undefined
+  const mariadbNode = galera ? galeraBackupNode(galera) : undefined
   const nodes = [...new Set([repoNode, mariadbNode].filter((n): n is string => n !== undefined))]
   return nodes.map((node) => {
     const cronDir = nodePath(inventory.backups.cronDir, node)

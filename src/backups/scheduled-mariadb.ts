@@ -1,3 +1,4 @@
+import {isBackupReplica, memberOf} from '../galera/cluster.js'
 import {backupCommand, prepareCommand, recordCommand} from '../galera/backup.js'
 import type {GaleraCluster} from '../inventory/schema/databases.js'
 import {quote, shellCommand, type RemoteCommand} from '../lib/shell.js'
@@ -30,7 +31,7 @@ export function scheduledMariadbScript(
   paths: {script: string; secrets: string},
   offsite: ResticRepo | undefined,
 ): string {
-  const member = cluster.members.find((m) => m.node === node)!
+  const member = memberOf(cluster, node)
   const work = `${cluster.backupDir}/.ctl-scheduled`
   const w = quote(work)
   const withPassword = cluster.password !== undefined
@@ -48,7 +49,7 @@ export function scheduledMariadbScript(
     'stamp=$(date -u +%Y%m%dT%H%M%S)',
     `target=${quote(cluster.backupDir)}/"$stamp"`,
     `echo "$(date -u +%FT%TZ) backup of" ${quote(node)} "into $target"`,
-    `sed -n 1p "$secrets" | ${inShell(backupCommand(member, cluster.user, work, withPassword))}`,
+    `sed -n 1p "$secrets" | ${inShell(backupCommand(member, cluster.user, work, withPassword, isBackupReplica(cluster, node)))}`,
     inShell(prepareCommand(work)),
     // The row counts of a scratch copy, for restore drills (as the runbook's count-rows step).
     `${inShell(mariadbDrillCommand(work, {integrity: false}))} > ${quote(`${work}.count`)}`,

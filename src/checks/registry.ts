@@ -5,6 +5,7 @@ import {diskFreeCheck} from './all/disk-free.js'
 import {dockerEngineCheck} from './all/docker-engine.js'
 import {etcdCheck} from './all/etcd.js'
 import {galeraCheck} from './all/galera.js'
+import {galeraReplicaCheck} from './all/galera-replica.js'
 import {memoryCheck} from './all/memory.js'
 import {nodeLabelsCheck} from './all/node-labels.js'
 import {placementCheck} from './all/placement.js'
@@ -32,6 +33,7 @@ export const allChecks: readonly CheckDefinition[] = [
   placementCheck,
   serviceHealthCheck,
   galeraCheck,
+  galeraReplicaCheck,
   patroniCheck,
   etcdCheck,
   vaultCheck,

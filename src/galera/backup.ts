@@ -31,8 +31,11 @@ const OWNER_ONLY = 'umask 077'
  * arrives on stdin and reaches mariabackup as MYSQL_PWD, never on its command line. The backup
  * directory is made 0700 even when it existed before.
  */
-export function backupCommand(member: GaleraMember, user: string, target: string, withPassword: boolean): RemoteCommand {
-  const backup = ['mariabackup', ...defaultsFirst(member), '--backup', '--galera-info', `--socket=${member.socket}`, `--user=${user}`, `--target-dir=${target}`]
+export function backupCommand(member: GaleraMember, user: string, target: string, withPassword: boolean, fromReplica = false): RemoteCommand {
+  // A member records its Galera position; the backup replica its source's GTID position
+  // (xtrabackup_slave_info), its SQL thread paused while the non-InnoDB files are copied.
+  const position = fromReplica ? ['--slave-info', '--safe-slave-backup'] : ['--galera-info']
+  const backup = ['mariabackup', ...defaultsFirst(member), '--backup', ...position, `--socket=${member.socket}`, `--user=${user}`, `--target-dir=${target}`]
   const dir = posix.dirname(target)
   const steps = [OWNER_ONLY, shellCommand(['mkdir', '-p', dir]), shellCommand(['chmod', '700', dir]), shellCommand(['mkdir', target])]
   if (withPassword) steps.unshift('IFS= read -r MYSQL_PWD', 'export MYSQL_PWD')
@@ -84,6 +87,16 @@ export function parseGaleraInfo(text: string): Position | undefined {
 
 export function readGaleraInfoCommand(target: string): string[] {
   return ['cat', `${target}/xtrabackup_galera_info`]
+}
+
+/** What `--slave-info` wrote: the statements that point a new replica at the same source position. */
+export function readSlaveInfoCommand(target: string): string[] {
+  return ['cat', `${target}/xtrabackup_slave_info`]
+}
+
+/** The GTID in xtrabackup_slave_info (`SET GLOBAL gtid_slave_pos = '0-1-42';`). */
+export function parseSlaveInfoGtid(text: string): string | undefined {
+  return /gtid_slave_pos\s*=\s*'([\d,-]+)'/.exec(text)?.[1]
 }
 
 /**

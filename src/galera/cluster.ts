@@ -9,6 +9,7 @@ import type {RemoteResult, RunOptions} from '../ssh/pool.js'
 import {controlCommand, readGrastateCommand, sqlCommand, WSREP_STATUS_SQL, wsrepRecoverCommand, type ControlAction} from './commands.js'
 import {parseGrastate, parseRecoveredPosition, parseWsrepStatus, type NodeFacts, type Position, type WsrepStatus} from './facts.js'
 import {lastLines} from '../lib/output.js'
+import {REPLICA_STATUS_SQL} from './replica.js'
 
 /**
  * Talking to a Galera cluster through the runbook context: every command goes through `run`
@@ -32,17 +33,33 @@ export function galeraCluster(loaded: LoadedInventory): GaleraCluster {
   return cluster
 }
 
-/** The member backups run on: the one asked for, else the inventory's backupNode, else the first member. */
+/**
+ * The node backups run on: the one asked for, else the inventory's backupNode, else its backup replica
+ * (seed 000), else the first member.
+ */
 export function backupMember(cluster: GaleraCluster, asked?: string): string {
-  const node = asked ?? cluster.backupNode ?? cluster.members[0]!.node
+  const node = asked ?? galeraBackupNode(cluster)
   memberOf(cluster, node)
   return node
 }
 
-function memberOf(cluster: GaleraCluster, node: string): GaleraMember {
-  const member = cluster.members.find((m) => m.node === node)
+export function galeraBackupNode(cluster: GaleraCluster): string {
+  return cluster.backupNode ?? cluster.backupReplica?.node ?? cluster.members[0]!.node
+}
+
+/** Is this node the cluster's backup replica (not a Galera member)? */
+export function isBackupReplica(cluster: GaleraCluster, node: string): boolean {
+  return cluster.backupReplica?.node === node
+}
+
+/** A member, or the backup replica (a mariadbd described the same way, outside the cluster). */
+export function memberOf(cluster: GaleraCluster, node: string): GaleraMember {
+  const member = cluster.members.find((m) => m.node === node) ?? (isBackupReplica(cluster, node) ? cluster.backupReplica : undefined)
   if (!member)
-    throw new CtlError(`${node} is not a Galera member`, {exitCode: ExitCode.cannotRun, hint: `Members: ${cluster.members.map((m) => m.node).join(', ')}`})
+    throw new CtlError(`${node} is not a Galera member`, {
+      exitCode: ExitCode.cannotRun,
+      hint: `Members: ${cluster.members.map((m) => m.node).join(', ')}${cluster.backupReplica ? `; backup replica: ${cluster.backupReplica.node}` : ''}`,
+    })
   return member
 }
 
@@ -63,8 +80,8 @@ export class GaleraCommands {
   }
 
   /** The password (when the inventory has one) travels on stdin, never in this command. */
-  sqlCommand(node: string, sql: string): RemoteCommand {
-    return sqlCommand(this.member(node), this.node(node), this.cluster.user, sql, this.cluster.password !== undefined)
+  sqlCommand(node: string, sql: string, options: {columnNames?: boolean} = {}): RemoteCommand {
+    return sqlCommand(this.member(node), this.node(node), this.cluster.user, sql, this.cluster.password !== undefined, options)
   }
 
   controlCommand(node: string, action: ControlAction, extra: readonly string[] = []): string[] {
@@ -89,8 +106,17 @@ export class GaleraAccess extends GaleraCommands {
     return this.password === undefined ? undefined : `${this.password}\n`
   }
 
-  async sql(node: string, sql: string, options: {check?: boolean; timeoutMs?: number} = {}): Promise<RemoteResult> {
-    return this.runner.run(node, this.sqlCommand(node, sql), {stdin: this.stdinSecret(), check: options.check, timeoutMs: options.timeoutMs ?? 30_000})
+  async sql(node: string, sql: string, options: {check?: boolean; timeoutMs?: number; columnNames?: boolean} = {}): Promise<RemoteResult> {
+    return this.runner.run(node, this.sqlCommand(node, sql, {columnNames: options.columnNames}), {
+      stdin: this.stdinSecret(),
+      check: options.check,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    })
+  }
+
+  /** The backup replica's SHOW SLAVE STATUS (the check and mariadb-backup judge it). */
+  async replicaStatus(node: string, timeoutMs = 30_000): Promise<RemoteResult> {
+    return this.sql(node, REPLICA_STATUS_SQL, {timeoutMs, columnNames: true})
   }
 
   async control(node: string, action: ControlAction, extra: readonly string[] = [], timeoutMs = 120_000): Promise<RemoteResult> {

@@ -85,8 +85,16 @@ function onMember(member: GaleraMember, node: InventoryNode, argv: string[], env
  * A SQL statement through the `mariadb` client on the member's socket. The password never appears in
  * the command: it arrives on stdin (pass it as `stdin: password + '\n'`) and goes to MYSQL_PWD.
  */
-export function sqlCommand(member: GaleraMember, node: InventoryNode, user: string, sql: string, withPassword: boolean): RemoteCommand {
-  const client = ['mariadb', `--socket=${member.socket}`, `--user=${user}`, '--batch', '--skip-column-names', '--connect-timeout=5', '-e', sql]
+export function sqlCommand(
+  member: GaleraMember,
+  node: InventoryNode,
+  user: string,
+  sql: string,
+  withPassword: boolean,
+  options: {columnNames?: boolean} = {},
+): RemoteCommand {
+  const names = options.columnNames ? [] : ['--skip-column-names']
+  const client = ['mariadb', `--socket=${member.socket}`, `--user=${user}`, '--batch', ...names, '--connect-timeout=5', '-e', sql]
   if (!withPassword) return onMember(member, node, client)
   return {script: `IFS= read -r MYSQL_PWD && export MYSQL_PWD && exec ${shellCommand(onMember(member, node, client, ['MYSQL_PWD']))}`}
 }

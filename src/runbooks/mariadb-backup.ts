@@ -1,13 +1,16 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
-import {backupMember, GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
+import {backupMember, GaleraAccess, GaleraCommands, galeraCluster, isBackupReplica} from '../galera/cluster.js'
+import {judgeReplica, parseReplicaStatus} from '../galera/replica.js'
 import {
   backupCommand,
   backupStamp,
   parseGaleraInfo,
   parseRecord,
   prepareCommand,
+  parseSlaveInfoGtid,
   readGaleraInfoCommand,
+  readSlaveInfoCommand,
   recordCommand,
   type BackupRecord,
 } from '../galera/backup.js'
@@ -30,6 +33,8 @@ export interface MariadbBackupState {
   /** The backup directory on the node. */
   target: string
   position?: Position
+  /** Taken from the backup replica (seed 000): its source's GTID position, instead of a Galera position. */
+  replicaGtid?: string
   record?: BackupRecord
   /** Rows per table of the prepared backup, as a scratch server started on a copy of it counted them. */
   rowCounts?: Record<string, number>
@@ -40,6 +45,29 @@ export interface MariadbBackupState {
 type Ctx = StepContext<MariadbBackupState>
 
 const access = (ctx: Ctx) => new GaleraAccess(ctx.loaded, ctx)
+
+/** The backup replica must replicate, within its lag limit: a backup of a stale copy would silently miss writes. */
+async function checkReplica(ctx: Ctx): Promise<void> {
+  const cluster = galeraCluster(ctx.loaded)
+  const replica = cluster.backupReplica!
+  const r = await access(ctx).replicaStatus(ctx.state.node)
+  if (r.code !== 0)
+    throw new CtlError(`Cannot read the replication status of the backup replica on ${ctx.state.node}: ${lastLines(r, 2, ' ')}`, {
+      host: ctx.state.node,
+      exitCode: ExitCode.cannotRun,
+      code: 'mariadb.replica-unreadable',
+      hint: 'Is mariadbd running there? Or back up a Synced member with --node.',
+    })
+  const verdict = judgeReplica(ctx.loaded.env, ctx.state.node, parseReplicaStatus(r.stdout), replica.maxLagSeconds)
+  ctx.report([`${ctx.state.node} (backup replica of ${replica.source}): ${verdict.detail}`])
+  if (!verdict.ok)
+    throw new CtlError(`The backup replica on ${ctx.state.node} is not fit to back up: ${verdict.detail}`, {
+      host: ctx.state.node,
+      exitCode: ExitCode.cannotRun,
+      code: 'mariadb.replica-unfit',
+      hint: `${verdict.hint ?? ''} Or back up a Synced member now: --node ${replica.source}.`.trim(),
+    })
+}
 
 export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = {
   name: 'mariadb-backup',
@@ -62,11 +90,13 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
   steps: [
     {
       id: 'check-member',
-      title: 'Check the member is Synced',
+      title: 'Check the member is Synced (the backup replica: replicating, within its lag limit)',
       risk: 'read',
-      description: 'A backup is taken from a member Synced in a Primary component, so it holds every committed write.',
+      description:
+        'A backup is taken from a member Synced in a Primary component, so it holds every committed write; from the backup replica only while both replication threads run and it lags at most backupReplica.maxLagSeconds.',
       plan: (state) => ({summary: `Check ${state.node}`, commands: []}),
       async act(ctx) {
+        if (isBackupReplica(galeraCluster(ctx.loaded), ctx.state.node)) return checkReplica(ctx)
         const {status, error} = await access(ctx).status(ctx.state.node)
         if (!status)
           throw new CtlError(`Cannot read the wsrep status of ${ctx.state.node}: ${error}`, {
@@ -96,7 +126,12 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
         return {
           summary: `Back up ${state.node} into ${state.target}`,
           commands: [
-            {node: state.node, command: renderCommand(backupCommand(a.member(state.node), a.cluster.user, state.target, a.cluster.password !== undefined))},
+            {
+              node: state.node,
+              command: renderCommand(
+                backupCommand(a.member(state.node), a.cluster.user, state.target, a.cluster.password !== undefined, isBackupReplica(a.cluster, state.node)),
+              ),
+            },
           ],
         }
       },
@@ -104,10 +139,15 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
         // A retried backup never writes into the directory of an interrupted one.
         if (ctx.resuming) ctx.state.target = `${ctx.state.backupDir}/${backupStamp()}`
         const a = access(ctx)
-        const r = await ctx.run(ctx.state.node, backupCommand(a.member(ctx.state.node), a.cluster.user, ctx.state.target, a.cluster.password !== undefined), {
-          stdin: a.stdinSecret(),
-          timeoutMs: 6 * 3600_000,
-        })
+        const fromReplica = isBackupReplica(a.cluster, ctx.state.node)
+        const r = await ctx.run(
+          ctx.state.node,
+          backupCommand(a.member(ctx.state.node), a.cluster.user, ctx.state.target, a.cluster.password !== undefined, fromReplica),
+          {
+            stdin: a.stdinSecret(),
+            timeoutMs: 6 * 3600_000,
+          },
+        )
         if (r.code !== 0)
           throw new CtlError(`mariabackup --backup failed (exit ${r.code}): ${lastLines(r.stderr, 3, ' / ')}`, {
             host: ctx.state.node,
@@ -177,13 +217,20 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
         const record = parseRecord(r.stdout)
         if (!record) throw new CtlError('Could not read the checksum and size of the backup', {host: ctx.state.node, code: 'mariadb.record-failed'})
         ctx.state.record = record
-        const info = await ctx.run(ctx.state.node, readGaleraInfoCommand(ctx.state.target), {check: true, timeoutMs: 30_000})
-        ctx.state.position = parseGaleraInfo(info.stdout)
+        const fromReplica = isBackupReplica(galeraCluster(ctx.loaded), ctx.state.node)
+        const info = await ctx.run(ctx.state.node, fromReplica ? readSlaveInfoCommand(ctx.state.target) : readGaleraInfoCommand(ctx.state.target), {
+          check: true,
+          timeoutMs: 30_000,
+        })
+        if (fromReplica) ctx.state.replicaGtid = parseSlaveInfoGtid(info.stdout)
+        else ctx.state.position = parseGaleraInfo(info.stdout)
         ctx.report([
           `Backup: ${ctx.state.node}:${ctx.state.target}`,
           `Size: ${(record.sizeBytes / 1048576).toFixed(1)} MiB (${record.sizeBytes} bytes)`,
           `Checksum (sha256 of ctl-manifest.sha256): ${record.checksum}`,
-          `Galera position: ${formatPosition(ctx.state.position)}`,
+          fromReplica
+            ? `Replica position (its source's GTID): ${ctx.state.replicaGtid ?? 'unknown'}`
+            : `Galera position: ${formatPosition(ctx.state.position)}`,
           `Restore: ctl runbook mariadb-restore ${ctx.loaded.env} --from ${ctx.state.target} --node ${ctx.state.node}`,
         ])
       },
@@ -233,6 +280,7 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
     sizeBytes: state.record?.sizeBytes,
     checksum: state.record?.checksum,
     position: state.position,
+    replicaGtid: state.replicaGtid,
     rowCounts: state.rowCounts,
     offsite: state.offsite,
   }),

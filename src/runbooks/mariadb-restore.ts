@@ -1,6 +1,6 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
-import {backupMember, GaleraAccess, GaleraCommands, galeraCluster} from '../galera/cluster.js'
+import {backupMember, GaleraAccess, GaleraCommands, galeraCluster, isBackupReplica} from '../galera/cluster.js'
 import {
   backupStamp,
   copyBackCommand,
@@ -8,6 +8,8 @@ import {
   moveDatadirAsideCommand,
   parseGaleraInfo,
   readGaleraInfoCommand,
+  parseSlaveInfoGtid,
+  readSlaveInfoCommand,
   verifyBackupCommand,
   writeGrastateCommand,
 } from '../galera/backup.js'
@@ -32,6 +34,8 @@ export interface MariadbRestoreState {
   /** Suffix of the moved-aside datadirs: `<datadir>.before-restore-<stamp>`. */
   stamp: string
   position?: Position
+  /** A backup of the backup replica: no Galera position, its source's GTID; the cluster starts a new history. */
+  replicaGtid?: string
   checksum?: string
   facts: NodeFacts[]
   movedAside: Record<string, string>
@@ -44,6 +48,10 @@ export interface MariadbRestoreState {
 type Ctx = StepContext<MariadbRestoreState>
 
 const access = (ctx: Ctx) => new GaleraAccess(ctx.loaded, ctx)
+const backupPosition = (state: Pick<MariadbRestoreState, 'position' | 'replicaGtid'>) =>
+  state.position
+    ? `Galera position ${formatPosition(state.position)}`
+    : `the backup replica's position (GTID ${state.replicaGtid}; the cluster starts a new history from it)`
 const asidePath = (datadir: string, stamp: string) => `${datadir}.before-restore-${stamp}`
 const others = (state: MariadbRestoreState) => state.members.filter((m) => m !== state.node)
 
@@ -94,6 +102,12 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
   setup({loaded, options}) {
     const cluster = galeraCluster(loaded)
     const node = backupMember(cluster, options.node)
+    if (isBackupReplica(cluster, node))
+      throw new CtlError(`${node} is the backup replica, not a Galera member: a restore bootstraps the cluster from a member`, {
+        exitCode: ExitCode.cannotRun,
+        code: 'mariadb.restore-on-replica',
+        hint: `Copy the backup to a member (e.g. rsync -a ${node}:<backup> ${cluster.backupReplica!.source}:<backup>) and run again with --node ${cluster.backupReplica!.source}.`,
+      })
     if (!options.from?.startsWith('/'))
       throw new CtlError('--from takes the absolute path of a backup directory on the node', {
         exitCode: ExitCode.cannotRun,
@@ -120,10 +134,12 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       description: 'Verifies every file of the backup against its sha256 manifest, reads its Galera position, and reads every member.',
       plan: (state) => ({
         summary: `Check ${state.node}:${state.from}`,
-        commands: [verifyBackupCommand(state.from), isPreparedCommand(state.from), readGaleraInfoCommand(state.from)].map((c) => ({
-          node: state.node,
-          command: renderCommand(c),
-        })),
+        commands: [verifyBackupCommand(state.from), isPreparedCommand(state.from), readSlaveInfoCommand(state.from), readGaleraInfoCommand(state.from)].map(
+          (c) => ({
+            node: state.node,
+            command: renderCommand(c),
+          }),
+        ),
       }),
       async act(ctx) {
         const {node, from} = ctx.state
@@ -145,14 +161,18 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
             hint: `Run mariabackup --prepare --target-dir=${from} on ${node} first (ctl runbook mariadb-backup does it).`,
           })
         }
-        const info = await ctx.run(node, readGaleraInfoCommand(from), {timeoutMs: 30_000})
-        ctx.state.position = parseGaleraInfo(info.stdout)
-        if (!ctx.state.position)
-          throw new CtlError(`${from} has no xtrabackup_galera_info`, {
+        // A backup of the backup replica (--slave-info) has no Galera position of its own: the restored
+        // member bootstraps a new cluster history from it (a new uuid), the others join by state transfer.
+        // Its xtrabackup_galera_info, when --prepare wrote one, is the stale wsrep position InnoDB kept
+        // from the member the replica was seeded from: never a position to bootstrap at.
+        ctx.state.replicaGtid = parseSlaveInfoGtid((await ctx.run(node, readSlaveInfoCommand(from), {timeoutMs: 30_000})).stdout)
+        if (!ctx.state.replicaGtid) ctx.state.position = parseGaleraInfo((await ctx.run(node, readGaleraInfoCommand(from), {timeoutMs: 30_000})).stdout)
+        if (!ctx.state.position && !ctx.state.replicaGtid)
+          throw new CtlError(`${from} has no xtrabackup_galera_info (nor the xtrabackup_slave_info of a replica's backup)`, {
             host: node,
             exitCode: ExitCode.cannotRun,
             code: 'mariadb.backup-no-position',
-            hint: 'Take backups with ctl runbook mariadb-backup (it uses --galera-info).',
+            hint: 'Take backups with ctl runbook mariadb-backup (it uses --galera-info on a member, --slave-info on the backup replica).',
           })
         ctx.state.facts = await access(ctx).allFacts()
         const unreachable = ctx.state.facts.filter((f) => !f.reachable)
@@ -162,10 +182,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
             code: 'galera.unreachable',
             hint: 'Bring it back first: a member left out would rejoin with newer data.',
           })
-        ctx.report([
-          `Backup ${node}:${from}: manifest checksum ${ctx.state.checksum}, Galera position ${formatPosition(ctx.state.position)}`,
-          ...factsTable(ctx.state.facts),
-        ])
+        ctx.report([`Backup ${node}:${from}: manifest checksum ${ctx.state.checksum}, ${backupPosition(ctx.state)}`, ...factsTable(ctx.state.facts)])
       },
     },
     {
@@ -174,7 +191,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       risk: 'data-risk',
       description: 'Stops every running member (control.stop; a member stuck outside a Primary component is killed).',
       confirmation: (state) =>
-        `Return the WHOLE cluster (${state.members.join(', ')}) to the backup at ${formatPosition(state.position)}? Every write made after the backup leaves service; the current datadirs are kept as <datadir>.before-restore-${state.stamp}.`,
+        `Return the WHOLE cluster (${state.members.join(', ')}) to the backup at ${backupPosition(state)}? Every write made after the backup leaves service; the current datadirs are kept as <datadir>.before-restore-${state.stamp}.`,
       plan: (state, loaded) => {
         const a = new GaleraCommands(loaded)
         return {
@@ -195,7 +212,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
       description:
         "First checks that mariadbd is stopped on every member (refuses naming the one that runs). On the restored member: mv datadir aside, new empty datadir (same owner and mode), mariabackup --copy-back, chown -R, grastate.dat = the backup's position with safe_to_bootstrap: 1.",
       confirmation: (state) =>
-        `Take the datadir of ${state.node} out of service (moved to <datadir>.before-restore-${state.stamp}) and copy the backup ${state.from} (${formatPosition(state.position)}) into it?`,
+        `Take the datadir of ${state.node} out of service (moved to <datadir>.before-restore-${state.stamp}) and copy the backup ${state.from} (${backupPosition(state)}) into it?`,
       plan: (state, loaded) => {
         const a = new GaleraCommands(loaded)
         const m = a.member(state.node)
@@ -221,7 +238,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
           await moveAside(ctx, a, ctx.state.node)
         }
         await ctx.run(ctx.state.node, copyBackCommand(m, ctx.state.from), {check: true, timeoutMs: 6 * 3600_000})
-        await ctx.run(ctx.state.node, writeGrastateCommand(m.datadir, ctx.state.position!, true), {check: true, timeoutMs: 30_000})
+        if (ctx.state.position) await ctx.run(ctx.state.node, writeGrastateCommand(m.datadir, ctx.state.position, true), {check: true, timeoutMs: 30_000})
         ctx.state.restored = true
       },
     },
@@ -311,6 +328,12 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
             ([node, path]) => `${node}: previous datadir kept at ${path} (remove it by hand once the restore is confirmed)`,
           ),
         )
+        // The replica still holds what the cluster had before the restore, and would keep applying on top of it.
+        const replica = galeraCluster(ctx.loaded).backupReplica
+        if (replica)
+          ctx.report([
+            `The backup replica on ${replica.node} still holds the data from before the restore: seed it again from a backup of ${replica.source} (stop it, replace its datadir with a prepared mariabackup of ${replica.source}, CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos) before backups come from it.`,
+          ])
         requireVerified(v, expected)
       },
     },
@@ -321,6 +344,7 @@ export const mariadbRestore: Runbook<MariadbRestoreState, MariadbRestoreOptions>
     from: state.from,
     checksum: state.checksum,
     position: state.position,
+    replicaGtid: state.replicaGtid,
     movedAside: state.movedAside,
     reseeded: state.reseeded,
     verification: state.verification,

@@ -27,7 +27,7 @@ async function preflight(args: string[], env: Record<string, string> = vaultEnv(
 const rows = (report: PreflightReport, check: string): CheckResult[] => report.results.filter((r) => r.check === check)
 /** The rest of the platform still reports: every check has its rows, none of them cut short by a time budget. */
 function othersStillReport(report: PreflightReport): void {
-  expect(report.checks).toHaveLength(17)
+  expect(report.checks).toHaveLength(18)
   for (const check of report.checks) expect(rows(report, check).length, check).toBeGreaterThan(0)
   expect(report.results.filter((r) => r.detail.startsWith('timed out'))).toEqual([])
 }
@@ -178,14 +178,17 @@ describe('ctl check against the lab', () => {
       'placement',
       'service-health',
       'galera',
+      'galera-replica',
       'patroni',
       'etcd',
       'vault',
       'backups',
       'tls-expiry',
     ])
-    for (const check of ['ssh', 'docker-engine', 'disk-free', 'memory', 'clock-skew', 'swarm-ports', 'registry-pull'])
-      expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
+    // The backup host h4 is a node (SSH, disk, memory, clock) outside the Swarm.
+    for (const check of ['ssh', 'disk-free', 'memory', 'clock-skew']) expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3', 'h4'])
+    for (const check of ['docker-engine', 'swarm-ports', 'registry-pull']) expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
+    expect(row(report, 'galera-replica', 'h4')).toMatchObject({status: 'pass', detail: expect.stringContaining('replicating from 198.18.0.11:3306')})
     expect(rows(report, 'galera').map((r) => r.detail)).toEqual(['Primary, Synced, size 3/3', 'Primary, Synced, size 3/3', 'Primary, Synced, size 3/3'])
     expect(row(report, 'tls-expiry', '-')).toMatchObject({status: 'skip', detail: 'no tls.endpoints in the inventory'})
 
@@ -253,7 +256,7 @@ describe('ctl check against the lab', () => {
       expect(row(report, 'ssh', 'h2').hint).toMatch(/did not answer within 5000 ms|up and reachable/)
       expect(row(report, 'disk-free', 'h2')).toMatchObject({status: 'error'})
       expect(row(report, 'disk-free', 'h2').detail).toMatch(/^not run: h2 is unreachable over SSH/)
-      for (const host of ['h1', 'h3']) {
+      for (const host of ['h1', 'h3', 'h4']) {
         expect(row(report, 'ssh', host).status).toBe('pass')
         expect(row(report, 'disk-free', host).status).toBe('pass')
         expect(row(report, 'memory', host).status).toBe('pass')
@@ -261,7 +264,8 @@ describe('ctl check against the lab', () => {
       othersStillReport(report)
       // Nothing failed among these, but h2's could not run: exit 2.
       const partial = await preflight(['run', LAB, 'disk-free', 'memory'])
-      expect(partial.report.summary).toMatchObject({pass: 4, error: 2, fail: 0})
+      // h1, h3 and the backup host h4 pass both.
+      expect(partial.report.summary).toMatchObject({pass: 6, error: 2, fail: 0})
       expect(partial.run.exitCode).toBe(2)
     } finally {
       await repair(baseline)

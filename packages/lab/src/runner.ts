@@ -12,7 +12,7 @@ import {labInventoryYaml} from './lab-inventory.js'
 import {withLabLock} from './lock.js'
 import {findLeftovers, type LabLeftovers} from './leftovers.js'
 import {deleteLink, killAll, linksMatching, removeDir, unmountUnder} from './teardown.js'
-import type {LabComponent, LabContext, LabHost, LabInstance, LabStatusRow} from './types.js'
+import {labBackupHost, type LabComponent, type LabContext, type LabHost, type LabInstance, type LabStatusRow} from './types.js'
 
 /** The checkout the lab runs from (packages/lab/dist/runner.js → ../../..): where inventories/ and .lab/ live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
@@ -143,7 +143,9 @@ async function currentLabHosts(instance: LabInstance): Promise<LabHost[]> {
   const existing = await existingLabHosts(labContext(instance, []))
   const expected = labHosts(recordedHostCount(instance) ?? (existing.length > 0 ? 1 : DEFAULT_LAB_HOSTS), instance)
   const byName = new Map([...expected, ...existing].map((h) => [h.name, h]))
-  return [...byName.values()].sort((a, b) => a.index - b.index)
+  // The shared lab's backup host is not one of its hosts: the components that use it add it.
+  const backup = labBackupHost({instance, hosts: expected})
+  return [...byName.values()].filter((h) => h.name !== backup?.name).sort((a, b) => a.index - b.index)
 }
 
 export interface LabDownResult {

@@ -78,6 +78,25 @@ export function labHost(index: number, instance: LabInstance = DEFAULT_LAB_INSTA
   }
 }
 
+/**
+ * The shared lab's backup host (seed 000's dedicated backup node): one more host after the three of
+ * inventories/lab.yml, with sshd and a MariaDB async replica of the Galera cluster, no dockerd and
+ * outside the Swarm. Other instances (sshd-only labs of N hosts) have none.
+ */
+const BACKUP_HOST_INDEX = 4
+
+export function labBackupHost(ctx: Pick<LabContext, 'instance' | 'hosts'>): LabHost | undefined {
+  const instance = ctx.instance ?? DEFAULT_LAB_INSTANCE
+  if (instance.id !== DEFAULT_LAB_INSTANCE.id || ctx.hosts.length !== BACKUP_HOST_INDEX - 1) return undefined
+  return labHost(BACKUP_HOST_INDEX, instance)
+}
+
+/** The hosts that get a namespace and sshd: the lab's hosts and, in the shared lab, its backup host. */
+export function sshHosts(ctx: Pick<LabContext, 'instance' | 'hosts'>): LabHost[] {
+  const backup = labBackupHost(ctx)
+  return backup ? [...ctx.hosts, backup] : ctx.hosts
+}
+
 export interface LabContext {
   hosts: LabHost[]
   /** The project checkout (where inventories/ and .lab/ live). */

@@ -4,7 +4,7 @@ import {findNode} from '../../inventory/load.js'
 import type {CheckContext, CheckDefinition, Finding} from '../types.js'
 
 /** Runs the Galera helpers' commands through the check's runner (shared pool, unreachable hosts refused). */
-function galeraAccess(ctx: CheckContext): GaleraAccess {
+export function galeraAccess(ctx: CheckContext): GaleraAccess {
   return new GaleraAccess(ctx.loaded, {
     run: (node, command, options) =>
       ctx.remote.run(findNode(ctx.loaded, node), command, {

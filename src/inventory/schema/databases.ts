@@ -3,20 +3,31 @@ import {durationSeconds, hostAddress, identifier, perNodePath, port, processCont
 import {DATABASE_NAME_PATTERN, DATABASE_NAME_RULE} from '../../patroni/database-name.js'
 
 /** A MariaDB Galera cluster: one member per node (seed 000, seed 004). */
+/** One mariadbd on a node: how to reach it over its socket and how to start and stop it. */
+const mariadbServer = z.strictObject({
+  node: identifier,
+  /** my.cnf used by `mariadbd --defaults-file` (e.g. for `--wsrep-recover`). */
+  defaultsFile: remotePath.optional(),
+  datadir: remotePath.default('/var/lib/mysql'),
+  socket: remotePath.default('/run/mysqld/mysqld.sock'),
+  control: processControl,
+})
+
+/**
+ * Seed 000's dedicated backup replica: a plain MariaDB async replica of one member (MASTER_USE_GTID),
+ * on a node outside the cluster. Backups run there when backupNode names its node or is unset.
+ */
+const galeraBackupReplica = mariadbServer.extend({
+  /** The member it replicates from. */
+  source: identifier,
+  /** Most seconds behind its source (Seconds_Behind_Master) before the check fails and backups refuse it. */
+  maxLagSeconds: durationSeconds.int().nonnegative().default(300),
+})
+
 const galera = z.strictObject({
   name: identifier.default('galera'),
-  members: z
-    .array(
-      z.strictObject({
-        node: identifier,
-        /** my.cnf used by `mariadbd --defaults-file` (e.g. for `--wsrep-recover`). */
-        defaultsFile: remotePath.optional(),
-        datadir: remotePath.default('/var/lib/mysql'),
-        socket: remotePath.default('/run/mysqld/mysqld.sock'),
-        control: processControl,
-      }),
-    )
-    .min(1),
+  members: z.array(mariadbServer).min(1),
+  backupReplica: galeraBackupReplica.optional(),
   /** SQL client credentials; the password is a secret reference. */
   user: textLine.default('root'),
   password: secretRef.optional(),

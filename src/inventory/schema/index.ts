@@ -35,6 +35,15 @@ export const inventorySchema = z
     }
     inv.databases.galera?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'galera', 'members', i, 'node']))
     if (inv.databases.galera?.backupNode) refersToNode(inv.databases.galera.backupNode, ['databases', 'galera', 'backupNode'])
+    const replica = inv.databases.galera?.backupReplica
+    if (replica) {
+      const path = ['databases', 'galera', 'backupReplica']
+      refersToNode(replica.node, [...path, 'node'])
+      if (inv.databases.galera!.members.some((m) => m.node === replica.node))
+        ctx.addIssue({code: 'custom', path: [...path, 'node'], message: `"${replica.node}" is a Galera member: the backup replica runs on a node of its own`})
+      if (!inv.databases.galera!.members.some((m) => m.node === replica.source))
+        ctx.addIssue({code: 'custom', path: [...path, 'source'], message: `the source "${replica.source}" is not a Galera member`})
+    }
     inv.databases.patroni?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'patroni', 'members', i, 'node']))
     if (inv.databases.patroni?.pgbackrest) refersToNode(inv.databases.patroni.pgbackrest.repoNode, ['databases', 'patroni', 'pgbackrest', 'repoNode'])
     inv.databases.etcd?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'etcd', 'members', i, 'node']))

@@ -1,10 +1,11 @@
 import {execFileSync} from 'node:child_process'
-import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {controlScript, galeraPaths, myCnf} from '../../../packages/lab/src/components/galera-files.js'
 import {labHost} from '../../../packages/lab/src/types.js'
+import {parseBinlogInfoGtid, replicaCnf, replicaPaths, sqlString} from '../../../packages/lab/src/components/backup-replica-files.js'
 
 const hosts = [1, 2, 3].map((i) => labHost(i))
 
@@ -43,5 +44,32 @@ describe('lab Galera files', () => {
     const start = run('start')
     expect(start.code).toBe(2)
     expect(start.out).toContain('203.0.113.77 is not an address of this host')
+  })
+})
+
+describe("lab backup host's MariaDB replica files", () => {
+  it('a read-only replica with its own server_id, binary logs and relay logs, and the paths lab.yml names', () => {
+    const h4 = labHost(4)
+    const cnf = replicaCnf(h4)
+    expect(cnf).toContain('server_id=104')
+    expect(cnf).toContain('read_only=ON')
+    expect(cnf).toContain('log_slave_updates=ON')
+    expect(cnf).toContain('bind-address=198.18.0.14')
+    expect(cnf).not.toContain('wsrep')
+    const p = replicaPaths(h4)
+    const lab = readFileSync('inventories/lab.yml', 'utf8')
+    for (const path of [p.cnf, p.datadir, p.socket, p.script]) expect(lab).toContain(path)
+    expect(controlScript(h4, p)).toContain(`CNF=${p.cnf}`)
+  })
+
+  it("reads the GTID of a member's backup (xtrabackup_binlog_info), the replica's starting point", () => {
+    expect(parseBinlogInfoGtid('mariadb-bin.000003\t1771\t0-1-118\n')).toBe('0-1-118')
+    expect(parseBinlogInfoGtid('mariadb-bin.000003\t1771\t0-1-118,1-2-7\n')).toBe('0-1-118,1-2-7')
+    expect(parseBinlogInfoGtid('mariadb-bin.000003\t1771\n')).toBeUndefined()
+    expect(parseBinlogInfoGtid("0-1-1'; DROP")).toBeUndefined()
+  })
+
+  it('quotes SQL string literals', () => {
+    expect(sqlString("a'b\\c")).toBe("'a\\'b\\\\c'")
   })
 })

@@ -2,7 +2,7 @@ import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {posix} from 'node:path'
 import {forEachLimited} from 'ctl/lib/limit.js'
 import {asHostDaemonWithBinds, processCommandLine, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
-import {isDefaultLab, type LabComponent, type LabContext, type LabHost} from '../types.js'
+import {isDefaultLab, sshHosts, type LabComponent, type LabContext, type LabHost} from '../types.js'
 
 /**
  * Debian's cron on each lab host (the lab has no systemd: cron runs like the other daemons), so
@@ -51,7 +51,8 @@ const running = (host: LabHost) => runningDaemon(cronLabPaths(host).pidFile, 'cr
 
 async function up(ctx: LabContext): Promise<void> {
   if (!isDefaultLab(ctx)) return
-  await forEachLimited(ctx.hosts, 8, async (host) => {
+  // The backup host too: a schedule runs on the backup node, the replica's when backups come from it.
+  await forEachLimited(sshHosts(ctx), 8, async (host) => {
     const p = cronLabPaths(host)
     for (const dir of [p.dir, p.cronD, p.run, p.labRunHeld, p.labRunMountPoint]) mkdirSync(dir, {recursive: true, mode: 0o755})
     writeFileSync(p.crontab, '# The lab host has no system crontab of its own; ctl writes to cron.d.\n', {mode: 0o644})
@@ -66,7 +67,7 @@ async function up(ctx: LabContext): Promise<void> {
 }
 
 async function down(ctx: LabContext): Promise<void> {
-  await forEachLimited(ctx.hosts, 8, async (host) => {
+  await forEachLimited(sshHosts(ctx), 8, async (host) => {
     const pid = running(host)
     if (pid !== undefined) await stopProcess(pid, 5000)
     rmSync(cronLabPaths(host).dir, {recursive: true, force: true})
@@ -81,7 +82,7 @@ export const cronComponent: LabComponent = {
   down,
   async status(ctx) {
     if (!isDefaultLab(ctx)) return []
-    return ctx.hosts.map((host) => {
+    return sshHosts(ctx).map((host) => {
       const pid = running(host)
       return {
         component: 'cron',

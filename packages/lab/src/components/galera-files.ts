@@ -32,8 +32,13 @@ export interface GaleraPaths {
 }
 
 export function galeraPaths(host: LabHost): GaleraPaths {
-  const base = `${host.stateDir}/galera`
-  const runDir = `${host.runDir}/galera`
+  return mariadbPaths(host, 'galera')
+}
+
+/** Where one mariadbd of a lab host lives: `<stateDir>/<dir>`, its socket under `<runDir>/<dir>`. */
+export function mariadbPaths(host: LabHost, dir: string): GaleraPaths {
+  const base = `${host.stateDir}/${dir}`
+  const runDir = `${host.runDir}/${dir}`
   return {
     base,
     datadir: `${base}/data`,
@@ -51,10 +56,13 @@ export function galeraPaths(host: LabHost): GaleraPaths {
   }
 }
 
-export function myCnf(host: LabHost, members: readonly LabHost[]): string {
-  const p = galeraPaths(host)
-  const a = host.address
-  return `# Written by \`ctl lab up\` for lab host ${host.name} (packages/lab/src/components/galera-files.ts).
+/**
+ * What every lab mariadbd has (a Galera member, the backup replica): its files under `p`, its own
+ * address, small buffers, and binary logs of everything it applies (log_slave_updates), which a
+ * point-in-time restore replays on top of a backup (ctl runbook mariadb-restore --at).
+ */
+export function mariadbServerCnf(host: LabHost, p: GaleraPaths, serverId: number, writtenBy: string): string {
+  return `# Written by \`ctl lab up\` for lab host ${host.name} (${writtenBy}).
 [mysqld]
 # mariadbd refuses to run as root without this (the lab has no mysql-owned datadirs).
 user=root
@@ -63,21 +71,26 @@ socket=${p.socket}
 pid-file=${p.runDir}/mariadbd.pid
 log_error=${p.errorLog}
 tmpdir=${p.tmpdir}
-bind-address=${a}
+bind-address=${host.address}
 port=3306
 skip-name-resolve
 performance_schema=OFF
 innodb_buffer_pool_size=64M
 innodb_log_file_size=32M
 binlog_format=ROW
-# Binary logs on every member, replicated write-sets included (log_slave_updates): what a point-in-time
-# restore replays on top of a backup (ctl runbook mariadb-restore --at). server_id per member.
 log_bin=${p.binlogs}/mariadb-bin
 log_slave_updates=ON
-server_id=${host.index}
+server_id=${serverId}
 binlog_expire_logs_seconds=604800
 default_storage_engine=InnoDB
-innodb_autoinc_lock_mode=2
+`
+}
+
+export function myCnf(host: LabHost, members: readonly LabHost[]): string {
+  const p = galeraPaths(host)
+  const a = host.address
+  // server_id per member.
+  return `${mariadbServerCnf(host, p, host.index, 'packages/lab/src/components/galera-files.ts')}innodb_autoinc_lock_mode=2
 
 wsrep_on=ON
 wsrep_provider=/usr/lib/galera/libgalera_smm.so
@@ -100,10 +113,9 @@ sst-log-archive-dir=${p.sstLogs}
  * The member's control script: `start [mariadbd args...]`, `stop` (SIGTERM, waits), `kill`
  * (SIGKILL), `status` (exit 0 when running). It refuses to start outside the host's namespace.
  */
-export function controlScript(host: LabHost, stopWaitSeconds = 10): string {
-  const p = galeraPaths(host)
+export function controlScript(host: LabHost, p: GaleraPaths = galeraPaths(host), stopWaitSeconds = 10): string {
   return `#!/bin/sh
-# Installed by \`ctl lab up\` (packages/lab/src/components/galera-files.ts): controls mariadbd of lab host ${host.name}.
+# Installed by \`ctl lab up\` (packages/lab/src/components/galera-files.ts): controls mariadbd ${p.base} of lab host ${host.name}.
 # inventories/lab.yml names it as this member's start/stop/kill/status commands.
 set -u
 ADDRESS=${host.address}

@@ -13,6 +13,7 @@ import {SshPool} from 'ctl/ssh/pool.js'
 import {inNetns} from '../daemon.js'
 import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
 import {DEFAULT_LAB_INSTANCE, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
+import {sqlString} from './backup-replica-files.js'
 import {controlScript, GALERA_HOSTS, GALERA_PASSWORD_FILE, GALERA_USER, galeraPaths, myCnf} from './galera-files.js'
 
 /**
@@ -92,10 +93,9 @@ async function createCluster(ctx: LabContext, hosts: LabHost[], password: string
   ctx.log(`galera: bootstrapping ${first.name}`)
   await startMember(first, ['--wsrep-new-cluster'])
   await waitSynced(first, 1)
-  const quoted = password.replaceAll('\\', '\\\\').replaceAll("'", "\\'")
   await localSql(
     first,
-    `CREATE USER IF NOT EXISTS '${GALERA_USER}'@'localhost' IDENTIFIED BY '${quoted}';\nGRANT ALL PRIVILEGES ON *.* TO '${GALERA_USER}'@'localhost' WITH GRANT OPTION;\n`,
+    `CREATE USER IF NOT EXISTS '${GALERA_USER}'@'localhost' IDENTIFIED BY ${sqlString(password)};\nGRANT ALL PRIVILEGES ON *.* TO '${GALERA_USER}'@'localhost' WITH GRANT OPTION;\n`,
   )
   const stopped = await labControl(first, 'stop')
   if (stopped.code !== 0) throw new CtlError(`galera: ${first.name} did not stop cleanly: ${stopped.stderr.trim()}`, {host: first.name, code: 'lab.galera'})

@@ -1,7 +1,7 @@
 import {CtlError, ExitCode} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
 import {forEachLimited} from 'ctl/lib/limit.js'
-import {labHost, DEFAULT_LAB_INSTANCE, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
+import {labHost, sshHosts, DEFAULT_LAB_INSTANCE, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
 import {ensureNetwork, listNetns, readNetworkFacts} from '../network.js'
 import {ensureLabKey, writeKnownHosts} from '../keys.js'
 import {hostIndexOfNetns} from '../instance.js'
@@ -39,11 +39,13 @@ export async function removeHost(host: LabHost): Promise<string[]> {
 
 async function nodeDown(ctx: LabContext, argument?: string): Promise<string> {
   const instance = instanceOf(ctx)
-  const host = ctx.hosts.find((h) => h.name === argument)
+  const host = sshHosts(ctx).find((h) => h.name === argument)
   if (!host) {
     throw new CtlError(`node-down needs a lab host name, not "${argument ?? ''}"`, {
       exitCode: ExitCode.cannotRun,
-      hint: `Lab hosts: ${ctx.hosts.map((h) => h.name).join(', ')}`,
+      hint: `Lab hosts: ${sshHosts(ctx)
+        .map((h) => h.name)
+        .join(', ')}`,
     })
   }
   // The host keeps running but drops off the network, as if its switch port died.
@@ -57,14 +59,15 @@ export const hostsComponent: LabComponent = {
 
   async up(ctx) {
     const instance = instanceOf(ctx)
-    const actions = await ensureNetwork(instance, ctx.hosts, ctx.log)
+    const hosts = sshHosts(ctx)
+    const actions = await ensureNetwork(instance, hosts, ctx.log)
     if (actions.length === 0) ctx.log('network: no changes')
     const publicKey = await ensureLabKey(ctx.projectRoot)
-    await forEachLimited(ctx.hosts, 8, async (host) => {
+    await forEachLimited(hosts, 8, async (host) => {
       const outcome = await ensureSshd(host, publicKey, ctx.log)
       if (outcome !== 'running') ctx.log(`${host.name}: sshd ${outcome}`)
     })
-    const known = new Map([...(await existingLabHosts(ctx)), ...ctx.hosts].map((h) => [h.name, h]))
+    const known = new Map([...(await existingLabHosts(ctx)), ...hosts].map((h) => [h.name, h]))
     writeKnownHosts(
       ctx.projectRoot,
       instance,
@@ -90,7 +93,8 @@ export const hostsComponent: LabComponent = {
 
   async status(ctx) {
     const instance = instanceOf(ctx)
-    const facts = await readNetworkFacts(instance, ctx.hosts)
+    const hosts = sshHosts(ctx)
+    const facts = await readNetworkFacts(instance, hosts)
     const rows: LabStatusRow[] = [
       {
         component: 'hosts',
@@ -101,7 +105,7 @@ export const hostsComponent: LabComponent = {
       },
     ]
     await Promise.all(
-      ctx.hosts.map(async (host) => {
+      hosts.map(async (host) => {
         const f = facts.hosts[host.name]
         const problems: string[] = []
         if (!f?.netnsExists) problems.push(`namespace ${host.netns} missing`)

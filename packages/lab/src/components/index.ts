@@ -1,5 +1,6 @@
 import type {LabComponent} from '../types.js'
 import {appComponent} from './app.js'
+import {backupReplicaComponent} from './backup-replica.js'
 import {cronComponent} from './cron.js'
 import {dockerComponent} from './docker.js'
 import {galeraComponent} from './galera.js'
@@ -21,6 +22,7 @@ export const labComponents: LabComponent[] = [
   registryComponent,
   offsiteComponent,
   galeraComponent,
+  backupReplicaComponent,
   patroniComponent,
   vaultComponent,
   cronComponent,

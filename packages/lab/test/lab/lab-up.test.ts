@@ -30,6 +30,9 @@ describe('ctl lab up (default lab)', () => {
     const run = await runCtl([
       'exec',
       'lab',
+      // The Swarm nodes (the backup host h4 has no dockerd).
+      '--label',
+      'type=service',
       '--json',
       '--',
       'sh',
@@ -38,6 +41,7 @@ describe('ctl lab up (default lab)', () => {
     ])
     expect(run.exitCode, run.stderr).toBe(0)
     const results = json(run).results as Array<{node: string; stdout: string}>
+    expect(results.map((r) => r.node)).toEqual(hosts)
     for (const [i, r] of results.entries()) {
       const [hostname, engine, address] = r.stdout.split('\n')
       expect(hostname).toBe(hosts[i])
@@ -59,7 +63,7 @@ describe('ctl lab up (default lab)', () => {
     expect(run.exitCode, run.stderr).toBe(0)
     const results = json(run).results as Array<{node: string; stdout: string}>
     expect(results.map((r) => `${r.node} ${r.stdout.trim().split('\n').join(' ')}`)).toEqual(
-      hosts.map((h) => `${h} skel /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bare`),
+      [...hosts, 'h4'].map((h) => `${h} skel /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bare`),
     )
   })
 
@@ -73,6 +77,8 @@ describe('ctl lab up (default lab)', () => {
       'hosts/h1/true',
       'hosts/h2/true',
       'hosts/h3/true',
+      // The backup host: sshd and the MariaDB replica, no dockerd.
+      'hosts/h4/true',
       'docker/h1/true',
       'docker/h2/true',
       'docker/h3/true',

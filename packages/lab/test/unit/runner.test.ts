@@ -6,7 +6,7 @@ import {labHosts, labInstance} from '../../src/instance.js'
 import {labInventoryYaml} from '../../src/lab-inventory.js'
 import {labUnsupportedReason} from '../../src/platform.js'
 import {selectComponents} from '../../src/runner.js'
-import type {LabComponent} from '../../src/types.js'
+import {labHost, type LabComponent} from '../../src/types.js'
 
 const root = join(import.meta.dirname, '..', '..', '..', '..')
 const component = (name: string): LabComponent => ({name, packages: [], up: async () => {}, down: async () => {}, status: async () => []})
@@ -47,7 +47,11 @@ describe('labInventoryYaml', () => {
     })
     const committed = inventoryOf(readFileSync(file, 'utf8'), file)
     const ours = inventoryOf(generated, file)
-    expect(ours.nodes).toEqual(committed.nodes)
+    // Beside them, the shared lab's backup host: outside the Swarm, at the next host address.
+    const [backupHost, ...others] = committed.nodes.filter((n) => n.name === 'h4')
+    expect(others).toEqual([])
+    expect(backupHost).toMatchObject({address: labHost(4).address, role: 'none'})
+    expect(ours.nodes).toEqual(committed.nodes.filter((n) => n !== backupHost))
     expect(ours.ssh).toEqual(committed.ssh)
     expect(ours.swarm.defaultAddrPool).toBe(committed.swarm.defaultAddrPool)
   })
