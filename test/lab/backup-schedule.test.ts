@@ -5,11 +5,13 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 import {labInventoryCopy} from './support/swarm.js'
 
-// ctl backup schedule on the lab: the inventory's schedule becomes a cron file on the backup node
-// (h3, the pgBackRest repository's node), idempotently, and the lab host's real cron runs it: a job
-// every minute makes a new backup appear in the repository, and a MariaDB job a new backup on the
-// backup node and offsite. An empty schedule removes the files.
+// ctl backup schedule on the lab: the inventory's schedule becomes cron files on the backup nodes
+// (the pgBackRest repository's node, the backup host h4; the MariaDB backup node h3), idempotently,
+// and the lab hosts' real cron runs them: a job every minute makes a new backup appear in the
+// repository, and a MariaDB job a new backup on the backup node and offsite. An empty schedule
+// removes the files.
 
+const PG_CRON_FILE = '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab-cron'
 const CRON_FILE = '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab-cron'
 const JOB_SCRIPT = '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab-cron.sh'
 const JOB_SECRETS = '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab-cron.secrets'
@@ -31,7 +33,7 @@ describe('ctl backup schedule', () => {
   ])
 
   beforeAll(async () => {
-    rmSync(CRON_FILE, {force: true})
+    for (const file of [PG_CRON_FILE, CRON_FILE]) rmSync(file, {force: true})
     const setup = await runCtl(['runbook', 'pgbackrest-setup', 'lab', '--yes'])
     expect(setup.exitCode, setup.stderr).toBe(0)
     // A full backup first: the scheduled incremental ones build on it.
@@ -39,7 +41,7 @@ describe('ctl backup schedule', () => {
   })
 
   afterAll(async () => {
-    rmSync(CRON_FILE, {force: true})
+    for (const file of [PG_CRON_FILE, CRON_FILE]) rmSync(file, {force: true})
     // A scheduled backup still running would hold the stanza's lock for the next test.
     for (let i = 0; i < 60 && (await execa('pgrep', ['-f', 'pgbackrest.*--type=incr.*backup|mariadb-backup-lab-cron'], {reject: false})).exitCode === 0; i++)
       await sleep(1000)
@@ -47,20 +49,23 @@ describe('ctl backup schedule', () => {
 
   it('shows the plan with --dry-run, refuses without --yes and no terminal, then installs the cron file; a second run changes nothing', async () => {
     const dry = json(await runCtl(['backup', 'schedule', everyMinute, '--dry-run', '--json']))
-    expect(dry.files).toEqual([{node: 'h3', path: CRON_FILE, action: 'install', jobs: ['* * * * *: pgbackrest incr backup', '* * * * *: mariabackup backup']}])
+    expect(dry.files).toEqual([
+      {node: 'h4', path: PG_CRON_FILE, action: 'install', jobs: ['* * * * *: pgbackrest incr backup']},
+      {node: 'h3', path: CRON_FILE, action: 'install', jobs: ['* * * * *: mariabackup backup']},
+    ])
     const refused = await runCtl(['backup', 'schedule', everyMinute])
     expect(refused.exitCode).toBe(2)
-    expect(existsSync(CRON_FILE)).toBe(false)
+    expect(existsSync(CRON_FILE) || existsSync(PG_CRON_FILE)).toBe(false)
 
     const run = await runCtl(['backup', 'schedule', everyMinute, '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
-    expect(json(run).changed).toEqual([`h3:${CRON_FILE}`])
-    const text = readFileSync(CRON_FILE, 'utf8')
-    expect(text).toContain(
-      '* * * * * postgres pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=incr --backup-standby backup >> /var/lib/ctl-lab/h3/pgbackrest/log/ctl-schedule.log 2>&1',
+    expect(json(run).changed).toEqual([`h4:${PG_CRON_FILE}`, `h3:${CRON_FILE}`])
+    expect(readFileSync(PG_CRON_FILE, 'utf8')).toContain(
+      '* * * * * postgres pgbackrest --config=/var/lib/ctl-lab/h4/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=incr --backup-standby backup >> /var/lib/ctl-lab/h4/pgbackrest/log/ctl-schedule.log 2>&1',
     )
+    const text = readFileSync(CRON_FILE, 'utf8')
     // cron ignores a cron.d file that is not root's or is writable by others.
-    expect(statSync(CRON_FILE).mode & 0o777).toBe(0o644)
+    for (const file of [PG_CRON_FILE, CRON_FILE]) expect(statSync(file).mode & 0o777).toBe(0o644)
     // The MariaDB job: its script (0700) run as root, its secrets beside it (0600), never in the cron file or the script.
     expect(text).toContain(`* * * * * root ${JOB_SCRIPT} >> /var/lib/ctl-lab/h3/galera-backups/ctl-schedule.log 2>&1`)
     expect(statSync(JOB_SCRIPT).mode & 0o777).toBe(0o700)
@@ -69,7 +74,7 @@ describe('ctl backup schedule', () => {
     expect(readFileSync(JOB_SECRETS, 'utf8').split('\n')[0]).toBe(password)
     for (const file of [CRON_FILE, JOB_SCRIPT]) expect(readFileSync(file, 'utf8')).not.toContain(password)
     const again = json(await runCtl(['backup', 'schedule', everyMinute, '--yes', '--json']))
-    expect(again.files[0].action).toBe('unchanged')
+    expect(again.files.map((f: {action: string}) => f.action)).toEqual(['unchanged', 'unchanged'])
     expect(again.changed).toEqual([])
   })
 
@@ -106,8 +111,8 @@ describe('ctl backup schedule', () => {
   it('an empty schedule removes the file', async () => {
     const run = await runCtl(['backup', 'schedule', inventory([]), '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
-    expect(json(run).files[0].action).toBe('remove')
-    expect(existsSync(CRON_FILE)).toBe(false)
+    expect(json(run).files.map((f: {action: string}) => f.action)).toEqual(['remove', 'remove'])
+    expect(existsSync(CRON_FILE) || existsSync(PG_CRON_FILE)).toBe(false)
     expect(existsSync(JOB_SCRIPT) || existsSync(JOB_SECRETS)).toBe(false)
   })
 })

@@ -11,7 +11,7 @@ import {control, ensureHealthy, member, members, psql, waitFor, WRITE_ENDPOINT} 
 // repository is gone, a restore from the offsite repository alone brings back every committed row.
 
 const DB = 'ctl_lab_offsite'
-const REPO = '/var/lib/ctl-lab/h3/pgbackrest/repo'
+const REPO = '/var/lib/ctl-lab/h4/pgbackrest/repo'
 const LOST = `${REPO}.lost-by-test`
 const OFFSITE_OBJECTS = join(import.meta.dirname, '..', '..', '.lab', 'offsite-s3', 'ctl-backups', 'pgbackrest')
 

@@ -6,11 +6,11 @@ import {json, runCtl} from '../support/cli.js'
 import {ensureHealthy, member, members, psql, waitFor, WRITE_ENDPOINT} from './support/patroni.js'
 
 // pgBackRest on the lab's Patroni cluster: archiving set up through Patroni, a backup from a replica
-// into the encrypted repository on h3, and a restore to a time between two writes that holds exactly
+// into the encrypted repository on the backup host h4, and a restore to a time between two writes that holds exactly
 // the rows committed before it. A damaged repository is caught by verify and by the restore.
 
 const DB = 'ctl_lab_pitr'
-const REPO = '/var/lib/ctl-lab/h3/pgbackrest/repo'
+const REPO = '/var/lib/ctl-lab/h4/pgbackrest/repo'
 const writeRow = (id: number) =>
   psql(WRITE_ENDPOINT.host, `insert into writes(id) values (${id}) returning to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, {
     db: DB,
@@ -80,7 +80,7 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
       )
     // The repository key is in the repository node's config only (0600), never in a member's.
     const key = readFileSync('.lab/pgbackrest-cipher.password', 'utf8').trim()
-    expect(readFileSync('/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf', 'utf8')).toContain(`repo1-cipher-pass=${key}`)
+    expect(readFileSync('/var/lib/ctl-lab/h4/pgbackrest/pgbackrest.conf', 'utf8')).toContain(`repo1-cipher-pass=${key}`)
     expect(readFileSync('/var/lib/ctl-lab/h1/pgbackrest/pgbackrest.conf', 'utf8')).not.toContain(key)
     expect(first.stdout).not.toContain(key)
 
@@ -99,8 +99,8 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
       return json(run).results.find((r: {target: string}) => r.target === 'archiving')
     }
     try {
-      // archive-push on the leader now fails: on a member, the repository host is asked with a config
-      // that is not there; on the repository node itself (h3), the repository path does not exist.
+      // archive-push on the leader now fails: the repository host (h4, no member) is asked with a config
+      // that is not there.
       writeFileSync(
         config,
         good.replace(/^repo1-host-config=.*$/m, 'repo1-host-config=/nonexistent/pgbackrest.conf').replace(/^repo1-path=.*$/m, 'repo1-path=/nonexistent/repo'),
@@ -154,7 +154,7 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     const points = json(list).restorePoints.filter((p: {series: string}) => p.series === 'pgbackrest/ctl-lab')
     expect(list.exitCode, list.stderr).toBe(0)
     expect(points.length).toBeGreaterThan(0)
-    expect(points[0]).toMatchObject({database: 'pgbackrest', series: 'pgbackrest/ctl-lab', nodes: ['h3'], complete: true, encrypted: true})
+    expect(points[0]).toMatchObject({database: 'pgbackrest', series: 'pgbackrest/ctl-lab', nodes: ['h4'], complete: true, encrypted: true})
     const drillsBefore = readdirSync('/var/tmp').filter((d) => d.startsWith('ctl-drill-'))
     const verify = await runCtl(['backup', 'verify', 'lab', '--database', 'pgbackrest', '--json'])
     const result = json(verify)
@@ -179,7 +179,7 @@ describe('pgBackRest: archiving, backups and point-in-time restore', () => {
     expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
     const scratch = result.summary.scratch
     removals.push(scratch.remove)
-    expect(scratch.node).toBe('h3')
+    expect(scratch.node).toBe('h4')
     expect(result.summary.rows[`${DB}.public.writes`]).toBe(before.id)
     // Read on its own: ids 1..k, all of them, nothing later.
     expect(await scratchPsql(scratch.dir, scratch.port, "select count(*) || ' ' || min(id) || ' ' || max(id) from writes")).toBe(`${before.id} 1 ${before.id}`)

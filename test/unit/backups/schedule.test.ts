@@ -10,19 +10,19 @@ import {renderCommand} from '../../../src/lib/shell.js'
 const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
 
 describe('backup schedule', () => {
-  it("renders the lab's schedule as one cron file on the repository node, run as postgres", () => {
+  it("renders the lab's schedule as one cron file on the repository node (the backup host h4), run as postgres", () => {
     const [plan] = planCronFiles(loaded.inventory, 'lab')
     expect(plan).toMatchObject({
-      node: 'h3',
-      path: '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab',
+      node: 'h4',
+      path: '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab',
       jobs: ['30 1 * * 0: pgbackrest full backup', '30 1 * * 1-6: pgbackrest diff backup'],
     })
     expect(plan!.text!.split('\n')).toEqual([
       "# Written by `ctl backup schedule lab` from the inventory's backups.schedule: edit the inventory and run it again.",
       'SHELL=/bin/sh',
       'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      '30 1 * * 0 postgres pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=full --backup-standby backup >> /var/lib/ctl-lab/h3/pgbackrest/log/ctl-schedule.log 2>&1',
-      '30 1 * * 1-6 postgres pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=diff --backup-standby backup >> /var/lib/ctl-lab/h3/pgbackrest/log/ctl-schedule.log 2>&1',
+      '30 1 * * 0 postgres pgbackrest --config=/var/lib/ctl-lab/h4/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=full --backup-standby backup >> /var/lib/ctl-lab/h4/pgbackrest/log/ctl-schedule.log 2>&1',
+      '30 1 * * 1-6 postgres pgbackrest --config=/var/lib/ctl-lab/h4/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=diff --backup-standby backup >> /var/lib/ctl-lab/h4/pgbackrest/log/ctl-schedule.log 2>&1',
       '',
     ])
   })
@@ -31,13 +31,17 @@ describe('backup schedule', () => {
     const inv = structuredClone(loaded.inventory)
     inv.databases.patroni!.pgbackrest!.logPath = '/var/log/pg%br'
     const [plan] = planCronFiles(inv, 'prod.eu')
-    expect(plan!.path).toBe('/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-prod_eu')
+    expect(plan!.path).toBe('/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-prod_eu')
     expect(plan!.text).toContain('>> /var/log/pg\\%br/ctl-schedule.log 2>&1')
   })
 
   it('plans to remove the file when the schedule is empty; knows what to do with what is there', () => {
     const inv = {...loaded.inventory, backups: {...loaded.inventory.backups, schedule: []}}
-    const [plan] = planCronFiles(inv, 'lab')
+    const plans = planCronFiles(inv, 'lab')
+    // One file per backup node: the repository's (h4) and the MariaDB backup node's (h3), whose job files go too.
+    expect(plans.map((p) => p.node)).toEqual(['h4', 'h3'])
+    expect(plans[0]).toMatchObject({path: '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab', jobs: []})
+    const plan = plans[1]
     const stale = ['/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh', '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.secrets']
     expect(plan).toEqual({node: 'h3', path: '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab', jobs: [], stale})
     expect(cronFileAction(plan!, 'old')).toBe('remove')
@@ -57,7 +61,7 @@ describe('backup schedule', () => {
   it('schedules a MariaDB backup on the Galera backup node through its script, the secrets in a 0600 file compared by hash only', () => {
     const inv = structuredClone(loaded.inventory)
     inv.backups.schedule = [{job: 'mariadb', type: 'full', repo: 'local', cron: '15 2 * * *'}]
-    const [plan] = planCronFiles(inv, 'lab', {mariadb: 'pw\nAK\nSK\nkey\n'})
+    const plan = planCronFiles(inv, 'lab', {mariadb: 'pw\nAK\nSK\nkey\n'}).find((p) => p.node === 'h3')
     expect(plan!.jobs).toEqual(['15 2 * * *: mariabackup backup'])
     expect(plan!.text).toContain(
       '15 2 * * * root /var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh >> /var/lib/ctl-lab/h3/galera-backups/ctl-schedule.log 2>&1',

@@ -13,7 +13,15 @@ import {
 import {renderCommand} from '../../../src/lib/shell.js'
 
 const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
-const s = pgbackrestSettings(loaded)
+/** The lab keeps its repository on the backup host h4, outside the cluster. */
+const lab = pgbackrestSettings(loaded)
+/** The same cluster with its repository on a member (h3), the other layout pgBackRest allows. */
+const onMember = (() => {
+  const patroni = loaded.inventory.databases.patroni!
+  const pgbackrest = {...patroni.pgbackrest!, repoNode: 'h3', repoPath: '/var/lib/ctl-lab/h3/pgbackrest/repo'}
+  return {...loaded, inventory: {...loaded.inventory, databases: {...loaded.inventory.databases, patroni: {...patroni, pgbackrest}}}}
+})()
+const s = pgbackrestSettings(onMember)
 const layout = (i: number): MemberLayout => ({
   member: `pg-h${i}`,
   node: `h${i}`,
@@ -26,7 +34,8 @@ const members = [1, 2, 3].map(layout)
 
 describe('pgBackRest settings from the inventory', () => {
   it('reads the lab section: stanza = scope, per-node paths, repository address', () => {
-    expect(s).toMatchObject({stanza: 'ctl-lab', repoNode: 'h3', repoAddress: '198.18.0.13', encrypted: true, retentionFull: 2, osUser: 'postgres'})
+    expect(lab).toMatchObject({stanza: 'ctl-lab', repoNode: 'h4', repoAddress: '198.18.0.14', encrypted: true, retentionFull: 2, osUser: 'postgres'})
+    expect(s).toMatchObject({repoNode: 'h3', repoAddress: '198.18.0.13'})
     expect(s.configPath('h1')).toBe('/var/lib/ctl-lab/h1/pgbackrest/pgbackrest.conf')
     expect(s.lockPath('h2')).toBe('/var/lib/ctl-lab/h2/pgbackrest/lock')
   })
@@ -103,6 +112,21 @@ describe('pgBackRest configs', () => {
   it('has no repo2 without backups.offsite', () => {
     const bare = pgbackrestSettings({...loaded, inventory: {...loaded.inventory, backups: {...loaded.inventory.backups, offsite: undefined}}})
     expect(renderNodeConfigs(bare, members).every((c) => !c.text.includes('repo2'))).toBe(true)
+  })
+
+  it('on a backup host of its own (the lab: h4), the repository reaches every member over SSH, none local; each member pushes to it', () => {
+    const [repo, ...others] = renderNodeConfigs(lab, members, {cipherPass: 'k3y'})
+    expect(repo!.node).toBe('h4')
+    const lines = repo!.text.split('\n')
+    expect(lines).toEqual(expect.arrayContaining(['repo1-path=/var/lib/ctl-lab/h4/pgbackrest/repo', 'repo1-cipher-pass=k3y']))
+    for (const [i, m] of members.entries()) expect(lines).toContain(`pg${i + 1}-host=${m.address}`)
+    expect(lines.filter((l) => /^pg\d+-host=/.test(l))).toHaveLength(3)
+    expect(others.map((c) => c.node)).toEqual(['h1', 'h2', 'h3'])
+    for (const c of others) {
+      expect(c.text).toContain('repo1-host=198.18.0.14')
+      expect(c.text).not.toContain('k3y')
+    }
+    expect(renderCommand(writeConfigCommand(lab, 'h4'))).toContain('/var/lib/ctl-lab/h4/pgbackrest/repo')
   })
 
   it('shows a placeholder, not the key, when rendered for a plan', () => {

@@ -21,7 +21,7 @@ const x = scratchServer(s, '20261206T032229', '15')
 
 describe('point-in-time restore into a scratch server', () => {
   it('puts the scratch server on the repository node, in its own directory', () => {
-    expect(x).toEqual({node: 'h3', dir: '/var/tmp/ctl-pitr-ctl-lab-20261206T032229', port: 55432, pgVersion: '15'})
+    expect(x).toEqual({node: 'h4', dir: '/var/tmp/ctl-pitr-ctl-lab-20261206T032229', port: 55432, pgVersion: '15'})
   })
 
   it('gives PostgreSQL a target time it accepts (no "T", no "Z")', () => {
@@ -31,7 +31,7 @@ describe('point-in-time restore into a scratch server', () => {
   it('restores the chosen set to the time, promotes, never archives, listens on no network', () => {
     const script = renderCommand(pitrRestoreCommand(s, x, '20261206-031811F', '2026-12-06T03:18:19.617Z'))
     expect(script).toContain(
-      "runuser -u postgres -- pgbackrest --config=/var/lib/ctl-lab/h3/pgbackrest/pgbackrest.conf --stanza=ctl-lab --pg1-path=/var/tmp/ctl-pitr-ctl-lab-20261206T032229/data --reset-pg1-host --job-retry=0 --type=time '--target=2026-12-06 03:18:19.617+00' --target-action=promote --archive-mode=off --set=20261206-031811F restore > /var/tmp/ctl-pitr-ctl-lab-20261206T032229/restore.log 2>&1 || { tail -n 3 /var/tmp/ctl-pitr-ctl-lab-20261206T032229/restore.log >&2; exit 5; }",
+      "runuser -u postgres -- pgbackrest --config=/var/lib/ctl-lab/h4/pgbackrest/pgbackrest.conf --stanza=ctl-lab --pg1-path=/var/tmp/ctl-pitr-ctl-lab-20261206T032229/data --reset-pg1-host --job-retry=0 --type=time '--target=2026-12-06 03:18:19.617+00' --target-action=promote --archive-mode=off --set=20261206-031811F restore > /var/tmp/ctl-pitr-ctl-lab-20261206T032229/restore.log 2>&1 || { tail -n 3 /var/tmp/ctl-pitr-ctl-lab-20261206T032229/restore.log >&2; exit 5; }",
     )
     expect(script).toContain('-c archive_mode=off')
     expect(script).toContain("-c listen_addresses='\\'''\\''")
