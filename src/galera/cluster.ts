@@ -114,7 +114,7 @@ export class GaleraAccess extends GaleraCommands {
     })
   }
 
-  /** The backup replica's SHOW SLAVE STATUS (the check and mariadb-backup judge it). */
+  /** The backup replica's replication status (the check and mariadb-backup judge it). */
   async replicaStatus(node: string, timeoutMs = 30_000): Promise<RemoteResult> {
     return this.sql(node, REPLICA_STATUS_SQL, {timeoutMs, columnNames: true})
   }

@@ -1,5 +1,5 @@
 /**
- * The Galera cluster's async backup replica (seed 000): what `SHOW SLAVE STATUS` says, and whether
+ * The Galera cluster's async backup replica (seed 000): what `SHOW ALL SLAVES STATUS` says, and whether
  * that is healthy enough to take backups from (pure; the check and mariadb-backup judge with it).
  */
 
@@ -57,14 +57,15 @@ export function judgeReplica(env: string, node: string, status: ReplicaStatus, m
   if (!status.configured)
     return {
       ok: false,
-      detail: 'no replication configured (SHOW SLAVE STATUS is empty)',
+      detail: `no replication configured (${REPLICA_STATUS_SQL} is empty)`,
       hint: `Set it up from a Galera member (CHANGE MASTER TO ...); ${restart}`,
     }
   const threads = `IO ${status.ioRunning}, SQL ${status.sqlRunning}`
-  if (status.ioRunning !== 'Yes')
-    return {ok: false, detail: `replication from ${status.source} stopped: ${threads}${status.lastIoError ? `; ${status.lastIoError}` : ''}`, hint: restart}
-  if (status.sqlRunning !== 'Yes')
-    return {ok: false, detail: `replication from ${status.source} stopped: ${threads}${status.lastSqlError ? `; ${status.lastSqlError}` : ''}`, hint: restart}
+  if (status.ioRunning !== 'Yes' || status.sqlRunning !== 'Yes') {
+    // The error of the first thread that stopped: receiving, else applying.
+    const error = status.ioRunning !== 'Yes' ? status.lastIoError : status.lastSqlError
+    return {ok: false, detail: `replication from ${status.source} stopped: ${threads}${error ? `; ${error}` : ''}`, hint: restart}
+  }
   if (status.secondsBehind === null) return {ok: false, detail: `replication from ${status.source}: lag unknown (${threads})`, hint: restart}
   const delay = status.sqlDelaySeconds > 0 ? `, MASTER_DELAY ${status.sqlDelaySeconds} s` : ''
   const detail = `replicating from ${status.source}, ${status.secondsBehind} s behind (limit ${maxLagSeconds} s)${delay}, GTID ${status.gtidSlavePos ?? '?'}`

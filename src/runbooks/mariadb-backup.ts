@@ -46,6 +46,11 @@ type Ctx = StepContext<MariadbBackupState>
 
 const access = (ctx: Ctx) => new GaleraAccess(ctx.loaded, ctx)
 
+/** mariabackup on the backup node: a member's Galera position, or the backup replica's source position. */
+function nodeBackupCommand(a: GaleraCommands, state: MariadbBackupState) {
+  return backupCommand(a.member(state.node), a.cluster.user, state.target, a.cluster.password !== undefined, isBackupReplica(a.cluster, state.node))
+}
+
 /** The backup replica must replicate, within its lag limit: a backup of a stale copy would silently miss writes. */
 async function checkReplica(ctx: Ctx): Promise<void> {
   const cluster = galeraCluster(ctx.loaded)
@@ -125,29 +130,14 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
         const a = new GaleraCommands(loaded)
         return {
           summary: `Back up ${state.node} into ${state.target}`,
-          commands: [
-            {
-              node: state.node,
-              command: renderCommand(
-                backupCommand(a.member(state.node), a.cluster.user, state.target, a.cluster.password !== undefined, isBackupReplica(a.cluster, state.node)),
-              ),
-            },
-          ],
+          commands: [{node: state.node, command: renderCommand(nodeBackupCommand(a, state))}],
         }
       },
       async act(ctx) {
         // A retried backup never writes into the directory of an interrupted one.
         if (ctx.resuming) ctx.state.target = `${ctx.state.backupDir}/${backupStamp()}`
         const a = access(ctx)
-        const fromReplica = isBackupReplica(a.cluster, ctx.state.node)
-        const r = await ctx.run(
-          ctx.state.node,
-          backupCommand(a.member(ctx.state.node), a.cluster.user, ctx.state.target, a.cluster.password !== undefined, fromReplica),
-          {
-            stdin: a.stdinSecret(),
-            timeoutMs: 6 * 3600_000,
-          },
-        )
+        const r = await ctx.run(ctx.state.node, nodeBackupCommand(a, ctx.state), {stdin: a.stdinSecret(), timeoutMs: 6 * 3600_000})
         if (r.code !== 0)
           throw new CtlError(`mariabackup --backup failed (exit ${r.code}): ${lastLines(r.stderr, 3, ' / ')}`, {
             host: ctx.state.node,

@@ -1,4 +1,4 @@
-import {judgeReplica, parseReplicaStatus} from '../../galera/replica.js'
+import {judgeReplica, parseReplicaStatus, REPLICA_STATUS_SQL} from '../../galera/replica.js'
 import type {CheckDefinition} from '../types.js'
 import {galeraAccess} from './galera.js'
 
@@ -19,7 +19,7 @@ export const galeraReplicaCheck: CheckDefinition = {
       const running = await access.isRunning(target.name)
       return {
         status: 'fail',
-        detail: running ? `mariadbd runs but SHOW SLAVE STATUS failed: ${r.stderr.trim().split('\n').at(-1)}` : 'mariadbd is not running',
+        detail: running ? `mariadbd runs but ${REPLICA_STATUS_SQL} failed: ${r.stderr.trim().split('\n').at(-1)}` : 'mariadbd is not running',
         hint: running
           ? 'Check the SQL credentials (databases.galera.user/password) and the socket.'
           : `Start it (its control: start) on ${target.name}; it resumes replication.`,

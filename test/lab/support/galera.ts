@@ -21,10 +21,12 @@ export type Member = (typeof members)[number]
 export const host = (name: Member) => labHost(Number(name.slice(1)))
 
 export async function sql(name: Member, statement: string): Promise<string> {
-  const r = await runLocal(['mariadb', `--socket=${galeraPaths(host(name)).socket}`, '--user=root', '--batch', '--skip-column-names'], {
-    input: statement,
-    timeoutMs: 30_000,
-  })
+  return sqlAt(galeraPaths(host(name)).socket, statement)
+}
+
+/** SQL as root over any lab mariadbd's socket (a member's, the backup replica's). */
+export async function sqlAt(socket: string, statement: string): Promise<string> {
+  const r = await runLocal(['mariadb', `--socket=${socket}`, '--user=root', '--batch', '--skip-column-names'], {input: statement, timeoutMs: 30_000})
   return r.stdout.trim()
 }
 

@@ -30,7 +30,7 @@ const status = (fields: Record<string, string>) => {
 }
 
 describe('the backup replica (seed 000)', () => {
-  it('reads SHOW SLAVE STATUS', () => {
+  it('reads SHOW ALL SLAVES STATUS', () => {
     expect(parseReplicaStatus(status({}))).toEqual({
       configured: true,
       source: '198.18.0.11:3306',

@@ -3,12 +3,12 @@ import {join} from 'node:path'
 import {CtlError, ExitCode} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
 import {parseReplicaStatus, REPLICA_STATUS_SQL, type ReplicaStatus} from 'ctl/galera/replica.js'
-import {inNetns, waitFor} from '../daemon.js'
+import {waitFor} from '../daemon.js'
 import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
 import {labBackupHost, labHost, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
 import {parseBinlogInfoGtid, REPLICATION_PASSWORD_FILE, REPLICATION_USER, replicaCnf, replicaPaths, sqlString} from './backup-replica-files.js'
 import {controlScript, galeraPaths} from './galera-files.js'
-import {labWsrepStatus} from './galera.js'
+import {labControl, labWsrepStatus, localSql} from './galera.js'
 
 /**
  * The backup host's MariaDB async replica of the Galera cluster (seed 000). `up` seeds it the way an
@@ -20,22 +20,14 @@ import {labWsrepStatus} from './galera.js'
 /** The Galera member it replicates from (inventories/lab.yml names the same). */
 const SOURCE_INDEX = 1
 
-function replicaHost(ctx: LabContext): LabHost | undefined {
-  return labBackupHost(ctx)
-}
-
 function sourceHost(ctx: LabContext): LabHost {
   return labHost(SOURCE_INDEX, ctx.instance)
 }
 
-async function control(host: LabHost, action: 'start' | 'stop' | 'kill' | 'status') {
-  return runLocal(inNetns(host.netns, [replicaPaths(host).script, action]), {timeoutMs: 60_000, check: false})
-}
+const control = (host: LabHost, action: 'start' | 'stop' | 'kill' | 'status') => labControl(host, action, [], replicaPaths(host))
 
-/** SQL as root over the replica's socket (unix_socket auth); statements on stdin. */
-async function replicaSql(host: LabHost, sql: string, check = true) {
-  return runLocal(['mariadb', `--socket=${replicaPaths(host).socket}`, '--user=root', '--batch', '--connect-timeout=3'], {input: sql, timeoutMs: 30_000, check})
-}
+/** SQL as root over the replica's socket, with column names (SHOW ALL SLAVES STATUS is read by name). */
+const replicaSql = (host: LabHost, sql: string, check = true) => localSql(replicaPaths(host).socket, sql, {check, columnNames: true})
 
 async function labReplicaStatus(host: LabHost): Promise<ReplicaStatus | undefined> {
   const r = await replicaSql(host, `${REPLICA_STATUS_SQL}\n`, false)
@@ -61,10 +53,10 @@ async function start(host: LabHost): Promise<void> {
 /** The replication user on the Galera cluster (through the source member; Galera copies it to all). */
 async function ensureReplicationUser(ctx: LabContext, replica: LabHost, password: string): Promise<void> {
   const user = `${sqlString(REPLICATION_USER)}@${sqlString(replica.address)}`
-  await runLocal(['mariadb', `--socket=${galeraPaths(sourceHost(ctx)).socket}`, '--user=root', '--batch'], {
-    input: `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${sqlString(password)};\nALTER USER ${user} IDENTIFIED BY ${sqlString(password)};\nGRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ${user};\n`,
-    timeoutMs: 30_000,
-  })
+  await localSql(
+    galeraPaths(sourceHost(ctx)).socket,
+    `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${sqlString(password)};\nALTER USER ${user} IDENTIFIED BY ${sqlString(password)};\nGRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ${user};\n`,
+  )
 }
 
 /** A new replica: a prepared mariabackup of the source member becomes its datadir, then replication from that GTID. */
@@ -104,7 +96,7 @@ async function waitReplicating(replica: LabHost, timeoutMs: number): Promise<Rep
 }
 
 async function up(ctx: LabContext): Promise<void> {
-  const replica = replicaHost(ctx)
+  const replica = labBackupHost(ctx)
   if (!replica) return ctx.log('backup-replica: only in the shared 3-host lab (inventories/lab.yml)')
   const source = await labWsrepStatus(sourceHost(ctx))
   if (source?.localState !== 'Synced')
@@ -145,7 +137,7 @@ async function up(ctx: LabContext): Promise<void> {
 }
 
 function breakTarget(ctx: LabContext, scenario: string): LabHost {
-  const replica = replicaHost(ctx)
+  const replica = labBackupHost(ctx)
   if (!replica) throw new CtlError(`${scenario}: only in the shared 3-host lab`, {exitCode: ExitCode.cannotRun})
   return replica
 }
@@ -156,14 +148,14 @@ export const backupReplicaComponent: LabComponent = {
   up,
 
   async down(ctx) {
-    const replica = replicaHost(ctx)
+    const replica = labBackupHost(ctx)
     if (!replica || !existsSync(replicaPaths(replica).script)) return
     ctx.log(`backup-replica: stopping mariadbd on ${replica.name}`)
     if ((await control(replica, 'stop')).code !== 0) await control(replica, 'kill')
   },
 
   async status(ctx) {
-    const replica = replicaHost(ctx)
+    const replica = labBackupHost(ctx)
     if (!replica) return []
     const row = (ok: boolean, detail: string): LabStatusRow[] => [{component: 'backup-replica', host: replica.name, ok, detail}]
     if (!existsSync(replicaPaths(replica).script) || (await control(replica, 'status')).code !== 0) return row(false, 'mariadbd not running')

@@ -34,22 +34,26 @@ function ensureGaleraPassword(projectRoot: string): string {
   return ensureLabPassword(join(projectRoot, GALERA_PASSWORD_FILE))
 }
 
-/** Runs the member's control script inside the host's namespace (what SSH to the host would do). */
-export async function labControl(host: LabHost, action: 'start' | 'stop' | 'kill' | 'status', extra: string[] = []) {
-  return runLocal(inNetns(host.netns, [galeraPaths(host).script, action, ...extra]), {timeoutMs: 60_000, check: false})
+/**
+ * Runs a lab mariadbd's control script inside the host's namespace (what SSH to the host would do):
+ * a Galera member's by default, or the one under `paths` (the backup replica's).
+ */
+export async function labControl(host: LabHost, action: 'start' | 'stop' | 'kill' | 'status', extra: string[] = [], paths = galeraPaths(host)) {
+  return runLocal(inNetns(host.netns, [paths.script, action, ...extra]), {timeoutMs: 60_000, check: false})
 }
 
-/** SQL as root over the member's socket (unix_socket auth); statements on stdin. */
-async function localSql(host: LabHost, sql: string, check = true) {
-  return runLocal(['mariadb', `--socket=${galeraPaths(host).socket}`, '--user=root', '--batch', '--skip-column-names', '--connect-timeout=3'], {
+/** SQL as root over a lab mariadbd's socket (unix_socket auth); statements on stdin. */
+export async function localSql(socket: string, sql: string, options: {check?: boolean; columnNames?: boolean} = {}) {
+  const names = options.columnNames ? [] : ['--skip-column-names']
+  return runLocal(['mariadb', `--socket=${socket}`, '--user=root', '--batch', ...names, '--connect-timeout=3'], {
     input: sql,
     timeoutMs: 30_000,
-    check,
+    check: options.check ?? true,
   })
 }
 
 export async function labWsrepStatus(host: LabHost): Promise<WsrepStatus | undefined> {
-  const r = await localSql(host, WSREP_STATUS_SQL, false)
+  const r = await localSql(galeraPaths(host).socket, WSREP_STATUS_SQL, {check: false})
   return r.code === 0 ? parseWsrepStatus(r.stdout) : undefined
 }
 
@@ -94,7 +98,7 @@ async function createCluster(ctx: LabContext, hosts: LabHost[], password: string
   await startMember(first, ['--wsrep-new-cluster'])
   await waitSynced(first, 1)
   await localSql(
-    first,
+    p1.socket,
     `CREATE USER IF NOT EXISTS '${GALERA_USER}'@'localhost' IDENTIFIED BY ${sqlString(password)};\nGRANT ALL PRIVILEGES ON *.* TO '${GALERA_USER}'@'localhost' WITH GRANT OPTION;\n`,
   )
   const stopped = await labControl(first, 'stop')
