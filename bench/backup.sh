@@ -6,8 +6,9 @@
 #  - restore time into a scratch server: `ctl backup verify` of each backup (checksums, copy or
 #    pg_restore, start, every table counted and compared);
 #  - where ctl's time goes (each runbook step);
-#  - the RPO reached with WAL archiving: bench/rpo.sh (pgBackRest; kills the whole Patroni cluster),
-#    run at the end unless RPO=0. MariaDB binlog archiving does not exist yet (issue 17).
+#  - the RPO reached with WAL archiving: bench/rpo.sh (pgBackRest; kills the whole Patroni cluster)
+#    and with binlog archiving: bench/mariadb-rpo.sh (the archive offsite; kills the whole Galera
+#    cluster, restores from offsite alone), run at the end unless RPO=0.
 # Needs the shared lab up (ctl lab up) and a built ctl. Writes SIZE_MIB into each cluster (a
 # database ctl_bench), removes it and every backup it took at the end. Disk: about 8x SIZE_MIB free.
 #   SIZE_MIB=1024 bench/backup.sh
@@ -108,5 +109,6 @@ echo
 if [ "${RPO:-1}" != 0 ]; then
   echo 'RPO with WAL archiving (pgBackRest; the whole Patroni cluster lost at once), bench/rpo.sh:'
   bench/rpo.sh
+  echo 'RPO with binlog archiving (mariadb-binlog-archive offsite; the whole Galera cluster lost at once), bench/mariadb-rpo.sh:'
+  bench/mariadb-rpo.sh
 fi
-echo 'RPO with binlog archiving: not measured, MariaDB binlog archiving does not exist yet (issue 17)'

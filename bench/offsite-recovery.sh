@@ -6,7 +6,8 @@
 #     .lab/ with the keys and the S3 objects stay), then a fresh `ctl lab up`: new, empty clusters;
 #  3. PostgreSQL: pgbackrest-setup --configs-only, then pg-restore --at latest --repo offsite --into:
 #     the database back in the new cluster; MariaDB: backup fetch of the offsite snapshot, then
-#     mariadb-restore --from it;
+#     mariadb-restore --from it; and the rows written after that backup, from the binary logs archived
+#     offsite (mariadb-binlog-archive): mariadb-restore --at latest --repo offsite into a scratch server;
 #  4. every row compared with what was written, and the time of each part printed.
 # Needs the shared lab up and a built ctl. Afterwards the lab is a fresh one whose offsite pgBackRest
 # prefix still holds the old cluster's stanza: the script removes it and runs pgbackrest-setup again.
@@ -42,6 +43,10 @@ pg_before=$(pg_digest)
 segment=$(pg -c 'select pg_walfile_name(pg_switch_wal())')
 for _ in $(seq 240); do a=$(last_archived); [[ "$a" > "$segment" || "$a" == "$segment" ]] && break; sleep 0.5; done
 t=$(now); $ctl runbook mariadb-backup lab --yes > /dev/null; took 'mariadb-backup (shipped offsite by restic)' "$t"
+# More rows after it: they come back through the binary logs archived offsite.
+maria "USE ctl_dr; INSERT INTO kept SELECT seq, MD5(seq) FROM seq_$((rows + 1))_to_$((rows + 100));"
+maria_later=$(maria_digest)
+t=$(now); $ctl runbook mariadb-binlog-archive lab --yes > /dev/null; took 'mariadb-binlog-archive (offsite)' "$t"
 
 echo "== the whole lab lost"
 t=$(now); $ctl lab down --yes --keep-offsite > /dev/null; took 'ctl lab down --keep-offsite' "$t"
@@ -64,12 +69,19 @@ dir=$(field 'r=>r.fetched' < /tmp/ctl-dr-fetch.json)
 t=$(now); $ctl runbook mariadb-restore lab --from "$dir" --node h3 --yes > /dev/null; took 'mariadb-restore --from the fetched backup' "$t"
 maria_after=$(maria_digest)
 took 'from a fresh lab to both databases back' "$start"
+t=$(now)
+$ctl runbook mariadb-restore lab --at latest --repo offsite --yes --json > /tmp/ctl-dr-mpitr.json
+took 'mariadb-restore --at latest --repo offsite (scratch server)' "$t"
+scratch=$(field 'r=>r.summary.scratch.socket' < /tmp/ctl-dr-mpitr.json)
+maria_pitr=$(mariadb --no-defaults --socket="$scratch" -N -B -e "SET SESSION group_concat_max_len = 1073741824; SELECT CONCAT(COUNT(*), ':', MD5(GROUP_CONCAT(CONCAT(id, v) ORDER BY id SEPARATOR ','))) FROM ctl_dr.kept;")
+sh -c "$(field 'r=>r.summary.scratch.remove' < /tmp/ctl-dr-mpitr.json)" || true
 
 echo "PostgreSQL rows:count:digest before $pg_before, after $pg_after"
 echo "MariaDB    rows:count:digest before $maria_before, after $maria_after"
+echo "MariaDB + archived binary logs: before $maria_later, after $maria_pitr"
 # The new cluster cannot share the old one's pgBackRest stanza offsite: start that prefix again.
 rm -rf .lab/offsite-s3/ctl-backups/pgbackrest
 $ctl runbook pgbackrest-setup lab --yes > /dev/null
 pg -c 'drop database if exists ctl_dr with (force)'
 maria 'DROP DATABASE IF EXISTS ctl_dr'
-[[ "$pg_before" == "$pg_after" && "$maria_before" == "$maria_after" ]] && echo 'RESULT: every row back from the offsite storage alone' || { echo 'RESULT: rows differ'; exit 1; }
+[[ "$pg_before" == "$pg_after" && "$maria_before" == "$maria_after" && "$maria_later" == "$maria_pitr" ]] && echo 'RESULT: every row back from the offsite storage alone' || { echo 'RESULT: rows differ'; exit 1; }

@@ -83,7 +83,10 @@ export function resticShipLines(repo: ResticRepo, words: {dir: string; name: str
   return [
     ...resticEnvLines(repo),
     'rst cat config > /dev/null 2>&1 || rst init > /dev/null || exit 3',
-    `rst backup --json --quiet ${tags.map((t) => `--tag ${t}`).join(' ')} ${words.dir}`,
+    // A point-in-time restore from offsite chooses by these: the binlog position and when it was taken
+    // (xtrabackup_binlog_info and its time). Only names and digits pass the sed: safe unquoted.
+    `pitr_tags=; if bl=$(sed -n '1s/^\\([A-Za-z0-9_.-]*\\.[0-9][0-9]*\\)[[:space:]][[:space:]]*\\([0-9][0-9]*\\).*$/\\1:\\2/p' ${words.dir}/xtrabackup_binlog_info 2> /dev/null) && pt=$(stat -c %Y ${words.dir}/xtrabackup_binlog_info 2> /dev/null) && [ -n "$bl" ]; then pitr_tags="--tag binlog=$bl --tag point=$pt"; fi`,
+    `rst backup --json --quiet ${tags.map((t) => `--tag ${t}`).join(' ')} $pitr_tags ${words.dir}`,
   ]
 }
 
@@ -117,6 +120,9 @@ export interface ResticSnapshot {
   name: string
   checksum?: string
   sizeBytes: number
+  /** The backup's binlog position (`file:position`) and its time, for point-in-time restores. */
+  binlog?: {file: string; position: number}
+  pointAt?: string
 }
 
 /** `restic snapshots --json`: only snapshots of one absolute directory, tagged by ctl. */
@@ -130,6 +136,8 @@ export function parseResticSnapshots(json: unknown): ResticSnapshot[] {
     const id = String(s.id ?? '')
     if (!/^[0-9a-f]{64}$/.test(id) || paths.length !== 1 || !posix.isAbsolute(paths[0]!) || !tags.includes(MARIADB_TAG)) continue
     const checksum = tag('sha256')
+    const binlog = /^([A-Za-z0-9_.-]+\.\d+):(\d+)$/.exec(tag('binlog') ?? '')
+    const point = tag('point')
     out.push({
       id,
       time: new Date(String(s.time)).toISOString(),
@@ -137,6 +145,9 @@ export function parseResticSnapshots(json: unknown): ResticSnapshot[] {
       name: tag('name') ?? posix.basename(paths[0]!),
       ...(checksum && /^[0-9a-f]{64}$/.test(checksum) ? {checksum} : {}),
       sizeBytes: /^\d+$/.test(tag('size') ?? '') ? Number(tag('size')) : 0,
+      ...(binlog && point && /^\d+$/.test(point)
+        ? {binlog: {file: binlog[1]!, position: Number(binlog[2])}, pointAt: new Date(Number(point) * 1000).toISOString()}
+        : {}),
     })
   }
   return out

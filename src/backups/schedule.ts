@@ -7,7 +7,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {quote, type RemoteCommand} from '../lib/shell.js'
 import {OFFSITE_REPO} from '../patroni/pgbackrest-config.js'
 import {mariadbResticRepo} from './restic.js'
-import {scheduledMariadbPaths, scheduledMariadbScript} from './scheduled-mariadb.js'
+import {scheduledBinlogScript, scheduledMariadbPaths, scheduledMariadbScript} from './scheduled-mariadb.js'
 
 /**
  * `ctl backup schedule`: the inventory's backups.schedule as one cron file per backup node
@@ -88,6 +88,7 @@ export function planCronFiles(inventory: Inventory, env: string, secrets: Schedu
   }
   need('pgbackrest', patroni?.pgbackrest, 'databases.patroni.pgbackrest')
   need('mariadb', galera, 'databases.galera')
+  need('mariadb-binlogs', galera, 'databases.galera')
   if (jobs.some((j) => j.job === 'pgbackrest' && j.repo === 'offsite') && !inventory.backups.offsite)
     throw new CtlError('backups.schedule has a pgbackrest job with repo: offsite but the inventory has no backups.offsite', {
       exitCode: ExitCode.cannotRun,
@@ -101,19 +102,30 @@ export function planCronFiles(inventory: Inventory, env: string, secrets: Schedu
     const cronDir = nodePath(inventory.backups.cronDir, node)
     const path = `${cronDir}/${cronFileName(env)}`
     const here = jobs.filter((j) => (j.job === 'pgbackrest' ? repoNode : mariadbNode) === node)
-    const mariadbFiles = galera && node === mariadbNode ? scheduledMariadbPaths(cronDir, env, galera.backupDir) : undefined
-    const stale = mariadbFiles && !here.some((j) => j.job === 'mariadb') ? {stale: [mariadbFiles.script, mariadbFiles.secrets]} : {}
+    const files = galera && node === mariadbNode ? scheduledMariadbPaths(cronDir, env, galera.backupDir) : undefined
+    const backupJob = here.some((j) => j.job === 'mariadb')
+    const binlogJob = here.some((j) => j.job === 'mariadb-binlogs')
+    const staleFiles = files
+      ? [...(backupJob ? [] : [files.script]), ...(binlogJob ? [] : [files.binlogScript]), ...(backupJob || binlogJob ? [] : [files.secrets])]
+      : []
+    const stale = staleFiles.length > 0 ? {stale: staleFiles} : {}
     if (here.length === 0) return {node, path, jobs: [], ...stale}
     const support: ScheduleSupportFile[] = []
+    if (files && backupJob)
+      support.push({path: files.script, text: scheduledMariadbScript(galera!, node, files, mariadbResticRepo(inventory)), mode: '700', secret: false})
+    if (files && binlogJob)
+      support.push({
+        path: files.binlogScript,
+        text: scheduledBinlogScript(galera!, node, files.secrets, mariadbResticRepo(inventory)),
+        mode: '700',
+        secret: false,
+      })
+    if (files && (backupJob || binlogJob))
+      support.push({path: files.secrets, text: secrets.mariadb ?? '<SQL password, S3 keys, offsite key>\n', mode: '600', secret: true})
     const lines = here.map((job) => {
       if (job.job === 'pgbackrest') return pgbackrestLine(inventory, job)
-      const files = scheduledMariadbPaths(cronDir, env, galera!.backupDir)
-      if (support.length === 0)
-        support.push(
-          {path: files.script, text: scheduledMariadbScript(galera!, node, files, mariadbResticRepo(inventory)), mode: '700', secret: false},
-          {path: files.secrets, text: secrets.mariadb ?? '<SQL password, S3 keys, offsite key>\n', mode: '600', secret: true},
-        )
-      return `${job.cron} root ${cronSafe(`${quote(files.script)} >> ${quote(files.log)} 2>&1`)}`
+      const script = job.job === 'mariadb' ? files!.script : files!.binlogScript
+      return `${job.cron} root ${cronSafe(`${quote(script)} >> ${quote(files!.log)} 2>&1`)}`
     })
     const text = [
       `# Written by \`ctl backup schedule ${env}\` from the inventory's backups.schedule: edit the inventory and run it again.`,
@@ -123,7 +135,9 @@ export function planCronFiles(inventory: Inventory, env: string, secrets: Schedu
       '',
     ].join('\n')
     const describe = (j: Job) =>
-      j.job === 'pgbackrest' ? `${j.cron}: pgbackrest ${j.type} backup${j.repo === 'offsite' ? ' (offsite)' : ''}` : `${j.cron}: mariabackup backup`
+      j.job === 'pgbackrest'
+        ? `${j.cron}: pgbackrest ${j.type} backup${j.repo === 'offsite' ? ' (offsite)' : ''}`
+        : `${j.cron}: ${j.job === 'mariadb' ? 'mariabackup backup' : 'binary-log archive'}`
     return {node, path, text, jobs: here.map(describe), ...(support.length > 0 ? {support} : {}), ...stale}
   })
 }

@@ -3,6 +3,7 @@ import {backupCommand, prepareCommand, recordCommand} from '../galera/backup.js'
 import type {GaleraCluster} from '../inventory/schema/databases.js'
 import {quote, shellCommand, type RemoteCommand} from '../lib/shell.js'
 import {MARIADB_ROWS_FILE, mariadbDrillCommand} from './drill.js'
+import {binlogArchiveDir, binlogArchiveLines, binlogShipLines} from '../galera/binlog-archive.js'
 import {resticShipLines, type ResticRepo} from './restic.js'
 
 /**
@@ -19,7 +20,12 @@ import {resticShipLines, type ResticRepo} from './restic.js'
 export function scheduledMariadbPaths(cronDir: string, env: string, backupDir: string) {
   const name = env.replace(/[^A-Za-z0-9_-]/g, '_')
   const dir = `${cronDir.replace(/\/[^/]+\/?$/, '') || '/'}/ctl-backups`
-  return {script: `${dir}/mariadb-backup-${name}.sh`, secrets: `${dir}/mariadb-backup-${name}.secrets`, log: `${backupDir}/ctl-schedule.log`}
+  return {
+    script: `${dir}/mariadb-backup-${name}.sh`,
+    binlogScript: `${dir}/mariadb-binlogs-${name}.sh`,
+    secrets: `${dir}/mariadb-backup-${name}.secrets`,
+    log: `${backupDir}/ctl-schedule.log`,
+  }
 }
 
 /** `sh -c '<script>'`, the script's lines kept as written (they are quoted already). */
@@ -65,6 +71,33 @@ export function scheduledMariadbScript(
           'size=$(du -sb "$target" | cut -f1)',
           `sed -n '2,4p' "$secrets" | sh -c ${quote(resticShipLines(offsite, {dir: '"$1"', name: '"$2"', checksum: '"$3"', sizeBytes: '"$4"'}).join('\n'))} ship "$target" "$stamp" "$checksum" "$size"`,
           `echo "$(date -u +%FT%TZ) shipped to" ${quote(offsite.where)}`,
+        ]
+      : []),
+    '',
+  ].join('\n')
+}
+
+/**
+ * The scheduled binary-log archive (job mariadb-binlogs): as `ctl runbook mariadb-binlog-archive`, from
+ * the same builders, one run at a time; the same secrets file as the backup job.
+ */
+export function scheduledBinlogScript(cluster: GaleraCluster, node: string, secretsPath: string, offsite: ResticRepo | undefined): string {
+  const archive = binlogArchiveDir(cluster, node)
+  const out = quote(`${archive}.out`)
+  return [
+    '#!/bin/sh',
+    `# Written by \`ctl backup schedule\`: ${node}'s closed binary logs into ${archive}${offsite ? ` and to ${offsite.where}` : ''},`,
+    '# as `ctl runbook mariadb-binlog-archive` does, run by cron. Edit the inventory and run `ctl backup schedule` again, not this file.',
+    'set -eu',
+    'umask 077',
+    `secrets=${quote(secretsPath)}`,
+    `sed -n 1p "$secrets" | sh -c ${quote(binlogArchiveLines(memberOf(cluster, node), cluster.user, archive, cluster.password !== undefined).join('\n'))} > ${out}`,
+    `added=$(awk -F '\t' '$1 == "archived" { printf "%s ", $2 }' ${out}); rm -f ${out}`,
+    `echo "$(date -u +%FT%TZ) binary logs of" ${quote(node)} "archived: \${added:-nothing new}"`,
+    ...(offsite
+      ? [
+          `sed -n '2,4p' "$secrets" | sh -c ${quote(binlogShipLines(offsite, archive, cluster.name).join('\n'))} > /dev/null`,
+          `echo "$(date -u +%FT%TZ) archive shipped to" ${quote(offsite.where)}`,
         ]
       : []),
     '',

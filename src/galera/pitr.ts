@@ -29,6 +29,8 @@ export interface MariadbPitrBackup {
   binlog: BinlogPosition
   /** When mariabackup took the binlog position (its consistent point), from the file's time: whole seconds. */
   pointAt: string
+  /** Offsite: the restic snapshot that holds it (`dir` is its path as it was on the node). */
+  snapshot?: string
 }
 
 /**
@@ -52,7 +54,8 @@ export function parsePitrBackups(stdout: string): MariadbPitrBackup[] {
   return out.sort((a, b) => a.pointAt.localeCompare(b.pointAt))
 }
 
-export type MariadbPitrChoice = {ok: true; backup: MariadbPitrBackup; stopDatetime: string} | {ok: false; code: string; reason: string; hint: string}
+/** stopDatetime undefined: replay every archived binary log (`--at latest`). */
+export type MariadbPitrChoice = {ok: true; backup: MariadbPitrBackup; stopDatetime?: string} | {ok: false; code: string; reason: string; hint: string}
 
 /** `mariadb-binlog --stop-datetime` (UTC, whole seconds): events at or after the target's second are not replayed. */
 export function binlogStopDatetime(at: Date): string {
@@ -63,8 +66,8 @@ export function binlogStopDatetime(at: Date): string {
  * The backup a restore to `at` starts from: the newest whose consistent point is surely before `at`
  * (the point's file time is whole seconds, so at least a second before), then the binlogs up to `at`.
  */
-export function chooseMariadbPitrBackup(backups: readonly MariadbPitrBackup[], at: Date, now: Date): MariadbPitrChoice {
-  if (at.getTime() > now.getTime())
+export function chooseMariadbPitrBackup(backups: readonly MariadbPitrBackup[], at: Date | 'latest', now: Date): MariadbPitrChoice {
+  if (at !== 'latest' && at.getTime() > now.getTime())
     return {
       ok: false,
       code: 'mariadb.future-target',
@@ -78,6 +81,7 @@ export function chooseMariadbPitrBackup(backups: readonly MariadbPitrBackup[], a
       reason: 'no complete backup with a binary-log position (binary logging must be on when the backup is taken)',
       hint: 'Turn on log_bin (and log_slave_updates) on the members, then take one: ctl runbook mariadb-backup <env>.',
     }
+  if (at === 'latest') return {ok: true, backup: backups.at(-1)!}
   const usable = backups.filter((b) => Date.parse(b.pointAt) + 1000 <= at.getTime())
   const chosen = usable.at(-1)
   if (!chosen)
@@ -97,7 +101,7 @@ export function binlogFilesFrom(all: readonly string[], first: string): string[]
 }
 
 /** Exit codes of the restore script. */
-export const MARIADB_PITR_EXIT = {exists: 4, copy: 5, start: 6, replay: 7} as const
+export const MARIADB_PITR_EXIT = {exists: 4, copy: 5, start: 6, replay: 7, fetch: 8, integrity: 9} as const
 
 export interface MariadbScratch {
   node: string
@@ -114,25 +118,71 @@ export function mariadbPitrRestoreCommand(
   backup: MariadbPitrBackup,
   binlogDir: string,
   files: readonly string[],
-  stopDatetime: string,
+  stopDatetime: string | undefined,
 ): RemoteCommand {
+  return {script: mariadbPitrRestoreLines(x, backup, binlogDir, files, stopDatetime).join('\n')}
+}
+
+function mariadbPitrRestoreLines(
+  x: MariadbScratch,
+  backup: Pick<MariadbPitrBackup, 'dir' | 'binlog'>,
+  binlogDir: string,
+  files: readonly string[],
+  stopDatetime: string | undefined,
+): string[] {
   const d = quote(x.dir)
   const data = quote(`${x.dir}/data`)
   const sock = quote(`${x.dir}/sock`)
   const err = quote(`${x.dir}/err`)
   const paths = files.map((f) => quote(`${binlogDir}/${f}`)).join(' ')
+  const stop = stopDatetime ? ` ${quote(`--stop-datetime=${stopDatetime}`)}` : ''
+  const until = stopDatetime ? `until ${stopDatetime} UTC` : 'to their end'
+  return [
+    `[ ! -e ${d} ] || { echo ${quote(`${x.dir} exists already`)} >&2; exit ${MARIADB_PITR_EXIT.exists}; }`,
+    `mkdir -m 700 ${d} && chown mysql: ${d}`,
+    `{ mkdir ${data} && cp -a ${quote(backup.dir)}/. ${data}/ && rm -f ${data}/ctl-manifest.sha256 ${quote(`${x.dir}/data/${MARIADB_ROWS_FILE}`)} && chown -R mysql:mysql ${data}; } || exit ${MARIADB_PITR_EXIT.copy}`,
+    `mariadbd --no-defaults --user=mysql --datadir=${data} --socket=${sock} --pid-file=${quote(`${x.dir}/pid`)} --skip-networking --skip-grant-tables --skip-slave-start --innodb-buffer-pool-size=64M --log-error=${err} > /dev/null 2>&1 &`,
+    `i=0; until mariadb-admin --no-defaults --socket=${sock} ping > /dev/null 2>&1; do i=$((i+1)); if [ $i -gt 240 ]; then tail -n 5 ${err} >&2; exit ${MARIADB_PITR_EXIT.start}; fi; sleep 0.5; done`,
+    `{ TZ=UTC mariadb-binlog --no-defaults --start-position=${backup.binlog.position}${stop} ${paths} 2> ${quote(`${x.dir}/binlog.err`)}; echo "ctl-binlog-exit $?"; } > ${quote(`${x.dir}/replay.sql`)}`,
+    `grep -q '^ctl-binlog-exit 0$' ${quote(`${x.dir}/replay.sql`)} || { cat ${quote(`${x.dir}/binlog.err`)} >&2; exit ${MARIADB_PITR_EXIT.replay}; }`,
+    `grep -v '^ctl-binlog-exit ' ${quote(`${x.dir}/replay.sql`)} | mariadb --no-defaults --socket=${sock} > ${quote(`${x.dir}/replay.out`)} 2>&1 || { tail -n 3 ${quote(`${x.dir}/replay.out`)} >&2; exit ${MARIADB_PITR_EXIT.replay}; }`,
+    `rm -f ${quote(`${x.dir}/replay.sql`)}`,
+    `echo ${quote(`replayed ${files.join(' ')} from position ${backup.binlog.position} ${until}`)}`,
+  ]
+}
+
+/** Where an offsite restore fetches the backup and the binary-log archive to: beside the scratch directory, removed after. */
+const offsiteFetchDir = (x: MariadbScratch) => `${x.dir}.fetch`
+
+/**
+ * The offsite variant: restic restores the backup's snapshot (ctl's manifest checked) and the
+ * binary-log archive's snapshot beside the scratch directory, then the same restore runs from there,
+ * and the fetched copies are removed however it ends. The keys come on stdin (resticEnvLines).
+ */
+export function mariadbOffsitePitrRestoreCommand(
+  x: MariadbScratch,
+  backup: MariadbPitrBackup & {snapshot: string},
+  binlogs: {snapshot: string; archiveDir: string},
+  files: readonly string[],
+  stopDatetime: string | undefined,
+  envLines: readonly string[],
+): RemoteCommand {
+  const f = offsiteFetchDir(x)
+  const fetched = {dir: `${f}${backup.dir}`, binlog: backup.binlog}
+  const restore = mariadbPitrRestoreLines(x, fetched, `${f}${binlogs.archiveDir}`, files, stopDatetime)
   return {
     script: [
-      `[ ! -e ${d} ] || { echo ${quote(`${x.dir} exists already`)} >&2; exit ${MARIADB_PITR_EXIT.exists}; }`,
-      `mkdir -m 700 ${d} && chown mysql: ${d}`,
-      `{ mkdir ${data} && cp -a ${quote(backup.dir)}/. ${data}/ && rm -f ${data}/ctl-manifest.sha256 ${quote(`${x.dir}/data/${MARIADB_ROWS_FILE}`)} && chown -R mysql:mysql ${data}; } || exit ${MARIADB_PITR_EXIT.copy}`,
-      `mariadbd --no-defaults --user=mysql --datadir=${data} --socket=${sock} --pid-file=${quote(`${x.dir}/pid`)} --skip-networking --skip-grant-tables --skip-slave-start --innodb-buffer-pool-size=64M --log-error=${err} > /dev/null 2>&1 &`,
-      `i=0; until mariadb-admin --no-defaults --socket=${sock} ping > /dev/null 2>&1; do i=$((i+1)); if [ $i -gt 240 ]; then tail -n 5 ${err} >&2; exit ${MARIADB_PITR_EXIT.start}; fi; sleep 0.5; done`,
-      `{ TZ=UTC mariadb-binlog --no-defaults --start-position=${backup.binlog.position} ${quote(`--stop-datetime=${stopDatetime}`)} ${paths} 2> ${quote(`${x.dir}/binlog.err`)}; echo "ctl-binlog-exit $?"; } > ${quote(`${x.dir}/replay.sql`)}`,
-      `grep -q '^ctl-binlog-exit 0$' ${quote(`${x.dir}/replay.sql`)} || { cat ${quote(`${x.dir}/binlog.err`)} >&2; exit ${MARIADB_PITR_EXIT.replay}; }`,
-      `grep -v '^ctl-binlog-exit ' ${quote(`${x.dir}/replay.sql`)} | mariadb --no-defaults --socket=${sock} > ${quote(`${x.dir}/replay.out`)} 2>&1 || { tail -n 3 ${quote(`${x.dir}/replay.out`)} >&2; exit ${MARIADB_PITR_EXIT.replay}; }`,
-      `rm -f ${quote(`${x.dir}/replay.sql`)}`,
-      `echo ${quote(`replayed ${files.join(' ')} from position ${backup.binlog.position} until ${stopDatetime} UTC`)}`,
+      ...envLines,
+      `[ ! -e ${quote(x.dir)} ] && [ ! -e ${quote(f)} ] || { echo ${quote(`${x.dir} exists already`)} >&2; exit ${MARIADB_PITR_EXIT.exists}; }`,
+      `fetchdir=${quote(f)}`,
+      `mkdir -m 700 "$fetchdir" || exit ${MARIADB_PITR_EXIT.fetch}`,
+      `trap 'rm -rf "$fetchdir"' EXIT`,
+      `rst restore --no-lock --quiet --target ${quote(f)} ${quote(backup.snapshot)} >&2 || exit ${MARIADB_PITR_EXIT.fetch}`,
+      `(cd ${quote(fetched.dir)} && sha256sum --quiet --strict -c ctl-manifest.sha256) >&2 || exit ${MARIADB_PITR_EXIT.integrity}`,
+      `rst restore --no-lock --quiet --target ${quote(f)} ${quote(binlogs.snapshot)} >&2 || exit ${MARIADB_PITR_EXIT.fetch}`,
+      `(
+${restore.join('\n')}
+)`,
     ].join('\n'),
   }
 }

@@ -57,7 +57,7 @@ export abstract class RunbookCommand extends CtlCommand {
       resume: flags.resume,
       runId: flags['run-id'],
       observer: this.jsonEnabled() ? undefined : textObserver(print),
-      lock: (runId) => acquireRunbookLock(pool, loaded, runbook.name, runId),
+      ...(runbook.takesClusterLock?.(options) === false ? {} : {lock: (runId: string) => acquireRunbookLock(pool, loaded, runbook.name, runId)}),
     })
     const hosts = [...new Set(result.steps.flatMap((s) => s.plan.commands.map((c) => c.node)))]
     this.auditContext = {

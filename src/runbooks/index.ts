@@ -3,6 +3,7 @@ import {galeraRecover} from './galera-recover.js'
 import {mariadbBackup} from './mariadb-backup.js'
 import {mariadbRestore} from './mariadb-restore.js'
 import {mariadbPitr} from './mariadb-pitr.js'
+import {mariadbBinlogArchive} from './mariadb-binlog-archive.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import {pgBackup} from './pg-backup.js'
@@ -28,6 +29,7 @@ export const runbooks: AnyRunbook[] = [
   pgbackrestBackup,
   pgPitr,
   mariadbPitr,
+  mariadbBinlogArchive,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

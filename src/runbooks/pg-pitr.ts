@@ -102,6 +102,10 @@ export const pgPitr: Runbook<PgPitrState, PgPitrOptions> = {
   ].join('\n'),
   needs: 'databases.patroni.pgbackrest with WAL archiving (pgbackrest-setup) and a backup (pgbackrest-backup); the PostgreSQL server package on repoNode',
 
+  // Into a scratch server only, nothing on the cluster changes (and after losing the cluster's hosts it must
+  // still run); --into writes a new database on the leader: then it excludes the cluster's other runbooks.
+  takesClusterLock: (options) => options.into !== undefined,
+
   setup({loaded, options}) {
     const s = pgbackrestSettings(loaded)
     const at = requireRestoreTime(options.at, {latest: true})

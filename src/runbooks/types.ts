@@ -86,6 +86,11 @@ export interface Runbook<S, O = Record<string, unknown>> {
   steps: RunbookStep<S>[]
   /** The part of the state --json prints and the human summary shows (facts, decision, checks). */
   summarize?(state: S): unknown
+  /**
+   * Whether a run takes the cluster's run lock (default: yes). A run that never changes the cluster
+   * (a restore into a scratch server) says no: it must still run when the cluster's hosts are gone.
+   */
+  takesClusterLock?(options: O): boolean
 }
 
 /** A runbook with its types erased, for the registry. */

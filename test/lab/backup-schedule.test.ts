@@ -14,6 +14,8 @@ import {labInventoryCopy} from './support/swarm.js'
 const PG_CRON_FILE = '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab-cron'
 const CRON_FILE = '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab-cron'
 const JOB_SCRIPT = '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab-cron.sh'
+const BINLOG_SCRIPT = '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-binlogs-lab-cron.sh'
+const SCHEDULE_LOG = '/var/lib/ctl-lab/h3/galera-backups/ctl-schedule.log'
 const JOB_SECRETS = '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab-cron.secrets'
 const inventory = (schedule: object[]) =>
   labInventoryCopy(
@@ -23,6 +25,9 @@ const inventory = (schedule: object[]) =>
     },
     {name: 'lab-cron.yml'},
   )
+const logged = () => (existsSync(SCHEDULE_LOG) ? readFileSync(SCHEDULE_LOG, 'utf8') : '')
+// Where the MariaDB jobs' log stood before the schedule was installed: the jobs fire in the same minute.
+let logStart = 0
 const backupLabels = async (): Promise<string[]> =>
   json(await runCtl(['backup', 'list', 'lab', '--database', 'pgbackrest', '--json'])).restorePoints.map((p: {path: string}) => p.path)
 
@@ -30,6 +35,7 @@ describe('ctl backup schedule', () => {
   const everyMinute = inventory([
     {job: 'pgbackrest', type: 'incr', cron: '* * * * *'},
     {job: 'mariadb', cron: '* * * * *'},
+    {job: 'mariadb-binlogs', cron: '* * * * *'},
   ])
 
   beforeAll(async () => {
@@ -43,7 +49,11 @@ describe('ctl backup schedule', () => {
   afterAll(async () => {
     for (const file of [PG_CRON_FILE, CRON_FILE]) rmSync(file, {force: true})
     // A scheduled backup still running would hold the stanza's lock for the next test.
-    for (let i = 0; i < 60 && (await execa('pgrep', ['-f', 'pgbackrest.*--type=incr.*backup|mariadb-backup-lab-cron'], {reject: false})).exitCode === 0; i++)
+    for (
+      let i = 0;
+      i < 60 && (await execa('pgrep', ['-f', 'pgbackrest.*--type=incr.*backup|mariadb-(backup|binlogs)-lab-cron'], {reject: false})).exitCode === 0;
+      i++
+    )
       await sleep(1000)
   })
 
@@ -51,12 +61,13 @@ describe('ctl backup schedule', () => {
     const dry = json(await runCtl(['backup', 'schedule', everyMinute, '--dry-run', '--json']))
     expect(dry.files).toEqual([
       {node: 'h4', path: PG_CRON_FILE, action: 'install', jobs: ['* * * * *: pgbackrest incr backup']},
-      {node: 'h3', path: CRON_FILE, action: 'install', jobs: ['* * * * *: mariabackup backup']},
+      {node: 'h3', path: CRON_FILE, action: 'install', jobs: ['* * * * *: mariabackup backup', '* * * * *: binary-log archive']},
     ])
     const refused = await runCtl(['backup', 'schedule', everyMinute])
     expect(refused.exitCode).toBe(2)
     expect(existsSync(CRON_FILE) || existsSync(PG_CRON_FILE)).toBe(false)
 
+    logStart = logged().length
     const run = await runCtl(['backup', 'schedule', everyMinute, '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
     expect(json(run).changed).toEqual([`h4:${PG_CRON_FILE}`, `h3:${CRON_FILE}`])
@@ -108,11 +119,22 @@ describe('ctl backup schedule', () => {
     expect(fresh.find((p) => p.series === 'mariadb@offsite')?.checksum).toBe(local!.checksum)
   }, 200_000)
 
+  it("fires the binary-log archive job: the backup node's closed binary logs into the archive and offsite", async () => {
+    const start = logStart
+    for (let i = 0; i < 30 && !logged().slice(start).includes('archive shipped to'); i++) await sleep(5000)
+    const lines = logged().slice(start)
+    expect(lines, lines.slice(-2000)).toMatch(/binary logs of h3 archived: /)
+    expect(lines).toContain('archive shipped to s3://ctl-backups/restic/mariadb')
+    // What the job archived is what a point-in-time restore from offsite reads.
+    const listed = await execa('ls', ['/var/lib/ctl-lab/h3/galera-backups/.ctl-binlogs/h3'])
+    expect(listed.stdout).toMatch(/mariadb-bin\.\d{6}/)
+  }, 200_000)
+
   it('an empty schedule removes the file', async () => {
     const run = await runCtl(['backup', 'schedule', inventory([]), '--yes', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
     expect(json(run).files.map((f: {action: string}) => f.action)).toEqual(['remove', 'remove'])
     expect(existsSync(CRON_FILE) || existsSync(PG_CRON_FILE)).toBe(false)
-    expect(existsSync(JOB_SCRIPT) || existsSync(JOB_SECRETS)).toBe(false)
+    expect(existsSync(JOB_SCRIPT) || existsSync(BINLOG_SCRIPT) || existsSync(JOB_SECRETS)).toBe(false)
   })
 })

@@ -1,5 +1,7 @@
 import {execa} from 'execa'
-import {readdirSync} from 'node:fs'
+import {randomUUID} from 'node:crypto'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
@@ -11,6 +13,8 @@ import {ensureHealthy, sql} from './support/galera.js'
 // whole seconds, so the writes around the target are more than a second apart.
 
 const DB = 'ctl_pitr'
+const BACKUPS = '/var/lib/ctl-lab/h3/galera-backups'
+const AWAY = `${BACKUPS}.away-pitr-test`
 let nextId = 0
 const write = async () => {
   const id = ++nextId
@@ -78,6 +82,52 @@ describe('MariaDB point-in-time restore (mariabackup + binary logs)', () => {
     expect(await scratchSql(result.summary.scratch.dir, `SELECT COUNT(*), MIN(id), MAX(id) FROM ${DB}.w`)).toBe(`${lastBefore}\t1\t${lastBefore}`)
     // Production is untouched: every row is still there.
     expect(await sql('h2', `SET SESSION wsrep_sync_wait = 1; SELECT COUNT(*) FROM ${DB}.w`)).toBe(String(nextId))
+  })
+
+  it('archives the binary logs offsite; with the backups and the archive gone from the node, restores from offsite alone', async () => {
+    const archive = json(await runCtl(['runbook', 'mariadb-binlog-archive', 'lab', '--yes', '--json']))
+    expect(archive.outcome, JSON.stringify(archive.error)).toBe('ok')
+    expect(archive.summary.archive).toBe(`${BACKUPS}/.ctl-binlogs/h3`)
+    expect(archive.summary.offsite.snapshot).toMatch(/^[0-9a-f]{8,}$/)
+    const archived = nextId
+    // Written after the last archive run: what a loss of everything at this moment loses (the RPO).
+    for (let i = 0; i < 3; i++) await write()
+    renameSync(BACKUPS, AWAY)
+    // Another operator's recovery holds the cluster's run lock: a restore into a scratch server does not need it.
+    const locks = ['h1', 'h2', 'h3'].map((h) => `/var/lib/ctl/locks/runbook-galera-lab.${h}.lock`)
+    const info = {
+      id: randomUUID(),
+      holder: 'other',
+      from: hostname(),
+      since: new Date().toISOString(),
+      env: 'lab',
+      what: 'galera-recover run x',
+      pid: process.pid,
+      run: 'x',
+    }
+    for (const dir of locks) {
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(`${dir}/info.json`, JSON.stringify(info))
+    }
+    try {
+      const at = json(await runCtl(['runbook', 'mariadb-restore', 'lab', '--at', target, '--repo', 'offsite', '--yes', '--json']))
+      expect(at.outcome, JSON.stringify(at.error)).toBe('ok')
+      removals.push(at.summary.scratch.remove)
+      expect(at.summary.snapshot).toMatch(/^[0-9a-f]{64}$/)
+      expect(at.summary.rows[`${DB}.w`]).toBe(lastBefore)
+      expect(await scratchSql(at.summary.scratch.dir, `SELECT COUNT(*), MIN(id), MAX(id) FROM ${DB}.w`)).toBe(`${lastBefore}\t1\t${lastBefore}`)
+      // The fetched copies are gone; nothing came back into the node's backup directory.
+      expect(existsSync(`${at.summary.scratch.dir}.fetch`)).toBe(false)
+      expect(existsSync(BACKUPS)).toBe(false)
+
+      const latest = json(await runCtl(['runbook', 'mariadb-restore', 'lab', '--at', 'latest', '--repo', 'offsite', '--yes', '--json']))
+      expect(latest.outcome, JSON.stringify(latest.error)).toBe('ok')
+      removals.push(latest.summary.scratch.remove)
+      expect(await scratchSql(latest.summary.scratch.dir, `SELECT COUNT(*), MAX(id) FROM ${DB}.w`)).toBe(`${archived}\t${archived}`)
+    } finally {
+      renameSync(AWAY, BACKUPS)
+      for (const dir of locks) rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('refuses a time before the oldest backup, a future time and a time it cannot read, creating nothing', async () => {

@@ -128,7 +128,7 @@ export default class BackupSchedule extends CtlCommand {
 /** The scheduled MariaDB job's secrets (SQL password, offsite keys), when the schedule has one. */
 function scheduleSecrets(loaded: LoadedInventory): ScheduleSecrets {
   const galera = loaded.inventory.databases.galera
-  if (!galera || !loaded.inventory.backups.schedule.some((j) => j.job === 'mariadb')) return {}
+  if (!galera || !loaded.inventory.backups.schedule.some((j) => j.job === 'mariadb' || j.job === 'mariadb-binlogs')) return {}
   return {
     mariadb: scheduledMariadbSecrets({
       ...(galera.password ? {sqlPassword: resolveSecret(loaded, galera.password)} : {}),

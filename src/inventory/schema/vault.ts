@@ -83,9 +83,10 @@ export const backups = z.strictObject({
       z.strictObject({
         /**
          * pgbackrest: a pgBackRest backup of the Patroni cluster on its repository node; mariadb: a
-         * mariabackup backup on the Galera backup node (shipped offsite with backups.offsite).
+         * mariabackup backup on the Galera backup node (shipped offsite with backups.offsite);
+         * mariadb-binlogs: its binary logs into the archive (and offsite), for point-in-time restores.
          */
-        job: z.enum(['pgbackrest', 'mariadb']),
+        job: z.enum(['pgbackrest', 'mariadb', 'mariadb-binlogs']),
         /** pgbackrest only. */
         type: z.enum(['full', 'diff', 'incr']).default('full'),
         /** pgbackrest only: into the repository node's repository, or the offsite one (backups.offsite). */

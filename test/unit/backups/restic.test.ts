@@ -1,3 +1,6 @@
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {loadInventory} from '../../../src/inventory/load.js'
@@ -39,9 +42,34 @@ describe('restic for offsite mariabackup backups', () => {
     const text = renderCommand(resticShipCommand(repo, '/b/20261206T205247', {name: '20261206T205247', checksum: 'c'.repeat(64), sizeBytes: 42}))
     expect(text).toContain('IFS= read -r AWS_ACCESS_KEY_ID && IFS= read -r AWS_SECRET_ACCESS_KEY && IFS= read -r RESTIC_PASSWORD')
     expect(text).toContain('--tag ctl-mariadb --tag name=20261206T205247 --tag sha256=')
-    expect(text).toContain('--tag size=42 /b/20261206T205247')
+    expect(text).toContain('--tag size=42 $pitr_tags /b/20261206T205247')
+    // The binlog position and its time become tags when the backup has them (point-in-time restores from offsite).
+    expect(text).toContain('pitr_tags="--tag binlog=$bl --tag point=$pt"')
     expect(text).toContain('--cacert /var/lib/ctl-lab/offsite/ca.crt')
     expect(text).not.toMatch(/offsite-(access|secret|encryption)/)
+  })
+
+  it('tags the binlog position and its time only when xtrabackup_binlog_info holds a plain position', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctl-ship-'))
+    const script = renderCommand(resticShipCommand(repo, dir, {name: 'n', checksum: 'c'.repeat(64), sizeBytes: 1}))
+    // Just the tagging line, run for real on a directory.
+    const line = script.split('\n').find((l) => l.startsWith('pitr_tags='))!
+    const tags = (info?: string) => {
+      if (info === undefined) rmSync(join(dir, 'xtrabackup_binlog_info'), {force: true})
+      else writeFileSync(join(dir, 'xtrabackup_binlog_info'), info)
+      return execFileSync('sh', ['-c', `${line}\nprintf %s "$pitr_tags"`], {encoding: 'utf8'})
+    }
+    expect(tags('mariadb-bin.000003\t385\t0-1-12\n')).toMatch(/^--tag binlog=mariadb-bin\.000003:385 --tag point=\d+$/)
+    expect(tags(undefined)).toBe('')
+    expect(tags('$(reboot).000001\t5\n')).toBe('')
+    rmSync(dir, {recursive: true})
+  })
+
+  it('reads the binlog tags back as a position and a time', () => {
+    const [snap] = parseResticSnapshots([snapshot({tags: ['ctl-mariadb', 'name=x', 'binlog=mariadb-bin.000003:385', 'point=1796610590']})])
+    expect(snap).toMatchObject({binlog: {file: 'mariadb-bin.000003', position: 385}, pointAt: '2026-12-07T02:29:50.000Z'})
+    const [bad] = parseResticSnapshots([snapshot({tags: ['ctl-mariadb', 'binlog=../x:1', 'point=1796610590']})])
+    expect(bad!.binlog).toBeUndefined()
   })
 
   it('reads the snapshot id from the summary line (restic 0.14 prints the short one)', () => {

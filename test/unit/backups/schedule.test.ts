@@ -42,7 +42,11 @@ describe('backup schedule', () => {
     expect(plans.map((p) => p.node)).toEqual(['h4', 'h3'])
     expect(plans[0]).toMatchObject({path: '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab', jobs: []})
     const plan = plans[1]
-    const stale = ['/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh', '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.secrets']
+    const stale = [
+      '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh',
+      '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-binlogs-lab.sh',
+      '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.secrets',
+    ]
     expect(plan).toEqual({node: 'h3', path: '/var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab', jobs: [], stale})
     expect(cronFileAction(plan!, 'old')).toBe('remove')
     expect(cronFileAction(plan!, undefined)).toBe('absent')
@@ -94,6 +98,35 @@ describe('backup schedule', () => {
     ])
     expect(cronFileAction(plan!, plan!.text, there)).toBe('unchanged')
     expect(cronFileAction(plan!, plan!.text, new Map([...there, [secrets!.path, hash('old\n')]]))).toBe('replace')
+  })
+
+  it("archives MariaDB's binary logs on the backup node through its own script, sharing the backup job's secrets file", () => {
+    const plan = planCronFiles(loaded.inventory, 'lab', {mariadb: 'pw\nAK\nSK\nkey\n'}).find((p) => p.node === 'h3')
+    expect(plan!.jobs).toEqual(['*/5 * * * *: binary-log archive'])
+    expect(plan!.text).toContain(
+      '*/5 * * * * root /var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-binlogs-lab.sh >> /var/lib/ctl-lab/h3/galera-backups/ctl-schedule.log 2>&1',
+    )
+    // Only the backup job's script is stale: the secrets stay for the binlog job.
+    expect(plan!.stale).toEqual(['/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh'])
+    const [script, secrets] = plan!.support!
+    expect(script).toMatchObject({path: '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-binlogs-lab.sh', mode: '700'})
+    expect(secrets).toMatchObject({path: '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.secrets', mode: '600', secret: true})
+    expect(script!.text).not.toMatch(/\bpw\b|AK|SK/)
+    const lines = script!.text.split('\n')
+    const at = (text: string) => lines.findIndex((l) => l.includes(text))
+    // One archiving run at a time on the node, whoever runs it (this job, the runbook, a restore).
+    expect(at('flock -w 600 9')).toBeGreaterThan(0)
+    expect(at('FLUSH BINARY LOGS')).toBeGreaterThan(at('flock -w 600 9'))
+    expect(at('rst backup --json --quiet --tag ctl-binlogs')).toBeGreaterThan(at('FLUSH BINARY LOGS'))
+    expect(script!.text).toContain('sed -n 1p "$secrets" | sh -c \'umask 077')
+    expect(script!.text).toContain(`sed -n '2,4p' "$secrets" | sh -c 'IFS= read -r AWS_ACCESS_KEY_ID`)
+    expect(() => execFileSync('sh', ['-n'], {input: script!.text})).not.toThrow()
+    // Both MariaDB jobs: both scripts, one secrets file, nothing stale.
+    const inv = structuredClone(loaded.inventory)
+    inv.backups.schedule.push({job: 'mariadb', type: 'full', repo: 'local', cron: '15 2 * * *'})
+    const both = planCronFiles(inv, 'lab', {mariadb: 'x\n'}).find((p) => p.node === 'h3')
+    expect(both!.support!.map((f) => f.path.split('/').at(-1))).toEqual(['mariadb-backup-lab.sh', 'mariadb-binlogs-lab.sh', 'mariadb-backup-lab.secrets'])
+    expect(both!.stale).toBeUndefined()
   })
 
   it('refuses an offsite pgBackRest job without backups.offsite, and passes --repo=2 with one', () => {

@@ -1,8 +1,10 @@
+import {execFileSync} from 'node:child_process'
 import {describe, expect, it} from 'vitest'
 import {
   binlogFilesFrom,
   binlogStopDatetime,
   chooseMariadbPitrBackup,
+  mariadbOffsitePitrRestoreCommand,
   mariadbPitrRestoreCommand,
   parseBinlogInfo,
   parsePitrBackups,
@@ -75,5 +77,42 @@ describe('MariaDB point-in-time restore', () => {
       "TZ=UTC mariadb-binlog --no-defaults --start-position=389 '--stop-datetime=2026-12-06 03:46:12' /var/lib/binlog/mariadb-bin.000002",
     )
     expect(script).toContain("grep -q '^ctl-binlog-exit 0$'")
+  })
+
+  it('--at latest: the newest backup, every archived file replayed to its end', () => {
+    const choice = chooseMariadbPitrBackup([backup('/b/1', '2026-12-06T03:00:00.000Z'), backup('/b/2', '2026-12-06T04:00:00.000Z')], 'latest', new Date())
+    expect(choice).toEqual({ok: true, backup: backup('/b/2', '2026-12-06T04:00:00.000Z')})
+    const script = renderCommand(mariadbPitrRestoreCommand({node: 'h3', dir: '/x'}, backup('/b/2', ''), '/a', ['mariadb-bin.000002'], undefined))
+    expect(script).toContain('mariadb-binlog --no-defaults --start-position=389 /a/mariadb-bin.000002')
+    expect(script).not.toContain('--stop-datetime')
+    expect(chooseMariadbPitrBackup([], 'latest', new Date())).toMatchObject({ok: false, code: 'mariadb.no-pitr-backup'})
+  })
+
+  it('offsite: fetches the backup, checks its manifest, fetches the archive, restores from the fetched copies, removes them', () => {
+    const script = renderCommand(
+      mariadbOffsitePitrRestoreCommand(
+        {node: 'h3', dir: '/var/tmp/ctl-mpitr-x'},
+        {...backup('/b/20261206T034600', '2026-12-06T03:46:00.000Z'), snapshot: 'a'.repeat(64)},
+        {snapshot: 'b'.repeat(64), archiveDir: '/b/.ctl-binlogs/h3'},
+        ['mariadb-bin.000002', 'mariadb-bin.000003'],
+        '2026-12-06 03:50:00',
+        ['# keys from stdin'],
+      ),
+    )
+    const lines = script.split('\n')
+    const at = (text: string) => lines.findIndex((l) => l.includes(text))
+    expect(at('# keys from stdin')).toBe(0)
+    expect(script).toContain('[ ! -e /var/tmp/ctl-mpitr-x ] && [ ! -e /var/tmp/ctl-mpitr-x.fetch ] ||')
+    expect(at(`rst restore --no-lock --quiet --target /var/tmp/ctl-mpitr-x.fetch ${'a'.repeat(64)}`)).toBeLessThan(
+      at('sha256sum --quiet --strict -c ctl-manifest.sha256'),
+    )
+    expect(at('sha256sum --quiet --strict -c')).toBeLessThan(at(`rst restore --no-lock --quiet --target /var/tmp/ctl-mpitr-x.fetch ${'b'.repeat(64)}`))
+    expect(script).toContain('cd /var/tmp/ctl-mpitr-x.fetch/b/20261206T034600 && sha256sum')
+    expect(script).toContain('cp -a /var/tmp/ctl-mpitr-x.fetch/b/20261206T034600/. /var/tmp/ctl-mpitr-x/data/')
+    expect(script).toContain(
+      "'--stop-datetime=2026-12-06 03:50:00' /var/tmp/ctl-mpitr-x.fetch/b/.ctl-binlogs/h3/mariadb-bin.000002 /var/tmp/ctl-mpitr-x.fetch/b/.ctl-binlogs/h3/mariadb-bin.000003",
+    )
+    expect(script).toContain(`trap 'rm -rf "$fetchdir"' EXIT`)
+    expect(() => execFileSync('sh', ['-n'], {input: script})).not.toThrow()
   })
 })

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {CtlError} from '../../../src/lib/errors.js'
 import {parseInventory} from '../../../src/inventory/load.js'
 import type {LoadedInventory} from '../../../src/inventory/load.js'
+import {runbooks} from '../../../src/runbooks/index.js'
 import {planRunbookLock, runbookCluster, withReleaseFailure} from '../../../src/runbooks/lock.js'
 import type {RunbookRunResult} from '../../../src/runbooks/types.js'
 
@@ -27,6 +28,13 @@ describe('runbook locks', () => {
     ['vault-unseal', undefined],
   ])('%s works on the %s cluster', (runbook, cluster) => {
     expect(runbookCluster(runbook)).toBe(cluster)
+  })
+
+  it('every runbook that changes a cluster takes its lock; restores into scratch servers and the binlog archive do not', () => {
+    const takes = (name: string, options: object = {}) => runbooks.find((r) => r.name === name)!.takesClusterLock?.(options) !== false
+    expect(runbooks.filter((r) => !takes(r.name)).map((r) => r.name)).toEqual(['pg-pitr', 'mariadb-pitr', 'mariadb-binlog-archive'])
+    // pg-pitr --into writes a new database on the leader: then it does.
+    expect(takes('pg-pitr', {into: 'app_before'})).toBe(true)
   })
 
   it('puts a database runbook lock on each member host of its cluster, named per host', () => {
