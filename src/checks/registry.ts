@@ -1,5 +1,6 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {backupsCheck} from './all/backups.js'
+import {backupsOffsiteCheck} from './all/backups-offsite.js'
 import {clockSkewCheck} from './all/clock-skew.js'
 import {diskFreeCheck} from './all/disk-free.js'
 import {dockerEngineCheck} from './all/docker-engine.js'
@@ -38,6 +39,7 @@ export const allChecks: readonly CheckDefinition[] = [
   etcdCheck,
   vaultCheck,
   backupsCheck,
+  backupsOffsiteCheck,
   tlsExpiryCheck,
 ]
 

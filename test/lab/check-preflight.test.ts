@@ -8,6 +8,7 @@ import {labVaultKeysFile} from '../../packages/lab/src/components/vault.js'
 import type {PreflightReport} from '../../src/checks/report.js'
 import type {CheckResult} from '../../src/checks/types.js'
 import {json, projectRoot, runCtl, type CliRun} from '../support/cli.js'
+import {labInventoryCopy} from './support/swarm.js'
 
 // `ctl check preflight` against the real lab: all pass when healthy; after each `ctl lab break`
 // scenario the right check fails with its hint while the others still report; exit codes 0/1/2.
@@ -27,7 +28,7 @@ async function preflight(args: string[], env: Record<string, string> = vaultEnv(
 const rows = (report: PreflightReport, check: string): CheckResult[] => report.results.filter((r) => r.check === check)
 /** The rest of the platform still reports: every check has its rows, none of them cut short by a time budget. */
 function othersStillReport(report: PreflightReport): void {
-  expect(report.checks).toHaveLength(18)
+  expect(report.checks).toHaveLength(19)
   for (const check of report.checks) expect(rows(report, check).length, check).toBeGreaterThan(0)
   expect(report.results.filter((r) => r.detail.startsWith('timed out'))).toEqual([])
 }
@@ -136,14 +137,17 @@ describe('ctl check against the lab', () => {
     await runCtl(['lab', 'up', '--json'], {timeoutMs: 600_000})
     await ctlOk(['node', 'bootstrap', LAB, '--yes'])
     await ctlOk(['node', 'label', LAB, '--yes'])
-    const {report} = await preflight(['run', LAB, 'service-health', 'backups'])
+    const {report} = await preflight(['run', LAB, 'service-health', 'backups', 'backups-offsite'])
     if (rows(report, 'service-health').some((r) => r.status !== 'pass')) await ctlOk(['deploy', LAB, '--yes'])
     if (row(report, 'backups', 'mariadb').status !== 'pass') await ctlOk(['runbook', 'mariadb-backup', LAB, '--yes'])
     if (row(report, 'backups', 'postgres').status !== 'pass') await ctlOk(['runbook', 'pg-backup', LAB, '--yes'])
-    if (row(report, 'backups', 'pgbackrest').status !== 'pass') {
+    if (row(report, 'backups', 'pgbackrest').status !== 'pass' || row(report, 'backups-offsite', 'pgbackrest').status !== 'pass') {
       await ctlOk(['runbook', 'pgbackrest-setup', LAB, '--yes'])
       await ctlOk(['runbook', 'pgbackrest-backup', LAB, '--yes'])
+      await ctlOk(['runbook', 'pgbackrest-backup', LAB, '--repo', 'offsite', '--yes'])
     }
+    // mariadb-backup ships each backup offsite.
+    if (row(report, 'backups-offsite', 'mariadb').status !== 'pass') await ctlOk(['runbook', 'mariadb-backup', LAB, '--yes'])
     await openVault()
     // A server an earlier test stopped comes back with `lab up`; give the services that moment
     // (and one more `lab up`) before asking whether the platform is healthy.
@@ -183,8 +187,11 @@ describe('ctl check against the lab', () => {
       'etcd',
       'vault',
       'backups',
+      'backups-offsite',
       'tls-expiry',
     ])
+    expect(row(report, 'backups-offsite', 'mariadb').detail).toMatch(/^newest offsite s3:\/\/ctl-backups\/restic\/mariadb#[0-9a-f]{8}, /)
+    expect(row(report, 'backups-offsite', 'pgbackrest').detail).toMatch(/^newest offsite s3:\/\/ctl-backups\/pgbackrest\/backup\/ctl-lab\/\d{8}-\d{6}F/)
     // The backup host h4 is a node (SSH, disk, memory, clock) outside the Swarm.
     for (const check of ['ssh', 'disk-free', 'memory', 'clock-skew']) expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3', 'h4'])
     for (const check of ['docker-engine', 'swarm-ports', 'registry-pull']) expect(rows(report, check).map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
@@ -196,6 +203,17 @@ describe('ctl check against the lab', () => {
     expect(table.exitCode).toBe(0)
     expect(table.stdout).toMatch(/^galera +h1 +ok +Primary, Synced, size 3\/3$/m)
     expect(table.stdout).toMatch(/passed, \d+ warnings?, 0 failed, 0 could not run, 1 skipped → fit to deploy \(exit 0\)$/m)
+  })
+
+  it('fails the backups-offsite check when the newest offsite copy is older than the offsite RPO', async () => {
+    const strict = labInventoryCopy((inv) => {
+      inv.backups.offsite.rpoHours = 0.0001
+    })
+    const {run, report} = await preflight(['run', strict, 'backups-offsite'])
+    expect(run.exitCode).toBe(1)
+    for (const target of ['mariadb', 'pgbackrest']) {
+      expect(row(report, 'backups-offsite', target)).toMatchObject({status: 'fail', detail: expect.stringMatching(/old \(offsite RPO 0.0001 h\)$/)})
+    }
   })
 
   it('warns without a Vault token (exit 0) and fails on the warning with --strict (exit 1)', async () => {

@@ -44,7 +44,7 @@ export function parseNewestBackup(node: string, stdout: string, location: Backup
   return {...found, ageSeconds: Math.max(0, Math.round(now - Date.parse(point.takenAt) / 1000)), path: point.path}
 }
 
-function formatAge(seconds: number): string {
+export function formatAge(seconds: number): string {
   if (seconds >= 3 * 86_400) return `${(seconds / 86_400).toFixed(1)} d`
   return seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`
 }
@@ -84,7 +84,7 @@ export const backupsCheck: CheckDefinition = {
   title: 'Latest complete backup younger than the RPO (and a recent restore drill, when asked)',
   needs: "SSH, GNU coreutils on the backup nodes (read with the ssh check's host facts); databases.*.backupDir, backups.rpoHours, backups.drillMaxAgeDays",
   facts: ['backups'],
-  // The offsite copies (restic) are not judged here: listing them needs the offsite keys; `ctl backup list` shows them.
+  // The offsite copies are judged by the backups-offsite check.
   targets: (inventory): CheckTarget[] => localBackupLocations(inventory).map((l) => ({name: l.database})),
   skipReason: 'no database with backups in the inventory',
   async run(ctx, target) {

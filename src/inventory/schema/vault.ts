@@ -57,6 +57,8 @@ const offsite = z.strictObject({
   resticPath: remotePath.default('/restic'),
   /** Full backups pgBackRest keeps offsite. */
   pgbackrestRetentionFull: z.number().int().positive().default(4),
+  /** The newest offsite copy of each database must be younger than this (the preflight's backups-offsite check); default backups.rpoHours. */
+  rpoHours: z.number().positive().optional(),
 })
 
 export const backups = z.strictObject({
