@@ -52,7 +52,7 @@ export function parseResticPoints(node: string, stdout: string, location: Restic
       complete: snap.checksum !== undefined,
       encrypted: true,
       offsite: true,
-      restic: {snapshot: snap.id, originalPath: snap.path, ...location.restic},
+      restic: {snapshot: snap.id, originalPath: snap.path, ...location.restic, ...(snap.binlog ? {binlogFile: snap.binlog.file} : {})},
       ...(lastDrill ? {lastDrill} : {}),
     })
   }

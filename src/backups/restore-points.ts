@@ -38,7 +38,7 @@ export interface RestorePoint {
   /** Where it is kept: on the cluster's nodes, or off them (S3). */
   offsite: boolean
   /** restic: the snapshot holding the backup and the backup directory's path as it was on the node. */
-  restic?: {snapshot: string; originalPath: string; repo: ResticRepo; drillDir: string}
+  restic?: {snapshot: string; originalPath: string; repo: ResticRepo; drillDir: string; binlogFile?: string}
   /** The last restore drill (`ctl backup verify`), from its record next to the backup. */
   lastDrill?: {verifiedAt: string; outcome: 'passed' | 'failed'; problems: string[]}
 }

@@ -1,6 +1,7 @@
 import type {GaleraCluster, GaleraMember} from '../inventory/schema/databases.js'
 import {quote, shellCommand, type RemoteCommand} from '../lib/shell.js'
 import {resticEnvLines, type ResticRepo} from '../backups/restic.js'
+import {listPitrBackupsCommand} from './pitr.js'
 
 /**
  * The binary-log archive: the backup node's closed binary logs copied into a directory beside its
@@ -68,6 +69,35 @@ export function binlogArchiveLines(member: Pick<GaleraMember, 'socket'>, user: s
 /** `file<TAB>name<TAB>bytes` for each archived file (a file of the archive, never a temporary one). */
 function listArchiveLine(archiveDir: string): string {
   return `for p in ${quote(archiveDir)}/*; do [ -f "$p" ] && printf 'file\\t%s\\t%s\\n' "\${p##*/}" "$(stat -c %s "$p")"; done; true`
+}
+
+/** The archive's files and the node's backups with their binlog positions (parsePitrBackups reads those lines). */
+export function archiveListingCommand(archiveDir: string, backupDir: string): RemoteCommand {
+  return {script: `${(listPitrBackupsCommand(backupDir) as {script: string}).script}\n${listArchiveLine(archiveDir)}`}
+}
+
+/**
+ * What retention may remove from the archive: the files before the oldest binlog file a kept backup
+ * starts from (local backups and offsite copies alike; same basename only). Nothing when no kept
+ * backup has a binlog position: then no file is known to be unneeded. Pure.
+ */
+export function archiveFilesToPrune(archived: readonly string[], neededFrom: readonly string[]): {remove: string[]; keepFrom?: string} {
+  const seq = (name: string) => Number(name.slice(name.lastIndexOf('.') + 1))
+  const base = (name: string) => name.slice(0, name.lastIndexOf('.'))
+  const oldest = sortBinlogs(neededFrom.map((name) => ({name})))[0]?.name
+  if (!oldest) return {remove: []}
+  return {remove: archived.filter((f) => base(f) === base(oldest) && seq(f) < seq(oldest)), keepFrom: oldest}
+}
+
+/** Removes archived files (names checked), under the archive's lock: never while an archiving run copies. */
+export function removeArchivedBinlogsCommand(archiveDir: string, names: readonly string[]): RemoteCommand {
+  for (const name of names) if (!BINLOG_NAME.test(name)) throw new Error(`${name} is not a binary log's name: not removed`)
+  return {
+    script: [
+      `exec 9> ${quote(`${archiveDir}.lock`)} && flock -w 600 9 || exit ${BINLOG_ARCHIVE_EXIT.busy}`,
+      `cd ${quote(archiveDir)} && rm -f -- ${names.map(quote).join(' ')}`,
+    ].join('\n'),
+  }
 }
 
 export function binlogArchiveCommand(member: Pick<GaleraMember, 'socket'>, user: string, archiveDir: string, withPassword: boolean): RemoteCommand {

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {appendFileSync, existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, projectRoot, runCtl} from '../support/cli.js'
@@ -12,6 +12,7 @@ import {labInventoryCopy} from './support/swarm.js'
 
 const MARIA_DIR = '/var/lib/ctl-lab/h3/galera-backups-prune-test'
 const PG_DIR = '/var/lib/ctl-lab/backups/postgres-prune-test'
+const ARCHIVE = `${MARIA_DIR}/.ctl-binlogs/h3`
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
 
 function inventoryWith(edit: (inv: any) => void = () => undefined): string {
@@ -40,6 +41,9 @@ describe('ctl backup list / prune (lab)', () => {
       const run = await runCtl(['runbook', 'mariadb-backup', inventory, '--yes', '--json'], {timeoutMs: 600_000})
       expect(run.exitCode, run.stdout + run.stderr).toBe(0)
       maria.push(json(run).summary.backup)
+      // The binary logs archived after each backup (each run closes the current file): retention trims them too.
+      const archived = await runCtl(['runbook', 'mariadb-binlog-archive', inventory, '--yes', '--json'])
+      expect(archived.exitCode, archived.stdout + archived.stderr).toBe(0)
     }
     for (let i = 0; i < 3; i++) {
       const run = await runCtl(['runbook', 'pg-backup', inventory, '--db', 'postgres', '--yes', '--json'])
@@ -89,15 +93,28 @@ describe('ctl backup list / prune (lab)', () => {
     expect(plan.mariadb).toMatchObject({keep: 1, kept: [maria[1]], remove: [maria[0]], leftAlone: [join(MARIA_DIR, '20200101T000000')]})
     expect(everything.every((p) => existsSync(p))).toBe(true)
 
+    // The archive keeps the file the kept backup starts from and every later one; the older ones go.
+    const keepFrom = readFileSync(join(maria[1]!, 'xtrabackup_binlog_info'), 'utf8').split('\t')[0]!
+    const seq = (name: string) => Number(name.split('.').pop())
+    const before = readdirSync(ARCHIVE)
+    expect(json(dry).archive).toMatchObject({node: 'h3', dir: ARCHIVE, keepFrom})
+    expect(json(dry).archive.remove).toEqual(before.filter((f) => seq(f) < seq(keepFrom)))
+    expect(json(dry).archive.remove.length).toBeGreaterThan(0)
+    expect(readdirSync(ARCHIVE)).toEqual(before)
+
     const pruned = await runCtl(['backup', 'prune', inventory, '--yes', '--json'])
     expect(pruned.exitCode, pruned.stderr).toBe(0)
-    expect((json(pruned).removed as string[]).map((r) => r.split(':')[1]).sort()).toEqual([maria[0], pg[0]].sort())
+    const removed = (json(pruned).removed as string[]).map((r) => r.split(':')[1]!)
+    expect(removed.filter((r) => !r.startsWith(ARCHIVE)).sort()).toEqual([maria[0], pg[0]].sort())
+    expect(readdirSync(ARCHIVE).sort()).toEqual(before.filter((f) => seq(f) >= seq(keepFrom)).sort())
+    expect(readdirSync(ARCHIVE)).toContain(keepFrom)
     expect(existsSync(maria[0]!) || existsSync(pg[0]!) || existsSync(`${pg[0]}.json`)).toBe(false)
     expect([maria[1], join(MARIA_DIR, '20200101T000000'), pg[1], pg[2]].every((p) => existsSync(p!))).toBe(true)
 
     const again = await runCtl(['backup', 'prune', inventory, '--yes', '--json'])
     expect(again.exitCode).toBe(0)
     expect(json(again).removed).toEqual([])
+    expect(json(again).archive.remove).toEqual([])
   })
 
   it('refuses to prune when a node holding backups cannot be listed, naming it', async () => {

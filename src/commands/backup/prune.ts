@@ -5,6 +5,11 @@ import {restorePointTable} from '../../backups/render.js'
 import {planRetention, removeRestorePointCommand, type RetentionPlan} from '../../backups/retention.js'
 import {selectBackupLocations} from '../../backups/select.js'
 import type {InventoryNode} from '../../inventory/schema/index.js'
+import {archiveFilesToPrune, archiveListingCommand, binlogArchiveDir, parseBinlogArchiveRun, removeArchivedBinlogsCommand} from '../../galera/binlog-archive.js'
+import {galeraBackupNode} from '../../galera/cluster.js'
+import {parsePitrBackups} from '../../galera/pitr.js'
+import type {LoadedInventory} from '../../inventory/load.js'
+import type {RemoteRunner} from '../../ssh/pool.js'
 import {changeFlags, CtlCommand, envArg} from '../../lib/command.js'
 import {CtlError, ExitCode, toCtlError} from '../../lib/errors.js'
 import {requireConfirmation} from '../../lib/prompt.js'
@@ -17,9 +22,19 @@ interface SeriesResult {
   leftAlone: string[]
 }
 
+/** The binary-log archive's files no kept backup needs (see galera/binlog-archive.ts). */
+interface ArchivePrune {
+  node: string
+  dir: string
+  remove: string[]
+  /** The oldest binlog file a kept backup starts from: it and every later file stay. */
+  keepFrom?: string
+}
+
 export interface BackupPruneResult {
   env: string
   series: SeriesResult[]
+  archive?: ArchivePrune
   /** Paths removed by this run, as `node:path`. */
   removed: string[]
   dryRun: boolean
@@ -57,16 +72,32 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
       )
     const plans = planRetention(gathered.points, (p) => loaded.inventory.backups.keep[p.database as 'mariadb' | 'postgres'])
     const pending = plans.flatMap((p) => p.remove)
-    const result = (removed: string[], dryRun = false): BackupPruneResult => ({env: loaded.env, series: plans.map(summarize), removed, dryRun})
+    const archive = locations.some((l) => l.database === 'mariadb') ? await planArchivePrune(pool, loaded, plans) : undefined
+    const archiveCount = archive?.remove.length ?? 0
+    const result = (removed: string[], dryRun = false): BackupPruneResult => ({
+      env: loaded.env,
+      series: plans.map(summarize),
+      ...(archive ? {archive} : {}),
+      removed,
+      dryRun,
+    })
 
-    if (!this.jsonEnabled()) this.render(plans)
-    if (pending.length === 0) {
+    if (!this.jsonEnabled()) {
+      this.render(plans)
+      if (archive)
+        this.log(
+          archive.keepFrom
+            ? `binary-log archive ${archive.node}:${archive.dir}: keeps ${archive.keepFrom} and later (the oldest kept backup starts there)${archiveCount > 0 ? `, REMOVE ${archive.remove.join(', ')}` : ''}`
+            : `binary-log archive ${archive.node}:${archive.dir}: no kept backup has a binlog position, nothing removed`,
+        )
+    }
+    if (pending.length === 0 && archiveCount === 0) {
       this.say('Nothing to remove: every series holds no more backups than it keeps.')
       this.auditContext.outcome = 'no-changes'
       return result([])
     }
     if (flags['dry-run']) {
-      this.say(`Dry run: ${pending.length} backup(s) would be removed; nothing was changed.`)
+      this.say(`Dry run: ${pending.length} backup(s) and ${archiveCount} archived binary log(s) would be removed; nothing was changed.`)
       this.auditContext.outcome = 'dry-run'
       return result([], true)
     }
@@ -74,7 +105,7 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
       message: `Remove ${pending.length} backup(s) of ${loaded.env} (${plans
         .filter((p) => p.remove.length > 0)
         .map((p) => p.series)
-        .join(', ')})? They cannot be recovered.`,
+        .join(', ')})${archiveCount > 0 ? ` and ${archiveCount} archived binary log(s)` : ''}? They cannot be recovered.`,
       yes: flags.yes,
     })
     const removed: string[] = []
@@ -99,8 +130,14 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
       }
       removed.push(`${node.name}:${point.path}`)
     }
+    // The archive last: the backups it was kept for are gone first, never the other way round.
+    if (archive && archiveCount > 0) {
+      const node = loaded.inventory.nodes.find((n) => n.name === archive.node) as InventoryNode
+      await pool.run(node, removeArchivedBinlogsCommand(archive.dir, archive.remove), {check: true, step: `remove archived binary logs in ${archive.dir}`})
+      removed.push(...archive.remove.map((f) => `${node.name}:${archive.dir}/${f}`))
+    }
     this.auditContext.detail = {removed}
-    this.say(`Removed ${removed.length} backup(s).`)
+    this.say(`Removed ${removed.length - archiveCount} backup(s)${archiveCount > 0 ? ` and ${archiveCount} archived binary log(s)` : ''}.`)
     return result(removed)
   }
 
@@ -119,6 +156,30 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
   private say(text: string): void {
     if (!this.jsonEnabled()) this.log(text)
   }
+}
+
+/**
+ * The archive's files that no backup kept by this run needs: the kept local backups' binlog files
+ * (read on the backup node) and the kept offsite copies' (their restic tags). Only with one backup node.
+ */
+async function planArchivePrune(remote: RemoteRunner, loaded: LoadedInventory, plans: RetentionPlan[]): Promise<ArchivePrune | undefined> {
+  const galera = loaded.inventory.databases.galera
+  if (!galera) return undefined
+  const name = galeraBackupNode(galera)
+  if (!galera.backupNode && !galera.backupReplica && galera.members.length > 1) return undefined
+  const dir = binlogArchiveDir(galera, name)
+  const node = loaded.inventory.nodes.find((n) => n.name === name) as InventoryNode
+  const listed = await remote.run(node, archiveListingCommand(dir, galera.backupDir), {check: true, step: 'list the binary-log archive'})
+  const archived = parseBinlogArchiveRun(listed.stdout).files.map((f) => f.name)
+  if (archived.length === 0) return undefined
+  const keptLocal = new Set(plans.filter((p) => p.series === 'mariadb').flatMap((p) => p.kept.map((k) => k.path)))
+  const neededFrom = [
+    ...parsePitrBackups(listed.stdout)
+      .filter((b) => keptLocal.has(b.dir))
+      .map((b) => b.binlog.file),
+    ...plans.filter((p) => p.series === 'mariadb@offsite').flatMap((p) => p.kept.flatMap((k) => (k.restic?.binlogFile ? [k.restic.binlogFile] : []))),
+  ]
+  return {node: name, dir, ...archiveFilesToPrune(archived, neededFrom)}
 }
 
 function summarize(plan: RetentionPlan): SeriesResult {

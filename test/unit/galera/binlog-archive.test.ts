@@ -4,12 +4,14 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {
+  archiveFilesToPrune,
   binlogArchiveCommand,
   binlogArchiveDir,
   binlogShipCommand,
   newestBinlogSnapshot,
   parseBinlogArchiveRun,
   parseOffsiteBinlogFiles,
+  removeArchivedBinlogsCommand,
   sortBinlogs,
 } from '../../../src/galera/binlog-archive.js'
 import {renderCommand} from '../../../src/lib/shell.js'
@@ -116,5 +118,25 @@ describe('binary-log archive', () => {
       {name: 'mariadb-bin.000009', sizeBytes: 9},
       {name: 'mariadb-bin.000010', sizeBytes: 10},
     ])
+  })
+})
+
+describe('binary-log archive retention', () => {
+  it('removes only the files before the oldest file a kept backup starts from, of the same basename', () => {
+    const archived = ['mariadb-bin.000001', 'mariadb-bin.000002', 'mariadb-bin.000003', 'mariadb-bin.000010', 'other-bin.000001']
+    expect(archiveFilesToPrune(archived, ['mariadb-bin.000010', 'mariadb-bin.000003'])).toEqual({
+      remove: ['mariadb-bin.000001', 'mariadb-bin.000002'],
+      keepFrom: 'mariadb-bin.000003',
+    })
+    // No kept backup with a binlog position: nothing is known to be unneeded.
+    expect(archiveFilesToPrune(archived, [])).toEqual({remove: []})
+  })
+
+  it('removes under the archive lock and only names that are binary logs', () => {
+    const text = renderCommand(removeArchivedBinlogsCommand('/b/.ctl-binlogs/h3', ['mariadb-bin.000001']))
+    expect(text).toContain('exec 9> /b/.ctl-binlogs/h3.lock && flock -w 600 9')
+    expect(text).toContain('cd /b/.ctl-binlogs/h3 && rm -f -- mariadb-bin.000001')
+    expect(() => removeArchivedBinlogsCommand('/b', ['../../etc/passwd'])).toThrow(/not a binary log/)
+    expect(() => removeArchivedBinlogsCommand('/b', ['-rf'])).toThrow(/not a binary log/)
   })
 })
