@@ -1,3 +1,4 @@
+import {posix} from 'node:path'
 import {isBackupReplica, memberOf} from '../galera/cluster.js'
 import {backupCommand, prepareCommand, recordCommand} from '../galera/backup.js'
 import type {GaleraCluster} from '../inventory/schema/databases.js'
@@ -91,6 +92,8 @@ export function scheduledBinlogScript(cluster: GaleraCluster, node: string, secr
     'set -eu',
     'umask 077',
     `secrets=${quote(secretsPath)}`,
+    // The run's output file lives beside the archive: its directory first (a first run on a new node).
+    `mkdir -p ${quote(posix.dirname(archive))}`,
     `sed -n 1p "$secrets" | sh -c ${quote(binlogArchiveLines(memberOf(cluster, node), cluster.user, archive, cluster.password !== undefined).join('\n'))} > ${out}`,
     `added=$(awk -F '\t' '$1 == "archived" { printf "%s ", $2 }' ${out}); rm -f ${out}`,
     `echo "$(date -u +%FT%TZ) binary logs of" ${quote(node)} "archived: \${added:-nothing new}"`,

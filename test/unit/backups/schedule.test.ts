@@ -117,6 +117,9 @@ describe('backup schedule', () => {
     // One archiving run at a time on the node, whoever runs it (this job, the runbook, a restore).
     expect(at('flock -w 600 9')).toBeGreaterThan(0)
     expect(at('FLUSH BINARY LOGS')).toBeGreaterThan(at('flock -w 600 9'))
+    // Its output file's directory exists before the first redirection into it (a node never archived before).
+    expect(at('mkdir -p /var/lib/ctl-lab/h3/galera-backups/.ctl-binlogs')).toBeLessThan(at('/.ctl-binlogs/h3.out'))
+    expect(at('mkdir -p /var/lib/ctl-lab/h3/galera-backups/.ctl-binlogs')).toBeGreaterThan(0)
     expect(at('rst backup --json --quiet --tag ctl-binlogs')).toBeGreaterThan(at('FLUSH BINARY LOGS'))
     expect(script!.text).toContain('sed -n 1p "$secrets" | sh -c \'umask 077')
     expect(script!.text).toContain(`sed -n '2,4p' "$secrets" | sh -c 'IFS= read -r AWS_ACCESS_KEY_ID`)
