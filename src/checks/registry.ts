@@ -10,6 +10,7 @@ import {galeraReplicaCheck} from './all/galera-replica.js'
 import {memoryCheck} from './all/memory.js'
 import {nodeLabelsCheck} from './all/node-labels.js'
 import {placementCheck} from './all/placement.js'
+import {redisCheck} from './all/redis.js'
 import {registryPullCheck} from './all/registry-pull.js'
 import {patroniCheck} from './all/patroni.js'
 import {serviceHealthCheck} from './all/service-health.js'
@@ -37,6 +38,7 @@ export const allChecks: readonly CheckDefinition[] = [
   galeraReplicaCheck,
   patroniCheck,
   etcdCheck,
+  redisCheck,
   vaultCheck,
   backupsCheck,
   backupsOffsiteCheck,

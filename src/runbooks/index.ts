@@ -4,6 +4,7 @@ import {mariadbBackup} from './mariadb-backup.js'
 import {mariadbRestore} from './mariadb-restore.js'
 import {mariadbPitr} from './mariadb-pitr.js'
 import {mariadbBinlogArchive} from './mariadb-binlog-archive.js'
+import {redisFailover} from './redis-failover.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import {pgBackup} from './pg-backup.js'
@@ -30,6 +31,7 @@ export const runbooks: AnyRunbook[] = [
   pgPitr,
   mariadbPitr,
   mariadbBinlogArchive,
+  redisFailover,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

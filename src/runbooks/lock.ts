@@ -14,12 +14,13 @@ import type {RunbookRunResult} from './types.js'
  * cluster's hosts (the first manager may be the host that is down), otherwise on the deploy lock's node.
  */
 
-export type RunbookCluster = 'galera' | 'patroni'
+export type RunbookCluster = 'galera' | 'patroni' | 'redis'
 
 /** Which database cluster a runbook works on: runbooks of one cluster exclude each other. */
 export function runbookCluster(runbook: string): RunbookCluster | undefined {
   if (/^(galera|mariadb)-/.test(runbook)) return 'galera'
   if (/^(patroni|pg)-/.test(runbook)) return 'patroni'
+  if (/^redis-/.test(runbook)) return 'redis'
   return undefined
 }
 
@@ -37,7 +38,7 @@ export interface RunbookLockPlan {
 export function planRunbookLock(runbook: string, loaded: LoadedInventory): RunbookLockPlan {
   const cluster = runbookCluster(runbook)
   const {databases} = loaded.inventory
-  const members = cluster === 'galera' ? databases.galera?.members : cluster === 'patroni' ? databases.patroni?.members : undefined
+  const members = cluster ? databases[cluster]?.members : undefined
   if (cluster && members && members.length > 0) {
     const nodes = [...new Set(members.map((m) => m.node))]
     return {subject: `the ${cluster} cluster of ${loaded.env}`, places: nodes.map((node) => ({node, name: `runbook-${cluster}-${loaded.env}.${node}`}))}

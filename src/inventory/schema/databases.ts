@@ -103,8 +103,21 @@ const etcd = z.strictObject({
   members: z.array(z.strictObject({node: identifier, name: identifier, clientPort: port.default(2379)})).min(1),
 })
 
+/** Redis with Sentinel (seed 002): one redis-server and one sentinel per member node, the master chosen by the sentinels. */
+const redis = z.strictObject({
+  /** Sentinel's name for the monitored master (`sentinel monitor <masterName> ...`). */
+  masterName: identifier,
+  /** The password of redis-server and of the sentinels (requirepass; sent to redis-cli in its environment, never argv). */
+  password: secretRef.optional(),
+  members: z.array(z.strictObject({node: identifier, port: port.default(6379), sentinelPort: port.default(26379)})).min(1),
+  /** Most replication lag (bytes behind the master's offset) a healthy replica or a failover target may have. */
+  maxLagBytes: z.number().int().nonnegative().default(1048576),
+})
+export type RedisCluster = z.infer<typeof redis>
+
 export const databases = z.strictObject({
   galera: galera.optional(),
   patroni: patroni.optional(),
   etcd: etcd.optional(),
+  redis: redis.optional(),
 })

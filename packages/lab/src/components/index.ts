@@ -7,6 +7,7 @@ import {galeraComponent} from './galera.js'
 import {hostsComponent} from './hosts.js'
 import {offsiteComponent} from './offsite.js'
 import {patroniComponent} from './patroni.js'
+import {redisComponent} from './redis.js'
 import {registryComponent} from './registry.js'
 import {vaultComponent} from './vault.js'
 
@@ -24,6 +25,7 @@ export const labComponents: LabComponent[] = [
   galeraComponent,
   backupReplicaComponent,
   patroniComponent,
+  redisComponent,
   vaultComponent,
   cronComponent,
 ]
