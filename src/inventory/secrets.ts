@@ -29,6 +29,14 @@ export function resolveSecret(loaded: Pick<LoadedInventory, 'file'>, ref: string
     throw new CtlError(`"${ref}" is not a secret reference`, {exitCode: ExitCode.cannotRun, hint: 'Use env:NAME or file:path.'})
   }
   registerSecret(value)
+  // Secrets reach the hosts as lines (stdin read with `read -r`, config and secrets files): a line
+  // break inside one would cut it short and push the rest into the next field. Refused, not mangled.
+  if (/[\r\n]/.test(value))
+    throw new CtlError(`Secret ${ref} holds a line break`, {
+      exitCode: ExitCode.cannotRun,
+      code: 'secret.multiline',
+      hint: 'ctl sends every secret as one line: keep passwords and keys on one line (a final newline in a file is fine).',
+    })
   return value
 }
 
@@ -39,6 +47,7 @@ function inventorySecretRefs(inventory: Inventory): string[] {
     inventory.databases?.galera?.password,
     inventory.databases?.patroni?.password,
     inventory.databases?.patroni?.pgbackrest?.cipherPass,
+    inventory.databases?.redis?.password,
     inventory.backups?.offsite?.s3.accessKeyId,
     inventory.backups?.offsite?.s3.secretAccessKey,
     inventory.backups?.offsite?.encryptionKey,
