@@ -73,3 +73,26 @@ export function chooseFailoverTarget(facts: readonly RedisMemberFacts[], maxLagB
     }
   return {ok: true, master, target, others: replicas.filter((r) => r !== target)}
 }
+
+/**
+ * What still keeps a failover to `target` from being complete, for the members that answered before
+ * it: the sentinels' majority naming the target, the target a master, every other one its replica with
+ * the link up and within maxLagBytes. Empty: done. Pure.
+ */
+export function failoverProblems(facts: readonly RedisMemberFacts[], target: string, answering: readonly string[], maxLagBytes: number): string[] {
+  const view = sentinelView(facts)
+  const promoted = facts.find((f) => f.node === target)
+  const problems: string[] = []
+  if (!promoted || promoted.role !== 'master') problems.push(`${target} is ${promoted?.role ?? 'not answering'}, not a master`)
+  if (!promoted || !view.master || view.master.address !== promoted.address || view.master.port !== promoted.port)
+    problems.push(`the sentinels' majority names ${view.master ? `${view.master.address}:${view.master.port}` : 'no master'}`)
+  for (const f of facts) {
+    if (f === promoted || !answering.includes(f.node)) continue
+    if (f.sentinelMaster && promoted && f.sentinelMaster.address !== promoted.address) problems.push(`${f.node}'s sentinel names ${f.sentinelMaster.address}`)
+    const why = promoted ? verdictOf(promoted, f, Number.MAX_SAFE_INTEGER) : 'no new master'
+    const lag = promoted ? replicaLagBytes(promoted, f) : undefined
+    if (why && !why.startsWith('its replica-priority')) problems.push(`${f.node}: ${why}`)
+    else if (lag !== undefined && lag > maxLagBytes) problems.push(`${f.node}: ${lag} bytes behind`)
+  }
+  return problems
+}

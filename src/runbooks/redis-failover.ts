@@ -2,7 +2,7 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
 import {readRedisFacts, redisCliCommand, redisCluster, redisPasswordStdin} from '../redis/access.js'
-import {chooseFailoverTarget} from '../redis/decide.js'
+import {chooseFailoverTarget, failoverProblems} from '../redis/decide.js'
 import {redisFactsCommand, type RedisMemberFacts} from '../redis/facts.js'
 import {judgeRedis, replicaLagBytes, sentinelView} from '../redis/judge.js'
 import {table} from './render.js'
@@ -17,6 +17,8 @@ export interface RedisFailoverState {
   requested?: string
   master?: string
   target?: string
+  /** The members that answered before the failover: the ones that must follow the new master. */
+  answering?: string[]
   /** The other replicas' replica-priority before the run set it to 0 (restored afterwards). */
   priorities: Record<string, number>
   /** The sentinels named the target this long after SENTINEL FAILOVER. */
@@ -107,6 +109,7 @@ export const redisFailover: Runbook<RedisFailoverState, RedisFailoverOptions> = 
         if (!choice.ok) throw new CtlError(`Cannot fail over: ${choice.reason}`, {exitCode: ExitCode.cannotRun, code: choice.code, hint: choice.hint})
         ctx.state.master = choice.master.node
         ctx.state.target = choice.target.node
+        ctx.state.answering = facts.filter((f) => f.role !== undefined).map((f) => f.node)
         ctx.report([`Decision: promote ${choice.target.node} (${replicaLagBytes(choice.master, choice.target)} bytes behind ${choice.master.node}).`])
       },
     },
@@ -141,18 +144,22 @@ export const redisFailover: Runbook<RedisFailoverState, RedisFailoverOptions> = 
         )
         const cluster = redisCluster(ctx.loaded)
         const facts = await readFacts(ctx)
+        const named = (now: readonly RedisMemberFacts[]) => {
+          const view = sentinelView(now)
+          const promoted = now.find((f) => f.node === target)
+          return view.master !== undefined && promoted !== undefined && view.master.address === promoted.address && promoted.role === 'master'
+        }
         try {
           for (const other of facts.filter((f) => f.node !== target && f.role === 'slave')) {
-            ctx.state.priorities[other.node] = other.priority ?? 100
+            // A resumed run keeps the priority it saw first (this run may have set it to 0 already).
+            ctx.state.priorities[other.node] ??= other.priority ?? 100
             await cli(ctx, other.node, 'server', ['CONFIG', 'SET', 'replica-priority', '0'], 'setting replica-priority 0')
           }
           const started = Date.now()
-          await cli(ctx, target!, 'sentinel', ['SENTINEL', 'FAILOVER', cluster.masterName], 'SENTINEL FAILOVER')
+          // Resumed after the switch: asking again would move the master once more.
+          if (!named(facts)) await cli(ctx, target!, 'sentinel', ['SENTINEL', 'FAILOVER', cluster.masterName], 'SENTINEL FAILOVER')
           for (;;) {
-            const now = await readFacts(ctx)
-            const view = sentinelView(now)
-            const promoted = now.find((f) => f.node === target)
-            if (view.master && promoted && view.master.address === promoted.address && promoted.role === 'master') break
+            if (named(await readFacts(ctx))) break
             if (Date.now() - started > SWITCH_TIMEOUT_MS)
               throw new CtlError(`The sentinels did not name ${target} master within ${SWITCH_TIMEOUT_MS / 1000} s`, {
                 host: target,
@@ -173,30 +180,27 @@ export const redisFailover: Runbook<RedisFailoverState, RedisFailoverOptions> = 
       id: 'verify',
       title: 'Every member follows the new master',
       risk: 'read',
-      description: 'Waits until the redis check passes on every member: the old master a linked replica of the new one, every sentinel agreeing.',
+      description:
+        'Waits until the redis check passes on every member that answered before the failover: the old master a linked replica of the new one, every sentinel agreeing.',
       plan: (state) => ({summary: state.target ? `Wait until every member replicates from ${state.target}` : 'After the failover', commands: []}),
       async verify(ctx) {
         const started = Date.now()
         for (;;) {
           const facts = await readFacts(ctx)
-          const findings = judgeRedis(ctx.loaded.env, facts, redisCluster(ctx.loaded).maxLagBytes)
-          if (findings.every((f) => f.status === 'pass')) {
-            ctx.state.verified = findings.map((f) => `${f.target}: ${f.detail}`)
+          // The members that answered before must follow; one that was already down stays the redis check's business.
+          const answering = ctx.state.answering ?? facts.map((f) => f.node)
+          const problems = failoverProblems(facts, ctx.state.target!, answering, redisCluster(ctx.loaded).maxLagBytes)
+          if (problems.length === 0) {
+            ctx.state.verified = judgeRedis(ctx.loaded.env, facts, redisCluster(ctx.loaded).maxLagBytes).map((f) => `${f.target}: ${f.detail}`)
             ctx.report(ctx.state.verified)
             return
           }
           if (Date.now() - started > SETTLE_TIMEOUT_MS) {
             ctx.report(factsReport(facts))
-            throw new CtlError(
-              `Not every member follows ${ctx.state.target}: ${findings
-                .filter((f) => f.status !== 'pass')
-                .map((f) => `${f.target}: ${f.detail}`)
-                .join('; ')}`,
-              {
-                code: 'redis.not-settled',
-                hint: 'The master changed; the members that lag resync by themselves. Run the redis check again in a minute.',
-              },
-            )
+            throw new CtlError(`Not every member follows ${ctx.state.target}: ${problems.join('; ')}`, {
+              code: 'redis.not-settled',
+              hint: 'The master changed; the members that lag resync by themselves. Run the redis check again in a minute.',
+            })
           }
           await new Promise((resolve) => setTimeout(resolve, 1000))
         }

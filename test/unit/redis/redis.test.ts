@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {chooseFailoverTarget} from '../../../src/redis/decide.js'
+import {chooseFailoverTarget, failoverProblems} from '../../../src/redis/decide.js'
 import {parseRedisFacts, redisFactsCommand, type RedisMemberFacts} from '../../../src/redis/facts.js'
 import {judgeRedis, sentinelView} from '../../../src/redis/judge.js'
 import {renderCommand} from '../../../src/lib/shell.js'
@@ -129,5 +129,40 @@ describe('Redis failover target', () => {
     noFit[1]!.linkUp = false
     noFit[2]!.priority = 0
     expect(chooseFailoverTarget(noFit, 1024)).toMatchObject({ok: false, code: 'redis.no-fit-replica'})
+  })
+})
+
+describe('Redis failover: done when', () => {
+  it('the sentinels name the target, it is a master and every member that answered before follows it', () => {
+    const facts = healthy()
+    // Before the switch: r1 is still the master.
+    expect(failoverProblems(facts, 'r2', ['r1', 'r2', 'r3'], 1024)).toEqual(
+      expect.arrayContaining(['r2 is slave, not a master', "the sentinels' majority names 10.0.0.1:6379"]),
+    )
+    const after: RedisMemberFacts[] = [
+      member('r1', '10.0.0.1', {
+        role: 'slave',
+        masterHost: '10.0.0.2',
+        masterPort: 6379,
+        linkUp: true,
+        offset: 6000,
+        sentinelMaster: {address: '10.0.0.2', port: 6379},
+      }),
+      member('r2', '10.0.0.2', {role: 'master', offset: 6000, sentinelMaster: {address: '10.0.0.2', port: 6379}}),
+      member('r3', '10.0.0.3', {
+        role: 'slave',
+        masterHost: '10.0.0.1',
+        masterPort: 6379,
+        linkUp: true,
+        offset: 5000,
+        sentinelMaster: {address: '10.0.0.2', port: 6379},
+      }),
+    ]
+    expect(failoverProblems(after, 'r2', ['r1', 'r2', 'r3'], 1024)).toEqual([expect.stringMatching(/^r3: it replicates from 10\.0\.0\.1:6379/)])
+    // r3 was down before the failover: not waited for.
+    expect(failoverProblems(after, 'r2', ['r1', 'r2'], 1024)).toEqual([])
+    after[2] = {...after[2]!, masterHost: '10.0.0.2'}
+    expect(failoverProblems(after, 'r2', ['r1', 'r2', 'r3'], 512)).toEqual(['r3: 1000 bytes behind'])
+    expect(failoverProblems(after, 'r2', ['r1', 'r2', 'r3'], 4096)).toEqual([])
   })
 })
