@@ -95,7 +95,7 @@ describe('Redis with Sentinel (lab)', () => {
     expect(await masterNode()).toBe(master)
   })
 
-  it('redis-master-down: Sentinel fails over by itself, the check names the dead member, lab up brings it back as a replica; no key lost', async () => {
+  it('redis-master-down: Sentinel fails over by itself, the check names the dead member, a planned failover still works, lab up brings it back as a replica; no key lost', async () => {
     await writeKeys('before-loss', 100)
     const old = await masterNode()
     const broke = await runCtl(['lab', 'break', 'redis-master-down', '--yes'])
@@ -109,6 +109,12 @@ describe('Redis with Sentinel (lab)', () => {
     const dead = rows(await check()).find((r: any) => r.target === old)
     expect(dead).toMatchObject({status: 'fail', detail: expect.stringContaining('does not answer')})
     expect(await countKeys(now, 'before-loss')).toBe(100)
+    // A planned failover with that member still down: the other replica takes over; the dead one is not waited for.
+    const other = ['h1', 'h2', 'h3'].find((n) => n !== old && n !== now)!
+    const moved = await runCtl(['runbook', 'redis-failover', 'lab', '--yes', '--json'])
+    expect(moved.exitCode, JSON.stringify(json(moved).error)).toBe(0)
+    expect(json(moved).summary).toMatchObject({master: now, target: other})
+    expect(await countKeys(other, 'before-loss')).toBe(100)
     const up = await runCtl(['lab', 'up', '--only', 'redis', '--json'], {timeoutMs: 300_000})
     expect(up.exitCode, up.stderr).toBe(0)
     await healthy()
