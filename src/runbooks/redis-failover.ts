@@ -184,6 +184,8 @@ export const redisFailover: Runbook<RedisFailoverState, RedisFailoverOptions> = 
         'Waits until the redis check passes on every member that answered before the failover: the old master a linked replica of the new one, every sentinel agreeing.',
       plan: (state) => ({summary: state.target ? `Wait until every member replicates from ${state.target}` : 'After the failover', commands: []}),
       async verify(ctx) {
+        // A dry run failed nothing over: there is nothing to wait for.
+        if (ctx.dryRun) return
         const started = Date.now()
         for (;;) {
           const facts = await readFacts(ctx)

@@ -1,6 +1,7 @@
 import {copyFileSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {createServer, type AddressInfo} from 'node:net'
 import {dirname, join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 import {ensureHealthy, member, psql} from './support/patroni.js'
@@ -40,6 +41,15 @@ describe('runbooks pg-backup and pg-restore', () => {
       {db: DB},
     )
     content = await psql(address, CONTENT_SQL, {db: DB})
+    // The bulk insert's WAL reaches both replicas before the backup picks one (within maxLagBytes,
+    // 1 MiB): on a loaded machine they can be seconds behind, and the runbook rightly takes the leader.
+    for (let i = 0; i < 120; i++) {
+      const [replicas = '0', lag = ''] = (
+        await psql(address, 'select count(*), coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) from pg_stat_replication')
+      ).split('|')
+      if (Number(replicas) === 2 && Number(lag) < 65_536) break
+      await sleep(500)
+    }
   })
 
   afterAll(async () => {
