@@ -20,7 +20,8 @@ import {writeRecordCommand} from '../patroni/dump.js'
 import type {Runbook, StepContext} from './types.js'
 import {lastLines} from '../lib/output.js'
 import {posix} from 'node:path'
-import {isWrongResticKey, mariadbResticRepo, parseShipSummary, resticSecretsStdin, resticShipCommand} from '../backups/restic.js'
+import {mariadbResticRepo, resticShipCommand} from '../backups/restic.js'
+import {shipWithRestic} from './restic-ship.js'
 
 export interface MariadbBackupOptions {
   /** The member to back up (default: the inventory's backup node, else the first member). */
@@ -245,21 +246,11 @@ export const mariadbBackup: Runbook<MariadbBackupState, MariadbBackupOptions> = 
         const record = ctx.state.record!
         const shipped = {name: posix.basename(ctx.state.target), checksum: record.checksum, sizeBytes: record.sizeBytes}
         ctx.progress(`restic: ${ctx.state.target} to ${repo.where}`)
-        const r = await ctx.run(ctx.state.node, resticShipCommand(repo, ctx.state.target, shipped), {
-          stdin: resticSecretsStdin(ctx.loaded),
+        ctx.state.offsite = await shipWithRestic(ctx, ctx.state.node, repo, resticShipCommand(repo, ctx.state.target, shipped), {
+          what: 'the backup',
+          kept: `The backup itself is complete in ${ctx.state.target}.`,
           timeoutMs: 12 * 3600_000,
         })
-        const snapshot = r.code === 0 ? parseShipSummary(r.stdout) : undefined
-        if (!snapshot)
-          throw new CtlError(`Shipping the backup to ${repo.where} failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
-            host: ctx.state.node,
-            code: 'mariadb.offsite-failed',
-            hint: isWrongResticKey(r.stderr)
-              ? 'The offsite repository was made with another key: backups.offsite.encryptionKey must stay the same for its life.'
-              : `The backup itself is complete in ${ctx.state.target}. Check backups.offsite (endpoint, caFile, keys) and that restic is installed on ${ctx.state.node}, then --resume.`,
-          })
-        ctx.state.offsite = {snapshot, where: repo.where}
-        ctx.report([`Offsite: restic snapshot ${snapshot} in ${repo.where} (encrypted)`])
       },
     },
   ],

@@ -1,4 +1,5 @@
-import {isWrongResticKey, mariadbResticRepo, parseShipSummary, resticSecretsStdin} from '../backups/restic.js'
+import {mariadbResticRepo} from '../backups/restic.js'
+import {shipWithRestic} from './restic-ship.js'
 import {
   BINLOG_ARCHIVE_EXIT,
   binlogArchiveCommand,
@@ -122,21 +123,11 @@ export const mariadbBinlogArchive: Runbook<MariadbBinlogArchiveState, MariadbBin
       },
       async act(ctx) {
         const repo = mariadbResticRepo(ctx.loaded.inventory)!
-        const r = await ctx.run(ctx.state.node, binlogShipCommand(repo, ctx.state.archiveDir, galeraCluster(ctx.loaded).name), {
-          stdin: resticSecretsStdin(ctx.loaded),
+        ctx.state.offsite = await shipWithRestic(ctx, ctx.state.node, repo, binlogShipCommand(repo, ctx.state.archiveDir, galeraCluster(ctx.loaded).name), {
+          what: 'the binary-log archive',
+          kept: `The archive itself is complete in ${ctx.state.archiveDir}.`,
           timeoutMs: 3600_000,
         })
-        const snapshot = r.code === 0 ? parseShipSummary(r.stdout) : undefined
-        if (!snapshot)
-          throw new CtlError(`Shipping the binary-log archive to ${repo.where} failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
-            host: ctx.state.node,
-            code: 'mariadb.offsite-failed',
-            hint: isWrongResticKey(r.stderr)
-              ? 'The offsite repository was made with another key: backups.offsite.encryptionKey must stay the same for its life.'
-              : `The archive itself is complete in ${ctx.state.archiveDir}. Check backups.offsite (endpoint, caFile, keys), then --resume.`,
-          })
-        ctx.state.offsite = {snapshot, where: repo.where}
-        ctx.report([`Offsite: restic snapshot ${snapshot} in ${repo.where} (encrypted)`])
       },
     },
   ],
