@@ -1,8 +1,5 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import {CtlError, ExitCode} from '../lib/errors.js'
-import {dockerCli} from '../docker/engine.js'
-import type {InventoryNode} from '../inventory/schema/index.js'
-import type {ProcessControl} from '../inventory/schema/common.js'
 import {gatherClusterFacts, leaderTarget, memberTarget, type ClusterFacts} from './facts.js'
 import {restCall, type RestReply, type RestRequest} from './rest.js'
 import {POSITION_SQL, queryJson, runSql, WRITE_PROBE_SQL, type PgTarget} from './sql.js'
@@ -51,18 +48,6 @@ export function readRequestReply(reply: RestReply): RequestOutcome {
   if (reply.status === 202) return {kind: 'scheduled', message}
   if (reply.status === 0 || (reply.status === 503 && /status unknown/i.test(reply.text))) return {kind: 'unknown', message}
   return {kind: 'refused', message, status: reply.status}
-}
-
-/** The argv that starts a member as the inventory says (control), for bringing an old leader back. */
-export function startMemberCommand(control: ProcessControl, node: InventoryNode): string[] {
-  switch (control.kind) {
-    case 'commands':
-      return [...control.start]
-    case 'systemd':
-      return ['systemctl', 'start', control.unit]
-    case 'docker':
-      return dockerCli(node, ['start', control.container])
-  }
 }
 
 export class PatroniAccess {

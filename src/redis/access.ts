@@ -52,14 +52,19 @@ export function redisCliCommand(
   node: string,
   target: 'server' | 'sentinel',
   args: readonly string[],
+  options: {passwordAsLastArgument?: boolean} = {},
 ): RemoteCommand {
   const cluster = redisCluster(loaded)
   const member = cluster.members.find((m) => m.node === node)!
   const port = target === 'server' ? member.port : member.sentinelPort
+  if (options.passwordAsLastArgument && !cluster.password) throw new Error('passwordAsLastArgument without databases.redis.password')
+  // The password as an argument (SENTINEL SET <name> auth-pass) goes in on redis-cli's stdin (-x), never argv.
+  const feed = options.passwordAsLastArgument ? `printf '%s' "$REDISCLI_AUTH" | ` : ''
+  const x = options.passwordAsLastArgument ? ' -x' : ''
   return {
     script: [
       ...(cluster.password ? ['IFS= read -r REDISCLI_AUTH && export REDISCLI_AUTH'] : []),
-      `out=$(redis-cli --no-auth-warning -h ${quote(memberAddress(loaded, node))} -p ${port} ${args.map(quote).join(' ')} 2>&1); rc=$?`,
+      `out=$(${feed}redis-cli --no-auth-warning -h ${quote(memberAddress(loaded, node))} -p ${port}${x} ${args.map(quote).join(' ')} 2>&1); rc=$?`,
       // redis-cli exits 0 on an error reply: the reply's text says it.
       'printf "%s\\n" "$out"; case $out in ERR*|*NOAUTH*|*WRONGPASS*|"(error)"*|*"Could not connect"*) exit 1 ;; esac; exit $rc',
     ].join('\n'),

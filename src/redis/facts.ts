@@ -25,6 +25,8 @@ export interface RedisMemberFacts {
   masterHost?: string
   masterPort?: number
   linkUp?: boolean
+  /** A replica whose link is down: seconds since it went down (what it has is that old). */
+  linkDownSeconds?: number
   /** master_repl_offset (a master) or slave_repl_offset (a replica). */
   offset?: number
   /** A master's connected replicas. */
@@ -44,7 +46,7 @@ const address = (node: Pick<InventoryNode, 'address'>) => node.address
 /** The member's facts: three tagged sections (`== info`, `== sentinel`, `== quorum`), each redis-cli's output. */
 export function redisFactsCommand(
   cluster: Pick<RedisCluster, 'masterName'>,
-  member: RedisCluster['members'][number],
+  member: Pick<RedisCluster['members'][number], 'port' | 'sentinelPort'>,
   node: Pick<InventoryNode, 'address'>,
   withPassword: boolean,
 ): RemoteCommand {
@@ -89,6 +91,7 @@ export function parseRedisFacts(node: string, member: {address: string; port: nu
     facts.masterHost = info.get('master_host')
     facts.masterPort = Number(info.get('master_port'))
     facts.linkUp = info.get('master_link_status') === 'up'
+    if (/^\d+$/.test(info.get('master_link_down_since_seconds') ?? '')) facts.linkDownSeconds = Number(info.get('master_link_down_since_seconds'))
     if (/^\d+$/.test(info.get('slave_repl_offset') ?? '')) facts.offset = Number(info.get('slave_repl_offset'))
   }
   if (role === 'master' && /^\d+$/.test(info.get('master_repl_offset') ?? '')) facts.offset = Number(info.get('master_repl_offset'))

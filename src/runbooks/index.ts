@@ -5,6 +5,10 @@ import {mariadbRestore} from './mariadb-restore.js'
 import {mariadbPitr} from './mariadb-pitr.js'
 import {mariadbBinlogArchive} from './mariadb-binlog-archive.js'
 import {redisFailover} from './redis-failover.js'
+import {redisRecover} from './redis-recover.js'
+import {etcdMemberReplace} from './etcd-member-replace.js'
+import {etcdSnapshot} from './etcd-snapshot.js'
+import {etcdRestore} from './etcd-restore.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import {pgBackup} from './pg-backup.js'
@@ -32,6 +36,10 @@ export const runbooks: AnyRunbook[] = [
   mariadbPitr,
   mariadbBinlogArchive,
   redisFailover,
+  redisRecover,
+  etcdMemberReplace,
+  etcdSnapshot,
+  etcdRestore,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

@@ -14,13 +14,14 @@ import type {RunbookRunResult} from './types.js'
  * cluster's hosts (the first manager may be the host that is down), otherwise on the deploy lock's node.
  */
 
-export type RunbookCluster = 'galera' | 'patroni' | 'redis'
+export type RunbookCluster = 'galera' | 'patroni' | 'redis' | 'etcd'
 
 /** Which database cluster a runbook works on: runbooks of one cluster exclude each other. */
 export function runbookCluster(runbook: string): RunbookCluster | undefined {
   if (/^(galera|mariadb)-/.test(runbook)) return 'galera'
   if (/^(patroni|pg)-/.test(runbook)) return 'patroni'
   if (/^redis-/.test(runbook)) return 'redis'
+  if (/^etcd-/.test(runbook)) return 'etcd'
   return undefined
 }
 

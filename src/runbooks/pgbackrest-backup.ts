@@ -6,7 +6,7 @@ import {LOCAL_REPO, OFFSITE_REPO, pgbackrestCommand, pgbackrestSettings, repoWhe
 import {parseVerifyOutput, type PgbackrestBackup} from '../patroni/pgbackrest-info.js'
 import {factCommands} from './patroni-switchover.js'
 import {patroniAccess, readFactsAndBackupSource} from './patroni-common.js'
-import {readRepositoryInfo, repoCommandPlan} from './pgbackrest-common.js'
+import {readRepositoryInfo, repoCommandPlan, runPgbackrest} from './pgbackrest-common.js'
 import {table} from './render.js'
 import type {Runbook} from './types.js'
 
@@ -114,7 +114,7 @@ export const pgbackrestBackup: Runbook<PgbackrestBackupState, PgbackrestBackupOp
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
         ctx.progress(`${ctx.state.type} backup running on ${s.repoNode} into ${repoWhere(s, ctx.state.repo)}`)
-        const r = await ctx.run(s.repoNode, backupCommand(s, ctx.state), {timeoutMs: BACKUP_TIMEOUT_MS})
+        const r = await runPgbackrest(ctx, s.repoNode, backupCommand(s, ctx.state), {timeoutMs: BACKUP_TIMEOUT_MS})
         if (r.code !== 0)
           throw new CtlError(`pgbackrest backup failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
             host: s.repoNode,

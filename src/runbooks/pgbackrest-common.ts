@@ -75,3 +75,26 @@ export function repoCommandPlan(loaded: LoadedInventory, summary: string, ...arg
   const s = pgbackrestSettings(loaded)
   return {summary, commands: [{node: s.repoNode, command: renderCommand(pgbackrestCommand(s, s.repoNode, ...args))}]}
 }
+
+/** pgBackRest's answer when another of its processes holds the lock (an archive-push, a scheduled backup). */
+const LOCK_BUSY = /ERROR: \[050\]|unable to acquire lock/
+
+/**
+ * Runs a pgbackrest command and runs it again while another pgBackRest process holds its lock (up to
+ * `waitMs`): PostgreSQL's archive-push takes the stanza's archive lock for a moment every few seconds,
+ * and pgBackRest fails at once rather than wait for it.
+ */
+export async function runPgbackrest(
+  ctx: Pick<StepContext<unknown>, 'run' | 'progress'>,
+  node: string,
+  argv: string[],
+  options: {timeoutMs: number; waitMs?: number},
+): Promise<Awaited<ReturnType<StepContext<unknown>['run']>>> {
+  const deadline = Date.now() + (options.waitMs ?? 30_000)
+  for (;;) {
+    const r = await ctx.run(node, argv, {timeoutMs: options.timeoutMs})
+    if (r.code === 0 || !LOCK_BUSY.test(`${r.stdout}\n${r.stderr}`) || Date.now() > deadline) return r
+    ctx.progress(`another pgBackRest process holds the lock on ${node}; trying again`)
+    await sleep(1000)
+  }
+}

@@ -24,7 +24,7 @@ import {buildRestRequest} from '../patroni/rest.js'
 import {memberNamed, patroniTopology} from '../patroni/topology.js'
 import {factCommands} from './patroni-switchover.js'
 import {factsTable, patroniAccess} from './patroni-common.js'
-import {memberLayouts, readRepositoryInfo, repoCommandPlan, restartMember} from './pgbackrest-common.js'
+import {memberLayouts, readRepositoryInfo, repoCommandPlan, restartMember, runPgbackrest} from './pgbackrest-common.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook} from './types.js'
 
@@ -207,16 +207,18 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState, PgbackrestSetupOptio
       async act(ctx) {
         const s = pgbackrestSettings(ctx.loaded)
         ctx.state.stanzaExisted = (await readRepositoryInfo(ctx, s)) !== undefined
-        const r = await ctx.run(s.repoNode, pgbackrestCommand(s, s.repoNode, 'stanza-create'), {timeoutMs: 300_000})
+        const r = await runPgbackrest(ctx, s.repoNode, pgbackrestCommand(s, s.repoNode, 'stanza-create'), {timeoutMs: 300_000})
         if (r.code !== 0)
           throw new CtlError(`stanza-create failed (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
             host: s.repoNode,
             code: 'pgbackrest.stanza-failed',
-            hint: /decrypt|cipher/i.test(r.stderr)
-              ? 'The repository was made with another key: cipherPass (offsite: encryptionKey) must stay the same for the life of a repository.'
-              : /CA cert|certificate|TLS|S3|HTTP|repo2/i.test(r.stderr)
-                ? `The offsite S3 storage (${repoWhere(s, OFFSITE_REPO)}) refused or could not be reached: check backups.offsite (endpoint, port, caFile readable by ${s.osUser}, keys).`
-                : 'SSH as the PostgreSQL user from the repository node to each member must work without a question (docs/BACKUPS.md).',
+            hint: /unable to acquire lock/.test(r.stderr)
+              ? `Another pgBackRest process held the stanza's lock for 30 s (a backup?): look on ${s.repoNode} (ps -u ${s.osUser} -f | grep pgbackrest) and run again.`
+              : /decrypt|cipher/i.test(r.stderr)
+                ? 'The repository was made with another key: cipherPass (offsite: encryptionKey) must stay the same for the life of a repository.'
+                : /CA cert|certificate|TLS|S3|HTTP|repo2/i.test(r.stderr)
+                  ? `The offsite S3 storage (${repoWhere(s, OFFSITE_REPO)}) refused or could not be reached: check backups.offsite (endpoint, port, caFile readable by ${s.osUser}, keys).`
+                  : 'SSH as the PostgreSQL user from the repository node to each member must work without a question (docs/BACKUPS.md).',
           })
         ctx.report([ctx.state.stanzaExisted ? `Stanza ${s.stanza} exists already.` : `Stanza ${s.stanza} created.`])
       },
@@ -329,7 +331,7 @@ export const pgbackrestSetup: Runbook<PgbackrestSetupState, PgbackrestSetupOptio
         const s = pgbackrestSettings(ctx.loaded)
         const nodes = checkNodes(s, ctx.state)
         for (const node of nodes) {
-          const r = await ctx.run(node, pgbackrestCommand(s, node, 'check'), {timeoutMs: 300_000})
+          const r = await runPgbackrest(ctx, node, pgbackrestCommand(s, node, 'check'), {timeoutMs: 300_000})
           if (r.code !== 0)
             throw new CtlError(`pgbackrest check failed on ${node} (exit ${r.code}): ${lastLines(r, 3, ' ')}`, {
               host: node,

@@ -1,11 +1,10 @@
 import {CtlError, ExitCode} from '../lib/errors.js'
-import {lastLines} from '../lib/output.js'
 import {renderCommand} from '../lib/shell.js'
-import {readRedisFacts, redisCliCommand, redisCluster, redisPasswordStdin} from '../redis/access.js'
+import {redisCliCommand, redisCluster} from '../redis/access.js'
 import {chooseFailoverTarget, failoverProblems} from '../redis/decide.js'
 import {redisFactsCommand, type RedisMemberFacts} from '../redis/facts.js'
 import {judgeRedis, replicaLagBytes, sentinelView} from '../redis/judge.js'
-import {table} from './render.js'
+import {factsReport, readFacts, redisCli as cli} from './redis-common.js'
 import type {Runbook, StepContext} from './types.js'
 
 export interface RedisFailoverOptions {
@@ -30,32 +29,6 @@ type Ctx = StepContext<RedisFailoverState>
 
 const SWITCH_TIMEOUT_MS = 60_000
 const SETTLE_TIMEOUT_MS = 60_000
-
-const readFacts = (ctx: Pick<Ctx, 'loaded' | 'run'>) =>
-  readRedisFacts(ctx.loaded, (node, command, options) => ctx.run(node, command, {...(options.stdin ? {stdin: options.stdin} : {}), timeoutMs: 30_000}))
-
-function factsReport(facts: readonly RedisMemberFacts[]): string[] {
-  const view = sentinelView(facts)
-  const master = facts.find((f) => view.master && f.address === view.master.address && f.port === view.master.port)
-  return table(
-    ['member', 'role', 'link', 'lag (bytes)', 'priority', 'its sentinel names'],
-    facts.map((f) => [
-      f.node,
-      f.role ?? `down (${f.error ?? '?'})`,
-      f.role === 'slave' ? (f.linkUp ? 'up' : 'down') : '-',
-      f.role === 'slave' ? String(replicaLagBytes(master, f) ?? '?') : '-',
-      String(f.priority ?? '?'),
-      f.sentinelMaster ? `${f.sentinelMaster.address}:${f.sentinelMaster.port}` : 'no answer',
-    ]),
-  )
-}
-
-async function cli(ctx: Ctx, node: string, target: 'server' | 'sentinel', args: string[], what: string): Promise<string> {
-  const stdin = redisPasswordStdin(ctx.loaded)
-  const r = await ctx.run(node, redisCliCommand(ctx.loaded, node, target, args), {...(stdin ? {stdin} : {}), timeoutMs: 30_000})
-  if (r.code !== 0) throw new CtlError(`${what} failed on ${node}: ${lastLines(r, 2, ' ')}`, {host: node, code: 'redis.command-failed'})
-  return r.stdout
-}
 
 /** Gives every other replica its priority back (the ones this run set to 0), whatever happened. */
 async function restorePriorities(ctx: Ctx): Promise<void> {

@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {readFileSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {beforeAll, describe, expect, it} from 'vitest'
@@ -7,7 +7,9 @@ import {json, projectRoot, runCtl} from '../support/cli.js'
 
 // Redis with Sentinel on the lab (seed 002): the redis check, a planned failover to a chosen replica
 // with the keys written before it checked on the new master, the refusals, and the master's loss
-// (Sentinel fails over by itself; the check names the dead member until `lab up` restarts it).
+// (Sentinel fails over by itself; the check names the dead member until `lab up` restarts it), and
+// every member down: redis-recover starts the member with the newest data as master, the others as
+// its replicas, with the keys checked on each; also when the master's data directory is lost.
 
 const ADDRESSES: Record<string, string> = {h1: '198.18.0.11', h2: '198.18.0.12', h3: '198.18.0.13'}
 const password = () => readFileSync(join(projectRoot, '.lab', 'redis-password'), 'utf8').trim()
@@ -120,5 +122,84 @@ describe('Redis with Sentinel (lab)', () => {
     await healthy()
     expect(await cli(ADDRESSES[old]!, 6379, 'ROLE')).toMatch(/^slave/)
     expect(await countKeys(old, 'before-loss')).toBe(100)
+  })
+
+  const recover = async (...args: string[]) => {
+    const run = await runCtl(['runbook', 'redis-recover', 'lab', ...args, '--json'], {timeoutMs: 300_000})
+    return {exitCode: run.exitCode, result: json(run)}
+  }
+  const everyMemberHas = async (prefix: string, n: number) => {
+    for (const node of ['h1', 'h2', 'h3']) expect(await countKeys(node, prefix), node).toBe(n)
+  }
+  /** What every sentinel knows of the master: it answers (no s_down flag) and has both replicas. */
+  const sentinelsSee = async (node: string) => {
+    for (const at of Object.values(ADDRESSES)) {
+      const fields = (await cli(at, 26379, 'SENTINEL', 'MASTER', 'ctl-lab')).split('\n')
+      const field = (name: string) => fields[fields.indexOf(name) + 1]
+      expect(field('ip'), at).toBe(ADDRESSES[node])
+      expect(field('flags'), at).toBe('master')
+      expect(field('num-slaves'), at).toBe('2')
+    }
+  }
+
+  it('redis-all-down: redis-recover starts the master the sentinels named (same data, same moment) first, the others as its replicas; no key lost', async () => {
+    await healthy()
+    await writeKeys('before-all-down', 150)
+    const master = await masterNode()
+    const broke = await runCtl(['lab', 'break', 'redis-all-down', '--yes'])
+    expect(broke.exitCode, broke.stderr).toBe(0)
+    expect(rows(await check()).every((r: any) => r.status === 'fail')).toBe(true)
+    // The plan changes nothing: every redis-server stays down.
+    const dry = await recover('--dry-run')
+    expect(dry.exitCode, JSON.stringify(dry.result.error)).toBe(0)
+    expect(dry.result.summary).toMatchObject({source: master})
+    expect(await cli(ADDRESSES[master]!, 6379, 'PING')).not.toBe('PONG')
+    const run = await recover('--yes')
+    expect(run.exitCode, JSON.stringify(run.result.error)).toBe(0)
+    expect(run.result.summary).toMatchObject({source: master, keys: {h1: expect.any(Number)}})
+    expect(run.result.steps.find((s: any) => s.id === 'sentinels').status).toBe('skipped')
+    expect(await masterNode()).toBe(master)
+    await everyMemberHas('before-all-down', 150)
+    expect(rows(await check()).every((r: any) => r.status === 'pass')).toBe(true)
+    await sentinelsSee(master)
+    // Nothing left to do: a second run finishes at the facts.
+    const again = await recover('--yes')
+    expect(again.exitCode).toBe(0)
+    expect(again.result.finishedEarly).toMatch(/every member runs and follows/)
+  })
+
+  it("every member down and the master's data directory lost: redis-recover refuses it as the source, starts a replica with the data as master, points the sentinels at it, and the old master rejoins with every key", async () => {
+    await healthy()
+    await writeKeys('before-disk-loss', 120)
+    const master = await masterNode()
+    const broke = await runCtl(['lab', 'break', 'redis-all-down', '--yes'])
+    expect(broke.exitCode, broke.stderr).toBe(0)
+    rmSync(`/var/lib/ctl-lab/${master}/redis/data`, {recursive: true, force: true})
+    const refused = await recover('--from', master, '--yes')
+    expect(refused.exitCode).toBe(2)
+    expect(refused.result.error).toMatchObject({code: 'redis.bad-source', message: expect.stringContaining('its data directory does not exist')})
+    const run = await recover('--yes')
+    expect(run.exitCode, JSON.stringify(run.result.error)).toBe(0)
+    const source = run.result.summary.source
+    expect(source).not.toBe(master)
+    expect(run.result.steps.find((s: any) => s.id === 'sentinels').status).toBe('done')
+    expect(await masterNode()).toBe(source)
+    expect(await cli(ADDRESSES[master]!, 6379, 'ROLE')).toMatch(/^slave/)
+    await everyMemberHas('before-disk-loss', 120)
+    await sentinelsSee(source)
+    expect(rows(await check()).every((r: any) => r.status === 'pass')).toBe(true)
+    // The sentinels still fail over by themselves afterwards: they know the replicas again.
+    const killed = await runCtl(['lab', 'break', 'redis-master-down', '--yes'])
+    expect(killed.exitCode, killed.stderr).toBe(0)
+    let now = source
+    for (let i = 0; i < 60 && now === source; i++) {
+      await sleep(1000)
+      now = await masterNode()
+    }
+    expect(now).not.toBe(source)
+    expect(await countKeys(now, 'before-disk-loss')).toBe(120)
+    const up = await runCtl(['lab', 'up', '--only', 'redis', '--json'], {timeoutMs: 300_000})
+    expect(up.exitCode, up.stderr).toBe(0)
+    await healthy()
   })
 })

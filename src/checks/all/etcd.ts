@@ -1,45 +1,72 @@
-import {andThen} from '../../lib/shell.js'
+import {clientUrl, etcdctl} from '../../etcd/commands.js'
+import {parseEtcdStatuses} from '../../etcd/status.js'
+import {lastLines} from '../../lib/output.js'
+import {shellCommand} from '../../lib/shell.js'
 import {outputTail, requireTool} from '../remote-errors.js'
 import type {CheckDefinition, Finding} from '../types.js'
-import {lastLines} from '../../lib/output.js'
 
-/** `etcdctl endpoint health` then `endpoint status -w json`, against the member's own client URL. */
-export function etcdProbeCommand(clientUrl: string): {script: string} {
-  const etcdctl = (...args: string[]) => ['env', 'ETCDCTL_API=3', 'etcdctl', `--endpoints=${clientUrl}`, '--dial-timeout=3s', '--command-timeout=5s', ...args]
-  const health = andThen(etcdctl('endpoint', 'health')).script
-  return {script: `command -v etcdctl >/dev/null || exit 127; ${health} 2>&1 && ${andThen(etcdctl('endpoint', 'status', '-w', 'json')).script}`}
+/**
+ * One member of etcd, asked on its node: its health, then every member's status as it sees them
+ * (`endpoint status --cluster`: the leader each names, database size), then the cluster's alarms.
+ * A member that other members cannot reach leaves the status of the others intact (exit 0 after health).
+ */
+export function etcdProbeCommand(url: string): {script: string} {
+  return {
+    script: [
+      'command -v etcdctl >/dev/null || exit 127',
+      `${shellCommand(etcdctl([url], ['endpoint', 'health'], '5s'))} 2>&1 || exit 1`,
+      `echo '== status'; ${shellCommand(etcdctl([url], ['endpoint', 'status', '--cluster', '-w', 'json'], '5s'))} 2>/dev/null`,
+      `echo '== alarms'; ${shellCommand(etcdctl([url], ['alarm', 'list'], '5s'))} 2>&1`,
+      'exit 0',
+    ].join('\n'),
+  }
 }
 
-interface EndpointStatus {
-  version?: string
-  leader?: number | string
-  raftTerm?: number
-  header?: {member_id?: number | string}
-}
+const WARN_RATIO = 0.8
+const FAIL_RATIO = 0.95
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
-/** Health line, then the status JSON of the one endpoint. */
-export function judgeEtcdMember(code: number, output: string): Finding {
+/** The probe's output: health line, `== status` JSON of every member, `== alarms` lines. */
+export function judgeEtcdMember(code: number, output: string, url: string, members: number, quotaBytes: number): Finding {
   if (code !== 0 || !/is healthy/.test(output)) {
     return {
       status: 'fail',
       detail: `unhealthy: ${lastLines(output, 2, ' ').slice(0, 200)}`,
-      hint: 'Is etcd running on this node, and do a majority of members answer? Patroni stops promoting without its DCS.',
+      hint: 'Is etcd running on this node, and do a majority of members answer? Patroni stops promoting without its DCS. A member whose data is lost: ctl runbook etcd-member-replace <env>.',
     }
   }
-  const json = output.slice(output.indexOf('['))
-  let status: EndpointStatus | undefined
-  try {
-    status = (JSON.parse(json) as {Status?: EndpointStatus}[])[0]?.Status
-  } catch {
-    status = undefined
-  }
-  if (!status) return {status: 'warn', detail: 'healthy, but its status was unreadable', hint: 'Run `etcdctl endpoint status` on the node.'}
-  // etcd prints 64-bit ids as JSON numbers; compare their text, not lossy doubles.
-  const leader = String(status.leader ?? '0')
-  if (leader === '0')
-    return {status: 'fail', detail: `healthy answer but no leader (raft term ${status.raftTerm})`, hint: 'The cluster has no quorum: bring members back.'}
-  const self = String(status.header?.member_id ?? '')
-  return {status: 'pass', detail: `healthy, etcd ${status.version}, raft term ${status.raftTerm}${leader === self ? ', leader' : ''}`}
+  const statusText = output.slice(output.indexOf('== status') + 9, output.includes('== alarms') ? output.indexOf('== alarms') : undefined)
+  const alarms = output.includes('== alarms')
+    ? output
+        .slice(output.indexOf('== alarms') + 9)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /alarm:/.test(l))
+    : []
+  const statuses = parseEtcdStatuses(statusText)
+  const self = statuses.find((s) => s.endpoint === url)
+  if (!self) return {status: 'warn', detail: 'healthy, but its status was unreadable', hint: 'Run `etcdctl endpoint status` on the node.'}
+  if (self.leader === '0')
+    return {status: 'fail', detail: `healthy answer but no leader (raft term ${self.raftTerm})`, hint: 'The cluster has no quorum: bring members back.'}
+  const leaders = new Set(statuses.map((s) => s.leader).filter((l) => l !== '0'))
+  if (leaders.size > 1)
+    return {
+      status: 'fail',
+      detail: `members name different leaders (${statuses.map((s) => `${s.endpoint}: ${s.leader}`).join(', ')})`,
+      hint: 'A partitioned cluster: look at the network between the members.',
+    }
+  if (alarms.length > 0)
+    return {
+      status: 'fail',
+      detail: `alarm: ${alarms.join('; ')}`,
+      hint: 'NOSPACE: the database reached its quota and etcd takes no writes. Compact, defragment (etcdctl defrag), then `etcdctl alarm disarm`.',
+    }
+  const base = `healthy, etcd ${self.version}, raft term ${self.raftTerm}${self.leader === self.memberId ? ', leader' : ''}, ${statuses.length} of ${members} members answer, db ${mib(self.dbSize)} of ${mib(quotaBytes)}`
+  if (self.dbSize >= quotaBytes * FAIL_RATIO)
+    return {status: 'fail', detail: base, hint: 'The database is almost at its quota (then NOSPACE: no writes). Compact and defragment now.'}
+  if (self.dbSize >= quotaBytes * WARN_RATIO)
+    return {status: 'warn', detail: base, hint: 'The database is above 80 % of its quota: compact and defragment (etcdctl defrag).'}
+  return {status: 'pass', detail: base}
 }
 
 export const etcdCheck: CheckDefinition = {
@@ -49,13 +76,17 @@ export const etcdCheck: CheckDefinition = {
   targets: (inventory) => (inventory.databases.etcd?.members ?? []).map((m) => ({name: m.name, node: inventory.nodes.find((n) => n.name === m.node)})),
   skipReason: 'no databases.etcd in the inventory',
   async run(ctx, target) {
-    const member = ctx.inventory.databases.etcd!.members.find((m) => m.name === target.name)!
+    const cluster = ctx.inventory.databases.etcd!
+    const member = cluster.members.find((m) => m.name === target.name)!
     const node = target.node!
-    const host = node.address.includes(':') ? `[${node.address}]` : node.address
-    const result = requireTool(
-      await ctx.remote.run(node, etcdProbeCommand(`http://${host}:${member.clientPort}`), {timeoutMs: ctx.timeoutMs, step: 'etcdctl'}),
-      'etcdctl',
+    const url = clientUrl(member, node)
+    const result = requireTool(await ctx.remote.run(node, etcdProbeCommand(url), {timeoutMs: ctx.timeoutMs, step: 'etcdctl'}), 'etcdctl')
+    return judgeEtcdMember(
+      result.code,
+      `${result.stdout}\n${result.code === 0 ? '' : outputTail(result)}`,
+      url,
+      cluster.members.length,
+      cluster.quotaBackendBytes,
     )
-    return judgeEtcdMember(result.code, `${result.stdout}\n${result.code === 0 ? '' : outputTail(result)}`)
   },
 }

@@ -99,9 +99,37 @@ export const patroni = z.strictObject({
   pgbackrest: pgbackrest.optional(),
 })
 
+/** etcd (seed 002: shared by Patroni and APISIX on the DB nodes). */
 const etcd = z.strictObject({
-  members: z.array(z.strictObject({node: identifier, name: identifier, clientPort: port.default(2379)})).min(1),
+  members: z
+    .array(
+      z.strictObject({
+        node: identifier,
+        name: identifier,
+        clientPort: port.default(2379),
+        peerPort: port.default(2380),
+        /** etcd's --data-dir: etcd-member-replace and etcd-restore move it aside and make it anew. */
+        dataDir: remotePath.default('/var/lib/etcd'),
+        /** How runbooks stop and start the member; `commands` take `--initial-cluster-state=` and `--initial-cluster=` when a member is added back. */
+        control: processControl.optional(),
+      }),
+    )
+    .min(1),
+  /** etcd's --quota-backend-bytes (its default 2 GiB): the check warns from 80 %, fails from 95 % and on a NOSPACE alarm. */
+  quotaBackendBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  /** The operating-system user etcd runs as: a restored data directory is made as it. */
+  osUser: identifier.default('etcd'),
+  /** Where etcd-snapshot keeps snapshots, on backupNode (default the first member's node). */
+  backupDir: remotePath.default('/var/backups/ctl/etcd'),
+  backupNode: identifier.optional(),
+  /** Snapshots etcd-snapshot keeps (older ones are removed after a new one is verified). */
+  keepSnapshots: z.number().int().positive().default(7),
 })
+export type EtcdCluster = z.infer<typeof etcd>
 
 /** Redis with Sentinel (seed 002): one redis-server and one sentinel per member node, the master chosen by the sentinels. */
 const redis = z.strictObject({
@@ -109,7 +137,19 @@ const redis = z.strictObject({
   masterName: identifier,
   /** The password of redis-server and of the sentinels (requirepass; sent to redis-cli in its environment, never argv). */
   password: secretRef.optional(),
-  members: z.array(z.strictObject({node: identifier, port: port.default(6379), sentinelPort: port.default(26379)})).min(1),
+  members: z
+    .array(
+      z.strictObject({
+        node: identifier,
+        port: port.default(6379),
+        sentinelPort: port.default(26379),
+        /** redis-server's `dir`: where redis-recover reads the persistence files (RDB, AOF) of a member that is down. */
+        dataDir: remotePath.default('/var/lib/redis'),
+        /** How redis-recover starts a member's redis-server (not its sentinel). */
+        control: processControl.optional(),
+      }),
+    )
+    .min(1),
   /** Most replication lag (bytes behind the master's offset) a healthy replica or a failover target may have. */
   maxLagBytes: z.number().int().nonnegative().default(1048576),
 })

@@ -47,6 +47,7 @@ export const inventorySchema = z
     inv.databases.patroni?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'patroni', 'members', i, 'node']))
     if (inv.databases.patroni?.pgbackrest) refersToNode(inv.databases.patroni.pgbackrest.repoNode, ['databases', 'patroni', 'pgbackrest', 'repoNode'])
     inv.databases.etcd?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'etcd', 'members', i, 'node']))
+    if (inv.databases.etcd?.backupNode) refersToNode(inv.databases.etcd.backupNode, ['databases', 'etcd', 'backupNode'])
     inv.databases.redis?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'redis', 'members', i, 'node']))
     inv.vault?.members.forEach((m, i) => refersToNode(m.node, ['vault', 'members', i, 'node']))
     inv.services.forEach((s, i) => {

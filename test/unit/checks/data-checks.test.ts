@@ -86,17 +86,56 @@ describe('judgePatroni', () => {
 })
 
 describe('etcd', () => {
-  it('asks the member its health then its status, over the v3 API', () => {
-    expect(etcdProbeCommand('http://10.0.0.1:2379').script).toBe(
-      'command -v etcdctl >/dev/null || exit 127; env ETCDCTL_API=3 etcdctl --endpoints=http://10.0.0.1:2379 --dial-timeout=3s --command-timeout=5s endpoint health 2>&1 && env ETCDCTL_API=3 etcdctl --endpoints=http://10.0.0.1:2379 --dial-timeout=3s --command-timeout=5s endpoint status -w json',
+  const url = 'http://10.0.0.1:2379'
+  // etcd 3.4's `endpoint status --cluster -w json`: 64-bit ids as JSON numbers (beyond a double's precision).
+  const entry = (endpoint: string, memberId: string, leader: string, dbSize = 20480) =>
+    `{"Endpoint":"${endpoint}","Status":{"header":{"cluster_id":17237436991929493444,"member_id":${memberId},"revision":41,"raft_term":2},"version":"3.4.23","dbSize":${dbSize},"leader":${leader},"raftIndex":60,"raftTerm":2,"raftAppliedIndex":60,"dbSizeInUse":20480}}`
+  const output = (entries: string[], alarms = '') =>
+    `${url} is healthy: successfully committed proposal: took = 2.1ms\n== status\n[${entries.join(',')}]\n== alarms\n${alarms}`
+  const all = [
+    entry(url, '10501334649042878790', '10501334649042878790'),
+    entry('http://10.0.0.2:2379', '10501334649042878791', '10501334649042878790'),
+    entry('http://10.0.0.3:2379', '9372538179322589801', '10501334649042878790'),
+  ]
+  const quota = 2 * 1024 ** 3
+
+  it('asks the member its health, then every member status, then the alarms, over the v3 API', () => {
+    const script = etcdProbeCommand(url).script
+    expect(script).toContain('env ETCDCTL_API=3 etcdctl --endpoints=http://10.0.0.1:2379 --dial-timeout=3s --command-timeout=5s endpoint health 2>&1 || exit 1')
+    expect(script).toContain('endpoint status --cluster -w json')
+    expect(script).toContain('alarm list')
+  })
+
+  it('passes a healthy member, naming the leader exactly (ids beyond a double) and the database size against the quota', () => {
+    expect(judgeEtcdMember(0, output(all), url, 3, quota)).toEqual({
+      status: 'pass',
+      detail: 'healthy, etcd 3.4.23, raft term 2, leader, 3 of 3 members answer, db 0.0 MiB of 2048.0 MiB',
+    })
+    // The same id but one: not the leader (doubles would round both to the same number).
+    const follower = [entry(url, '10501334649042878791', '10501334649042878790'), ...all.slice(1)]
+    expect(judgeEtcdMember(0, output(follower), url, 3, quota).detail).toBe(
+      'healthy, etcd 3.4.23, raft term 2, 3 of 3 members answer, db 0.0 MiB of 2048.0 MiB',
     )
   })
-  it('reads health and leader', () => {
-    const ok =
-      'http://10.0.0.1:2379 is healthy: successfully committed proposal: took = 2ms\n[{"Endpoint":"http://10.0.0.1:2379","Status":{"header":{"member_id":7},"version":"3.4.23","leader":7,"raftTerm":2}}]'
-    expect(judgeEtcdMember(0, ok)).toEqual({status: 'pass', detail: 'healthy, etcd 3.4.23, raft term 2, leader'})
-    expect(judgeEtcdMember(0, ok.replace('"leader":7', '"leader":0')).status).toBe('fail')
-    expect(judgeEtcdMember(1, 'http://10.0.0.1:2379 is unhealthy: failed to commit proposal: context deadline exceeded').status).toBe('fail')
+
+  it('fails without a leader, with members naming different leaders, on an alarm, and near the quota; warns above 80 %', () => {
+    expect(judgeEtcdMember(0, output([entry(url, '7', '0')]), url, 3, quota).status).toBe('fail')
+    const split = judgeEtcdMember(0, output([entry(url, '7', '7'), entry('http://10.0.0.2:2379', '8', '8')]), url, 3, quota)
+    expect(split).toMatchObject({status: 'fail', detail: expect.stringContaining('members name different leaders')})
+    expect(judgeEtcdMember(0, output(all, 'memberID:10501334649042878790 alarm:NOSPACE\n'), url, 3, quota)).toMatchObject({
+      status: 'fail',
+      detail: 'alarm: memberID:10501334649042878790 alarm:NOSPACE',
+    })
+    const big = (bytes: number) => [entry(url, '7', '7', bytes)]
+    expect(judgeEtcdMember(0, output(big(1000)), url, 1, 1200).status).toBe('warn')
+    expect(judgeEtcdMember(0, output(big(1150)), url, 1, 1200).status).toBe('fail')
+    expect(judgeEtcdMember(0, output(big(900)), url, 1, 1200).status).toBe('pass')
+  })
+
+  it('a member another cannot reach is left out of the status; an unhealthy member fails with the replace runbook as hint', () => {
+    expect(judgeEtcdMember(0, output(all.slice(0, 2)), url, 3, quota).detail).toContain('2 of 3 members answer')
+    const down = judgeEtcdMember(1, 'http://10.0.0.1:2379 is unhealthy: failed to commit proposal: context deadline exceeded', url, 3, quota)
+    expect(down).toMatchObject({status: 'fail', hint: expect.stringContaining('etcd-member-replace')})
   })
 })
 

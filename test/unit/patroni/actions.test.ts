@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {failoverRequest, readRequestReply, startMemberCommand, switchoverRequest} from '../../../src/patroni/actions.js'
+import {failoverRequest, readRequestReply, switchoverRequest} from '../../../src/patroni/actions.js'
+import {startMemberCommand} from '../../../src/runbooks/process-control.js'
 import {parseScheduledAt} from '../../../src/runbooks/patroni-switchover.js'
 
 describe('switchover and failover requests', () => {

@@ -55,7 +55,7 @@ describe('Redis facts', () => {
   })
 
   it('gives redis-cli the password in its environment from stdin, never in argv', () => {
-    const text = renderCommand(redisFactsCommand({masterName: "m'x"}, {node: 'r1', port: 6379, sentinelPort: 26379}, {address: '10.0.0.1'}, true))
+    const text = renderCommand(redisFactsCommand({masterName: "m'x"}, {port: 6379, sentinelPort: 26379}, {address: '10.0.0.1'}, true))
     expect(text).toContain('IFS= read -r REDISCLI_AUTH && export REDISCLI_AUTH')
     expect(text).not.toMatch(/ -a /)
     expect(text).toContain("SENTINEL get-master-addr-by-name 'm'\\''x'")

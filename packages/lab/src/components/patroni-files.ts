@@ -1,4 +1,4 @@
-import {quote, shellCommand} from 'ctl/lib/shell.js'
+import {renderDaemonScript} from '../daemon-script.js'
 import type {LabHost} from '../types.js'
 
 /**
@@ -19,6 +19,8 @@ const PG_REPLICATION_USER = 'replicator'
 /** PostgreSQL refuses to run as root; etcd and Patroni run as this user (LAB-NOTES). */
 export const SERVICE_USER = 'postgres'
 const PG_BIN_DIR = '/usr/lib/postgresql/15/bin'
+/** The service user's clean environment: no PG* variables reach Patroni. */
+const AS_SERVICE_USER = {user: SERVICE_USER, home: '/var/lib/postgresql', path: `${PG_BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`}
 
 export interface LabPgPasswords {
   superuser: string
@@ -192,102 +194,6 @@ export function renderHaproxyConfig(host: LabHost, members: LabHost[]): string {
   ].join('\n')
 }
 
-interface DaemonScript {
-  /** What it controls, for messages. */
-  what: string
-  pidFile: string
-  logFile: string
-  /** A word that must be in /proc/<pid>/cmdline, so a reused pid is not taken for ours. */
-  processWord: string
-  /** Directories created before start: [path, owner]. */
-  dirs: [string, string][]
-  /** The daemon's argv (runs in the foreground; the script detaches it). */
-  argv: string[]
-  /** Run as SERVICE_USER with a clean environment (no PG* variables reach Patroni). */
-  asServiceUser: boolean
-  /** More variables of that clean environment. */
-  env?: Record<string, string>
-  /** The data directory whose postmaster.pid names PostgreSQL's pid (for `kill`). */
-  postgresData?: string
-  /** Seconds `stop` waits before giving up. */
-  stopWaitSeconds: number
-}
-
-const CLEAN_PATH = `${PG_BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
-
-/**
- * A small POSIX sh control script: `start` (detached, idempotent), `stop` (SIGTERM, waits),
- * `kill` (SIGKILL, and PostgreSQL with it, like a crash), `status` (exit 0 running, 3 stopped).
- */
-function renderDaemonScript(d: DaemonScript): string {
-  const runAs = d.asServiceUser
-    ? `setpriv --reuid=${SERVICE_USER} --regid=${SERVICE_USER} --init-groups env -i PATH=${CLEAN_PATH} HOME=/var/lib/postgresql LANG=C.UTF-8 ${Object.entries(
-        d.env ?? {},
-      )
-        .map(([k, v]) => `${k}=${quote(v)} `)
-        .join('')}`
-    : ''
-  const mkdirs = d.dirs.map(([dir, owner]) => `  install -d -m 700 -o ${quote(owner)} -g ${quote(owner)} ${quote(dir)}`).join('\n')
-  const pgKill = d.postgresData
-    ? [
-        `  pm=$(head -n 1 ${quote(`${d.postgresData}/postmaster.pid`)} 2>/dev/null || true)`,
-        '  if [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null; then',
-        '    kids=$(pgrep -P "$pm" || true)',
-        '    kill -9 "$pm" $kids 2>/dev/null || true',
-        '    echo "postgres (pid $pm) killed"',
-        '  fi',
-      ].join('\n')
-    : ''
-  return `#!/bin/sh
-# Installed by \`ctl lab up\`: controls ${d.what} on this lab host. Usage: $0 start|stop|kill|status
-set -u
-PIDFILE=${quote(d.pidFile)}
-LOG=${quote(d.logFile)}
-
-pid() { cat "$PIDFILE" 2>/dev/null; }
-running() {
-  p=$(pid) || return 1
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q ${quote(d.processWord)} "/proc/$p/cmdline" 2>/dev/null
-}
-
-case "\${1:-}" in
-start)
-  if running; then echo "${d.what} already running (pid $(pid))"; exit 0; fi
-${mkdirs}
-  # Detached from this session, output to its log, environment cleaned; run from / because an SSH
-  # session's cwd (/root) is closed to the service user and PostgreSQL's start then hangs.
-  cd /
-  setsid ${runAs}${shellCommand(d.argv)} >>"$LOG" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  sleep 0.3
-  if running; then echo "${d.what} started (pid $(pid))"; else echo "${d.what} failed to start; last lines of $LOG:" >&2; tail -n 20 "$LOG" >&2; exit 1; fi
-  ;;
-stop)
-  if ! running; then echo "${d.what} not running"; rm -f "$PIDFILE"; exit 0; fi
-  p=$(pid); kill -TERM "$p"
-  i=0
-  while kill -0 "$p" 2>/dev/null; do
-    i=$((i + 1))
-    if [ "$i" -gt ${d.stopWaitSeconds * 10} ]; then echo "${d.what} (pid $p) did not stop within ${d.stopWaitSeconds} s; use: $0 kill" >&2; exit 1; fi
-    sleep 0.1
-  done
-  rm -f "$PIDFILE"; echo "${d.what} stopped"
-  ;;
-kill)
-  if running; then p=$(pid); kill -9 "$p"; echo "${d.what} (pid $p) killed"; fi
-${pgKill}
-  rm -f "$PIDFILE"
-  ;;
-status)
-  if running; then echo "running (pid $(pid))"; else echo stopped; exit 3; fi
-  ;;
-*)
-  echo "usage: $0 start|stop|kill|status" >&2; exit 2
-  ;;
-esac
-`
-}
-
 export function etcdScript(host: LabHost): string {
   const p = patroniLabPaths(host)
   return renderDaemonScript({
@@ -300,8 +206,10 @@ export function etcdScript(host: LabHost): string {
       [p.etcdData, SERVICE_USER],
     ],
     argv: ['etcd', '--config-file', p.etcdConfig],
-    asServiceUser: true,
+    runAs: AS_SERVICE_USER,
     stopWaitSeconds: 20,
+    // A member added back (etcd-member-replace, etcd-restore) starts with the cluster as it is now.
+    startOverrides: {file: p.etcdConfig, keys: ['initial-cluster-state', 'initial-cluster'], owner: SERVICE_USER},
   })
 }
 
@@ -317,7 +225,7 @@ export function patroniScript(host: LabHost): string {
       [p.socketDir, SERVICE_USER],
     ],
     argv: ['patroni', p.patroniConfig],
-    asServiceUser: true,
+    runAs: AS_SERVICE_USER,
     // archive_command is cluster-wide (in the DCS) and the lab's hosts share one /etc: each host's
     // pgBackRest finds its own config through the environment PostgreSQL inherits from Patroni.
     env: {PGBACKREST_CONFIG: p.pgbackrestConfig},
@@ -336,7 +244,6 @@ export function haproxyScript(host: LabHost): string {
     dirs: [],
     // -db: stay in the foreground, so the script's pid file names it.
     argv: ['haproxy', '-db', '-f', p.haproxyConfig],
-    asServiceUser: false,
     stopWaitSeconds: 10,
   })
 }

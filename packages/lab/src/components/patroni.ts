@@ -4,7 +4,7 @@ import {CtlError} from 'ctl/lib/errors.js'
 import {runLocal} from 'ctl/lib/local.js'
 import {renderCommand} from 'ctl/lib/shell.js'
 import {forEachLimited} from 'ctl/lib/limit.js'
-import {inNetns, waitFor} from '../daemon.js'
+import {inNetns, runningDaemon, waitFor} from '../daemon.js'
 import {labFilesDir} from '../instance.js'
 import {ensureLabPassword} from '../lab-files.js'
 import {DEFAULT_LAB_INSTANCE, isDefaultLab, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
@@ -185,6 +185,7 @@ async function up(ctx: LabContext): Promise<void> {
   for (const host of hosts) installHostFiles(host, hosts, passwords, host === endpointHost)
   ensureCipherPass(ctx.projectRoot)
   await ensurePostgresSsh(ctx.projectRoot, ctx.instance ?? DEFAULT_LAB_INSTANCE)
+  refuseLostEtcdMember(hosts)
   await forEachLimited(hosts, hosts.length, (h) => controlOrFail(h, patroniLabPaths(h).etcdScript, 'start'))
   if (!(await waitFor(async () => (await Promise.all(hosts.map(etcdHealthy))).every(Boolean), 30_000, 200))) {
     throw new CtlError('etcd did not become healthy within 30 s', {code: 'lab.patroni', hint: `Look at ${patroniLabPaths(hosts[0]!).etcdLog}.`})
@@ -275,6 +276,35 @@ async function leaderLoss(ctx: LabContext): Promise<string> {
   return `Killed Patroni and PostgreSQL of leader ${facts.leader} on ${leader.name} (kill -9). Its leader key expires after ttl 10 s; \`ctl runbook patroni-failover lab --candidate <member>\` promotes a replica, \`ctl lab up\` restarts it.`
 }
 
+const hasEtcdData = (host: LabHost) => existsSync(`${patroniLabPaths(host).etcdData}/member`)
+
+/**
+ * A member whose data directory is gone while others have theirs must not be started: with its
+ * config's `initial-cluster-state: new` it would rejoin with an empty Raft log, as if it had never
+ * voted (unsafe). Replacing it is the runbook's job.
+ */
+function refuseLostEtcdMember(hosts: LabHost[]): void {
+  if (!hosts.some(hasEtcdData)) return
+  const lost = hosts.filter((h) => !hasEtcdData(h) && etcdNotRunning(h))
+  if (lost.length > 0)
+    throw new CtlError(`etcd on ${lost.map((h) => h.name).join(', ')} lost its data directory while the other members keep theirs`, {
+      code: 'lab.etcd-member-lost',
+      hint: 'Replace it: ctl runbook etcd-member-replace lab (or start the lab afresh: ctl lab down && ctl lab up).',
+    })
+}
+
+const etcdNotRunning = (host: LabHost) => runningDaemon(patroniLabPaths(host).etcdPid, 'etcd', host.netns) === undefined
+
+/** Kills a member's etcd and removes its data directory, like a lost disk. */
+async function etcdMemberLoss(ctx: LabContext, argument?: string): Promise<string> {
+  const hosts = patroniHosts(ctx)
+  const host = argument ? hosts.find((h) => h.name === argument) : hosts.at(-1)
+  if (!host) throw new CtlError(`etcd-member-loss: no etcd member on ${argument}`, {code: 'lab.break', hint: `Hosts: ${hosts.map((h) => h.name).join(', ')}`})
+  await controlOrFail(host, patroniLabPaths(host).etcdScript, 'kill')
+  rmSync(patroniLabPaths(host).etcdData, {recursive: true, force: true})
+  return `Killed etcd-${host.name} (kill -9) and removed its data directory ${patroniLabPaths(host).etcdData}. The other two keep quorum. Recover with: ctl runbook etcd-member-replace lab.`
+}
+
 export const patroniComponent: LabComponent = {
   name: 'patroni',
   packages: ['etcd-server', 'etcd-client', 'patroni', 'postgresql-15', 'pgbackrest', 'haproxy', 'curl', 'util-linux', 'procps'],
@@ -283,5 +313,11 @@ export const patroniComponent: LabComponent = {
   status,
   breaks: [
     {name: 'patroni-leader-loss', summary: "The Patroni leader's Patroni and PostgreSQL die (kill -9); `up` restarts them as a replica.", run: leaderLoss},
+    {
+      name: 'etcd-member-loss',
+      summary: "An etcd member dies (kill -9) and loses its data directory (default the last host); `up` refuses to start it: etcd-member-replace's job.",
+      argument: 'host',
+      run: etcdMemberLoss,
+    },
   ],
 }

@@ -1,3 +1,4 @@
+import {renderDaemonScript} from '../daemon-script.js'
 import type {LabHost} from '../types.js'
 
 /**
@@ -21,6 +22,8 @@ export function redisPaths(host: LabHost) {
     run,
     data: `${base}/data`,
     conf: `${base}/redis.conf`,
+    /** The control script inventories/lab.yml names (redis-recover starts members with it). */
+    script: `${base}/redis-ctl`,
     sentinelConf: `${base}/sentinel.conf`,
     log: `${base}/redis.log`,
     sentinelLog: `${base}/sentinel.log`,
@@ -76,4 +79,22 @@ export function sentinelConf(host: LabHost, password: string, master: LabHost): 
     `sentinel sentinel-pass ${q(password)}`,
     '',
   ].join('\n')
+}
+
+/** `redis-ctl start|stop|kill|status` for the host's redis-server (not its sentinel), as inventories/lab.yml names it. */
+export function redisControlScript(host: LabHost): string {
+  const p = redisPaths(host)
+  return renderDaemonScript({
+    what: 'redis-server',
+    // The pid file the config names too: redis-server writes the same pid into it.
+    pidFile: p.pid,
+    logFile: `${p.log}.out`,
+    processWord: 'redis-server',
+    dirs: [
+      [p.data, 'root'],
+      [p.run, 'root'],
+    ],
+    argv: ['redis-server', p.conf],
+    stopWaitSeconds: 20,
+  })
 }

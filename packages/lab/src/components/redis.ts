@@ -3,10 +3,11 @@ import {join} from 'node:path'
 import {CtlError, ExitCode} from 'ctl/lib/errors.js'
 import {forEachLimited} from 'ctl/lib/limit.js'
 import {runLocal} from 'ctl/lib/local.js'
-import {asHostDaemon, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
-import {ensureLabPassword} from '../lab-files.js'
+import {lastLines} from 'ctl/lib/output.js'
+import {asHostDaemon, inNetns, runningDaemon, startDetached, stopProcess, waitFor} from '../daemon.js'
+import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
 import {isDefaultLab, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
-import {REDIS_MASTER_NAME, REDIS_PASSWORD_FILE, REDIS_PORT, redisConf, redisPaths, SENTINEL_PORT, sentinelConf} from './redis-files.js'
+import {REDIS_MASTER_NAME, REDIS_PASSWORD_FILE, REDIS_PORT, redisConf, redisControlScript, redisPaths, SENTINEL_PORT, sentinelConf} from './redis-files.js'
 
 /**
  * Redis with Sentinel (seed 002): a master, two replicas and three sentinels, one of each per lab
@@ -58,8 +59,10 @@ async function up(ctx: LabContext): Promise<void> {
     mkdirSync(p.run, {recursive: true, mode: 0o755})
     if (!existsSync(p.conf)) writeFileSync(p.conf, redisConf(host, pw, first), {mode: 0o600})
     if (!existsSync(p.sentinelConf)) writeFileSync(p.sentinelConf, sentinelConf(host, pw, first), {mode: 0o600})
+    writeIfChanged(p.script, redisControlScript(host), 0o755)
     if (serverRunning(host) === undefined) {
-      startDetached(asHostDaemon(host, ['redis-server', p.conf]), `${p.log}.out`)
+      const r = await runLocal(inNetns(host.netns, [p.script, 'start']), {timeoutMs: 30_000, check: false})
+      if (r.code !== 0) throw new CtlError(`redis-server did not start on ${host.name}: ${lastLines(r, 5)}`, {host: host.name, hint: `See ${p.log}`})
       if (!(await waitFor(async () => (await role(ctx, host)) !== undefined, 20_000, 200)))
         throw new CtlError(`redis-server did not start on ${host.name}`, {host: host.name, hint: `See ${p.log}`})
       ctx.log(`${host.name}: redis-server started`)
