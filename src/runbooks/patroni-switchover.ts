@@ -2,12 +2,13 @@ import {CtlError, ExitCode} from '../lib/errors.js'
 import {chooseOne} from '../lib/prompt.js'
 import {renderCommand} from '../lib/shell.js'
 import type {LoadedInventory} from '../inventory/load.js'
-import {readRequestReply, switchoverRequest} from '../patroni/actions.js'
+import {readRequestReply, switchoverRequest, type PatroniAccess} from '../patroni/actions.js'
+import {pausePgbouncer, pgbouncerSettings, resumePgbouncer} from '../patroni/pgbouncer.js'
 import {decideSwitchover, type CandidateVerdict} from '../patroni/decide.js'
 import {formatBytes, type ClusterFacts} from '../patroni/facts.js'
 import {buildRestRequest} from '../patroni/rest.js'
 import {buildPsql, REPLICATION_SQL, WRITE_PROBE_SQL} from '../patroni/sql.js'
-import {memberNamed, patroniTopology} from '../patroni/topology.js'
+import {memberNamed, patroniTopology, type RunOn} from '../patroni/topology.js'
 import {clusterMembers, factsTable, patroniAccess} from './patroni-common.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
@@ -33,6 +34,8 @@ export interface PatroniSwitchoverState {
   writable?: {afterMs: number; xid: string}
   followers?: {member: string; streaming: boolean; replayLagBytes: number | null}[]
   endpoint?: {host: string; port: number; server: string | null; reachesNewLeader: boolean; afterMs: number}
+  /** PgBouncer held its clients this long (PAUSE to RESUME) around the switch. */
+  pgbouncer?: {pausedMs?: number}
 }
 
 type Ctx = StepContext<PatroniSwitchoverState>
@@ -97,6 +100,61 @@ async function readFacts(ctx: Ctx): Promise<ClusterFacts> {
   ctx.state.facts = facts
   return facts
 }
+
+/** POST /switchover to the leader's API and read Patroni's plain-text answer (refused: the run stops, changing nothing). */
+async function requestSwitchover(ctx: Ctx, access: PatroniAccess, scope: string): Promise<void> {
+  const {leader, candidate, scheduledAt} = ctx.state
+  const at = Date.now()
+  const reply = await access.request(leader!, switchoverRequest(leader!, candidate!, scheduledAt))
+  const outcome = readRequestReply(reply)
+  ctx.state.request = {at, status: reply.status, reply: outcome.message}
+  ctx.report([`Patroni answered (HTTP ${reply.status || 'none'}): ${outcome.message}`])
+  if (outcome.kind === 'refused') {
+    throw new CtlError(`Patroni refused the switchover: ${outcome.message}`, {
+      host: access.member(leader!).node,
+      exitCode: ExitCode.cannotRun,
+      code: 'patroni.switchover-refused',
+      hint: 'The cluster changed since the facts were read: run again to see it.',
+    })
+  }
+  if (outcome.kind === 'scheduled') {
+    ctx.state.scheduled = true
+    ctx.finishEarly(`Switchover scheduled at ${scheduledAt}: Patroni performs it then. Cancel with: patronictl flush ${scope} switchover`)
+  }
+}
+
+/** Retries a write through the write endpoint until it lands on `leaderName` (the proxy's health checks catch up). */
+async function waitForEndpoint(ctx: Ctx, access: PatroniAccess, leaderName: string): Promise<void> {
+  const endpoint = ctx.loaded.inventory.databases.patroni!.writeEndpoint!
+  const leader = access.member(leaderName)
+  const started = Date.now()
+  let last: string
+  for (;;) {
+    try {
+      const probe = await access.probeEndpoint(leader.node, endpoint, 'write-endpoint')
+      const reaches = !probe.recovery && probe.server === leader.address
+      ctx.state.endpoint = {host: endpoint.host, port: endpoint.port, server: probe.server, reachesNewLeader: reaches, afterMs: Date.now() - started}
+      if (reaches) return
+      last = `it reaches ${probe.server ?? 'a local socket'}${probe.recovery ? ' (a replica)' : ''}`
+    } catch (error) {
+      last = (error as Error).message.split('\n')[0]!
+    }
+    ctx.progress(`write endpoint ${endpoint.host}:${endpoint.port}: ${last}`)
+    if (Date.now() - started > ENDPOINT_TIMEOUT_MS) {
+      throw new CtlError(`The write endpoint ${endpoint.host}:${endpoint.port} does not reach the new leader ${leader.name} (${leader.address}): ${last}`, {
+        host: leader.node,
+        code: 'patroni.endpoint-stale',
+        hint: "Check the proxy's health check (HAProxy: option httpchk GET /primary on the REST port; PgBouncer: its host= must follow the leader).",
+      })
+    }
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+}
+
+const runOnOf =
+  (ctx: Ctx): RunOn =>
+  (node, command, options) =>
+    ctx.run(node, command, options)
 
 export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchoverOptions> = {
   name: 'patroni-switchover',
@@ -226,10 +284,17 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
             note: `repeated until it succeeds; password on stdin, then: ${WRITE_PROBE_SQL}`,
           })
         }
+        const bouncer = state.scheduledAt ? undefined : loaded.inventory.databases.patroni?.pgbouncer
+        if (bouncer) {
+          const admin = pgbouncerSettings(loaded)!.admin
+          const psql = renderCommand(buildPsql(admin))
+          commands.unshift({node: admin.node, command: psql, note: 'password on stdin, then: PAUSE; (waits for open transactions to end)'})
+          commands.push({node: admin.node, command: psql, note: 'once the write endpoint reaches the new leader (and however it ends): RESUME;'})
+        }
         return {
           summary: state.scheduledAt
             ? `Schedule the switchover ${state.leader} → ${candidate} at ${state.scheduledAt}`
-            : `Switch the leader from ${state.leader} to ${candidate}`,
+            : `Switch the leader from ${state.leader} to ${candidate}${bouncer ? `, PgBouncer on ${bouncer.node} paused meanwhile` : ''}`,
           commands,
         }
       },
@@ -239,32 +304,38 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
         const access = patroniAccess(ctx)
         // A resumed run may find the switchover already done.
         const now = await access.facts()
+        const bouncer = scheduledAt ? undefined : pgbouncerSettings(ctx.loaded)
         if (!scheduledAt && now.leader === candidate && ctx.state.request) {
           ctx.report([`${candidate} is already the leader: the switchover was done before the run stopped.`])
           ctx.state.request = {...ctx.state.request, alreadyDone: true}
+          // A run stopped while PgBouncer held its clients: let them go, once the endpoint reaches the new leader.
+          if (bouncer) {
+            await waitForEndpoint(ctx, access, candidate).finally(() => resumePgbouncer(runOnOf(ctx), bouncer, 'switchover'))
+          }
           return
         }
         await ctx.confirm(
           scheduledAt
             ? `Schedule a switchover of ${now.scope} from ${leader} to ${candidate} at ${scheduledAt}?`
-            : `Switch the leader of ${now.scope} from ${leader} to ${candidate} now? Open connections to ${leader} are cut; clients reconnect to the new leader.`,
+            : `Switch the leader of ${now.scope} from ${leader} to ${candidate} now? ${
+                bouncer
+                  ? `PgBouncer on ${bouncer.node} holds new queries (after the open transactions end) until the new leader takes writes.`
+                  : `Open connections to ${leader} are cut; clients reconnect to the new leader.`
+              }`,
         )
-        const at = Date.now()
-        const reply = await access.request(leader, switchoverRequest(leader, candidate, scheduledAt))
-        const outcome = readRequestReply(reply)
-        ctx.state.request = {at, status: reply.status, reply: outcome.message}
-        ctx.report([`Patroni answered (HTTP ${reply.status || 'none'}): ${outcome.message}`])
-        if (outcome.kind === 'refused') {
-          throw new CtlError(`Patroni refused the switchover: ${outcome.message}`, {
-            host: access.member(leader).node,
-            exitCode: ExitCode.cannotRun,
-            code: 'patroni.switchover-refused',
-            hint: 'The cluster changed since the facts were read: run again to see it.',
-          })
-        }
-        if (outcome.kind === 'scheduled') {
-          ctx.state.scheduled = true
-          ctx.finishEarly(`Switchover scheduled at ${scheduledAt}: Patroni performs it then. Cancel with: patronictl flush ${now.scope} switchover`)
+        if (!bouncer) return requestSwitchover(ctx, access, now.scope)
+        // PgBouncer holds new queries (after the open transactions end) from before the request until
+        // the write endpoint behind it reaches the new leader: clients wait instead of failing.
+        await pausePgbouncer(runOnOf(ctx), bouncer, 'switchover')
+        const pausedAt = Date.now()
+        try {
+          await requestSwitchover(ctx, access, now.scope)
+          await access.waitForWritableLeader(candidate, WRITABLE_TIMEOUT_MS, (t) => ctx.progress(t), 'switchover')
+          await waitForEndpoint(ctx, access, candidate)
+        } finally {
+          await resumePgbouncer(runOnOf(ctx), bouncer, 'switchover')
+          ctx.state.pgbouncer = {pausedMs: Date.now() - pausedAt}
+          ctx.report([`PgBouncer held its clients for ${((Date.now() - pausedAt) / 1000).toFixed(1)} s (PAUSE to RESUME).`])
         }
       },
       async verify(ctx) {
@@ -329,32 +400,8 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
       async act(ctx) {
         const endpoint = ctx.loaded.inventory.databases.patroni!.writeEndpoint!
         const access = patroniAccess(ctx)
+        await waitForEndpoint(ctx, access, ctx.state.candidate!)
         const leader = access.member(ctx.state.candidate!)
-        const started = Date.now()
-        let last: string
-        for (;;) {
-          try {
-            const probe = await access.probeEndpoint(leader.node, endpoint, 'write-endpoint')
-            const reaches = !probe.recovery && probe.server === leader.address
-            ctx.state.endpoint = {host: endpoint.host, port: endpoint.port, server: probe.server, reachesNewLeader: reaches, afterMs: Date.now() - started}
-            if (reaches) break
-            last = `it reaches ${probe.server ?? 'a local socket'}${probe.recovery ? ' (a replica)' : ''}`
-          } catch (error) {
-            last = (error as Error).message.split('\n')[0]!
-          }
-          ctx.progress(`write endpoint ${endpoint.host}:${endpoint.port}: ${last}`)
-          if (Date.now() - started > ENDPOINT_TIMEOUT_MS) {
-            throw new CtlError(
-              `The write endpoint ${endpoint.host}:${endpoint.port} does not reach the new leader ${leader.name} (${leader.address}): ${last}`,
-              {
-                host: leader.node,
-                code: 'patroni.endpoint-stale',
-                hint: "Check the proxy's health check (HAProxy: option httpchk GET /primary on the REST port; PgBouncer: its host= must follow the leader).",
-              },
-            )
-          }
-          await new Promise((r) => setTimeout(r, 1000))
-        }
         ctx.report([`A write through ${endpoint.host}:${endpoint.port} landed on ${leader.name} (${leader.address}).`])
       },
     },
@@ -362,6 +409,7 @@ export const patroniSwitchover: Runbook<PatroniSwitchoverState, PatroniSwitchove
 
   summarize(state) {
     return {
+      pgbouncerPausedMs: state.pgbouncer?.pausedMs,
       leader: state.writable ? state.candidate : state.facts?.leader,
       previousLeader: state.leader,
       candidate: state.candidate,

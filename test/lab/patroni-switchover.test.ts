@@ -1,7 +1,8 @@
 import {execFileSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {execa} from 'execa'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {afterAll, describe, expect, it} from 'vitest'
-import {json, runCtl} from '../support/cli.js'
+import {json, projectRoot, runCtl} from '../support/cli.js'
 import {control, ensureHealthy, leaderName, member, members, psql, streamingFrom, waitFor, WRITE_ENDPOINT, writeOn} from './support/patroni.js'
 
 // patroni-switchover against the lab's real cluster: a switchover to a chosen replica completes, the
@@ -12,6 +13,10 @@ function walReceiverPid(name: string): number {
   const postmaster = readFileSync(`/var/lib/ctl-lab/${member(name).node}/patroni/data/postmaster.pid`, 'utf8').split('\n')[0]!
   return Number(execFileSync('pgrep', ['-P', postmaster, '-f', 'walreceiver']).toString().trim().split('\n')[0])
 }
+
+const LAB_INVENTORY = `${projectRoot}/inventories/lab.yml`
+/** The lab's inventory with a 3 s PAUSE limit, beside it (its secret paths stay right). */
+const SHORT_PAUSE = `${projectRoot}/inventories/lab-short-pause.yml`
 
 const otherReplica = (leader: string, not?: string) => members.map((m) => m.name).find((n) => n !== leader && n !== not)!
 
@@ -132,5 +137,103 @@ describe('runbook patroni-switchover', () => {
     const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--yes', '--json'])
     expect(run.exitCode).toBe(2)
     expect(json(run).error.hint).toContain('--candidate')
+  })
+
+  /** New connection and INSERT through `port` every 50 ms until stopped: each write's outcome and how long it took. */
+  function writer(port: number, tag: string) {
+    const outcomes: {ok: boolean; ms: number; error?: string}[] = []
+    let stop = false
+    const done = (async () => {
+      while (!stop) {
+        const started = Date.now()
+        try {
+          await psql(WRITE_ENDPOINT.host, `insert into ctl_pgb_writes (path) values ('${tag}')`, {port})
+          outcomes.push({ok: true, ms: Date.now() - started})
+        } catch (error) {
+          outcomes.push({ok: false, ms: Date.now() - started, error: (error as Error).message})
+        }
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    })()
+    return {outcomes, stop: async () => ((stop = true), await done)}
+  }
+
+  it('through PgBouncer: ctl pauses it around the switch, no write through it fails; the check sees it reach the new leader', async () => {
+    const leader = await ensureHealthy()
+    await psql(WRITE_ENDPOINT.host, 'create table if not exists ctl_pgb_writes (path text, at timestamptz default now()); truncate ctl_pgb_writes', {
+      port: WRITE_ENDPOINT.port,
+    })
+    const viaBouncer = writer(6432, 'pgbouncer')
+    await new Promise((r) => setTimeout(r, 1500))
+    const run = await runCtl(['runbook', 'patroni-switchover', 'lab', '--candidate', otherReplica(leader), '--yes', '--json'])
+    await new Promise((r) => setTimeout(r, 1500))
+    await viaBouncer.stop()
+    const result = json(run)
+    expect(run.exitCode, JSON.stringify(result.error)).toBe(0)
+    expect(result.summary.leader).not.toBe(leader)
+    expect(result.summary.pgbouncerPausedMs).toBeGreaterThan(0)
+    const failed = viaBouncer.outcomes.filter((o) => !o.ok)
+    expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([])
+    const ok = viaBouncer.outcomes.length
+    expect(ok).toBeGreaterThan(10)
+    // Every write that succeeded is there, on the new leader.
+    expect(Number(await psql(member(result.summary.leader).address, "select count(*) from ctl_pgb_writes where path = 'pgbouncer'"))).toBe(ok)
+    const longest = Math.max(...viaBouncer.outcomes.map((o) => o.ms))
+    process.stderr.write(
+      `[patroni-switchover] through PgBouncer: ${ok} writes, 0 failed, longest ${longest} ms, paused ${result.summary.pgbouncerPausedMs} ms\n`,
+    )
+    const check = json(await runCtl(['check', 'run', 'lab', 'patroni', '--json']))
+    expect(check.results.find((r: any) => r.target === 'pgbouncer')).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining(`reaches the leader ${result.summary.leader}`),
+    })
+  })
+
+  it('a PgBouncer left paused fails the check with RESUME as the hint; a PAUSE that cannot finish refuses the switchover and resumes it', async () => {
+    const leader = await ensureHealthy()
+    await psql(WRITE_ENDPOINT.host, 'PAUSE', {port: 6432, db: 'pgbouncer'})
+    try {
+      const check = json(await runCtl(['check', 'run', 'lab', 'patroni', '--json']))
+      expect(check.results.find((r: any) => r.target === 'pgbouncer')).toMatchObject({status: 'fail', hint: expect.stringContaining('RESUME')})
+    } finally {
+      await psql(WRITE_ENDPOINT.host, 'RESUME', {port: 6432, db: 'pgbouncer'})
+    }
+    // A client holds a transaction open through PgBouncer: PAUSE waits for it, past the inventory's limit (3 s here).
+    writeFileSync(
+      SHORT_PAUSE,
+      readFileSync(LAB_INVENTORY, 'utf8').replace('pgbouncer: {node: h1, port: 6432}', 'pgbouncer: {node: h1, port: 6432, pauseTimeoutSeconds: 3}'),
+    )
+    const holder = execa(
+      'psql',
+      [
+        '-X',
+        '-q',
+        '-h',
+        WRITE_ENDPOINT.host,
+        '-p',
+        '6432',
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-c',
+        'begin; select txid_current(); select pg_sleep(60); commit;',
+      ],
+      {env: {PGPASSWORD: readFileSync(`${projectRoot}/.lab/patroni-superuser.password`, 'utf8').trim()}, reject: false},
+    )
+    await new Promise((r) => setTimeout(r, 1000))
+    try {
+      const run = await runCtl(['runbook', 'patroni-switchover', SHORT_PAUSE, '--candidate', otherReplica(leader), '--yes', '--json'])
+      const result = json(run)
+      expect(run.exitCode).toBe(2)
+      expect(result.error.code).toBe('pgbouncer.pause-failed')
+      expect(await leaderName()).toBe(leader)
+      // Resumed: a new client gets through.
+      expect(await psql(WRITE_ENDPOINT.host, 'select 1', {port: 6432})).toBe('1')
+    } finally {
+      holder.kill()
+      await holder
+      rmSync(SHORT_PAUSE, {force: true})
+    }
   })
 })

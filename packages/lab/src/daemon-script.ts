@@ -18,7 +18,7 @@ export interface DaemonScript {
   argv: string[]
   /** Run as this user with a clean environment and this PATH (no PG* variables reach Patroni); else as root, as started. */
   runAs?: {user: string; home: string; path: string}
-  /** More variables of that clean environment. */
+  /** More variables of that clean environment (as root: added to the environment it is started with). */
   env?: Record<string, string>
   /** The data directory whose postmaster.pid names PostgreSQL's pid (for `kill`). */
   postgresData?: string
@@ -43,7 +43,11 @@ export function renderDaemonScript(d: DaemonScript): string {
       )
         .map(([k, v]) => `${k}=${quote(v)} `)
         .join('')}`
-    : ''
+    : d.env
+      ? `env ${Object.entries(d.env)
+          .map(([k, v]) => `${k}=${quote(v)} `)
+          .join('')}`
+      : ''
   const mkdirs = d.dirs.map(([dir, owner]) => `  install -d -m 700 -o ${quote(owner)} -g ${quote(owner)} ${quote(dir)}`).join('\n')
   const pgKill = d.postgresData
     ? [

@@ -3,6 +3,7 @@ import {resolveSecret} from '../../inventory/secrets.js'
 import {formatBytes, gatherClusterFacts, leaderTarget, type ClusterFacts} from '../../patroni/facts.js'
 import {queryJson} from '../../patroni/sql.js'
 import {patroniTopology, type RunOn} from '../../patroni/topology.js'
+import {judgePgbouncer, pgbouncerSettings, probeThroughPgbouncer} from '../../patroni/pgbouncer.js'
 import type {CheckContext, CheckDefinition, Finding} from '../types.js'
 
 function runOn(ctx: CheckContext): RunOn {
@@ -121,7 +122,8 @@ export function judgeArchiving(env: string, leader: string, a: ArchiverStats): F
 
 export const patroniCheck: CheckDefinition = {
   id: 'patroni',
-  title: 'Patroni: one leader, replicas streaming with lag under the limit (and WAL archiving working, with pgBackRest)',
+  title:
+    'Patroni: one leader, replicas streaming with lag under the limit (WAL archiving working, with pgBackRest; PgBouncer reaching the leader, with pgbouncer)',
   needs: 'SSH and curl on each member (REST API), psql on the leader; databases.patroni',
   targets: (inventory) => (inventory.databases.patroni ? [{name: 'patroni'}] : []),
   skipReason: 'no databases.patroni in the inventory',
@@ -131,8 +133,19 @@ export const patroniCheck: CheckDefinition = {
     const password = section.password ? resolveSecret(ctx.loaded, section.password) : undefined
     const facts = await gatherClusterFacts(runOn(ctx), topology, password)
     const findings = judgePatroni(ctx.inventory.name, facts, topology.maxLagBytes)
-    if (!section.pgbackrest || !facts.leader || !facts.leaderHealthy) return findings
+    if (!facts.leader || !facts.leaderHealthy) return findings
     const leader = topology.members.find((m) => m.name === facts.leader)!
+    const bouncer = pgbouncerSettings(ctx.loaded)
+    if (bouncer)
+      findings.push(
+        judgePgbouncer(
+          ctx.inventory.name,
+          bouncer,
+          {name: leader.name, address: leader.address},
+          await probeThroughPgbouncer(runOn(ctx), bouncer, 'pgbouncer'),
+        ),
+      )
+    if (!section.pgbackrest) return findings
     const stats = await queryJson<ArchiverStats>(runOn(ctx), leaderTarget(topology, leader), password, ARCHIVER_SQL)
     return [...findings, judgeArchiving(ctx.inventory.name, facts.leader, stats)]
   },

@@ -87,6 +87,23 @@ export const patroni = z.strictObject({
   maxLagBytes: z.number().int().nonnegative().default(1048576),
   /** The write endpoint apps use (HAProxy/PgBouncer, seed 004): must reach the leader after a switchover. */
   writeEndpoint: z.strictObject({host: hostAddress, port}).optional(),
+  /**
+   * PgBouncer in front of the leader (seed 001), forwarding to writeEndpoint: patroni-switchover pauses it
+   * (PAUSE: clients wait instead of failing) until the write endpoint reaches the new leader, then resumes it.
+   */
+  pgbouncer: z
+    .strictObject({
+      node: identifier,
+      /** Where clients reach it (default the node's address). */
+      host: hostAddress.optional(),
+      port: port.default(6432),
+      /** A user in PgBouncer's admin_users (default databases.patroni.user), with its password (default databases.patroni.password). */
+      adminUser: textLine.optional(),
+      adminPassword: secretRef.optional(),
+      /** Longest wait for PAUSE (open transactions to end) before the switchover is refused. */
+      pauseTimeoutSeconds: durationSeconds.int().positive().default(30),
+    })
+    .optional(),
   user: textLine.default('postgres'),
   password: secretRef.optional(),
   /** The same rule as every database name ctl hands to psql/pg_dump/pg_restore (never connection settings). */

@@ -45,6 +45,16 @@ export const inventorySchema = z
         ctx.addIssue({code: 'custom', path: [...path, 'source'], message: `the source "${replica.source}" is not a Galera member`})
     }
     inv.databases.patroni?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'patroni', 'members', i, 'node']))
+    const pgbouncer = inv.databases.patroni?.pgbouncer
+    if (pgbouncer) {
+      refersToNode(pgbouncer.node, ['databases', 'patroni', 'pgbouncer', 'node'])
+      if (!inv.databases.patroni!.writeEndpoint)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databases', 'patroni', 'pgbouncer'],
+          message: 'PgBouncer forwards to databases.patroni.writeEndpoint: describe it',
+        })
+    }
     if (inv.databases.patroni?.pgbackrest) refersToNode(inv.databases.patroni.pgbackrest.repoNode, ['databases', 'patroni', 'pgbackrest', 'repoNode'])
     inv.databases.etcd?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'etcd', 'members', i, 'node']))
     if (inv.databases.etcd?.backupNode) refersToNode(inv.databases.etcd.backupNode, ['databases', 'etcd', 'backupNode'])

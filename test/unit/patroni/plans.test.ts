@@ -12,9 +12,12 @@ const PSQL =
   'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; PGCONNECT_TIMEOUT=5; export PGCONNECT_TIMEOUT; exec psql -X -A -t -q -v ON_ERROR_STOP=1'
 
 describe('runbook plans', () => {
-  it('patroni-switchover posts to the leader and probes the candidate', () => {
+  it('patroni-switchover pauses PgBouncer, posts to the leader, probes the candidate, resumes PgBouncer', () => {
     const plan = step(patroniSwitchover, 'switchover').plan({members: [], verdicts: [], leader: 'pg-h1', candidate: 'pg-h2'}, loaded)
+    const bouncer = `${PSQL} -h 198.18.0.11 -p 6432 -U postgres -d dbname=pgbouncer`
+    expect(plan.summary).toBe('Switch the leader from pg-h1 to pg-h2, PgBouncer on h1 paused meanwhile')
     expect(plan.commands).toEqual([
+      {node: 'h1', command: bouncer, note: expect.stringMatching(/^password on stdin, then: PAUSE;/)},
       {
         node: 'h1',
         command:
@@ -22,7 +25,14 @@ describe('runbook plans', () => {
         note: 'body on stdin: {"leader":"pg-h1","candidate":"pg-h2"}',
       },
       {node: 'h2', command: `${PSQL} -h 198.18.0.12 -p 5432 -U postgres -d dbname=postgres`, note: expect.stringContaining('txid_current()')},
+      {node: 'h1', command: bouncer, note: expect.stringContaining('RESUME;')},
     ])
+    // A scheduled switchover happens later, without ctl: PgBouncer is not paused for it.
+    const scheduled = step(patroniSwitchover, 'switchover').plan(
+      {members: [], verdicts: [], leader: 'pg-h1', candidate: 'pg-h2', scheduledAt: '2030-01-01T00:00:00Z'},
+      loaded,
+    )
+    expect(scheduled.commands.map((c: {command: string}) => c.command)).not.toContain(bouncer)
   })
 
   it("patroni-switchover checks the write endpoint from the new leader's node", () => {

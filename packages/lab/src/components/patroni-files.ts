@@ -14,6 +14,8 @@ export const PATRONI_REST_PORT = 8008
 export const PG_PORT = 5432
 /** HAProxy in front of the cluster (seed 004): routes to whichever member answers /primary. */
 export const PG_WRITE_PORT = 5000
+/** PgBouncer in front of the write endpoint (seed 001), on the endpoint's host. */
+const PGBOUNCER_PORT = 6432
 export const PG_SUPERUSER = 'postgres'
 const PG_REPLICATION_USER = 'replicator'
 /** PostgreSQL refuses to run as root; etcd and Patroni run as this user (LAB-NOTES). */
@@ -43,6 +45,11 @@ export interface PatroniLabPaths {
   socketDir: string
   binDir: string
   etcdScript: string
+  pgbouncerDir: string
+  pgbouncerConfig: string
+  pgbouncerUsers: string
+  pgbouncerPid: string
+  pgbouncerScript: string
   patroniScript: string
   haproxyConfig: string
   haproxyPid: string
@@ -75,6 +82,11 @@ export function patroniLabPaths(host: LabHost): PatroniLabPaths {
     haproxyConfig: `${patroniDir}/haproxy-pg.cfg`,
     haproxyPid: `${host.runDir}/haproxy-pg.pid`,
     haproxyScript: `${binDir}/ctl-lab-haproxy-pg`,
+    pgbouncerDir: `${host.stateDir}/pgbouncer`,
+    pgbouncerConfig: `${host.stateDir}/pgbouncer/pgbouncer.ini`,
+    pgbouncerUsers: `${host.stateDir}/pgbouncer/userlist.txt`,
+    pgbouncerPid: `${host.runDir}/pgbouncer.pid`,
+    pgbouncerScript: `${binDir}/ctl-lab-pgbouncer`,
     pgbackrestDir: `${host.stateDir}/pgbackrest`,
     pgbackrestConfig: `${host.stateDir}/pgbackrest/pgbackrest.conf`,
   }
@@ -244,6 +256,54 @@ export function haproxyScript(host: LabHost): string {
     dirs: [],
     // -db: stay in the foreground, so the script's pid file names it.
     argv: ['haproxy', '-db', '-f', p.haproxyConfig],
+    stopWaitSeconds: 10,
+  })
+}
+
+/**
+ * PgBouncer (seed 001) on the endpoint's host: every database forwarded to the HAProxy write endpoint
+ * (which follows the leader), transaction pooling (PAUSE then waits for transactions, not for clients
+ * to leave), SCRAM to clients and to PostgreSQL from the plain password in its user list (0600),
+ * the superuser its admin (PAUSE/RESUME for patroni-switchover).
+ */
+export function renderPgbouncerConfig(host: LabHost): string {
+  const p = patroniLabPaths(host)
+  return [
+    `; Written by \`ctl lab up\` for ${host.name}.`,
+    '[databases]',
+    `* = host=${host.address} port=${PG_WRITE_PORT}`,
+    '[pgbouncer]',
+    `listen_addr = ${host.address}`,
+    `listen_port = ${PGBOUNCER_PORT}`,
+    'unix_socket_dir =',
+    'auth_type = scram-sha-256',
+    `auth_file = ${p.pgbouncerUsers}`,
+    `admin_users = ${PG_SUPERUSER}`,
+    'pool_mode = transaction',
+    'max_client_conn = 200',
+    'default_pool_size = 20',
+    `logfile = ${p.pgbouncerDir}/pgbouncer.log`,
+    '',
+  ].join('\n')
+}
+
+/** PgBouncer's user list: `"user" "password"`, double quotes doubled. */
+export function renderPgbouncerUsers(passwords: LabPgPasswords): string {
+  const q = (v: string) => `"${v.replaceAll('"', '""')}"`
+  return `${q(PG_SUPERUSER)} ${q(passwords.superuser)}\n`
+}
+
+export function pgbouncerScript(host: LabHost): string {
+  const p = patroniLabPaths(host)
+  return renderDaemonScript({
+    what: 'pgbouncer',
+    pidFile: p.pgbouncerPid,
+    logFile: `${p.pgbouncerDir}/pgbouncer.out`,
+    processWord: 'pgbouncer',
+    dirs: [[p.pgbouncerDir, SERVICE_USER]],
+    // PgBouncer refuses to run as root; it stays in the foreground without -d.
+    argv: ['pgbouncer', p.pgbouncerConfig],
+    runAs: AS_SERVICE_USER,
     stopWaitSeconds: 10,
   })
 }

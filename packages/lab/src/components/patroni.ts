@@ -15,6 +15,9 @@ import {
   ETCD_CLIENT_PORT,
   etcdScript,
   haproxyScript,
+  pgbouncerScript,
+  renderPgbouncerConfig,
+  renderPgbouncerUsers,
   PATRONI_REST_PORT,
   PATRONI_SCOPE,
   patroniLabPaths,
@@ -124,6 +127,11 @@ function installHostFiles(host: LabHost, hosts: LabHost[], passwords: LabPgPassw
   if (withEndpoint) {
     writeIfChanged(p.haproxyConfig, renderHaproxyConfig(host, hosts), 0o644)
     writeIfChanged(p.haproxyScript, haproxyScript(host), 0o755)
+    mkdirSync(p.pgbouncerDir, {recursive: true, mode: 0o700})
+    chownToService(p.pgbouncerDir)
+    writeIfChanged(p.pgbouncerConfig, renderPgbouncerConfig(host), 0o600, SERVICE_USER)
+    writeIfChanged(p.pgbouncerUsers, renderPgbouncerUsers(passwords), 0o600, SERVICE_USER)
+    writeIfChanged(p.pgbouncerScript, pgbouncerScript(host), 0o755)
   }
   return changed
 }
@@ -193,6 +201,7 @@ async function up(ctx: LabContext): Promise<void> {
   ctx.log('etcd healthy; starting Patroni')
   await forEachLimited(hosts, hosts.length, (h) => controlOrFail(h, patroniLabPaths(h).patroniScript, 'start'))
   await controlOrFail(endpointHost, patroniLabPaths(endpointHost).haproxyScript, 'start')
+  await controlOrFail(endpointHost, patroniLabPaths(endpointHost).pgbouncerScript, 'start')
   let facts = await waitForCluster(ctx, FIRST_WAIT_MS).catch(() => undefined)
   if (!facts) {
     await reinitializeStuckReplicas(ctx)
@@ -225,9 +234,20 @@ async function down(ctx: LabContext): Promise<void> {
     const p = patroniLabPaths(host)
     // The lab is being removed: no graceful shutdown needed.
     if (existsSync(p.haproxyScript)) await control(host, p.haproxyScript, 'kill')
+    if (existsSync(p.pgbouncerScript)) await control(host, p.pgbouncerScript, 'kill')
     if (existsSync(p.patroniScript)) await control(host, p.patroniScript, 'kill')
     if (existsSync(p.etcdScript)) await control(host, p.etcdScript, 'kill')
-    for (const path of [p.etcdDir, p.patroniDir, p.pgbackrestDir, p.etcdScript, p.patroniScript, p.haproxyScript, p.socketDir])
+    for (const path of [
+      p.etcdDir,
+      p.patroniDir,
+      p.pgbackrestDir,
+      p.pgbouncerDir,
+      p.etcdScript,
+      p.patroniScript,
+      p.haproxyScript,
+      p.pgbouncerScript,
+      p.socketDir,
+    ])
       rmSync(path, {recursive: true, force: true})
   })
   if (!isDefaultLab(ctx)) return
@@ -307,7 +327,7 @@ async function etcdMemberLoss(ctx: LabContext, argument?: string): Promise<strin
 
 export const patroniComponent: LabComponent = {
   name: 'patroni',
-  packages: ['etcd-server', 'etcd-client', 'patroni', 'postgresql-15', 'pgbackrest', 'haproxy', 'curl', 'util-linux', 'procps'],
+  packages: ['etcd-server', 'etcd-client', 'patroni', 'postgresql-15', 'pgbackrest', 'haproxy', 'pgbouncer', 'curl', 'util-linux', 'procps'],
   up,
   down,
   status,
