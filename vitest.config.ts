@@ -17,6 +17,8 @@ const LAB_SWARM = [
   'packages/lab/test/lab/registry.test.ts',
   // Redis (its own processes, repaired with --only redis): beside the Swarm tests to even out the sides.
   'test/lab/redis*.test.ts',
+  // RabbitMQ (its own processes, repaired with --only rabbitmq).
+  'test/lab/rabbitmq*.test.ts',
   // Labs of their own (instances 41 and 8): here to even out the two sides' durations.
   'test/lab/node-bootstrap.test.ts',
   'packages/lab/test/lab/lab-node-down.test.ts',

@@ -5,6 +5,7 @@ import {clockSkewCheck} from './all/clock-skew.js'
 import {diskFreeCheck} from './all/disk-free.js'
 import {dockerEngineCheck} from './all/docker-engine.js'
 import {etcdCheck} from './all/etcd.js'
+import {rabbitmqCheck} from './all/rabbitmq.js'
 import {galeraCheck} from './all/galera.js'
 import {galeraReplicaCheck} from './all/galera-replica.js'
 import {memoryCheck} from './all/memory.js'
@@ -38,6 +39,7 @@ export const allChecks: readonly CheckDefinition[] = [
   galeraReplicaCheck,
   patroniCheck,
   etcdCheck,
+  rabbitmqCheck,
   redisCheck,
   vaultCheck,
   backupsCheck,

@@ -9,6 +9,7 @@ import {redisRecover} from './redis-recover.js'
 import {etcdMemberReplace} from './etcd-member-replace.js'
 import {etcdSnapshot} from './etcd-snapshot.js'
 import {etcdRestore} from './etcd-restore.js'
+import {rabbitmqRecover} from './rabbitmq-recover.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import {pgBackup} from './pg-backup.js'
@@ -40,6 +41,7 @@ export const runbooks: AnyRunbook[] = [
   etcdMemberReplace,
   etcdSnapshot,
   etcdRestore,
+  rabbitmqRecover,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

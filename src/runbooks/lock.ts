@@ -14,7 +14,7 @@ import type {RunbookRunResult} from './types.js'
  * cluster's hosts (the first manager may be the host that is down), otherwise on the deploy lock's node.
  */
 
-export type RunbookCluster = 'galera' | 'patroni' | 'redis' | 'etcd'
+export type RunbookCluster = 'galera' | 'patroni' | 'redis' | 'etcd' | 'rabbitmq'
 
 /** Which database cluster a runbook works on: runbooks of one cluster exclude each other. */
 export function runbookCluster(runbook: string): RunbookCluster | undefined {
@@ -22,6 +22,7 @@ export function runbookCluster(runbook: string): RunbookCluster | undefined {
   if (/^(patroni|pg)-/.test(runbook)) return 'patroni'
   if (/^redis-/.test(runbook)) return 'redis'
   if (/^etcd-/.test(runbook)) return 'etcd'
+  if (/^rabbitmq-/.test(runbook)) return 'rabbitmq'
   return undefined
 }
 

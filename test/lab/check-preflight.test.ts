@@ -28,7 +28,7 @@ async function preflight(args: string[], env: Record<string, string> = vaultEnv(
 const rows = (report: PreflightReport, check: string): CheckResult[] => report.results.filter((r) => r.check === check)
 /** The rest of the platform still reports: every check has its rows, none of them cut short by a time budget. */
 function othersStillReport(report: PreflightReport): void {
-  expect(report.checks).toHaveLength(20)
+  expect(report.checks).toHaveLength(21)
   for (const check of report.checks) expect(rows(report, check).length, check).toBeGreaterThan(0)
   expect(report.results.filter((r) => r.detail.startsWith('timed out'))).toEqual([])
 }
@@ -185,6 +185,7 @@ describe('ctl check against the lab', () => {
       'galera-replica',
       'patroni',
       'etcd',
+      'rabbitmq',
       'redis',
       'vault',
       'backups',
@@ -199,6 +200,7 @@ describe('ctl check against the lab', () => {
     expect(row(report, 'galera-replica', 'h4')).toMatchObject({status: 'pass', detail: expect.stringContaining('replicating from 198.18.0.11:3306')})
     expect(rows(report, 'galera').map((r) => r.detail)).toEqual(['Primary, Synced, size 3/3', 'Primary, Synced, size 3/3', 'Primary, Synced, size 3/3'])
     expect(rows(report, 'redis').map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
+    expect(rows(report, 'rabbitmq').map((r) => r.target)).toEqual(['h1', 'h2', 'h3'])
     expect(row(report, 'tls-expiry', '-')).toMatchObject({status: 'skip', detail: 'no tls.endpoints in the inventory'})
 
     const table = await runCtl(['check', 'preflight', LAB], {env: vaultEnv(), timeoutMs: 180_000})

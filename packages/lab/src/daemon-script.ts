@@ -30,6 +30,8 @@ export interface DaemonScript {
    * equal to `file` is replaced by the copy. Other arguments are refused.
    */
   startOverrides?: {file: string; keys: string[]; owner: string}
+  /** `kill` kills its whole process group (setsid made it one): for a daemon started by a wrapper script (rabbitmq-server). */
+  killGroup?: boolean
 }
 
 /**
@@ -116,7 +118,7 @@ stop)
   rm -f "$PIDFILE"; echo "${d.what} stopped"
   ;;
 kill)
-  if running; then p=$(pid); kill -9 "$p"; echo "${d.what} (pid $p) killed"; fi
+  if running; then p=$(pid); kill -9 ${d.killGroup ? '"-$p"' : '"$p"'}; echo "${d.what} (pid $p) killed"; fi
 ${pgKill}
   rm -f "$PIDFILE"
   ;;

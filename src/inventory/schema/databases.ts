@@ -172,9 +172,32 @@ const redis = z.strictObject({
 })
 export type RedisCluster = z.infer<typeof redis>
 
+/** A RabbitMQ cluster (seed 002: three nodes on the service nodes). */
+const rabbitmq = z.strictObject({
+  members: z
+    .array(
+      z.strictObject({
+        node: identifier,
+        /** The Erlang node name, e.g. `rabbit@mq1` (long names: `rabbit@10.0.0.5`, with longNames). */
+        nodeName: z.string().regex(/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/, 'an Erlang node name: name@host'),
+        /** Its Mnesia directory: `nodes_running_at_shutdown` there says which node stopped last. */
+        mnesiaDir: remotePath.optional(),
+        /** How rabbitmq-recover starts and stops the node. */
+        control: processControl.optional(),
+      }),
+    )
+    .min(1),
+  /** The nodes use long names (RABBITMQ_USE_LONGNAME): rabbitmqctl gets --longnames. */
+  longNames: z.boolean().default(false),
+  /** rabbitmqctl on the members (Debian's wrapper runs it as the rabbitmq user, with that user's cookie). */
+  rabbitmqctl: remotePath.default('/usr/sbin/rabbitmqctl'),
+})
+export type RabbitmqCluster = z.infer<typeof rabbitmq>
+
 export const databases = z.strictObject({
   galera: galera.optional(),
   patroni: patroni.optional(),
   etcd: etcd.optional(),
   redis: redis.optional(),
+  rabbitmq: rabbitmq.optional(),
 })

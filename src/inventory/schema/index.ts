@@ -59,6 +59,7 @@ export const inventorySchema = z
     inv.databases.etcd?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'etcd', 'members', i, 'node']))
     if (inv.databases.etcd?.backupNode) refersToNode(inv.databases.etcd.backupNode, ['databases', 'etcd', 'backupNode'])
     inv.databases.redis?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'redis', 'members', i, 'node']))
+    inv.databases.rabbitmq?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'rabbitmq', 'members', i, 'node']))
     inv.vault?.members.forEach((m, i) => refersToNode(m.node, ['vault', 'members', i, 'node']))
     inv.services.forEach((s, i) => {
       s.hosts?.forEach((h, j) => refersToNode(h, ['services', i, 'hosts', j]))

@@ -8,6 +8,7 @@ import {hostsComponent} from './hosts.js'
 import {offsiteComponent} from './offsite.js'
 import {patroniComponent} from './patroni.js'
 import {redisComponent} from './redis.js'
+import {rabbitmqComponent} from './rabbitmq.js'
 import {registryComponent} from './registry.js'
 import {vaultComponent} from './vault.js'
 
@@ -26,6 +27,7 @@ export const labComponents: LabComponent[] = [
   backupReplicaComponent,
   patroniComponent,
   redisComponent,
+  rabbitmqComponent,
   vaultComponent,
   cronComponent,
 ]
