@@ -16,7 +16,7 @@ export default class RunbookShow extends CtlCommand {
   static override summary = 'Show the steps of a runbook, with the ones that ask before they risk data.'
   static override description =
     'Steps marked DATA RISK ask before they run (--yes confirms in scripts; with no terminal and no --yes the run stops before them). For the exact commands against an environment, run the runbook with --dry-run.'
-  static override examples = ['<%= config.bin %> runbook show galera-recover']
+  static override examples = ['<%= config.bin %> runbook show galera-recover', '<%= config.bin %> runbook show rabbitmq-recover --json']
   static override args = {name: Args.string({description: 'Runbook name (see ctl runbook list)', required: true})}
 
   async run(): Promise<RunbookDescription> {
