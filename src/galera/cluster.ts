@@ -7,7 +7,7 @@ import type {InventoryNode} from '../inventory/schema/index.js'
 import type {RemoteCommand} from '../lib/shell.js'
 import type {RemoteResult, RunOptions} from '../ssh/pool.js'
 import {controlCommand, readGrastateCommand, sqlCommand, WSREP_STATUS_SQL, wsrepRecoverCommand, type ControlAction} from './commands.js'
-import {parseGrastate, parseRecoveredPosition, parseWsrepStatus, type NodeFacts, type Position, type WsrepStatus} from './facts.js'
+import {parseGrastate, parseRecoveredPosition, recoverFailureCause, parseWsrepStatus, type NodeFacts, type Position, type WsrepStatus} from './facts.js'
 import {lastLines} from '../lib/output.js'
 import {REPLICA_STATUS_SQL} from './replica.js'
 
@@ -208,12 +208,16 @@ export class GaleraAccess extends GaleraCommands {
   /** `mariadbd --wsrep-recover` on a stopped member: its last committed position from InnoDB. */
   async recoverPosition(node: string): Promise<Position> {
     const r = await this.runner.run(node, wsrepRecoverCommand(this.member(node)), {timeoutMs: 300_000})
-    const position = parseRecoveredPosition(`${r.stderr}\n${r.stdout}`)
+    const output = `${r.stderr}\n${r.stdout}`
+    const position = parseRecoveredPosition(output)
     if (r.code !== 0 || !position) {
-      throw new CtlError(`mariadbd --wsrep-recover did not report a position (exit ${r.code})`, {
+      const why = recoverFailureCause(output)
+      throw new CtlError(`mariadbd --wsrep-recover did not report a position on ${node} (exit ${r.code})${why ? `: ${why.cause}` : ''}`, {
         host: node,
         code: 'galera.recover-failed',
-        hint: `Run it by hand on ${node} and read its output; is mariadbd still running, or the datadir damaged?`,
+        hint: why?.damaged
+          ? `${node}'s InnoDB data cannot be recovered in place: keep its datadir for analysis (move it aside) and bring the member back by a full state transfer (SST) from the others once they run.`
+          : `Run it by hand on ${node} and read its output; is mariadbd still running, or the datadir damaged?`,
       })
     }
     return position

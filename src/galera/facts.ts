@@ -68,6 +68,19 @@ export function parseRecoveredPosition(text: string): Position | undefined {
   return {uuid: last[1]!.toLowerCase(), seqno: Number(last[2])}
 }
 
+/**
+ * Why `--wsrep-recover` gave no position, from its output: an InnoDB assertion (its crash recovery
+ * aborts: the member's data is damaged, seen here as MariaDB 10.11's `tail.trx_no <= last_trx_no`
+ * after a kill -9), another mariadbd holding the data files, or the first error line.
+ */
+export function recoverFailureCause(text: string): {cause: string; damaged: boolean} | undefined {
+  const assertion = /Failing assertion: (.+)/.exec(text)
+  if (assertion) return {cause: `InnoDB crash recovery aborted (assertion ${assertion[1]!.trim()})`, damaged: true}
+  if (/Unable to lock .*ibdata1/.test(text)) return {cause: 'another mariadbd holds its data files', damaged: false}
+  const error = /\[ERROR\] (.+)/.exec(text)
+  return error ? {cause: error[1]!.trim(), damaged: false} : undefined
+}
+
 /** Parses `SHOW GLOBAL STATUS` output in batch mode (`name<TAB>value` lines). */
 export function parseWsrepStatus(text: string): WsrepStatus | undefined {
   const vars = new Map<string, string>()

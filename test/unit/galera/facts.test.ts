@@ -3,6 +3,7 @@ import {
   clusterUuidsOf,
   isFreshMember,
   knownPosition,
+  recoverFailureCause,
   needsPositionRecovery,
   parseGrastate,
   parseRecoveredPosition,
@@ -75,5 +76,19 @@ describe('positions', () => {
     expect(isFreshMember({...base, recovered: {uuid: '00000000-0000-0000-0000-000000000000', seqno: -1}})).toBe(true)
     expect(isFreshMember({...base, grastate: {uuid: U, seqno: -1, safeToBootstrap: false}})).toBe(false)
     expect(clusterUuidsOf({...base, grastate: {uuid: '00000000-0000-0000-0000-000000000000', seqno: -1, safeToBootstrap: false}})).toEqual([])
+  })
+})
+
+describe('recoverFailureCause', () => {
+  it('names an InnoDB assertion as damaged data, a held lock and the first error otherwise', () => {
+    const assertion = [
+      '2026-12-07 13:04:06 0 [Warning] InnoDB: Skipping buffer pool dump/restore during wsrep recovery.',
+      '2026-12-07 13:04:06 0x774ef9fff6c0  InnoDB: Assertion failure in file ./storage/innobase/trx/trx0purge.cc line 901',
+      'InnoDB: Failing assertion: tail.trx_no <= last_trx_no',
+    ].join('\n')
+    expect(recoverFailureCause(assertion)).toEqual({cause: 'InnoDB crash recovery aborted (assertion tail.trx_no <= last_trx_no)', damaged: true})
+    expect(recoverFailureCause('[ERROR] InnoDB: Unable to lock ./ibdata1 error: 11')).toEqual({cause: 'another mariadbd holds its data files', damaged: false})
+    expect(recoverFailureCause('2026-12-07 0 [ERROR] Aborting')).toEqual({cause: 'Aborting', damaged: false})
+    expect(recoverFailureCause('nothing useful')).toBeUndefined()
   })
 })
