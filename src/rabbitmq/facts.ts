@@ -79,6 +79,29 @@ export function parseErlangAtomList(text: string): string[] | undefined {
   return [...m[1]!.matchAll(/'([^']+)'|([A-Za-z0-9_@.-]+)/g)].map((x) => x[1] ?? x[2]!)
 }
 
+/** What a node sees, as RABBIT_VIEW_EVAL prints it. */
+export type RabbitView = Pick<RabbitNodeFacts, 'runningNodes' | 'diskNodes' | 'partitions' | 'alarms'>
+
+/** The view's JSON line (eval prints its result, `ok`, after it); undefined when there is none. */
+export function parseRabbitView(text: string): RabbitView | undefined {
+  try {
+    const status = JSON.parse(text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)) as {
+      running_nodes?: string[]
+      disk_nodes?: string[]
+      partitions?: Record<string, string[]>
+      alarms?: (string | {node?: string; resource?: string; type?: string})[]
+    }
+    return {
+      runningNodes: status.running_nodes ?? [],
+      diskNodes: status.disk_nodes ?? [],
+      partitions: status.partitions ?? {},
+      alarms: (status.alarms ?? []).map((a) => (typeof a === 'string' ? a : `${a.resource ?? a.type ?? 'alarm'} on ${a.node ?? '?'}`)),
+    }
+  } catch {
+    return undefined
+  }
+}
+
 export function parseRabbitFacts(member: Pick<Member, 'node' | 'nodeName'>, stdout: string): RabbitNodeFacts {
   const s = sections(stdout)
   const facts: RabbitNodeFacts = {node: member.node, nodeName: member.nodeName, running: false, runningNodes: [], diskNodes: [], partitions: {}, alarms: []}
@@ -86,22 +109,8 @@ export function parseRabbitFacts(member: Pick<Member, 'node' | 'nodeName'>, stdo
   if (shutdown) facts.runningAtShutdown = shutdown
   if (s.mnesia?.trim() === 'missing') facts.lost = 'its Mnesia directory is gone'
   const text = (s.status ?? '').trim()
-  // eval prints its result (ok) after the JSON line.
-  const json = text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)
-  try {
-    const status = JSON.parse(json) as {
-      running_nodes?: string[]
-      disk_nodes?: string[]
-      partitions?: Record<string, string[]>
-      alarms?: (string | {node?: string; resource?: string; type?: string})[]
-    }
-    facts.running = true
-    facts.runningNodes = status.running_nodes ?? []
-    facts.diskNodes = status.disk_nodes ?? []
-    facts.partitions = status.partitions ?? {}
-    facts.alarms = (status.alarms ?? []).map((a) => (typeof a === 'string' ? a : `${a.resource ?? a.type ?? 'alarm'} on ${a.node ?? '?'}`))
-  } catch {
-    facts.error = text.split('\n').filter(Boolean).slice(0, 2).join(' ').slice(0, 200) || 'no answer'
-  }
+  const view = parseRabbitView(text)
+  if (view) Object.assign(facts, view, {running: true})
+  else facts.error = text.split('\n').filter(Boolean).slice(0, 2).join(' ').slice(0, 200) || 'no answer'
   return facts
 }

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {CtlError, ExitCode} from 'ctl/lib/errors.js'
 import {forEachLimited} from 'ctl/lib/limit.js'
 import {runLocal} from 'ctl/lib/local.js'
-import {RABBIT_VIEW_EVAL} from 'ctl/rabbitmq/facts.js'
+import {parseRabbitView, RABBIT_VIEW_EVAL} from 'ctl/rabbitmq/facts.js'
 import {lastLines} from 'ctl/lib/output.js'
 import {inNetns, runningDaemon, stopProcess, waitFor} from '../daemon.js'
 import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
@@ -36,16 +36,8 @@ async function clusterView(host: LabHost): Promise<{members: string[]; running: 
   // The node's own view (ctl's eval): cluster_status hangs while a peer is cut off.
   const r = await labRabbitmqctl(host, ['-q', 'eval', RABBIT_VIEW_EVAL], 30_000)
   if (r.code !== 0) return undefined
-  try {
-    const s = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'), r.stdout.lastIndexOf('}') + 1)) as {
-      running_nodes?: string[]
-      disk_nodes?: string[]
-      ram_nodes?: string[]
-    }
-    return {members: [...(s.disk_nodes ?? []), ...(s.ram_nodes ?? [])], running: s.running_nodes ?? []}
-  } catch {
-    return undefined
-  }
+  const view = parseRabbitView(r.stdout)
+  return view && {members: view.diskNodes, running: view.runningNodes}
 }
 const runningNodes = async (host: LabHost) => (await clusterView(host))?.running
 
