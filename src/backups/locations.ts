@@ -6,7 +6,7 @@ import {mariadbResticRepo, type ResticRepo} from './restic.js'
 /** Where one database's backups are kept: the directory the backup runbooks write, on these nodes. */
 export interface BackupLocation {
   /** mariabackup directories, pg_dump archives, or a pgBackRest repository (listed by `pgbackrest info`). */
-  database: 'mariadb' | 'postgres' | 'pgbackrest'
+  database: 'mariadb' | 'postgres' | 'pgbackrest' | 'redis' | 'rabbitmq'
   dir: string
   /** The backup node, else every member (the runbook dumps from whichever member it picks). */
   nodes: string[]
@@ -15,6 +15,8 @@ export interface BackupLocation {
   pgbackrest?: PgbackrestRepoAccess
   /** Offsite mariabackup backups: the restic repository (reached from the backup node) and where drill records are kept on that node. */
   restic?: {repo: ResticRepo; drillDir: string}
+  /** RabbitMQ: the backup node's RabbitMQ scripts (counts and drills start a scratch broker). */
+  serverBinDir?: string
 }
 
 export interface PgbackrestRepoAccess {
@@ -73,6 +75,16 @@ export function backupLocations(inventory: Inventory): BackupLocation[] {
       },
     })
   }
+  const {redis, rabbitmq} = inventory.databases
+  if (redis?.backupDir) out.push({database: 'redis', dir: redis.backupDir, nodes: [redis.backupNode ?? redis.members[0]!.node], runbook: 'redis-backup'})
+  if (rabbitmq?.backupDir)
+    out.push({
+      database: 'rabbitmq',
+      dir: rabbitmq.backupDir,
+      nodes: [rabbitmq.backupNode ?? rabbitmq.members[0]!.node],
+      runbook: 'rabbitmq-backup',
+      serverBinDir: rabbitmq.serverBinDir,
+    })
   return out
 }
 

@@ -50,6 +50,15 @@ export function resticEnvLines(repo: ResticRepo): string[] {
   ]
 }
 
+/**
+ * Makes the repository on first use. Two jobs that fire in the same minute on a fresh repository (the
+ * backup and the binary-log archive) would both see no config and both `init`: two master keys, and
+ * the snapshots of one unreadable with the other ("ciphertext verification failed"). So the check and
+ * the init run under one lock on the node.
+ */
+export const RESTIC_INIT_LINE =
+  'rst cat config > /dev/null 2>&1 || { exec 8> "${TMPDIR:-/tmp}/.ctl-restic-init.lock" && flock -w 300 8 && { rst cat config > /dev/null 2>&1 || rst init > /dev/null; }; } || exit 3'
+
 /** restic's answer to a repository password that is not the repository's key. */
 export function isWrongResticKey(stderr: string): boolean {
   return /wrong password|no key found/.test(stderr)
@@ -82,7 +91,7 @@ export function resticShipLines(repo: ResticRepo, words: {dir: string; name: str
   const tags = [quote(MARIADB_TAG), `name=${words.name}`, `sha256=${words.checksum}`, `size=${words.sizeBytes}`]
   return [
     ...resticEnvLines(repo),
-    'rst cat config > /dev/null 2>&1 || rst init > /dev/null || exit 3',
+    RESTIC_INIT_LINE,
     // A point-in-time restore from offsite chooses by these: the binlog position and when it was taken
     // (xtrabackup_binlog_info and its time). Only names and digits pass the sed: safe unquoted.
     `pitr_tags=; if bl=$(sed -n '1s/^\\([A-Za-z0-9_.-]*\\.[0-9][0-9]*\\)[[:space:]][[:space:]]*\\([0-9][0-9]*\\).*$/\\1:\\2/p' ${words.dir}/xtrabackup_binlog_info 2> /dev/null) && pt=$(stat -c %Y ${words.dir}/xtrabackup_binlog_info 2> /dev/null) && [ -n "$bl" ]; then pitr_tags="--tag binlog=$bl --tag point=$pt"; fi`,

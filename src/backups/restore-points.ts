@@ -5,6 +5,8 @@ import {pgbackrestCommand} from '../patroni/pgbackrest-config.js'
 import {parsePgbackrestInfo} from '../patroni/pgbackrest-info.js'
 import type {BackupLocation, PgbackrestRepoAccess} from './locations.js'
 import type {ResticRepo} from './restic.js'
+import {REDIS_RDB} from './redis-rdb.js'
+import {RABBITMQ_SUFFIX} from './rabbitmq-definitions.js'
 
 /**
  * The restore points in the backup directories the runbooks write: one listing command per node
@@ -39,11 +41,15 @@ export interface RestorePoint {
   offsite: boolean
   /** restic: the snapshot holding the backup and the backup directory's path as it was on the node. */
   restic?: {snapshot: string; originalPath: string; repo: ResticRepo; drillDir: string; binlogFile?: string}
+  /** RabbitMQ: where the backup node's RabbitMQ scripts are (its drills start a scratch broker from there). */
+  serverBinDir?: string
   /** The last restore drill (`ctl backup verify`), from its record next to the backup. */
   lastDrill?: {verifiedAt: string; outcome: 'passed' | 'failed'; problems: string[]}
 }
 
 const MARIADB_MANIFEST = 'ctl-manifest.sha256'
+/** Backups that are one file with a `<file>.json` record beside it: pg_dump archives, Redis RDB snapshots, RabbitMQ definitions. */
+const RECORDED_FILE_SUFFIX = {postgres: '.dump', redis: REDIS_RDB.suffix, rabbitmq: RABBITMQ_SUFFIX} as const
 /** The drill record next to the backup (src/backups/drill.ts), base64 in `$v`. */
 const DRILL = `v=-; [ -f "$p.verify.json" ] && v=$(base64 -w0 < "$p.verify.json")`
 
@@ -62,7 +68,7 @@ export function listRestorePointsCommand(locations: readonly BackupLocation[]): 
       const entries =
         l.database === 'mariadb'
           ? `for p in ${d}/*; do [ -d "$p" ] || continue; c=-; [ -f "$p/${MARIADB_MANIFEST}" ] && c=$(sha256sum < "$p/${MARIADB_MANIFEST}" | cut -c1-64); ${DRILL}; printf 'point\\tmariadb\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(du -sb "$p" | cut -f1)" "$c" "$v" "$p"; done`
-          : `for p in ${d}/*.dump; do [ -f "$p" ] || continue; r=-; [ -f "$p.json" ] && r=$(base64 -w0 < "$p.json"); ${DRILL}; printf 'point\\tpostgres\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(stat -c %s "$p")" "$r" "$v" "$p"; done`
+          : `for p in ${d}/*${RECORDED_FILE_SUFFIX[l.database as keyof typeof RECORDED_FILE_SUFFIX]}; do [ -f "$p" ] || continue; r=-; [ -f "$p.json" ] && r=$(base64 -w0 < "$p.json"); ${DRILL}; printf 'point\\t${l.database}\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$(stat -c %Y "$p")" "$(stat -c %s "$p")" "$r" "$v" "$p"; done`
       return `if [ -d ${d} ]; then ${entries}; else printf 'nodir\\t${l.database}\\t%s\\n' ${d}; fi`
     })
   return {script: parts.join('; ')}
@@ -132,6 +138,8 @@ function stampTime(text: string): string | undefined {
 
 interface DumpRecord {
   database?: string
+  /** Redis and RabbitMQ records name their component. */
+  component?: string
   sha256?: string
   sizeBytes?: number
   startedAt?: string
@@ -213,16 +221,19 @@ export function parseRestorePoints(node: string, stdout: string, locations: read
       continue
     }
     const record = decodeJson<DumpRecord>(extra!)
+    // A pg_dump series per database; Redis and RabbitMQ hold one series each.
+    const postgres = location.database === 'postgres'
     const point: RestorePoint = {
-      database: 'postgres',
-      series: `postgres/${record?.database ?? 'unknown'}`,
+      database: location.database,
+      series: postgres ? `postgres/${record?.database ?? 'unknown'}` : location.database,
       path,
       dir: location.dir,
       nodes: [node],
       takenAt: record?.startedAt ?? stampTime(posix.basename(path)) ?? fileTime,
       sizeBytes,
       checksum: record?.sha256,
-      complete: record?.sha256 !== undefined && record.database !== undefined,
+      complete: record?.sha256 !== undefined && (postgres ? record.database !== undefined : record.component === location.database),
+      ...(location.serverBinDir ? {serverBinDir: location.serverBinDir} : {}),
       encrypted: false,
       offsite: false,
       ...(lastDrill ? {lastDrill} : {}),

@@ -8,6 +8,10 @@ import {quote, type RemoteCommand} from '../lib/shell.js'
 import {OFFSITE_REPO} from '../patroni/pgbackrest-config.js'
 import {mariadbResticRepo} from './restic.js'
 import {scheduledBinlogScript, scheduledMariadbPaths, scheduledMariadbScript} from './scheduled-mariadb.js'
+import {scheduledStoredPaths, scheduledStoredScript, type StoredJob} from './scheduled-stored.js'
+import {redisBackupScript} from './redis-rdb.js'
+import {rabbitmqBackupScript} from './rabbitmq-definitions.js'
+import {rabbitmqctlArgs} from '../rabbitmq/facts.js'
 
 /**
  * `ctl backup schedule`: the inventory's backups.schedule as one cron file per backup node
@@ -51,6 +55,68 @@ type Job = Inventory['backups']['schedule'][number]
 /** The SQL password and offsite keys the scheduled MariaDB job reads (resolved by the command; a marker in tests and plans). */
 export interface ScheduleSecrets {
   mariadb?: string
+  /** The Redis password, for the redis job's secrets file. */
+  redis?: string
+}
+
+/** The node each Redis/RabbitMQ backup job runs on: the component's backup node, when it takes backups. */
+function storedJobNodes(inventory: Inventory): Record<StoredJob, string | undefined> {
+  const {redis, rabbitmq} = inventory.databases
+  return {
+    redis: redis?.backupDir ? (redis.backupNode ?? redis.members[0]!.node) : undefined,
+    'rabbitmq-definitions': rabbitmq?.backupDir ? (rabbitmq.backupNode ?? rabbitmq.members[0]!.node) : undefined,
+  }
+}
+
+/** The Redis and RabbitMQ jobs' scripts (and the Redis password's file) on this node, and those of jobs no longer here. */
+function storedJobSupport(
+  inventory: Inventory,
+  env: string,
+  node: string,
+  cronDir: string,
+  here: readonly Job[],
+  secrets: ScheduleSecrets,
+): {support: ScheduleSupportFile[]; stale: string[]} {
+  const support: ScheduleSupportFile[] = []
+  const stale: string[] = []
+  const {redis, rabbitmq} = inventory.databases
+  for (const job of ['redis', 'rabbitmq-definitions'] as const) {
+    const files = scheduledStoredPaths(cronDir, env, job)
+    const withPassword = job === 'redis' && redis?.password !== undefined
+    if (!here.some((j) => j.job === job)) {
+      if (storedJobNodes(inventory)[job] === node) stale.push(files.script, ...(job === 'redis' ? [files.secrets] : []))
+      continue
+    }
+    const script =
+      job === 'redis'
+        ? redisBackupScript(
+            redis!.backupDir!,
+            redis!.members.map((m) => ({address: inventory.nodes.find((n) => n.name === m.node)!.address, port: m.port})),
+            withPassword,
+          )
+        : rabbitmqBackupScript(
+            rabbitmq!.backupDir!,
+            rabbitmq!.serverBinDir,
+            rabbitmq!.members.map((m) => ({member: m.nodeName, argv: rabbitmqctlArgs(rabbitmq!, m.nodeName, [])})),
+          )
+    const dir = job === 'redis' ? redis!.backupDir! : rabbitmq!.backupDir!
+    support.push({
+      path: files.script,
+      text: scheduledStoredScript(job, node, dir, script, withPassword ? files.secrets : undefined),
+      mode: '700',
+      secret: false,
+    })
+    if (withPassword) support.push({path: files.secrets, text: secrets.redis ?? '<the Redis password>\n', mode: '600', secret: true})
+    else if (job === 'redis') stale.push(files.secrets)
+  }
+  return {support, stale}
+}
+
+/** The cron line of a Redis or RabbitMQ backup job: its script, output into the log beside its backups. */
+function storedJobLine(inventory: Inventory, env: string, cronDir: string, job: Job): string {
+  const kind = job.job as StoredJob
+  const dir = kind === 'redis' ? inventory.databases.redis!.backupDir! : inventory.databases.rabbitmq!.backupDir!
+  return `${job.cron} root ${cronSafe(`mkdir -p ${quote(dir)} && ${quote(scheduledStoredPaths(cronDir, env, kind).script)} >> ${quote(`${dir}/ctl-schedule.log`)} 2>&1`)}`
 }
 
 function pgbackrestLine(inventory: Inventory, job: Job): string {
@@ -95,22 +161,30 @@ export function planCronFiles(inventory: Inventory, env: string, secrets: Schedu
       code: 'schedule.no-offsite',
       hint: 'Describe the S3 storage under backups.offsite (docs/BACKUPS.md) or schedule into the local repository.',
     })
+  const {redis, rabbitmq} = inventory.databases
+  need('redis', redis?.backupDir, 'databases.redis.backupDir')
+  need('rabbitmq-definitions', rabbitmq?.backupDir, 'databases.rabbitmq.backupDir')
   const repoNode = patroni?.pgbackrest?.repoNode
   const mariadbNode = galera ? galeraBackupNode(galera) : undefined
-  const nodes = [...new Set([repoNode, mariadbNode].filter((n): n is string => n !== undefined))]
+  const stored = storedJobNodes(inventory)
+  const jobNode = (job: Job['job']) =>
+    job === 'pgbackrest' ? repoNode : job === 'redis' ? stored.redis : job === 'rabbitmq-definitions' ? stored['rabbitmq-definitions'] : mariadbNode
+  const nodes = [...new Set([repoNode, mariadbNode, stored.redis, stored['rabbitmq-definitions']].filter((n): n is string => n !== undefined))]
   return nodes.map((node) => {
     const cronDir = nodePath(inventory.backups.cronDir, node)
     const path = `${cronDir}/${cronFileName(env)}`
-    const here = jobs.filter((j) => (j.job === 'pgbackrest' ? repoNode : mariadbNode) === node)
+    const here = jobs.filter((j) => jobNode(j.job) === node)
     const files = galera && node === mariadbNode ? scheduledMariadbPaths(cronDir, env, galera.backupDir) : undefined
     const backupJob = here.some((j) => j.job === 'mariadb')
     const binlogJob = here.some((j) => j.job === 'mariadb-binlogs')
-    const staleFiles = files
-      ? [...(backupJob ? [] : [files.script]), ...(binlogJob ? [] : [files.binlogScript]), ...(backupJob || binlogJob ? [] : [files.secrets])]
-      : []
+    const storedSupport = storedJobSupport(inventory, env, node, cronDir, here, secrets)
+    const staleFiles = [
+      ...(files ? [...(backupJob ? [] : [files.script]), ...(binlogJob ? [] : [files.binlogScript]), ...(backupJob || binlogJob ? [] : [files.secrets])] : []),
+      ...storedSupport.stale,
+    ]
     const stale = staleFiles.length > 0 ? {stale: staleFiles} : {}
     if (here.length === 0) return {node, path, jobs: [], ...stale}
-    const support: ScheduleSupportFile[] = []
+    const support: ScheduleSupportFile[] = [...storedSupport.support]
     if (files && backupJob)
       support.push({path: files.script, text: scheduledMariadbScript(galera!, node, files, mariadbResticRepo(inventory)), mode: '700', secret: false})
     if (files && binlogJob)
@@ -124,6 +198,7 @@ export function planCronFiles(inventory: Inventory, env: string, secrets: Schedu
       support.push({path: files.secrets, text: secrets.mariadb ?? '<SQL password, S3 keys, offsite key>\n', mode: '600', secret: true})
     const lines = here.map((job) => {
       if (job.job === 'pgbackrest') return pgbackrestLine(inventory, job)
+      if (job.job === 'redis' || job.job === 'rabbitmq-definitions') return storedJobLine(inventory, env, cronDir, job)
       const script = job.job === 'mariadb' ? files!.script : files!.binlogScript
       return `${job.cron} root ${cronSafe(`${quote(script)} >> ${quote(files!.log)} 2>&1`)}`
     })
@@ -137,7 +212,7 @@ export function planCronFiles(inventory: Inventory, env: string, secrets: Schedu
     const describe = (j: Job) =>
       j.job === 'pgbackrest'
         ? `${j.cron}: pgbackrest ${j.type} backup${j.repo === 'offsite' ? ' (offsite)' : ''}`
-        : `${j.cron}: ${j.job === 'mariadb' ? 'mariabackup backup' : 'binary-log archive'}`
+        : `${j.cron}: ${{mariadb: 'mariabackup backup', 'mariadb-binlogs': 'binary-log archive', redis: 'Redis RDB snapshot', 'rabbitmq-definitions': 'RabbitMQ definitions'}[j.job]}`
     return {node, path, text, jobs: here.map(describe), ...(support.length > 0 ? {support} : {}), ...stale}
   })
 }

@@ -5,6 +5,8 @@ import {renderCommand} from '../lib/shell.js'
 import {drillRecordPath, mariadbDrillCommand, postgresDrillCommand} from './drill.js'
 import {resticDrillCommand} from './restic-points.js'
 import type {RestorePoint} from './restore-points.js'
+import {redisDrillScript} from './redis-rdb.js'
+import {DEFAULT_RABBITMQ_BIN, rabbitmqDrillScript} from './rabbitmq-definitions.js'
 
 /** One restore drill to run: the restore point, the node that holds it (and runs the scratch server). */
 export interface DrillTarget {
@@ -52,7 +54,7 @@ export function chooseDrillTargets(
       {
         exitCode: ExitCode.cannotRun,
         code: 'backup.incomplete',
-        hint: `Take a new backup (ctl runbook ${{mariadb: 'mariadb-backup', postgres: 'pg-backup', pgbackrest: 'pgbackrest-backup'}[bad.database]} ${options.env}) and verify that one.`,
+        hint: `Take a new backup (ctl runbook ${{mariadb: 'mariadb-backup', postgres: 'pg-backup', pgbackrest: 'pgbackrest-backup', redis: 'redis-backup', rabbitmq: 'rabbitmq-backup'}[bad.database]} ${options.env}) and verify that one.`,
       },
     )
   return named.map((point) => drillTarget(point, stamp))
@@ -76,7 +78,7 @@ function pointInTime(at: Date, now = new Date()): string {
 /**
  * The drill of one point on the first node holding it: restic restore then the mariabackup drill,
  * pgBackRest restore (to its consistent point, or recovered to `target`: WAL replayed up to it),
- * the mariabackup drill, or the pg_dump drill.
+ * the mariabackup drill, the pg_dump drill, or a Redis or RabbitMQ one (src/backups/stored-file.ts).
  */
 function drillTarget(point: RestorePoint, stamp: string, target?: string): DrillTarget {
   const node = point.nodes[0]!
@@ -86,6 +88,10 @@ function drillTarget(point: RestorePoint, stamp: string, target?: string): Drill
       ? pgbackrestDrillCommand({...point.pgbackrest, node}, stamp, target)
       : point.database === 'mariadb'
         ? mariadbDrillCommand(point.path)
-        : postgresDrillCommand(point.path, point.checksum ?? '')
+        : point.database === 'redis'
+          ? {script: redisDrillScript(point.path, point.checksum ?? '')}
+          : point.database === 'rabbitmq'
+            ? {script: rabbitmqDrillScript(point.path, point.checksum ?? '', point.serverBinDir ?? DEFAULT_RABBITMQ_BIN)}
+            : postgresDrillCommand(point.path, point.checksum ?? '')
   return {point, node, command: renderCommand(command), recordPath: drillRecordPath(point)}
 }

@@ -20,9 +20,9 @@ export interface DrillResult {
 
 const DRILL_TIMEOUT_MS = 6 * 3600_000
 
-/** The rows per table the backup recorded when it was taken (pg_dump's record), if any. */
+/** The counts the backup recorded when it was taken (the record of a pg_dump, Redis or RabbitMQ backup), if any. */
 async function recordedCounts(runner: RemoteRunner, node: InventoryNode, target: DrillTarget): Promise<Record<string, number> | undefined> {
-  if (target.point.database !== 'postgres') return undefined
+  if (!['postgres', 'redis', 'rabbitmq'].includes(target.point.database) || target.point.restic) return undefined
   const read = await runner.run(node, ['cat', `${target.point.path}.json`], {step: 'read the backup record', timeoutMs: 60_000})
   if (read.code !== 0) return undefined
   try {

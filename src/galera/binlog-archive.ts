@@ -1,6 +1,6 @@
 import type {GaleraCluster, GaleraMember} from '../inventory/schema/databases.js'
 import {quote, shellCommand, type RemoteCommand} from '../lib/shell.js'
-import {resticEnvLines, type ResticRepo} from '../backups/restic.js'
+import {RESTIC_INIT_LINE, resticEnvLines, type ResticRepo} from '../backups/restic.js'
 import {listPitrBackupsCommand} from './pitr.js'
 
 /**
@@ -134,7 +134,7 @@ export function binlogShipLines(repo: ResticRepo, archiveDir: string, cluster: s
   const tags = `--tag ${BINLOG_ARCHIVE_TAG} --tag ${quote(`cluster=${cluster}`)}`
   return [
     ...resticEnvLines(repo),
-    'rst cat config > /dev/null 2>&1 || rst init > /dev/null || exit 3',
+    RESTIC_INIT_LINE,
     `rst backup --json --quiet ${tags} ${quote(archiveDir)}`,
     // forget takes restic's exclusive lock: while another job holds the repository it waits for the next run.
     `rst forget --quiet --tag ${BINLOG_ARCHIVE_TAG} --path ${quote(archiveDir)} --keep-last 3 > /dev/null 2>&1 || echo 'restic forget skipped: the repository is busy' >&2`,

@@ -39,3 +39,14 @@ export function judgeRabbitmq(env: string, facts: readonly RabbitNodeFacts[]): F
     return {target, status: 'pass', detail: `${f.nodeName}: ${f.runningNodes.length} of ${all.length} nodes running, no partition, no alarm`}
   })
 }
+
+/**
+ * The running members to export definitions from, best first: those seeing the most running nodes
+ * and no partition (definitions are cluster-wide, but a node cut off may hold a stale copy). Pure.
+ */
+export function rabbitExportOrder(facts: readonly RabbitNodeFacts[]): RabbitNodeFacts[] {
+  const partitioned = (f: RabbitNodeFacts) => Object.keys(f.partitions).length > 0
+  return facts
+    .filter((f) => f.running)
+    .sort((a, b) => Number(partitioned(a)) - Number(partitioned(b)) || b.runningNodes.length - a.runningNodes.length || a.node.localeCompare(b.node))
+}

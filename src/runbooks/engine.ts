@@ -126,7 +126,8 @@ export async function runRunbook<S, O>(runbook: Runbook<S, O>, opts: RunRunbookO
         const text = redact(renderCommand(command))
         try {
           const r = await opts.remote.run(node, command, {...runOptions, step: stepId})
-          const stdout = redact(r.stdout)
+          // A backup's bytes in transit are data, not a log: the journal and audit log keep their size only.
+          const stdout = runOptions.outputIsData ? `(${r.stdout.length} characters of data, not kept)` : redact(r.stdout)
           const stderr = redact(r.stderr)
           journal.append({type: 'command', step: stepId, node: node.name, command: r.command, code: r.code, stdout, stderr, durationMs: r.durationMs})
           appendAudit({

@@ -10,6 +10,10 @@ import {etcdMemberReplace} from './etcd-member-replace.js'
 import {etcdSnapshot} from './etcd-snapshot.js'
 import {etcdRestore} from './etcd-restore.js'
 import {rabbitmqRecover} from './rabbitmq-recover.js'
+import {rabbitmqBackup} from './rabbitmq-backup.js'
+import {rabbitmqRestore} from './rabbitmq-restore.js'
+import {redisBackup} from './redis-backup.js'
+import {redisRestore} from './redis-restore.js'
 import {patroniFailover} from './patroni-failover.js'
 import {patroniSwitchover} from './patroni-switchover.js'
 import {pgBackup} from './pg-backup.js'
@@ -38,10 +42,14 @@ export const runbooks: AnyRunbook[] = [
   mariadbBinlogArchive,
   redisFailover,
   redisRecover,
+  redisBackup,
+  redisRestore,
   etcdMemberReplace,
   etcdSnapshot,
   etcdRestore,
   rabbitmqRecover,
+  rabbitmqBackup,
+  rabbitmqRestore,
 ]
 
 export function findRunbook(name: string): AnyRunbook {

@@ -2,7 +2,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {findNode} from '../inventory/load.js'
 import {CtlError, ExitCode} from '../lib/errors.js'
 import {renderCommand} from '../lib/shell.js'
-import {redisCliCommand, redisCluster, redisPasswordStdin} from '../redis/access.js'
+import {redisCliCommand, redisCluster} from '../redis/access.js'
 import {failoverProblems} from '../redis/decide.js'
 import type {RedisMemberFacts} from '../redis/facts.js'
 import {judgeRedis} from '../redis/judge.js'
@@ -10,7 +10,7 @@ import {parseRedisPersistence, redisPersistenceCommand, type RedisPersistence} f
 import {chooseRecoverySource, type RecoveryCandidate} from '../redis/recover.js'
 import {parseSentinelMaster, parseSentinelMasterView, repointArguments, sentinelViewProblems, type SentinelSettings} from '../redis/sentinel.js'
 import {startMemberCommand} from './process-control.js'
-import {readFacts, redisCli} from './redis-common.js'
+import {readFacts, redisCli, startAndWait, startCommand} from './redis-common.js'
 import {table} from './render.js'
 import type {PlannedCommand, Runbook, StepContext} from './types.js'
 
@@ -38,7 +38,6 @@ export interface RedisRecoverState {
 
 type Ctx = StepContext<RedisRecoverState>
 
-const READY_TIMEOUT_MS = 120_000
 const SETTLE_TIMEOUT_MS = 120_000
 
 const addressOf = (ctx: Pick<Ctx, 'loaded'>, node: string) => findNode(ctx.loaded, node).address
@@ -77,49 +76,6 @@ function candidatesReport(facts: readonly RedisMemberFacts[], persistence: reado
       ]
     }),
   )
-}
-
-function startCommand(ctx: Pick<Ctx, 'loaded'>, node: string) {
-  const control = redisCluster(ctx.loaded).members.find((m) => m.node === node)?.control
-  if (!control)
-    throw new CtlError(`databases.redis member ${node} has no control: ctl cannot start its redis-server`, {
-      exitCode: ExitCode.cannotRun,
-      code: 'redis.no-control',
-      hint: 'Describe how to start it (control: {kind: systemd, unit: redis-server}, or commands), or start it by hand and run again.',
-    })
-  return startMemberCommand(control, findNode(ctx.loaded, node))
-}
-
-/** Starts a member's redis-server unless it runs, then waits until it has loaded its data and answers PING. */
-async function startAndWait(ctx: Ctx, node: string): Promise<void> {
-  const ping = async () => (await ctx.run(node, redisCliCommand(ctx.loaded, node, 'server', ['PING']), stdinOpts(ctx)).catch(() => undefined))?.stdout.trim()
-  if ((await ping()) !== 'PONG') {
-    const r = await ctx.run(node, startCommand(ctx, node), {timeoutMs: 60_000})
-    if (r.code !== 0)
-      throw new CtlError(`Starting redis-server failed on ${node}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`, {
-        host: node,
-        code: 'redis.start-failed',
-        hint: "Look at the member's Redis log (a damaged AOF: redis-check-aof --fix, after a copy).",
-      })
-  }
-  const started = Date.now()
-  for (;;) {
-    const answer = await ping()
-    if (answer === 'PONG') return
-    if (Date.now() - started > READY_TIMEOUT_MS)
-      throw new CtlError(`redis-server on ${node} did not answer PING within ${READY_TIMEOUT_MS / 1000} s (last: ${answer ?? 'no answer'})`, {
-        host: node,
-        code: 'redis.start-timeout',
-        hint: 'A large dataset takes a while to load (LOADING): run again with --resume when it answers.',
-      })
-    ctx.progress(`${node}: ${answer?.startsWith('LOADING') ? 'loading its data' : 'waiting for redis-server'}`)
-    await sleep(500)
-  }
-}
-
-function stdinOpts(ctx: Pick<Ctx, 'loaded'>): {stdin?: string; timeoutMs: number} {
-  const stdin = redisPasswordStdin(ctx.loaded)
-  return stdin ? {stdin, timeoutMs: 30_000} : {timeoutMs: 30_000}
 }
 
 async function sentinelProblems(ctx: Ctx, members: number): Promise<string[]> {

@@ -99,7 +99,7 @@ export type HostKeyVerdict =
   | {status: 'revoked'}
 
 /** The plain (unmarked) lines recording a key for this host. `@cert-authority` lines are not host keys: ctl checks no certificates. */
-function recordedFor(entries: KnownHostEntry[], token: string): KnownHostEntry[] {
+export function recordedFor(entries: KnownHostEntry[], token: string): KnownHostEntry[] {
   return entries.filter((e) => !e.marker && entryMatchesHost(e, token))
 }
 

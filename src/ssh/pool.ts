@@ -30,6 +30,8 @@ export interface RunOptions {
   check?: boolean
   /** The step name used in errors and journals. */
   step?: string
+  /** The output is data (e.g. a backup on its way to another host): journals keep its size, never its text. */
+  outputIsData?: boolean
 }
 
 /** The one way ctl runs a command on a host: implemented over SSH by SshPool. */

@@ -22,6 +22,9 @@ function inventoryWith(edit: (inv: any) => void = () => undefined): string {
     inv.databases.patroni.backupDir = PG_DIR
     // These tests count the backup directories' restore points; the pgBackRest repository is test/lab/pg-pitr.test.ts's.
     delete inv.databases.patroni.pgbackrest
+    // Redis's and RabbitMQ's are test/lab/redis-backups.test.ts's and rabbitmq-backups.test.ts's.
+    delete inv.databases.redis.backupDir
+    delete inv.databases.rabbitmq.backupDir
     inv.backups = {keep: {mariadb: 1, postgres: 1}}
     edit(inv)
   })

@@ -124,6 +124,8 @@ function inventoryWithBackupsIn(backupRoot: string): string {
   }
   // The stale-backup test ages its own files; the pgBackRest repository is the lab's.
   if (inv.databases?.patroni) delete inv.databases.patroni.pgbackrest
+  // Redis's and RabbitMQ's backups are the lab's too (test/lab/redis-backups.test.ts).
+  for (const db of ['redis', 'rabbitmq']) if (inv.databases?.[db]) delete inv.databases[db].backupDir
   if (inv.vault?.keysFile) inv.vault.keysFile = abs(inv.vault.keysFile)
   const file = join(mkdtempSync(join(tmpdir(), 'ctl-check-')), 'lab.yml')
   writeFileSync(file, stringifyYaml(inv))
@@ -148,6 +150,8 @@ describe('ctl check against the lab', () => {
     }
     // mariadb-backup ships each backup offsite.
     if (row(report, 'backups-offsite', 'mariadb').status !== 'pass') await ctlOk(['runbook', 'mariadb-backup', LAB, '--yes'])
+    if (row(report, 'backups', 'redis').status !== 'pass') await ctlOk(['runbook', 'redis-backup', LAB, '--yes'])
+    if (row(report, 'backups', 'rabbitmq').status !== 'pass') await ctlOk(['runbook', 'rabbitmq-backup', LAB, '--yes'])
     await openVault()
     // A server an earlier test stopped comes back with `lab up`; give the services that moment
     // (and one more `lab up`) before asking whether the platform is healthy.

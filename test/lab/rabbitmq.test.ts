@@ -1,19 +1,13 @@
-import {execa} from 'execa'
 import {rmSync} from 'node:fs'
-import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {json, projectRoot, runCtl} from '../support/cli.js'
+import {json, runCtl} from '../support/cli.js'
+import {amqp, RABBIT_ADDRESS, rabbitmqctl} from './support/rabbitmq.js'
 
 // RabbitMQ on the lab (seed 002: a 3-node cluster): the rabbitmq check, and rabbitmq-recover after a
 // node's loss, a full stop (the node that stopped last first) and a full stop whose last node lost its
 // data (refused, then --force-boot), with the persistent messages of a quorum queue counted afterwards.
 
-const ADDRESS: Record<string, string> = {h1: '198.18.0.11', h2: '198.18.0.12', h3: '198.18.0.13'}
-const amqp = async (...args: string[]) => {
-  const r = await execa('/usr/bin/python3', [join(projectRoot, 'test', 'lab', 'support', 'amqp.py'), ...args], {reject: false, timeout: 60_000})
-  if (r.exitCode !== 0) throw new Error(`amqp.py ${args.join(' ')}: ${r.stderr}`)
-  return Number(String(r.stdout).trim())
-}
+const ADDRESS = RABBIT_ADDRESS
 /**
  * A quorum queue's count once it answers with it: right after its nodes start, the queue's Raft
  * members elect a leader and replay their log (a second or two), and a declare meanwhile says 0.
@@ -30,23 +24,6 @@ const recover = async (...args: string[]) => {
   const run = await runCtl(['runbook', 'rabbitmq-recover', 'lab', ...args, '--json'], {timeoutMs: 600_000})
   return {exitCode: run.exitCode, result: json(run)}
 }
-/** rabbitmqctl on a lab node, as ctl runs it over SSH (its root home holds the cookie). */
-const rabbitmqctl = (host: string, ...args: string[]) =>
-  execa(
-    'nsenter',
-    [
-      `--net=/run/netns/ctl-lab-${host}`,
-      'env',
-      `HOME=/var/lib/ctl-lab/${host}/root`,
-      '/usr/lib/rabbitmq/bin/rabbitmqctl',
-      '--longnames',
-      '-n',
-      `rabbit@${ADDRESS[host]}`,
-      ...args,
-    ],
-    {reject: false},
-  )
-
 async function healthy(): Promise<void> {
   const up = await runCtl(['lab', 'up', '--only', 'rabbitmq', '--json'], {timeoutMs: 600_000})
   expect(up.exitCode, up.stderr).toBe(0)

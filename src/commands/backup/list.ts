@@ -23,7 +23,7 @@ A mariabackup backup is complete when ctl wrote its manifest (the checksum shown
   static override flags = {
     database: Flags.string({
       description: 'Only this database (pgbackrest: the Patroni cluster’s pgBackRest repository)',
-      options: ['mariadb', 'postgres', 'pgbackrest'],
+      options: ['mariadb', 'postgres', 'pgbackrest', 'redis', 'rabbitmq'],
     }),
   }
 

@@ -3,6 +3,7 @@ import {gatherRestorePoints} from '../../backups/gather.js'
 import {resticSecretsStdin} from '../../backups/restic.js'
 import {restorePointTable} from '../../backups/render.js'
 import {planRetention, removeRestorePointCommand, type RetentionPlan} from '../../backups/retention.js'
+import type {RestorePoint} from '../../backups/restore-points.js'
 import {selectBackupLocations} from '../../backups/select.js'
 import type {InventoryNode} from '../../inventory/schema/index.js'
 import {archiveFilesToPrune, archiveListingCommand, binlogArchiveDir, parseBinlogArchiveRun, removeArchivedBinlogsCommand} from '../../galera/binlog-archive.js'
@@ -42,13 +43,13 @@ export interface BackupPruneResult {
 
 export default class BackupPrune extends CtlCommand {
   static override summary = "Apply the inventory's retention (backups.keep): remove the oldest backups beyond it."
-  static override description = `Lists every restore point (as ctl backup list does), keeps the newest backups.keep.<database> complete ones of each series (MariaDB, its offsite restic copies as a series of their own, forgotten and pruned in the repository; each PostgreSQL database on its own) and removes the older ones, oldest first, after showing the plan and asking.
+  static override description = `Lists every restore point (as ctl backup list does), keeps the newest backups.keep.<database> complete ones of each series (MariaDB, its offsite restic copies as a series of their own, forgotten and pruned in the repository; each PostgreSQL database on its own; Redis; RabbitMQ) and removes the older ones, oldest first, after showing the plan and asking.
 Never removes the newest complete backup (keep is at least 1), a backup ctl did not finish (no manifest or record) or one that does not match its record: those are shown and left for a person. Refuses when a node holding backups cannot be listed.`
   static override examples = ['<%= config.bin %> backup prune lab --dry-run', '<%= config.bin %> backup prune prod --database postgres --yes --json']
   static override args = {env: envArg}
   static override flags = {
     ...changeFlags,
-    database: Flags.string({description: 'Only this database', options: ['mariadb', 'postgres']}),
+    database: Flags.string({description: 'Only this database', options: ['mariadb', 'postgres', 'redis', 'rabbitmq']}),
   }
 
   async run(): Promise<BackupPruneResult> {
@@ -70,7 +71,7 @@ Never removes the newest complete backup (keep is at least 1), a backup ctl did 
           hint: unlisted.hint ?? `Check the host with: ctl exec ${loaded.env} --node ${unlisted.node} -- true`,
         },
       )
-    const plans = planRetention(gathered.points, (p) => loaded.inventory.backups.keep[p.database as 'mariadb' | 'postgres'])
+    const plans = planRetention(gathered.points, (p) => loaded.inventory.backups.keep[p.database as Exclude<RestorePoint['database'], 'pgbackrest'>])
     const pending = plans.flatMap((p) => p.remove)
     const archive = locations.some((l) => l.database === 'mariadb') ? await planArchivePrune(pool, loaded, plans) : undefined
     const archiveCount = archive?.remove.length ?? 0

@@ -40,7 +40,7 @@ export interface BackupScheduleResult {
 
 export default class BackupSchedule extends CtlCommand {
   static override summary = "Install the inventory's backup schedule (backups.schedule) as a cron file on the backup node."
-  static override description = `Renders backups.schedule into <backups.cronDir>/ctl-backups-<env> on each backup node (pgBackRest backups on databases.patroni.pgbackrest.repoNode, run as its osUser, into the local or the offsite repository; mariabackup backups on the Galera backup node, through a script and a 0600 secrets file written beside the cron directory, shipped offsite when backups.offsite is set), compares it with the file there, shows the plan (install, replace, unchanged, remove) and asks before writing. Idempotent: a second run changes nothing. An empty schedule removes the file. Warns when cron does not run on the node (the schedule would never fire).`
+  static override description = `Renders backups.schedule into <backups.cronDir>/ctl-backups-<env> on each backup node (pgBackRest backups on databases.patroni.pgbackrest.repoNode, run as its osUser, into the local or the offsite repository; mariabackup backups on the Galera backup node, through a script and a 0600 secrets file written beside the cron directory, shipped offsite when backups.offsite is set; Redis RDB snapshots and RabbitMQ definitions on their backup nodes, through scripts beside it, the Redis password in a 0600 file), compares it with the file there, shows the plan (install, replace, unchanged, remove) and asks before writing. Idempotent: a second run changes nothing. An empty schedule removes the file. Warns when cron does not run on the node (the schedule would never fire).`
   static override examples = ['<%= config.bin %> backup schedule prod --dry-run', '<%= config.bin %> backup schedule lab --yes --json']
   static override args = {env: envArg}
   static override flags = changeFlags
@@ -125,14 +125,19 @@ export default class BackupSchedule extends CtlCommand {
   }
 }
 
-/** The scheduled MariaDB job's secrets (SQL password, offsite keys), when the schedule has one. */
+/** The scheduled jobs' secrets: MariaDB's (SQL password, offsite keys) and the Redis password, for the jobs the schedule has. */
 function scheduleSecrets(loaded: LoadedInventory): ScheduleSecrets {
-  const galera = loaded.inventory.databases.galera
-  if (!galera || !loaded.inventory.backups.schedule.some((j) => j.job === 'mariadb' || j.job === 'mariadb-binlogs')) return {}
+  const {galera, redis} = loaded.inventory.databases
+  const has = (...jobs: string[]) => loaded.inventory.backups.schedule.some((j) => jobs.includes(j.job))
   return {
-    mariadb: scheduledMariadbSecrets({
-      ...(galera.password ? {sqlPassword: resolveSecret(loaded, galera.password)} : {}),
-      ...(loaded.inventory.backups.offsite ? {offsite: resticSecretsStdin(loaded)} : {}),
-    }),
+    ...(galera && has('mariadb', 'mariadb-binlogs')
+      ? {
+          mariadb: scheduledMariadbSecrets({
+            ...(galera.password ? {sqlPassword: resolveSecret(loaded, galera.password)} : {}),
+            ...(loaded.inventory.backups.offsite ? {offsite: resticSecretsStdin(loaded)} : {}),
+          }),
+        }
+      : {}),
+    ...(redis?.password && has('redis') ? {redis: `${resolveSecret(loaded, redis.password)}\n`} : {}),
   }
 }

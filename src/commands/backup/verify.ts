@@ -34,7 +34,7 @@ The scratch copy needs as much free space in /var/tmp as the backup. Exit 1 when
   static override flags = {
     database: Flags.string({
       description: 'Only this database (pgbackrest: the newest backup in the pgBackRest repository)',
-      options: ['mariadb', 'postgres', 'pgbackrest'],
+      options: ['mariadb', 'postgres', 'pgbackrest', 'redis', 'rabbitmq'],
       aliases: ['component'],
     }),
     at: Flags.string({

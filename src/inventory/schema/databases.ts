@@ -169,6 +169,13 @@ const redis = z.strictObject({
     .min(1),
   /** Most replication lag (bytes behind the master's offset) a healthy replica or a failover target may have. */
   maxLagBytes: z.number().int().nonnegative().default(1048576),
+  /**
+   * Where redis-backup keeps RDB snapshots, on backupNode (default the first member's node). Unset: no
+   * Redis backups (a pure cache needs none); seed 003 backs Redis up daily and keeps 7 days.
+   */
+  backupDir: remotePath.optional(),
+  /** The node that takes and keeps the backups (redis-cli --rdb from a replica over the network). */
+  backupNode: identifier.optional(),
 })
 export type RedisCluster = z.infer<typeof redis>
 
@@ -191,6 +198,17 @@ const rabbitmq = z.strictObject({
   longNames: z.boolean().default(false),
   /** rabbitmqctl on the members (Debian's wrapper runs it as the rabbitmq user, with that user's cookie). */
   rabbitmqctl: remotePath.default('/usr/sbin/rabbitmqctl'),
+  /**
+   * Where rabbitmq-backup keeps the cluster's definitions (queues, exchanges, bindings, users, vhosts,
+   * policies), on backupNode (default the first member's node). Unset: no definitions backups.
+   */
+  backupDir: remotePath.optional(),
+  backupNode: identifier.optional(),
+  /**
+   * RabbitMQ's own scripts (rabbitmq-server, rabbitmqctl, not Debian's wrappers that switch user) on the
+   * backup node: counts and restore drills import the definitions into a scratch broker started from here.
+   */
+  serverBinDir: remotePath.default('/usr/lib/rabbitmq/bin'),
 })
 export type RabbitmqCluster = z.infer<typeof rabbitmq>
 

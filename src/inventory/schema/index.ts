@@ -60,6 +60,8 @@ export const inventorySchema = z
     if (inv.databases.etcd?.backupNode) refersToNode(inv.databases.etcd.backupNode, ['databases', 'etcd', 'backupNode'])
     inv.databases.redis?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'redis', 'members', i, 'node']))
     inv.databases.rabbitmq?.members.forEach((m, i) => refersToNode(m.node, ['databases', 'rabbitmq', 'members', i, 'node']))
+    if (inv.databases.redis?.backupNode) refersToNode(inv.databases.redis.backupNode, ['databases', 'redis', 'backupNode'])
+    if (inv.databases.rabbitmq?.backupNode) refersToNode(inv.databases.rabbitmq.backupNode, ['databases', 'rabbitmq', 'backupNode'])
     inv.vault?.members.forEach((m, i) => refersToNode(m.node, ['vault', 'members', i, 'node']))
     inv.services.forEach((s, i) => {
       s.hosts?.forEach((h, j) => refersToNode(h, ['services', i, 'hosts', j]))

@@ -70,8 +70,11 @@ export const backups = z.strictObject({
     .strictObject({
       mariadb: z.number().int().min(1).default(7),
       postgres: z.number().int().min(1).default(30),
+      /** Seed 003: Redis daily, 7 days. */
+      redis: z.number().int().min(1).default(7),
+      rabbitmq: z.number().int().min(1).default(7),
     })
-    .default({mariadb: 7, postgres: 30}),
+    .default({mariadb: 7, postgres: 30, redis: 7, rabbitmq: 7}),
   /** When set, the preflight's backups check also wants a restore drill (`ctl backup verify`) that passed within this many days. */
   drillMaxAgeDays: z.number().positive().optional(),
   /** Where `ctl backup schedule` writes its cron file on the backup node (`{node}`: the node's name). */
@@ -86,9 +89,11 @@ export const backups = z.strictObject({
         /**
          * pgbackrest: a pgBackRest backup of the Patroni cluster on its repository node; mariadb: a
          * mariabackup backup on the Galera backup node (shipped offsite with backups.offsite);
-         * mariadb-binlogs: its binary logs into the archive (and offsite), for point-in-time restores.
+         * mariadb-binlogs: its binary logs into the archive (and offsite), for point-in-time restores;
+         * redis: an RDB snapshot on the Redis backup node; rabbitmq-definitions: the RabbitMQ cluster's
+         * definitions on its backup node (a member: the job runs rabbitmqctl there).
          */
-        job: z.enum(['pgbackrest', 'mariadb', 'mariadb-binlogs']),
+        job: z.enum(['pgbackrest', 'mariadb', 'mariadb-binlogs', 'redis', 'rabbitmq-definitions']),
         /** pgbackrest only. */
         type: z.enum(['full', 'diff', 'incr']).default('full'),
         /** pgbackrest only: into the repository node's repository, or the offsite one (backups.offsite). */

@@ -101,13 +101,16 @@ export async function hostHealth(port = 8080): Promise<{host: string; status: nu
 
 /**
  * The hosts' answers once the replaced containers are gone: a container of a task Swarm already shut
- * down (e.g. one restarted from a paused bad spec) may answer for a few seconds after a deploy ends.
+ * down (e.g. one restarted from a paused bad spec) may answer for a few seconds after a deploy ends,
+ * and a task Swarm's healthcheck is replacing (e.g. after `lab break app-unhealthy`, `lab up` clears
+ * the ones still there) is missing or answers 503 for a few seconds. Settled: `replicas` answers, all
+ * 200, or what answers at the deadline.
  */
-export async function settledHealth(replicas = 2, seconds = 20): Promise<{host: string; status: number; version?: string}[]> {
+export async function settledHealth(replicas = 2, seconds = 30): Promise<{host: string; status: number; version?: string}[]> {
   const deadline = Date.now() + seconds * 1000
   for (;;) {
     const answers = await hostHealth()
-    if (answers.length <= replicas || Date.now() > deadline) return answers
+    if ((answers.length === replicas && answers.every((a) => a.status === 200)) || Date.now() > deadline) return answers
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
 }

@@ -1,12 +1,12 @@
-import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {loadInventory} from '../../../src/inventory/load.js'
 import {renderCommand} from '../../../src/lib/shell.js'
 import {backupLocations} from '../../../src/backups/locations.js'
-import {mariadbResticRepo, parseResticSnapshots, parseShipSummary, resticShipCommand} from '../../../src/backups/restic.js'
+import {mariadbResticRepo, parseResticSnapshots, parseShipSummary, RESTIC_INIT_LINE, resticShipCommand} from '../../../src/backups/restic.js'
 import {
   listResticPointsCommand,
   parseResticPoints,
@@ -131,5 +131,20 @@ describe('restic for offsite mariabackup backups', () => {
     const script = renderCommand(resticForgetCommand({snapshot: id, originalPath: '/x', repo, drillDir: '/b/ctl-offsite-drills'}))
     expect(script).toContain(`rst forget --prune --quiet ${id}`)
     expect(script).toContain('rm -f /b/ctl-offsite-drills/d2dbfe2d.verify.json')
+  })
+})
+
+describe('restic: the repository made once', () => {
+  it('two jobs on a fresh repository at the same moment: one init, the other waits and finds it made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctl-restic-init-'))
+    // A stand-in for restic with a slow init: without the lock both runs see no config and both init.
+    const fake = `rst() { case $1 in cat) [ -f ${dir}/config ] ;; init) sleep 0.5; [ -f ${dir}/config ] && return 1; echo x >> ${dir}/inits; touch ${dir}/config ;; esac; }`
+    const run = () =>
+      new Promise<number>((resolve) => {
+        const child = spawn('sh', ['-c', `${fake}\n${RESTIC_INIT_LINE}\necho ok`], {env: {...process.env, TMPDIR: dir}})
+        child.on('exit', (code) => resolve(code ?? -1))
+      })
+    expect(await Promise.all([run(), run()])).toEqual([0, 0])
+    expect(readFileSync(join(dir, 'inits'), 'utf8')).toBe('x\n')
   })
 })

@@ -10,12 +10,17 @@ import {renderCommand} from '../../../src/lib/shell.js'
 const loaded = loadInventory(join(import.meta.dirname, '..', '..', '..', 'inventories', 'lab.yml'))
 
 describe('backup schedule', () => {
-  it("renders the lab's schedule as one cron file on the repository node (the backup host h4), run as postgres", () => {
+  it("renders the lab's schedule as one cron file on the backup host h4: pgBackRest as postgres, Redis and RabbitMQ as root", () => {
     const [plan] = planCronFiles(loaded.inventory, 'lab')
     expect(plan).toMatchObject({
       node: 'h4',
       path: '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab',
-      jobs: ['30 1 * * 0: pgbackrest full backup', '30 1 * * 1-6: pgbackrest diff backup'],
+      jobs: [
+        '30 1 * * 0: pgbackrest full backup',
+        '30 1 * * 1-6: pgbackrest diff backup',
+        '40 2 * * *: Redis RDB snapshot',
+        '45 2 * * *: RabbitMQ definitions',
+      ],
     })
     expect(plan!.text!.split('\n')).toEqual([
       "# Written by `ctl backup schedule lab` from the inventory's backups.schedule: edit the inventory and run it again.",
@@ -23,6 +28,8 @@ describe('backup schedule', () => {
       'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       '30 1 * * 0 postgres pgbackrest --config=/var/lib/ctl-lab/h4/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=full --backup-standby backup >> /var/lib/ctl-lab/h4/pgbackrest/log/ctl-schedule.log 2>&1',
       '30 1 * * 1-6 postgres pgbackrest --config=/var/lib/ctl-lab/h4/pgbackrest/pgbackrest.conf --stanza=ctl-lab --type=diff --backup-standby backup >> /var/lib/ctl-lab/h4/pgbackrest/log/ctl-schedule.log 2>&1',
+      '40 2 * * * root mkdir -p /var/lib/ctl-lab/h4/redis-backups && /var/lib/ctl-lab/h4/cron/ctl-backups/redis-backup-lab.sh >> /var/lib/ctl-lab/h4/redis-backups/ctl-schedule.log 2>&1',
+      '45 2 * * * root mkdir -p /var/lib/ctl-lab/h4/rabbitmq-backups && /var/lib/ctl-lab/h4/cron/ctl-backups/rabbitmq-definitions-backup-lab.sh >> /var/lib/ctl-lab/h4/rabbitmq-backups/ctl-schedule.log 2>&1',
       '',
     ])
   })
@@ -40,7 +47,17 @@ describe('backup schedule', () => {
     const plans = planCronFiles(inv, 'lab')
     // One file per backup node: the repository's (h4) and the MariaDB backup node's (h3), whose job files go too.
     expect(plans.map((p) => p.node)).toEqual(['h4', 'h3'])
-    expect(plans[0]).toMatchObject({path: '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab', jobs: []})
+    // The Redis and RabbitMQ jobs' files on h4 go too.
+    expect(plans[0]).toEqual({
+      node: 'h4',
+      path: '/var/lib/ctl-lab/h4/cron/cron.d/ctl-backups-lab',
+      jobs: [],
+      stale: [
+        '/var/lib/ctl-lab/h4/cron/ctl-backups/redis-backup-lab.sh',
+        '/var/lib/ctl-lab/h4/cron/ctl-backups/redis-backup-lab.secrets',
+        '/var/lib/ctl-lab/h4/cron/ctl-backups/rabbitmq-definitions-backup-lab.sh',
+      ],
+    })
     const plan = plans[1]
     const stale = [
       '/var/lib/ctl-lab/h3/cron/ctl-backups/mariadb-backup-lab.sh',
@@ -55,8 +72,11 @@ describe('backup schedule', () => {
     expect(renderCommand(applyCronFileCommand(plan!))).toBe(`rm -f /var/lib/ctl-lab/h3/cron/cron.d/ctl-backups-lab && rm -f ${stale.join(' ')}`)
     const [full] = planCronFiles(loaded.inventory, 'lab')
     expect(cronFileAction(full!, undefined)).toBe('install')
-    expect(cronFileAction(full!, full!.text)).toBe('unchanged')
-    expect(cronFileAction(full!, full!.text!.trimEnd())).toBe('unchanged')
+    // The job files there as planned (by hash): unchanged; one missing: replaced.
+    const there = new Map((full!.support ?? []).map((f) => [f.path, createHash('sha256').update(f.text).digest('hex')] as const))
+    expect(cronFileAction(full!, full!.text, there)).toBe('unchanged')
+    expect(cronFileAction(full!, full!.text!.trimEnd(), there)).toBe('unchanged')
+    expect(cronFileAction(full!, full!.text)).toBe('replace')
     expect(cronFileAction(full!, 'other')).toBe('replace')
     expect(parseCronFile('present\na\nb')).toBe('a\nb')
     expect(parseCronFile('absent\n')).toBeUndefined()

@@ -7,7 +7,7 @@ import {parseRabbitView, RABBIT_VIEW_EVAL} from 'ctl/rabbitmq/facts.js'
 import {lastLines} from 'ctl/lib/output.js'
 import {inNetns, runningDaemon, stopProcess, waitFor} from '../daemon.js'
 import {ensureLabPassword, writeIfChanged} from '../lab-files.js'
-import {isDefaultLab, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
+import {isDefaultLab, labBackupHost, type LabComponent, type LabContext, type LabHost, type LabStatusRow} from '../types.js'
 import {RABBITMQ_COOKIE_FILE, rabbitmqConfig, rabbitmqControlScript, rabbitmqEnv, rabbitmqPaths, rabbitNodeName} from './rabbitmq-files.js'
 
 /**
@@ -41,6 +41,15 @@ async function clusterView(host: LabHost): Promise<{members: string[]; running: 
 }
 const runningNodes = async (host: LabHost) => (await clusterView(host))?.running
 
+function writeCookie(file: string, cookie: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600)
+  writeFileSync(file, cookie, {mode: 0o400})
+  chmodSync(file, 0o400)
+}
+
+/** The backup host's cookie, in its root home (bound on /root in its SSH sessions). */
+const backupCookie = (host: LabHost) => `${host.stateDir}/root/.erlang.cookie`
+
 async function up(ctx: LabContext): Promise<void> {
   if (!isDefaultLab(ctx)) return
   const hosts = ctx.hosts.slice(0, 3)
@@ -50,11 +59,11 @@ async function up(ctx: LabContext): Promise<void> {
     writeIfChanged(p.config, rabbitmqConfig(host), 0o644)
     writeIfChanged(p.plugins, '[].\n', 0o644)
     writeIfChanged(p.script, rabbitmqControlScript(host), 0o755)
-    const cookieFile = `${p.home}/.erlang.cookie`
-    if (existsSync(cookieFile)) chmodSync(cookieFile, 0o600)
-    writeFileSync(cookieFile, cookie, {mode: 0o400})
-    chmodSync(cookieFile, 0o400)
+    writeCookie(`${p.home}/.erlang.cookie`, cookie)
   }
+  // The backup host runs no node but backs the cluster up (rabbitmq-backup: rabbitmqctl against it), with its cookie.
+  const backupHost = labBackupHost(ctx)
+  if (backupHost) writeCookie(backupCookie(backupHost), cookie)
   await forEachLimited(hosts, hosts.length, async (host) => {
     if (running(host) !== undefined) return
     const r = await control(host, 'start')
@@ -141,6 +150,8 @@ async function down(ctx: LabContext): Promise<void> {
     rmSync(p.base, {recursive: true, force: true})
     rmSync(`${p.home}/.erlang.cookie`, {force: true})
   })
+  const backupHost = labBackupHost(ctx)
+  if (backupHost) rmSync(backupCookie(backupHost), {force: true})
 }
 
 async function status(ctx: LabContext): Promise<LabStatusRow[]> {
