@@ -45,6 +45,15 @@ if (major < 22 && existsSync(localNode) && !process.env.CTL_REEXEC) {
   const {name, version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   console.log(`${name}/${version} ${process.platform}-${process.arch === 'ia32' ? 'x86' : process.arch} node-${process.version}`)
 } else {
+  // --no-color anywhere before `--` means NO_COLOR (https://no-color.org), which every library ctl
+  // prints through honours (oclif's help, listr2, ora); a FORCE_COLOR from the environment yields to it.
+  const end = process.argv.includes('--') ? process.argv.indexOf('--') : process.argv.length
+  const noColor = process.argv.slice(0, end).lastIndexOf('--no-color')
+  if (noColor > 1) {
+    process.argv = process.argv.filter((arg, i) => i >= end || arg !== '--no-color')
+    process.env.NO_COLOR = '1'
+    delete process.env.FORCE_COLOR
+  }
   // From a source checkout (packages/lab is beside bin/, which the published package never has), oclif's
   // development plugins load: the lab (`ctl lab ...`). Installed from the registry, ctl is the product alone.
   if (!process.env.NODE_ENV && existsSync(fileURLToPath(new URL('../packages/lab/package.json', import.meta.url)))) {
