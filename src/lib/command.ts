@@ -1,12 +1,13 @@
 import {Args, Command, Errors, Flags} from '@oclif/core'
-import {appendAudit} from './audit.js'
+import {appendAudit, operatorName, type AuditEntry} from './audit.js'
 import {CtlError, ExitCode, toCtlError} from './errors.js'
 import {outputJson, outputLine} from './light.js'
 import {setProgressQuiet} from './progress.js'
-import {redact} from './redact.js'
+import {redact, redactDeep} from './redact.js'
 import {loadInventory, type LoadedInventory} from '../inventory/load.js'
 import {registerInventorySecrets} from '../inventory/secrets.js'
 import {SshPool} from '../ssh/pool.js'
+import {appendHistoryCommand, historyLine, isShared} from '../history/shared.js'
 
 /** What a command tells the audit log about itself. */
 export interface AuditContext {
@@ -37,6 +38,9 @@ export abstract class CtlCommand extends Command {
    */
   protected unredactedJsonKey?: string
   private pools: SshPool[] = []
+  /** The environment this run acts on (loadEnv): its shared history gets the run's line. */
+  private loaded?: LoadedInventory
+  private readonly startedAt = Date.now()
 
   protected override async init(): Promise<void> {
     await super.init()
@@ -52,6 +56,7 @@ export abstract class CtlCommand extends Command {
     const loaded = loadInventory(envOrPath)
     registerInventorySecrets(loaded)
     this.auditContext = {...this.auditContext, env: loaded.env}
+    this.loaded = loaded
     return loaded
   }
 
@@ -103,18 +108,40 @@ export abstract class CtlCommand extends Command {
   }
 
   protected override async finally(error: Error | undefined): Promise<unknown> {
-    for (const pool of this.pools) pool.dispose()
     if (!error) await this.writeAudit()
+    for (const pool of this.pools) pool.dispose()
     return super.finally(error)
   }
 
   private async writeAudit(): Promise<void> {
     if (!this.auditContext) return
     const {outcome, ...rest} = this.auditContext
+    const entry = {command: [this.id ?? this.constructor.name, ...this.argv].join(' '), outcome: outcome ?? 'ok', ...rest}
     try {
-      appendAudit({command: [this.id ?? this.constructor.name, ...this.argv].join(' '), outcome: outcome ?? 'ok', ...rest})
+      appendAudit(entry)
     } catch (error) {
       this.logToStderr(`Warning: could not write the audit log: ${(error as Error).message}`)
+    }
+    if (this.loaded && isShared(this.id ?? '', entry.outcome)) await this.shareHistory(this.loaded, entry)
+  }
+
+  /** The run's line in the environment's shared history; a platform that cannot take it never fails the command. */
+  private async shareHistory(loaded: LoadedInventory, entry: AuditEntry & {outcome: string}): Promise<void> {
+    const node = loaded.inventory.nodes.find((n) => n.role === 'manager')
+    if (!node) return
+    const line = historyLine({...entry, time: new Date().toISOString(), operator: operatorName(), env: loaded.env, durationMs: Date.now() - this.startedAt})
+    try {
+      const pool = this.pools[0] ?? this.sshPool(loaded)
+      const r = await pool.run(node, appendHistoryCommand(loaded.inventory.deployLock.dir, loaded.env), {
+        stdin: `${JSON.stringify(redactDeep(line))}\n`,
+        timeoutMs: 5000,
+        step: 'shared history',
+      })
+      if (r.code !== 0) throw new Error(r.stderr.trim().split('\n').pop() || `exit ${r.code}`)
+    } catch (error) {
+      this.logToStderr(
+        `Warning: this run is not in ${loaded.env}'s shared history on ${node.name} (${toCtlError(error).message}); it is in the local audit log.`,
+      )
     }
   }
 }
