@@ -1,6 +1,6 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {runCtl} from '../support/cli.js'
-import {appJson, appImage, appTasks, deployApp, ensureSwarm, hostHealth, settledHealth} from './support/app.js'
+import {appJson, appImage, appTasks, deployApp, ensureSwarm, settledHealth} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 /** Swarm's update state and delay of app_app: clean is no update (or completed) and the resting delay. */
@@ -41,7 +41,7 @@ describe('ctl deploy of bad releases', () => {
     expect(await appImage()).toBe('ctl-lab/app:v1')
     const running = (await appTasks()).filter((t) => t.desired === 'running')
     expect(running.map((t) => `${t.image} ${t.state}`)).toEqual(['ctl-lab/app:v1 running', 'ctl-lab/app:v1 running'])
-    expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v1', 'v1'])
+    expect((await settledHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v1', 'v1'])
     expect(await updateState()).toMatch(/^(null|\{"State":"completed".*\}) 4s$/)
     const check = await runCtl(['check', 'run', 'lab', 'service-health', '--json'])
     expect(check.exitCode, check.stdout).toBe(0)

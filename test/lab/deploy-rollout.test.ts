@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {execa} from 'execa'
 import {projectRoot, runCtl} from '../support/cli.js'
-import {appJson, appImage, appTasks, deployApp, ensureSwarm, hostHealth, shortImages} from './support/app.js'
+import {appJson, appImage, appTasks, deployApp, ensureSwarm, settledHealth, shortImages} from './support/app.js'
 import {docker} from './support/swarm.js'
 
 // ctl deploy against the lab's real swarm, with the real app image behind HAProxy.
@@ -25,7 +25,7 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     // Independently of ctl: two running tasks of v2, each answering its /health with its version.
     const running = (await appTasks()).filter((t) => t.desired === 'running' && t.state === 'running')
     expect(running.map((t) => t.image)).toEqual(['ctl-lab/app:v2', 'ctl-lab/app:v2'])
-    expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
+    expect((await settledHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
   })
 
   it('stops at the first task when /health fails, rolls back, and leaves the old version healthy', async () => {
@@ -50,7 +50,7 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     expect(await appImage()).toBe('ctl-lab/app:v2')
     const running = tasks.filter((t) => t.desired === 'running' && t.state === 'running')
     expect(running.map((t) => t.image)).toEqual(['ctl-lab/app:v2', 'ctl-lab/app:v2'])
-    expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
+    expect((await settledHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
     // The audit log says what changed and how it ended.
     const entry = shortImages(JSON.parse(readFileSync(audit, 'utf8').trim().split('\n').at(-1)!))
     expect(entry).toMatchObject({
@@ -80,7 +80,7 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     expect(run.exitCode, run.stderr).toBe(0)
     expect(appJson(run).swarm).toMatchObject({outcome: 'updated', finalImage: 'ctl-lab/app:v2'})
     expect(await appImage()).toBe('ctl-lab/app:v2')
-    expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
+    expect((await settledHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v2', 'v2'])
     // The history lists every release, newest first; --to takes any good one by its number.
     const releases = appJson(await runCtl(['releases', 'lab', 'app', '--json'])).releases as {id: number; image: string; kind: string; outcome: string}[]
     expect(releases[0]).toMatchObject({image: 'ctl-lab/app:v2', kind: 'rollback', outcome: 'ok'})
@@ -93,7 +93,7 @@ describe('ctl deploy lab (rollout, failed gate, rollback)', () => {
     const to = await runCtl(['rollback', 'lab', 'app', '--to', String(v1.id), '--yes', '--json'])
     expect(to.exitCode, to.stderr).toBe(0)
     expect(appJson(to).target).toMatchObject({to: 'ctl-lab/app:v1', release: v1.id})
-    expect((await hostHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v1', 'v1'])
+    expect((await settledHealth()).filter((h) => h.status === 200).map((h) => h.version)).toEqual(['v1', 'v1'])
   })
 
   it('a declined rollback exits 2 and changes nothing', async () => {
