@@ -112,13 +112,21 @@ export function parseShipSummary(stdout: string): string | undefined {
   return undefined
 }
 
+/**
+ * Runs `list` (a restic command printing JSON) when the repository exists; an absent one prints `[]`
+ * (nothing shipped yet). Absent means the store answered that the config is not there: restic asks
+ * "Is there a repository at the following location?" after ANY failure to read it, an unreachable
+ * store (connection refused, TLS, credentials) included, which is an error here (exit 4, restic's
+ * Fatal line on stderr), never an empty list.
+ */
+export function resticListOrEmpty(list: string): string {
+  const absent = `printf %s "$err" | grep -qiE 'key does not exist|NoSuchKey|no such file or directory'`
+  return `if err=$(rst cat config 2>&1 > /dev/null); then ${list}; elif ${absent}; then echo '[]'; else printf 'restic: %s\\n' "$(printf %s "$err" | grep -m 1 '^Fatal' || printf %s "$err" | tail -n 1)" >&2; exit 4; fi`
+}
+
 /** The repository's ctl snapshots as JSON (an absent repository prints `[]`: nothing shipped yet). */
 export function resticSnapshotsScript(repo: ResticRepo): string {
-  return [
-    ...resticEnvLines(repo),
-    // No repository yet is no snapshot yet; a wrong key or an unreachable store is an error.
-    `if err=$(rst cat config 2>&1 > /dev/null); then rst snapshots --no-lock --json --tag ${MARIADB_TAG}; elif printf %s "$err" | grep -q 'Is there a repository'; then echo '[]'; else printf 'restic: %s\\n' "$(printf %s "$err" | grep -v '^s3:' | tail -n 1)" >&2; exit 4; fi`,
-  ].join('\n')
+  return [...resticEnvLines(repo), resticListOrEmpty(`rst snapshots --no-lock --json --tag ${MARIADB_TAG}`)].join('\n')
 }
 
 export interface ResticSnapshot {

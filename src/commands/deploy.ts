@@ -68,6 +68,7 @@ The stack files are the truth: a service's image is the file's, unless --image o
       path: lock.path,
       brokeLockOf: lock.broke ? `${lock.broke.holder ?? 'unknown'} since ${lock.broke.since ?? '?'}` : undefined,
     }
+    this.notifyStart(loaded, 'deploy', version)
     return whileHolding(lock, async () => {
       if (!flags['skip-preflight']) {
         const blockers = preflightBlockers(await deployPreflight(loaded, pool))

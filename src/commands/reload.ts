@@ -48,6 +48,7 @@ export default class Reload extends CtlCommand {
     const pool = this.sshPool(loaded)
     const lock = await acquireLock(pool, loaded, {version: `reload ${service.name}`, message: flags.message, forceUnlock: false, yes: flags.yes})
     const started = Date.now()
+    this.notifyStart(loaded, 'reload', service.name)
     return whileHolding(lock, async () => {
       if (service.strategy === 'hosts') {
         const hosts = await reloadHosts(pool, loaded, service, (text) => this.jsonEnabled() || this.logToStderr(text))

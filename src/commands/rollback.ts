@@ -55,6 +55,7 @@ export default class Rollback extends CtlCommand {
       forceUnlock: false,
       yes: flags.yes,
     })
+    this.notifyStart(loaded, 'rollback', `${service.name} to ${target.to}`)
     return whileHolding(lock, async () => {
       const swarm = await rollbackService(pool, loaded, service, target)
       const outcome = swarm.outcome === 'updated' ? 'ok' : swarm.outcome

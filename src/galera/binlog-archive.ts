@@ -1,6 +1,6 @@
 import type {GaleraCluster, GaleraMember} from '../inventory/schema/databases.js'
 import {quote, shellCommand, type RemoteCommand} from '../lib/shell.js'
-import {RESTIC_INIT_LINE, resticEnvLines, type ResticRepo} from '../backups/restic.js'
+import {RESTIC_INIT_LINE, resticEnvLines, resticListOrEmpty, type ResticRepo} from '../backups/restic.js'
 import {listPitrBackupsCommand} from './pitr.js'
 
 /**
@@ -148,10 +148,7 @@ export function binlogShipCommand(repo: ResticRepo, archiveDir: string, cluster:
 /** The archive's snapshots of `archiveDir`, restic's JSON (no repository yet prints `[]`). */
 export function offsiteBinlogSnapshotsCommand(repo: ResticRepo, archiveDir: string): RemoteCommand {
   return {
-    script: [
-      ...resticEnvLines(repo),
-      `if err=$(rst cat config 2>&1 > /dev/null); then rst snapshots --no-lock --json --tag ${BINLOG_ARCHIVE_TAG} --path ${quote(archiveDir)}; elif printf %s "$err" | grep -q 'Is there a repository'; then echo '[]'; else printf 'restic: %s\\n' "$(printf %s "$err" | tail -n 1)" >&2; exit 4; fi`,
-    ].join('\n'),
+    script: [...resticEnvLines(repo), resticListOrEmpty(`rst snapshots --no-lock --json --tag ${BINLOG_ARCHIVE_TAG} --path ${quote(archiveDir)}`)].join('\n'),
   }
 }
 

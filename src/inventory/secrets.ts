@@ -53,6 +53,7 @@ function inventorySecretRefs(inventory: Inventory): string[] {
     inventory.backups?.offsite?.encryptionKey,
     vaultToken,
     ...inventory.registries.map((r) => r.password),
+    ...inventory.notify.webhooks.map((w) => w.url),
   ]
   return refs.filter((ref): ref is string => Boolean(ref))
 }

@@ -8,6 +8,9 @@ import {loadInventory, type LoadedInventory} from '../inventory/load.js'
 import {registerInventorySecrets} from '../inventory/secrets.js'
 import {SshPool} from '../ssh/pool.js'
 import {appendHistoryCommand, historyLine, isShared} from '../history/shared.js'
+import {endEvent, type Notification, type NotifyKind} from '../notify/message.js'
+import {Notifier} from '../notify/send.js'
+import {hostname} from 'node:os'
 
 /** What a command tells the audit log about itself. */
 export interface AuditContext {
@@ -41,6 +44,8 @@ export abstract class CtlCommand extends Command {
   /** The environment this run acts on (loadEnv): its shared history gets the run's line. */
   private loaded?: LoadedInventory
   private readonly startedAt = Date.now()
+  /** Set by `notifyStart`: the run's end is told to the same webhooks. */
+  private notifying?: {notifier: Notifier; loaded: LoadedInventory; kind: NotifyKind; what: string}
 
   protected override async init(): Promise<void> {
     await super.init()
@@ -65,6 +70,43 @@ export abstract class CtlCommand extends Command {
     const pool = new SshPool(loaded)
     this.pools.push(pool)
     return pool
+  }
+
+  /**
+   * Tells the inventory's webhooks (`notify:`) that this run starts acting on the environment; its
+   * end (or refusal, or a deploy's rollback) is told when the command ends. Sent in the background:
+   * a webhook that fails or hangs never fails or slows the work, and is reported at the end.
+   */
+  protected notifyStart(loaded: LoadedInventory, kind: NotifyKind, what: string): void {
+    const notifier = new Notifier(loaded)
+    if (!notifier.enabled || this.notifying) return
+    this.notifying = {notifier, loaded, kind, what}
+    notifier.send(this.notification(`${kind}.start`))
+  }
+
+  private notification(event: Notification['event'], end?: {outcome: string; error?: string}): Notification {
+    const {loaded, what} = this.notifying!
+    return {
+      event,
+      env: loaded.env,
+      operator: operatorName(),
+      from: hostname(),
+      command: [(this.id ?? '').replaceAll(':', ' '), ...this.argv].join(' '),
+      what,
+      at: new Date().toISOString(),
+      ...(end ? {outcome: end.outcome, durationMs: Date.now() - this.startedAt, ...(end.error ? {error: end.error.slice(0, 500)} : {})} : {}),
+    }
+  }
+
+  /** The end of a notified run, then a bounded wait for the calls under way; failed webhooks are warned about, never fatal. */
+  private async notifyEnd(outcome: string, detail: unknown): Promise<void> {
+    if (!this.notifying) return
+    const {notifier, kind} = this.notifying
+    const d = detail as {error?: unknown; reason?: unknown; services?: {reason?: unknown}[]} | undefined
+    const error = [d?.error, d?.reason, ...(d?.services?.map((s) => s.reason) ?? [])].find((r): r is string => typeof r === 'string')
+    notifier.send(this.notification(endEvent(kind, outcome), {outcome, ...(error ? {error} : {})}))
+    this.notifying = undefined
+    for (const failure of await notifier.settle()) this.logToStderr(`Warning: notification not delivered: ${failure}`)
   }
 
   /** Marks the run as failed (exit 1) while still printing its result. */
@@ -123,6 +165,7 @@ export abstract class CtlCommand extends Command {
       this.logToStderr(`Warning: could not write the audit log: ${(error as Error).message}`)
     }
     if (this.loaded && isShared(this.id ?? '', entry.outcome)) await this.shareHistory(this.loaded, entry)
+    await this.notifyEnd(entry.outcome, rest.detail)
   }
 
   /** The run's line in the environment's shared history; a platform that cannot take it never fails the command. */

@@ -57,12 +57,13 @@ function writeInfoScript(path: string): string {
   return `cat > ${quote(`${path}/.info.json.new`)} && mv ${quote(`${path}/.info.json.new`)} ${quote(`${path}/info.json`)}`
 }
 
-function printLockScript(path: string): string {
-  const info = quote(`${path}/info.json`)
+/** `word` is the lock directory as a shell word: a quoted path, or a variable like `"$d"`. */
+function printLockScript(word: string): string {
+  const info = `${word}/info.json`
   // A lock just taken has its details a moment later (mkdir, then the write), and one being taken over
   // is briefly gone (moved away, then made again): read the details again for up to 2 s until they are there.
   const read = `i=0; while [ $i -lt 20 ]; do c=$(cat ${info} 2>/dev/null) && [ -n "$c" ] && break; c=; sleep 0.1; i=$((i+1)); done`
-  return `${read}; if m=$(stat -c %Y ${quote(path)} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; if [ -n "$c" ]; then printf '%s\\n' "$c"; else printf '{}'; fi`
+  return `${read}; if m=$(stat -c %Y ${word} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; if [ -n "$c" ]; then printf '%s\\n' "$c"; else printf '{}'; fi`
 }
 
 /** Token test: the lock holds exactly this token (or, for `undefined`, a lock whose details carry none). */
@@ -75,14 +76,33 @@ function holdsTokenTest(path: string, token: string | undefined): string {
 export function acquireLockScript(place: LockPlace): {script: string} {
   const path = lockPath(place)
   return {
-    script: `mkdir -p ${quote(place.dir)} && if mkdir ${quote(path)} 2>/dev/null; then ${writeInfoScript(path)}; else ${printLockScript(path)}; exit ${LOCK_HELD_EXIT}; fi`,
+    script: `mkdir -p ${quote(place.dir)} && if mkdir ${quote(path)} 2>/dev/null; then ${writeInfoScript(path)}; else ${printLockScript(quote(path))}; exit ${LOCK_HELD_EXIT}; fi`,
   }
 }
 
 /** Prints the lock (see `parseLockView`), or nothing when there is no lock. */
 export function readLockScript(place: LockPlace): {script: string} {
   const path = lockPath(place)
-  return {script: `if [ -d ${quote(path)} ]; then ${printLockScript(path)}; fi`}
+  return {script: `if [ -d ${quote(path)} ]; then ${printLockScript(quote(path))}; fi`}
+}
+
+/** Prints every lock in `dir`: `== <name>` (without `.lock`), then the lock as `readLockScript` prints it. */
+export function listLocksScript(dir: string): {script: string} {
+  const base = dir.replace(/\/+$/, '')
+  return {
+    script: `for d in ${quote(base)}/*.lock; do [ -d "$d" ] || continue; n=\${d##*/}; printf '== %s\\n' "\${n%.lock}"; ${printLockScript('"$d"')}; echo; done`,
+  }
+}
+
+/** Reads what `listLocksScript` printed: each lock's name and view. */
+export function parseLockList(text: string): {name: string; view: LockView}[] {
+  return text
+    .split(/^== /m)
+    .slice(1)
+    .map((chunk) => {
+      const newline = chunk.indexOf('\n')
+      return {name: chunk.slice(0, newline < 0 ? undefined : newline).trim(), view: parseLockView(newline < 0 ? '' : chunk.slice(newline + 1).trim())}
+    })
 }
 
 /** Removes the lock only if it still carries our token (a lock taken over meanwhile is left alone). */
@@ -108,7 +128,7 @@ export function takeOverLockScript(place: LockPlace, staleToken: string | undefi
   const path = lockPath(place)
   const guard = `${path}/takeover-of-${staleToken ?? 'untokened'}`
   const tomb = `${place.dir.replace(/\/+$/, '')}/.${place.name}.broken-${myToken}`
-  const lost = `{ ${printLockScript(path)}; exit ${LOCK_HELD_EXIT}; }`
+  const lost = `{ ${printLockScript(quote(path))}; exit ${LOCK_HELD_EXIT}; }`
   return {
     script: [
       `if ! ${holdsTokenTest(path, staleToken)} || ! mkdir ${quote(guard)} 2>/dev/null; then ${lost}; fi`,

@@ -48,6 +48,7 @@ export abstract class RunbookCommand extends CtlCommand {
     const loaded = this.loadEnv(env)
     const pool = this.sshPool(loaded)
     const print = (line: string) => this.log(line)
+    if (!flags['dry-run']) this.notifyStart(loaded, 'runbook', runbook.name)
     const result = await runRunbook(runbook, {
       loaded,
       remote: pool,

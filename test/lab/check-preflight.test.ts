@@ -9,6 +9,7 @@ import type {PreflightReport} from '../../src/checks/report.js'
 import type {CheckResult} from '../../src/checks/types.js'
 import {json, projectRoot, runCtl, type CliRun} from '../support/cli.js'
 import {labInventoryCopy} from './support/swarm.js'
+import {expectStatusListsFirst, labStatus} from './support/status.js'
 
 // `ctl check preflight` against the real lab: all pass when healthy; after each `ctl lab break`
 // scenario the right check fails with its hint while the others still report; exit codes 0/1/2.
@@ -213,6 +214,55 @@ describe('ctl check against the lab', () => {
     expect(table.stdout).toMatch(/passed, \d+ warnings?, 0 failed, 0 could not run, 1 skipped → fit to deploy \(exit 0\)$/m)
   })
 
+  it('ctl status on the healthy lab: no problem, exit 0, every part filled in; plain text without a terminal; --watch redraws', async () => {
+    const {run, report} = await labStatus()
+    expect(report.problems).toEqual([])
+    expect(run.exitCode).toBe(0)
+    expect(report.nodes.map((n) => [n.name, n.reachable, n.state ?? '-'])).toEqual([
+      ['h1', true, 'ready'],
+      ['h2', true, 'ready'],
+      ['h3', true, 'ready'],
+      ['h4', true, '-'],
+    ])
+    expect(report.nodes.filter((n) => n.leader)).toHaveLength(1)
+    const app = report.services.find((s) => s.name === 'app')!
+    expect(app).toMatchObject({swarmName: 'app_app', image: expect.stringMatching(/^ctl-lab\/app:/), running: 2, desired: 2, health: 'pass'})
+    expect(app.lastRelease).toMatchObject({kind: expect.any(String), who: expect.any(String)})
+    expect(report.clusters.map((c) => `${c.name} ${c.state}`)).toEqual([
+      'swarm ok',
+      'etcd ok',
+      'patroni ok',
+      'galera ok',
+      'galera backup replica ok',
+      'redis ok',
+      'rabbitmq ok',
+      'vault ok',
+    ])
+    for (const name of ['swarm', 'patroni', 'redis', 'vault']) expect(report.clusters.find((c) => c.name === name)!.leader, name).toMatch(/^(h[123]|198\.18\.)/)
+    expect(report.backups.map((b) => b.component)).toEqual(expect.arrayContaining(['mariadb', 'postgres', 'redis', 'rabbitmq']))
+    expect(report.locks).toEqual([])
+
+    const text = await runCtl(['status', LAB], {env: vaultEnv(), timeoutMs: 120_000})
+    expect(text.exitCode).toBe(0)
+    expect(text.stdout).toMatch(/^ctl status lab .* no problems$/m)
+    expect(text.stdout).not.toContain('\u001B[')
+    expect(text.stdout).toMatch(/^CLUSTERS$/m)
+    expect(text.stdout).toMatch(/^ {2}galera +ok +Primary, Synced, size 3\/3 \(all 3 ok\)$/m)
+    const coloured = await runCtl(['status', LAB], {env: {...vaultEnv(), FORCE_COLOR: '1'}, timeoutMs: 120_000})
+    expect(coloured.stdout).toContain('\u001B[32mno problems')
+    const plain = await runCtl(['status', LAB, '--no-color'], {env: {...vaultEnv(), FORCE_COLOR: '1'}, timeoutMs: 120_000})
+    expect(plain.stdout).not.toContain('\u001B[')
+
+    // --watch: one JSON line per round until interrupted.
+    const watched = await runCtl(['status', LAB, '--watch', '--interval', '1', '--json'], {env: vaultEnv(), timeoutMs: 9000})
+    const rounds = watched.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {env: string; problems: unknown[]})
+    expect(rounds.length).toBeGreaterThanOrEqual(2)
+    for (const round of rounds) expect(round).toMatchObject({env: 'lab', problems: []})
+  })
+
   it('fails the backups-offsite check when the newest offsite copy is older than the offsite RPO', async () => {
     const strict = labInventoryCopy((inv) => {
       inv.backups.offsite.rpoHours = 0.0001
@@ -288,6 +338,8 @@ describe('ctl check against the lab', () => {
         expect(row(report, 'memory', host).status).toBe('pass')
       }
       othersStillReport(report)
+      const status = await expectStatusListsFirst(undefined, 'ssh', 'h2')
+      expect(status.nodes.find((n) => n.name === 'h2')).toMatchObject({reachable: false})
       // Nothing failed among these, but h2's could not run: exit 2.
       const partial = await preflight(['run', LAB, 'disk-free', 'memory'])
       // h1, h3 and the backup host h4 pass both.
@@ -308,6 +360,11 @@ describe('ctl check against the lab', () => {
       expect(app.detail).toMatch(/\/health answers wrong: .*HTTP 503/)
       expect(app.hint).toContain('ctl rollback lab app')
       othersStillReport(report)
+      const status = await expectStatusListsFirst(undefined, 'service-health', 'app')
+      expect(status.problems[0]!.hint).toContain('ctl rollback lab app')
+      const text = await runCtl(['status', LAB], {env: vaultEnv(), timeoutMs: 120_000})
+      expect(text.exitCode).toBe(1)
+      expect(text.stdout.split('\n').slice(2, 4).join('\n')).toMatch(/^PROBLEMS\n {2}FAIL {3}service-health app: .*HTTP 503/)
     } finally {
       await repair(baseline)
     }
@@ -322,6 +379,8 @@ describe('ctl check against the lab', () => {
       expect(row(report, 'galera', 'h3').hint).toContain('ctl runbook galera-recover lab')
       expect(row(report, 'galera', 'h1').detail).toBe('Primary, Synced, size 2/3')
       othersStillReport(report)
+      const status = await expectStatusListsFirst(undefined, 'galera', 'h3')
+      expect(status.clusters.find((c) => c.name === 'galera')).toMatchObject({state: 'degraded'})
     } finally {
       await repair(baseline)
     }
@@ -338,6 +397,8 @@ describe('ctl check against the lab', () => {
         ['h3', 'fail', 'mariadbd is not running'],
       ])
       othersStillReport(report)
+      const status = await expectStatusListsFirst(undefined, 'galera', 'h1')
+      expect(status.clusters.find((c) => c.name === 'galera')).toMatchObject({state: 'down'})
     } finally {
       await repair(baseline)
     }
@@ -357,6 +418,7 @@ describe('ctl check against the lab', () => {
       )
       expect(lost.every((r) => Boolean(r.hint))).toBe(true)
       othersStillReport(report)
+      await expectStatusListsFirst(undefined, 'patroni', /.+/)
     } finally {
       await repair(baseline)
     }
@@ -372,6 +434,8 @@ describe('ctl check against the lab', () => {
         expect(row(report, 'vault', host).hint).toBe(`ctl vault unseal lab --node ${host} with the key holders' shares.`)
       }
       othersStillReport(report)
+      const status = await expectStatusListsFirst(undefined, 'vault', 'h1')
+      expect(status.clusters.find((c) => c.name === 'vault')).toMatchObject({state: 'down'})
     } finally {
       await repair(baseline)
     }

@@ -3,6 +3,7 @@ import {readFileSync, writeFileSync, copyFileSync} from 'node:fs'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 import {cluster, ensureHealthy} from './support/patroni.js'
+import {expectStatusListsFirst, labStatus} from './support/status.js'
 
 // etcd on the lab (Patroni's DCS, 3 members): the etcd check (quorum, one leader, alarms, database
 // size), and the loss of a member's data directory recovered by etcd-member-replace, with Patroni's
@@ -54,10 +55,12 @@ describe('etcd (lab)', () => {
     for (let i = 1; i <= 40; i++) await etcdctl(URLS.h1!, 'put', `/apisix/routes/${i}`, JSON.stringify({id: i, uri: `/r${i}`}))
     const patroniKeys = await keysOn('h1', '/service/ctl-lab/')
     expect(patroniKeys).toEqual(expect.arrayContaining(['/service/ctl-lab/leader', '/service/ctl-lab/config']))
+    const {report: before} = await labStatus()
     const broke = await runCtl(['lab', 'break', 'etcd-member-loss', 'h3', '--yes'])
     expect(broke.exitCode, broke.stderr).toBe(0)
     const lost = rows(await check()).find((r: any) => r.target === 'etcd-h3')
     expect(lost).toMatchObject({status: 'fail', hint: expect.stringContaining('etcd-member-replace')})
+    await expectStatusListsFirst(before, 'etcd', 'etcd-h3')
     const up = await runCtl(['lab', 'up', '--only', 'patroni', '--json'], {timeoutMs: 300_000})
     expect(up.exitCode).not.toBe(0)
     expect(`${up.stdout}${up.stderr}`).toContain('etcd-member-replace')

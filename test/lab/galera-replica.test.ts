@@ -7,6 +7,7 @@ import {replicaPaths} from '../../packages/lab/src/components/backup-replica-fil
 import {json, runCtl, type CliRun} from '../support/cli.js'
 import {clusterUuid, members, prepareTable, rowsDigest, sql, sqlAt, waitFor, writeRows} from './support/galera.js'
 import {labInventoryCopy} from './support/swarm.js'
+import {SWARM_SIDE, expectStatusListsFirst, labStatus} from './support/status.js'
 
 // Seed 000's backup replica: the lab's backup host h4 runs a real MariaDB async replica of Galera
 // member h1. The oracle is the replica itself (SQL as root over its socket), not ctl: rows written on
@@ -74,8 +75,10 @@ describe('the Galera backup replica on the backup host (lab)', () => {
   })
 
   it('stopped: the check fails, a backup from it is refused before anything is copied; lab up restarts it', async () => {
+    const {report: before} = await labStatus()
     const broke = await runCtl(['lab', 'break', 'backup-replica-stopped', '--yes', '--json'])
     expect(broke.exitCode, broke.stderr).toBe(0)
+    await expectStatusListsFirst(before, 'galera-replica', 'h4', SWARM_SIDE)
     const run = await checkReplica()
     expect(run.exitCode).toBe(1)
     expect(row(run)).toMatchObject({
@@ -98,6 +101,7 @@ describe('the Galera backup replica on the backup host (lab)', () => {
   })
 
   it('lagging beyond its limit: the check fails with the lag; lab up removes the delay', async () => {
+    const {report: before} = await labStatus(inventory)
     const broke = await runCtl(['lab', 'break', 'backup-replica-lag', '--yes', '--json'])
     expect(broke.exitCode, broke.stderr).toBe(0)
     await writeRows('h1', 'lag', 1)
@@ -107,6 +111,7 @@ describe('the Galera backup replica on the backup host (lab)', () => {
       return run.exitCode === 1 ? run : undefined
     })
     expect(row(failed)).toMatchObject({status: 'fail', detail: expect.stringMatching(/\d+ s behind \(limit 2 s\), MASTER_DELAY 3600 s/)})
+    await expectStatusListsFirst(before, 'galera-replica', 'h4', SWARM_SIDE, inventory)
     await repair()
     expect((await checkReplica(inventory)).exitCode).toBe(0)
   })

@@ -2,6 +2,7 @@ import {rmSync} from 'node:fs'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {json, runCtl} from '../support/cli.js'
 import {amqp, RABBIT_ADDRESS, rabbitmqctl} from './support/rabbitmq.js'
+import {DATA_SIDE, expectStatusListsFirst, labStatus} from './support/status.js'
 
 // RabbitMQ on the lab (seed 002: a 3-node cluster): the rabbitmq check, and rabbitmq-recover after a
 // node's loss, a full stop (the node that stopped last first) and a full stop whose last node lost its
@@ -41,9 +42,11 @@ describe('RabbitMQ (lab)', () => {
   })
 
   it('rabbitmq-node-down: the check fails on that node; rabbitmq-recover starts it and it rejoins', async () => {
+    const {report: before} = await labStatus()
     const broke = await runCtl(['lab', 'break', 'rabbitmq-node-down', 'h2', '--yes'])
     expect(broke.exitCode, broke.stderr).toBe(0)
     expect(rows(await check()).find((r: any) => r.target === 'h2')).toMatchObject({status: 'fail'})
+    await expectStatusListsFirst(before, 'rabbitmq', 'h2', DATA_SIDE)
     const run = await recover('--yes')
     expect(run.exitCode, JSON.stringify(run.result.error)).toBe(0)
     expect(run.result.summary.decision).toMatchObject({action: 'start', first: [], then: ['h2']})
@@ -52,8 +55,11 @@ describe('RabbitMQ (lab)', () => {
 
   it('rabbitmq-full-stop: the node that stopped last starts first, the others join; every persistent message is there', async () => {
     expect(await amqp('publish', ADDRESS.h1!, 'ctl-full-stop', '200')).toBe(200)
+    const {report: before} = await labStatus()
     const broke = await runCtl(['lab', 'break', 'rabbitmq-full-stop', '--yes'])
     expect(broke.exitCode, broke.stderr).toBe(0)
+    const status = await expectStatusListsFirst(before, 'rabbitmq', /^h[123]$/, DATA_SIDE)
+    expect(status.clusters.find((c) => c.name === 'rabbitmq')).toMatchObject({state: 'down'})
     const dry = await recover('--dry-run')
     expect(dry.exitCode, JSON.stringify(dry.result.error)).toBe(0)
     expect(dry.result.summary.decision).toMatchObject({action: 'start', first: ['h3'], then: ['h1', 'h2']})

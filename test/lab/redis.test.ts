@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {json, projectRoot, runCtl} from '../support/cli.js'
+import {DATA_SIDE, expectStatusListsFirst, labStatus} from './support/status.js'
 
 // Redis with Sentinel on the lab (seed 002): the redis check, a planned failover to a chosen replica
 // with the keys written before it checked on the new master, the refusals, and the master's loss
@@ -100,6 +101,7 @@ describe('Redis with Sentinel (lab)', () => {
   it('redis-master-down: Sentinel fails over by itself, the check names the dead member, a planned failover still works, lab up brings it back as a replica; no key lost', async () => {
     await writeKeys('before-loss', 100)
     const old = await masterNode()
+    const {report: before} = await labStatus()
     const broke = await runCtl(['lab', 'break', 'redis-master-down', '--yes'])
     expect(broke.exitCode, broke.stderr).toBe(0)
     let now = old
@@ -110,6 +112,7 @@ describe('Redis with Sentinel (lab)', () => {
     expect(now).not.toBe(old)
     const dead = rows(await check()).find((r: any) => r.target === old)
     expect(dead).toMatchObject({status: 'fail', detail: expect.stringContaining('does not answer')})
+    await expectStatusListsFirst(before, 'redis', old, DATA_SIDE)
     expect(await countKeys(now, 'before-loss')).toBe(100)
     // A planned failover with that member still down: the other replica takes over; the dead one is not waited for.
     const other = ['h1', 'h2', 'h3'].find((n) => n !== old && n !== now)!
@@ -146,9 +149,12 @@ describe('Redis with Sentinel (lab)', () => {
     await healthy()
     await writeKeys('before-all-down', 150)
     const master = await masterNode()
+    const {report: before} = await labStatus()
     const broke = await runCtl(['lab', 'break', 'redis-all-down', '--yes'])
     expect(broke.exitCode, broke.stderr).toBe(0)
     expect(rows(await check()).every((r: any) => r.status === 'fail')).toBe(true)
+    const status = await expectStatusListsFirst(before, 'redis', /^h[123]$/, DATA_SIDE)
+    expect(status.clusters.find((c) => c.name === 'redis')).toMatchObject({state: 'down'})
     // The plan changes nothing: every redis-server stays down.
     const dry = await recover('--dry-run')
     expect(dry.exitCode, JSON.stringify(dry.result.error)).toBe(0)

@@ -5,6 +5,7 @@ import {loadBalancer, service, stack, tlsEndpoint} from './services.js'
 import {backups, deployLock, vault} from './vault.js'
 import {identifier} from './common.js'
 import {registries} from './registries.js'
+import {notify} from './notify.js'
 
 export const inventorySchema = z
   .strictObject({
@@ -23,6 +24,7 @@ export const inventorySchema = z
     backups: backups.default(backups.parse({})),
     deployLock: deployLock.default(deployLock.parse({})),
     tls: z.strictObject({endpoints: z.array(tlsEndpoint).default([])}).default({endpoints: []}),
+    notify: notify.default(notify.parse({})),
   })
   .superRefine((inv, ctx) => {
     const names = new Set<string>()
@@ -72,6 +74,11 @@ export const inventorySchema = z
       if (s.stack && !inv.stacks.some((st) => st.name === s.stack)) {
         ctx.addIssue({code: 'custom', path: ['services', i, 'stack'], message: `no stack named "${s.stack}" in stacks`})
       }
+    })
+    const hooks = new Set<string>()
+    inv.notify.webhooks.forEach((w, i) => {
+      if (hooks.has(w.name)) ctx.addIssue({code: 'custom', path: ['notify', 'webhooks', i, 'name'], message: `duplicate webhook name "${w.name}"`})
+      hooks.add(w.name)
     })
     if (inv.vault && inv.vault.keyThreshold > inv.vault.keyShares) {
       ctx.addIssue({code: 'custom', path: ['vault', 'keyThreshold'], message: 'keyThreshold must not exceed keyShares'})

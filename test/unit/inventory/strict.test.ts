@@ -27,7 +27,7 @@ describe('every inventory object is strict', () => {
     [
       'ssh.knownhosts',
       'x: 1\n',
-      '10:1 x: unknown key "x"; known keys: name, description, ssh, nodes, swarm, limits, registries, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls',
+      '10:1 x: unknown key "x"; known keys: name, description, ssh, nodes, swarm, limits, registries, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls, notify',
     ],
     ['vault member', 'vault:\n  members: [{node: a, shceme: https}]\n', '11:23 vault.members[0].shceme: unknown key "shceme" (did you mean scheme?)'],
     [
@@ -137,7 +137,7 @@ describe('names that become paths', () => {
   it('shows control characters from the file escaped, so each problem stays one line', () => {
     const {problems} = parseInventory(base + 'stacks: [{name: "s\\nx\\e[31m", files: [a.yml]}]\n"a\\nb": 1\n', 'x.yml')
     expect(problems.map((p) => `${p.field}: ${p.message}`)).toContain(
-      'a\\nb: unknown key "a\\nb"; known keys: name, description, ssh, nodes, swarm, limits, registries, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls',
+      'a\\nb: unknown key "a\\nb"; known keys: name, description, ssh, nodes, swarm, limits, registries, stacks, services, loadBalancer, databases, vault, backups, deployLock, tls, notify',
     )
     for (const p of problems) expect(`${p.field}${p.message}`).not.toMatch(/\p{Cc}/u)
   })

@@ -23,8 +23,8 @@ import {
 
 const place = {node: 'h1', dir: '/var/lib/ctl/locks', name: 'deploy-prod'}
 const P = '/var/lib/ctl/locks/deploy-prod.lock'
-const show = (path: string) =>
-  `i=0; while [ $i -lt 20 ]; do c=$(cat ${path}/info.json 2>/dev/null) && [ -n "$c" ] && break; c=; sleep 0.1; i=$((i+1)); done; if m=$(stat -c %Y ${path} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; if [ -n "$c" ]; then printf '%s\\n' "$c"; else printf '{}'; fi`
+const show = (word: string) =>
+  `i=0; while [ $i -lt 20 ]; do c=$(cat ${word}/info.json 2>/dev/null) && [ -n "$c" ] && break; c=; sleep 0.1; i=$((i+1)); done; if m=$(stat -c %Y ${word} 2>/dev/null); then echo $(( $(date +%s) - m )); fi; if [ -n "$c" ]; then printf '%s\\n' "$c"; else printf '{}'; fi`
 
 describe('lock scripts', () => {
   it('builds the exact scripts', () => {
@@ -48,7 +48,7 @@ describe('lock scripts', () => {
     // Values are quoted; a lock without a token is matched by the absence of one.
     const odd = takeOverLockScript({node: 'h1', dir: '/my locks', name: 'x'}, undefined, 'new').script
     expect(odd.split('\n')[0]).toBe(
-      `if ! { ! grep -qF '"id":' '/my locks/x.lock/info.json' 2>/dev/null; } || ! mkdir '/my locks/x.lock/takeover-of-untokened' 2>/dev/null; then { ${show("'/my locks/x.lock'").replaceAll("'/my locks/x.lock'/info.json", "'/my locks/x.lock/info.json'")}; exit 3; }; fi`,
+      `if ! { ! grep -qF '"id":' '/my locks/x.lock/info.json' 2>/dev/null; } || ! mkdir '/my locks/x.lock/takeover-of-untokened' 2>/dev/null; then { ${show("'/my locks/x.lock'")}; exit 3; }; fi`,
     )
     expect(removeLockHint(place)).toBe(`ssh h1 rm -rf ${P}`)
   })
