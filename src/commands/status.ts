@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {CtlCommand, envArg} from '../lib/command.js'
 import {colourWanted} from '../lib/colour.js'
+import {outputJson} from '../lib/light.js'
 import {setProgressQuiet} from '../lib/progress.js'
 import {gatherStatus} from '../status/gather.js'
 import {buildStatus} from '../status/judge.js'
@@ -46,7 +47,8 @@ export default class Status extends CtlCommand {
         if (!this.jsonEnabled()) for (const line of renderStatus(report, colour)) this.log(line)
         return report
       }
-      if (this.jsonEnabled()) this.log(JSON.stringify(report))
+      // One JSON document a line (oclif's log is silent under --json), redacted like every JSON output.
+      if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(outputJson(report))}\n`)
       else {
         // On a terminal the screen is redrawn in place; piped, each round follows the last.
         if (process.stdout.isTTY) process.stdout.write('\u001B[H\u001B[2J')

@@ -54,6 +54,12 @@ const CAUSE_ORDER = [
   'backups-offsite',
 ]
 const SEVERITY_ORDER: Record<StatusProblem['severity'], number> = {fail: 0, error: 1, warn: 2}
+/**
+ * A row about its own target being gone ("mariadbd is not running", "does not answer", "sealed"), not
+ * about a peer it misses (Galera's "size 2/3", RabbitMQ's "the cluster runs 2 of 3 nodes: rabbit@x not
+ * running"): within one check the member that is down comes before those that only see it gone.
+ */
+const DOWN = /(\bis not running|\bdoes not answer|\bnot answering|\bunreachable|^sealed\b|\bstopped\b|connection refused|cannot connect)/i
 
 /** The clusters shown one line each: the check that judges each, in display order. */
 const CLUSTERS: {check: string; name: string}[] = [
@@ -92,7 +98,13 @@ function orderProblems(problems: readonly StatusProblem[]): StatusProblem[] {
   const rank = (area: string) => (CAUSE_ORDER.includes(area) ? CAUSE_ORDER.indexOf(area) : CAUSE_ORDER.length)
   return problems
     .map((p, i) => ({p, i}))
-    .sort((a, b) => SEVERITY_ORDER[a.p.severity] - SEVERITY_ORDER[b.p.severity] || rank(a.p.area) - rank(b.p.area) || a.i - b.i)
+    .sort(
+      (a, b) =>
+        SEVERITY_ORDER[a.p.severity] - SEVERITY_ORDER[b.p.severity] ||
+        rank(a.p.area) - rank(b.p.area) ||
+        Number(!DOWN.test(a.p.detail)) - Number(!DOWN.test(b.p.detail)) ||
+        a.i - b.i,
+    )
     .map(({p}) => p)
 }
 
@@ -109,11 +121,12 @@ export function clusterLine(name: string, rows: readonly CheckResult[], nodeName
   if (judged.length === 0) return undefined
   const members = judged.filter((r) => nodeNames.has(r.target))
   const bad = judged.filter((r) => r.status !== 'pass')
-  const memberFails = members.filter((r) => r.status === 'fail' || r.status === 'error')
+  // Down: every member is itself gone (or unreadable), not merely seeing another gone ("size 2/3").
+  const memberDown = members.filter((r) => r.status === 'error' || (r.status === 'fail' && DOWN.test(r.detail)))
   let state: ClusterState = 'ok'
   if (bad.length > 0) state = 'degraded'
   if (judged.every((r) => r.status === 'error')) state = 'unknown'
-  else if (members.length > 0 && memberFails.length === members.length && memberFails.some((r) => r.status === 'fail')) state = 'down'
+  else if (members.length > 0 && memberDown.length === members.length && memberDown.some((r) => r.status === 'fail')) state = 'down'
   else if (members.length === 0 && judged.every((r) => r.status === 'fail')) state = 'down'
   const summary =
     bad.length > 0 ? bad.map((r) => `${r.target}: ${r.detail}`).join('; ') : `${healthySummary(judged)}${judged.length > 1 ? ` (all ${judged.length} ok)` : ''}`
@@ -137,6 +150,9 @@ function mostCommon(values: readonly string[]): string {
 function leaderOf(cluster: string, rows: readonly CheckResult[]): string | undefined {
   const passing = rows.filter((r) => r.status === 'pass')
   if (cluster === 'patroni') return passing.find((r) => r.target === 'leader')?.detail.split(',')[0]
+  // Redis's master row is its node's, saying "master, 2 of 2 replicas online...".
+  const master = passing.find((r) => /^master\b/.test(r.detail))
+  if (master) return master.target
   for (const r of passing) {
     const found = /\b(?:leader|active|master) ([A-Za-z0-9_.:@-]+)/.exec(r.detail)
     if (found && found[1] !== 'none') return found[1]

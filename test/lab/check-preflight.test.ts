@@ -226,7 +226,7 @@ describe('ctl check against the lab', () => {
     ])
     expect(report.nodes.filter((n) => n.leader)).toHaveLength(1)
     const app = report.services.find((s) => s.name === 'app')!
-    expect(app).toMatchObject({swarmName: 'app_app', image: expect.stringMatching(/^ctl-lab\/app:/), running: 2, desired: 2, health: 'pass'})
+    expect(app).toMatchObject({swarmName: 'app_app', image: expect.stringMatching(/^(\S+\/)?ctl-lab\/app:/), running: 2, desired: 2, health: 'pass'})
     expect(app.lastRelease).toMatchObject({kind: expect.any(String), who: expect.any(String)})
     expect(report.clusters.map((c) => `${c.name} ${c.state}`)).toEqual([
       'swarm ok',
@@ -238,7 +238,8 @@ describe('ctl check against the lab', () => {
       'rabbitmq ok',
       'vault ok',
     ])
-    for (const name of ['swarm', 'patroni', 'redis', 'vault']) expect(report.clusters.find((c) => c.name === name)!.leader, name).toMatch(/^(h[123]|198\.18\.)/)
+    for (const name of ['swarm', 'patroni', 'redis', 'vault'])
+      expect(report.clusters.find((c) => c.name === name)!.leader, name).toMatch(/^(pg-)?h[123]$|^198\.18\./)
     expect(report.backups.map((b) => b.component)).toEqual(expect.arrayContaining(['mariadb', 'postgres', 'redis', 'rabbitmq']))
     expect(report.locks).toEqual([])
 

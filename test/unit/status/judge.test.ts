@@ -144,6 +144,20 @@ describe('ctl status: the report from what was read', () => {
     expect(report.clusters.find((c) => c.name === 'galera')).toMatchObject({state: 'degraded', summary: 'h3: mariadbd is not running'})
   })
 
+  it('within one check, the member that is down before those that only see it gone', () => {
+    const rows = healthyRows.map((r) =>
+      r.check === 'galera' ? row('galera', r.target, 'fail', r.target === 'h3' ? 'mariadbd is not running' : 'Primary, Synced, size 2/3') : r,
+    )
+    const report = buildStatus(facts({rows}))
+    expect(report.problems.map((p) => p.target)).toEqual(['h3', 'h1', 'h2'])
+    expect(report.clusters.find((c) => c.name === 'galera')!.state).toBe('degraded')
+    const rabbit = [
+      row('rabbitmq', 'h1', 'fail', 'the cluster runs 2 of 3 nodes: rabbit@10.0.0.2 not running'),
+      row('rabbitmq', 'h2', 'fail', 'rabbit@10.0.0.2 does not answer: no answer'),
+    ]
+    expect(buildStatus(facts({rows: [...healthyRows, ...rabbit]})).problems.map((p) => p.target)).toEqual(['h2', 'h1'])
+  })
+
   it('a host that cannot be reached comes first; a part that could not be read alone gives exit 2', () => {
     const down = healthyRows.map((r) => (r.check === 'ssh' && r.target === 'h2' ? row('ssh', 'h2', 'fail', 'Cannot connect to h2') : r))
     const report = buildStatus(facts({rows: [...down, row('galera', 'h2', 'error', 'not run: h2 is unreachable over SSH')]}))
@@ -163,6 +177,11 @@ describe('ctl status: the report from what was read', () => {
     expect(clusterLine('vault', [row('vault', 'h1', 'error', 'timed out')], names)?.state).toBe('unknown')
     expect(clusterLine('redis', [row('redis', 'mymaster', 'fail', 'no master')], names)?.state).toBe('down')
     expect(clusterLine('vault', [row('vault', 'raft', 'pass', 'active h2, 3 Raft peers')], names)?.leader).toBe('h2')
+    const redis = [
+      row('redis', 'h1', 'pass', 'replica of 10.0.0.3:6379, link up, 0 bytes behind'),
+      row('redis', 'h3', 'pass', 'master, 2 of 2 replicas online, offset 9'),
+    ]
+    expect(clusterLine('redis', redis, names)?.leader).toBe('h3')
     expect(clusterLine('etcd', [row('etcd', '-', 'skip', 'no etcd')], names)).toBeUndefined()
   })
 
