@@ -75,6 +75,14 @@ export function listRestorePointsCommand(locations: readonly BackupLocation[]): 
 }
 
 /**
+ * How long pgBackRest's `info` may take. It lists every repository, and with one of them unreachable
+ * (the offsite S3 down, measured in the lab) it retries for longer than the whole facts command of its
+ * node may take: that one listing would time out every fact of the backup host (ssh, disk, the other
+ * backups). Bounded, it is this listing's error alone.
+ */
+const PGBACKREST_INFO_SECONDS = 10
+
+/**
  * A pgBackRest repository is listed by pgBackRest itself: `pgbackrest<TAB>pgbackrest<TAB><base64 of
  * info's JSON>`, or `pgbackrest-error<TAB>pgbackrest<TAB><its last words>`.
  */
@@ -83,7 +91,8 @@ function pgbackrestListing(repo: PgbackrestRepoAccess): string {
     .map(quote)
     .join(' ')
   const drills = drillRecordsLoop(pgbackrestDrillDir(repo.repoPath), 'pgdrill\\tpgbackrest')
-  return `if r=$(${info} 2>&1); then printf 'pgbackrest\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | base64 -w0)"; ${drills}; else printf 'pgbackrest-error\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | tail -n 2 | tr '\\t\\n' '  ')"; fi`
+  const late = `pgbackrest info gave no answer within ${PGBACKREST_INFO_SECONDS} s (is the storage of a repository down?)`
+  return `if r=$(timeout -k 2 ${PGBACKREST_INFO_SECONDS} ${info} 2>&1); then printf 'pgbackrest\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | base64 -w0)"; ${drills}; else [ $? -eq 124 ] && r=${quote(late)}; printf 'pgbackrest-error\\tpgbackrest\\t%s\\n' "$(printf %s "$r" | tail -n 2 | tr '\\t\\n' '  ')"; fi`
 }
 
 /** Prints `<tags><TAB><name><TAB><base64 record>` for each drill record (`<name>.verify.json`) in `dir`. */

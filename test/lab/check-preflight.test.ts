@@ -255,7 +255,7 @@ describe('ctl check against the lab', () => {
     expect(plain.stdout).not.toContain('\u001B[')
 
     // --watch: one JSON line per round until interrupted.
-    const watched = await runCtl(['status', LAB, '--watch', '--interval', '1', '--json'], {env: vaultEnv(), timeoutMs: 9000})
+    const watched = await runCtl(['status', LAB, '--watch', '--interval', '1', '--json'], {env: vaultEnv(), timeoutMs: 15_000})
     const rounds = watched.stdout
       .trim()
       .split('\n')

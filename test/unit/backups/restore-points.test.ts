@@ -127,7 +127,11 @@ describe('restore points of a pgBackRest repository', () => {
 
   it('asks pgBackRest itself, as the PostgreSQL user, with the node’s config', () => {
     expect(renderCommand(listRestorePointsCommand([repo]))).toContain(
-      'if r=$(runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=pg --output=json info 2>&1); then',
+      'if r=$(timeout -k 2 10 runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=pg --output=json info 2>&1); then',
+    )
+    // A repository whose storage does not answer bounds this listing, not the node's whole facts command.
+    expect(renderCommand(listRestorePointsCommand([repo]))).toContain(
+      "else [ $? -eq 124 ] && r='pgbackrest info gave no answer within 10 s (is the storage of a repository down?)'; printf 'pgbackrest-error",
     )
   })
 
