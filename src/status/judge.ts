@@ -173,7 +173,7 @@ export function groupLocks(env: string, sightings: readonly LockSighting[], stal
     if (!kind || !(s.name === `deploy-${env}` || s.name.endsWith(`-${env}`) || s.name.includes(`-${env}.`))) continue
     // A run lock's name ends with the host it stands for (`runbook-galera-prod.h2`): hosts that share
     // a file system (like the lab's) all list it, but it is held on that host alone.
-    const suffix = kind === 'runbook' ? new RegExp(`-${env}\\.([^.]+)$`).exec(s.name)?.[1] : undefined
+    const suffix = kind === 'runbook' ? new RegExp(`-${env.replaceAll('.', '\\.')}\\.([^.]+)$`).exec(s.name)?.[1] : undefined
     const name = suffix ? s.name.slice(0, -(suffix.length + 1)) : s.name
     const node = suffix ?? s.node
     const key = `${name} ${s.view.info.id ?? ''}`
