@@ -13,7 +13,7 @@ RUNS=${RUNS:-10}
 keys=.lab/vault-keys.json
 if [ -z "${VAULT_TOKEN:-}" ] && [ -r "$keys" ]; then VAULT_TOKEN=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).root_token)' "$keys"); export VAULT_TOKEN; fi
 
-median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median() { sort -n | awk '{v[NR] = $1} END {printf "%d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 

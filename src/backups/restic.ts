@@ -113,15 +113,24 @@ export function parseShipSummary(stdout: string): string | undefined {
 }
 
 /**
- * Runs `list` (a restic command printing JSON) when the repository exists; an absent one prints `[]`
- * (nothing shipped yet). Absent means the store answered that the config is not there: restic asks
- * "Is there a repository at the following location?" after ANY failure to read it, an unreachable
- * store (connection refused, TLS, credentials) included, which is an error here (exit 4, restic's
- * Fatal line on stderr), never an empty list.
+ * Runs `list` (a restic command printing JSON) once, its stdout passed through, its stderr kept: an
+ * absent repository prints `[]` (nothing shipped yet). Absent means the store answered that the
+ * config is not there: restic asks "Is there a repository at the following location?" after ANY
+ * failure to read it, an unreachable store (connection refused, TLS, credentials) included, which is
+ * an error here (exit 4, restic's Fatal line on stderr), never an empty list. Any other failure keeps
+ * restic's stderr and exit code. One restic run, not a `cat config` first: each run derives the key
+ * (scrypt, about 0.7 s of CPU).
  */
 export function resticListOrEmpty(list: string): string {
-  const absent = `printf %s "$err" | grep -qiE 'key does not exist|NoSuchKey|no such file or directory'`
-  return `if err=$(rst cat config 2>&1 > /dev/null); then ${list}; elif ${absent}; then echo '[]'; else printf 'restic: %s\\n' "$(printf %s "$err" | grep -m 1 '^Fatal' || printf %s "$err" | tail -n 1)" >&2; exit 4; fi`
+  const has = (pattern: string) => `printf %s "$err" | grep -qiE '${pattern}'`
+  return [
+    // stderr into $err, stdout to the caller (fd 3).
+    `{ err=$( { ${list}; } 2>&1 1>&3 3>&-); rc=$?; } 3>&1`,
+    `if [ "$rc" -eq 0 ]; then :`,
+    `elif ${has('key does not exist|NoSuchKey|no such file or directory')} && ${has('Is there a repository at')}; then echo '[]'`,
+    `elif ${has('Is there a repository at')}; then printf 'restic: %s\\n' "$(printf %s "$err" | grep -m 1 '^Fatal' || printf %s "$err" | tail -n 1)" >&2; exit 4`,
+    `else printf '%s\\n' "$err" >&2; exit "$rc"; fi`,
+  ].join('\n')
 }
 
 /** The repository's ctl snapshots as JSON (an absent repository prints `[]`: nothing shipped yet). */

@@ -6,7 +6,8 @@ import {Semaphore} from '../lib/limit.js'
 
 /**
  * The runner checks use: the shared SSH pool behind two limits (commands in flight overall, and
- * sessions per host, below sshd's MaxSessions of 10), and a gate that refuses hosts the `ssh`
+ * sessions per host: 6, leaving sshd's MaxSessions of 10 room for the status's few ungated reads
+ * of locks and history), and a gate that refuses hosts the `ssh`
  * check found unreachable at once instead of waiting for another connect timeout per check.
  */
 export class GatedRunner implements RemoteRunner {
@@ -18,7 +19,7 @@ export class GatedRunner implements RemoteRunner {
   constructor(
     private readonly inner: RemoteRunner,
     options: {concurrency: number; sessionsPerHost?: number},
-    private readonly sessionsPerHost = options.sessionsPerHost ?? 4,
+    private readonly sessionsPerHost = options.sessionsPerHost ?? 6,
   ) {
     this.overall = new Semaphore(options.concurrency)
   }

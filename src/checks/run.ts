@@ -119,7 +119,7 @@ export async function runChecks(loaded: LoadedInventory, pool: SshPool, checks: 
         // Marks the progress line; the rows carry the details.
         if (bad.length > 0) throw new CtlError(bad.map((r) => `${r.target} ${r.status}`).join(', '))
       },
-      {concurrency: Math.max(1, Math.min(checks.length, 8))},
+      {concurrency: Math.max(1, checks.length)},
     )
   } finally {
     runner.close()

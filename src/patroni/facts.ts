@@ -218,6 +218,10 @@ export function memberTarget(topology: PatroniTopology, member: PatroniMemberAdd
 /** Asks every member (/patroni), the first that answers (/cluster), and the healthy leader (pg_stat_replication). */
 export async function gatherClusterFacts(runOn: RunOn, topology: PatroniTopology, password: string | undefined): Promise<ClusterFacts> {
   const statuses = new Map<string, MemberStatus>()
+  // The cluster view is asked of the first member while the members' own states are read (one
+  // round trip, not two); only when it does not answer are the others asked, one by one.
+  const first = topology.members[0]
+  const firstView = first ? restCall(runOn, first, {method: 'GET', path: '/cluster', timeoutSeconds: 5}) : undefined
   await Promise.all(
     topology.members.map(async (m) => {
       const reply = await restCall(runOn, m, {method: 'GET', path: '/patroni', timeoutSeconds: 5})
@@ -232,7 +236,7 @@ export async function gatherClusterFacts(runOn: RunOn, topology: PatroniTopology
   let source: string | undefined
   for (const m of topology.members) {
     if (!statuses.get(m.name)?.reachable) continue
-    const reply = await restCall(runOn, m, {method: 'GET', path: '/cluster', timeoutSeconds: 5})
+    const reply = m === first && firstView ? await firstView : await restCall(runOn, m, {method: 'GET', path: '/cluster', timeoutSeconds: 5})
     if (reply.status === 200 && reply.json) {
       view = parseClusterView(reply.json)
       source = m.name

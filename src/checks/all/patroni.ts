@@ -136,17 +136,13 @@ export const patroniCheck: CheckDefinition = {
     if (!facts.leader || !facts.leaderHealthy) return findings
     const leader = topology.members.find((m) => m.name === facts.leader)!
     const bouncer = pgbouncerSettings(ctx.loaded)
-    if (bouncer)
-      findings.push(
-        judgePgbouncer(
-          ctx.inventory.name,
-          bouncer,
-          {name: leader.name, address: leader.address},
-          await probeThroughPgbouncer(runOn(ctx), bouncer, 'pgbouncer'),
-        ),
-      )
-    if (!section.pgbackrest) return findings
-    const stats = await queryJson<ArchiverStats>(runOn(ctx), leaderTarget(topology, leader), password, ARCHIVER_SQL)
-    return [...findings, judgeArchiving(ctx.inventory.name, facts.leader, stats)]
+    // PgBouncer's probe and the archiver's statistics at once: both only need the leader.
+    const [probe, stats] = await Promise.all([
+      bouncer ? probeThroughPgbouncer(runOn(ctx), bouncer, 'pgbouncer') : undefined,
+      section.pgbackrest ? queryJson<ArchiverStats>(runOn(ctx), leaderTarget(topology, leader), password, ARCHIVER_SQL) : undefined,
+    ])
+    if (bouncer && probe) findings.push(judgePgbouncer(ctx.inventory.name, bouncer, {name: leader.name, address: leader.address}, probe))
+    if (!stats) return findings
+    return [...findings, judgeArchiving(ctx.inventory.name, facts.leader!, stats)]
   },
 }
