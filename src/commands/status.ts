@@ -4,8 +4,8 @@ import {CtlCommand, envArg} from '../lib/command.js'
 import {colourWanted} from '../lib/colour.js'
 import {outputJson} from '../lib/light.js'
 import {setProgressQuiet} from '../lib/progress.js'
-import {gatherStatus} from '../status/gather.js'
-import {buildStatus} from '../status/judge.js'
+import {gatherStatus, type ReusedRows} from '../status/gather.js'
+import {buildStatus, reuseOffsite} from '../status/judge.js'
 import type {StatusReport} from '../status/report.js'
 import {renderStatus} from '../status/render.js'
 
@@ -30,10 +30,14 @@ export default class Status extends CtlCommand {
     // A read of the platform: nothing to audit or share, and no progress lines around one screen.
     this.auditContext = undefined
     setProgressQuiet(true)
+    let offsite: ReusedRows | undefined
     const round = async (): Promise<StatusReport> => {
       const pool = this.sshPool(loaded)
       try {
-        return buildStatus(await gatherStatus(loaded, pool, {timeoutMs: flags.timeout && flags.timeout * 1000}))
+        const reuse = offsite && reuseOffsite(offsite, Date.now()) ? offsite : undefined
+        const facts = await gatherStatus(loaded, pool, {timeoutMs: flags.timeout && flags.timeout * 1000, ...(reuse ? {reuse} : {})})
+        if (!reuse) offsite = {check: 'backups-offsite', rows: facts.rows.filter((r) => r.check === 'backups-offsite'), readAt: Date.now()}
+        return buildStatus(facts)
       } finally {
         // --watch: a fresh connection each round, so a host that went down or came back is seen as it is now.
         pool.dispose()

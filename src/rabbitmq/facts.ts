@@ -49,8 +49,11 @@ const RABBIT_VIEW_JSON = [
 /** The node's own view printed by `rabbitmqctl eval` (the lab's own reads use it). */
 export const RABBIT_VIEW_EVAL = `io:format("~s~n", [${RABBIT_VIEW_JSON}]).`
 
-/** How long the one node asks the others for their views (a cut-off peer is then read on its own node). */
-const PEER_VIEW_TIMEOUT_MS = 3000
+/**
+ * How long the one node waits for the others' views (a LAN answer takes milliseconds); a peer that
+ * does not answer in time is then read on its own node, so a host cut off costs this once.
+ */
+const PEER_VIEW_TIMEOUT_MS = 1500
 
 /** An Erlang atom literal: node names come from the inventory. */
 const erlangAtom = (name: string) => `'${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`

@@ -1,6 +1,7 @@
 import {runChecks} from '../checks/run.js'
 import {selectChecks} from '../checks/registry.js'
 import {orderResults} from '../checks/render.js'
+import type {CheckResult} from '../checks/types.js'
 import {engineCall} from '../docker/index.js'
 import {lockNode} from '../deploy/lock.js'
 import {readReleases} from '../deploy/releases-io.js'
@@ -82,11 +83,20 @@ async function orEmpty<T>(work: Promise<T>, empty: T): Promise<T> {
   return withTimeout(work, READ_BUDGET_MS + 5000, () => new Error('timed out')).catch(() => empty)
 }
 
-export async function gatherStatus(loaded: LoadedInventory, pool: SshPool, options: {timeoutMs?: number} = {}): Promise<StatusFacts> {
+/** Rows of one check kept from an earlier round of `--watch`, with when they were read. */
+export interface ReusedRows {
+  check: (typeof STATUS_CHECKS)[number]
+  rows: CheckResult[]
+  readAt: number
+}
+
+export async function gatherStatus(loaded: LoadedInventory, pool: SshPool, options: {timeoutMs?: number; reuse?: ReusedRows} = {}): Promise<StatusFacts> {
   const started = Date.now()
-  const checks = selectChecks([...STATUS_CHECKS])
+  const reuse = options.reuse
+  const checks = selectChecks(STATUS_CHECKS.filter((id) => id !== reuse?.check))
+  const kept = (reuse?.rows ?? []).map((r) => ({...r, detail: `${r.detail} (read ${Math.round((started - reuse!.readAt) / 1000)} s ago)`, durationMs: 0}))
   const rowsRead = runChecks(loaded, pool, checks, {concurrency: loaded.inventory.ssh.concurrency, timeoutMs: options.timeoutMs}).then((rows) =>
-    orderResults(rows, STATUS_CHECKS),
+    orderResults([...rows, ...kept], STATUS_CHECKS),
   )
   let swarmError: string | undefined
   const swarmRead = withTimeout(readSwarm(pool, loaded), READ_BUDGET_MS + 5000, () => new Error('timed out')).catch((error) => {

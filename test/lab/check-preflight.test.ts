@@ -259,9 +259,14 @@ describe('ctl check against the lab', () => {
     const rounds = watched.stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as {env: string; problems: unknown[]})
+      .map((line) => JSON.parse(line) as {env: string; problems: unknown[]; backups: {component: string; detail: string}[]})
     expect(rounds.length).toBeGreaterThanOrEqual(2)
     for (const round of rounds) expect(round).toMatchObject({env: 'lab', problems: []})
+    // The passing offsite rows are listed once a minute, not every round (restic's key derivation).
+    const offsite = (round: (typeof rounds)[number]) => round.backups.filter((b) => b.component.endsWith(' offsite')).map((b) => b.detail)
+    expect(offsite(rounds[0]!).length).toBeGreaterThan(0)
+    for (const detail of offsite(rounds[0]!)) expect(detail).not.toMatch(/s ago\)$/)
+    for (const detail of offsite(rounds[1]!)) expect(detail).toMatch(/\(read \d+ s ago\)$/)
   })
 
   it('fails the backups-offsite check when the newest offsite copy is older than the offsite RPO', async () => {

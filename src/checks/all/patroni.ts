@@ -131,17 +131,22 @@ export const patroniCheck: CheckDefinition = {
     const topology = patroniTopology(ctx.loaded)
     const section = ctx.inventory.databases.patroni!
     const password = section.password ? resolveSecret(ctx.loaded, section.password) : undefined
-    const facts = await gatherClusterFacts(runOn(ctx), topology, password)
+    const bouncer = pgbouncerSettings(ctx.loaded)
+    // PgBouncer's probe needs no leader: it starts at once. The archiver's statistics start as soon as
+    // the leader is known, beside its replication read.
+    const probe = bouncer ? probeThroughPgbouncer(runOn(ctx), bouncer, 'pgbouncer') : undefined
+    let archiver: Promise<ArchiverStats> | undefined
+    const facts = await gatherClusterFacts(runOn(ctx), topology, password, (leader) => {
+      if (!section.pgbackrest) return
+      archiver = queryJson<ArchiverStats>(runOn(ctx), leaderTarget(topology, leader), password, ARCHIVER_SQL)
+      // Awaited below only when the leader is still healthy; never an unhandled rejection.
+      archiver.catch(() => undefined)
+    })
     const findings = judgePatroni(ctx.inventory.name, facts, topology.maxLagBytes)
     if (!facts.leader || !facts.leaderHealthy) return findings
     const leader = topology.members.find((m) => m.name === facts.leader)!
-    const bouncer = pgbouncerSettings(ctx.loaded)
-    // PgBouncer's probe and the archiver's statistics at once: both only need the leader.
-    const [probe, stats] = await Promise.all([
-      bouncer ? probeThroughPgbouncer(runOn(ctx), bouncer, 'pgbouncer') : undefined,
-      section.pgbackrest ? queryJson<ArchiverStats>(runOn(ctx), leaderTarget(topology, leader), password, ARCHIVER_SQL) : undefined,
-    ])
-    if (bouncer && probe) findings.push(judgePgbouncer(ctx.inventory.name, bouncer, {name: leader.name, address: leader.address}, probe))
+    if (bouncer && probe) findings.push(judgePgbouncer(ctx.inventory.name, bouncer, {name: leader.name, address: leader.address}, await probe))
+    const stats = archiver && (await archiver)
     if (!stats) return findings
     return [...findings, judgeArchiving(ctx.inventory.name, facts.leader!, stats)]
   },

@@ -8,7 +8,7 @@ import type {ServiceView} from '../../../src/deploy/swarm-state.js'
 import {inventorySchema} from '../../../src/inventory/schema/index.js'
 import {renderCommand} from '../../../src/lib/shell.js'
 import {listLocksScript, parseLockList} from '../../../src/locks/lock.js'
-import {buildStatus, clusterLine, groupLocks, imageVersion, STATUS_CHECKS, type StatusFacts} from '../../../src/status/judge.js'
+import {buildStatus, clusterLine, groupLocks, imageVersion, OFFSITE_REUSE_MS, reuseOffsite, STATUS_CHECKS, type StatusFacts} from '../../../src/status/judge.js'
 import {renderStatus} from '../../../src/status/render.js'
 import type {SwarmNodeView} from '../../../src/swarm/views.js'
 
@@ -240,5 +240,27 @@ describe('ctl status: the report from what was read', () => {
   it('reads the checks the status promises, each a registered check', async () => {
     const {allChecks} = await import('../../../src/checks/registry.js')
     for (const id of STATUS_CHECKS) expect(allChecks.map((c) => c.id)).toContain(id)
+  })
+})
+
+describe('ctl status --watch: the offsite rows of an earlier round', () => {
+  const at = 1_000_000
+  const passing = [
+    row('backups-offsite', 'mariadb', 'pass', 'newest offsite x, 2 h old'),
+    row('backups-offsite', 'pgbackrest', 'pass', 'newest offsite y, 3 h old'),
+  ]
+
+  it('are shown again while they all passed and are younger than a minute', () => {
+    expect(reuseOffsite({rows: passing, readAt: at}, at + 5_000)).toBe(true)
+    expect(reuseOffsite({rows: passing, readAt: at}, at + OFFSITE_REUSE_MS)).toBe(false)
+  })
+
+  it('are read again every round when one failed or could not be read, so a repair shows at once', () => {
+    expect(reuseOffsite({rows: [passing[0]!, row('backups-offsite', 'pgbackrest', 'fail', 'no complete pgbackrest backup offsite')], readAt: at}, at + 1)).toBe(
+      false,
+    )
+    expect(reuseOffsite({rows: [row('backups-offsite', 'mariadb', 'error', 'Listing failed')], readAt: at}, at + 1)).toBe(false)
+    expect(reuseOffsite({rows: [row('backups-offsite', '-', 'skip', 'no backups.offsite in the inventory')], readAt: at}, at + 1)).toBe(false)
+    expect(reuseOffsite({rows: [], readAt: at}, at + 1)).toBe(false)
   })
 })
